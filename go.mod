@@ -1,0 +1,3 @@
+module posagent
+
+go 1.26

@@ -1,0 +1,55 @@
+package alipay
+
+import (
+	"crypto/md5"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// CertSN is the gateway's serial name of a certificate: the hex MD5 of the
+// issuer's distinguished name in RFC 2253 order followed by the certificate's
+// serial number in decimal. It is what app_cert_sn and alipay_cert_sn carry.
+func CertSN(cert *x509.Certificate) string {
+	sum := md5.Sum([]byte(cert.Issuer.String() + cert.SerialNumber.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// RootCertSN is alipay_root_cert_sn: the CertSNs of the RSA-signed
+// certificates in Alipay's root bundle joined with '_'. Certificates Go cannot
+// parse (the bundle holds SM2 ones) and those not signed with RSA are skipped,
+// as Alipay's own SDKs do.
+func RootCertSN(bundle []byte) (string, error) {
+	var sns []string
+	rest := bundle
+	blocks := 0
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		blocks++
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			continue // SM2 and other algorithms Go's x509 does not know
+		}
+		switch cert.SignatureAlgorithm {
+		case x509.SHA1WithRSA, x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA:
+			sns = append(sns, CertSN(cert))
+		}
+	}
+	if blocks == 0 {
+		return "", errors.New("alipay root cert: no PEM certificate in the bundle")
+	}
+	if len(sns) == 0 {
+		return "", fmt.Errorf("alipay root cert: none of %d certificates is RSA-signed", blocks)
+	}
+	return strings.Join(sns, "_"), nil
+}

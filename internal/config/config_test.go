@@ -1,0 +1,174 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestLoadValid(t *testing.T) {
+	c, err := Load("testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("testdata")
+	if c.AppPrivateKey != filepath.Join(abs, "keys/app_private.pem") {
+		t.Errorf("app_private_key %q: not resolved against the file's directory", c.AppPrivateKey)
+	}
+	if c.AlipayPublicKey != "/etc/posagent/alipay_public.pem" {
+		t.Errorf("absolute path changed: %q", c.AlipayPublicKey)
+	}
+	if c.Scanner.Baud != 9600 {
+		t.Errorf("baud default: %d", c.Scanner.Baud)
+	}
+	if len(c.Coupons) != 2 || !c.Coupons[1].Match.AnyUser {
+		t.Errorf("coupons: %+v", c.Coupons)
+	}
+}
+
+// base returns a valid configuration as a generic map, for tests to break.
+func base(t *testing.T) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile("testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestValidateNamesTheKey(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(m map[string]any)
+		key    string
+	}{
+		{"missing app_id", func(m map[string]any) { delete(m, "app_id") }, "app_id"},
+		{"long app_id", func(m map[string]any) { m["app_id"] = strings.Repeat("1", 33) }, "app_id"},
+		{"missing key", func(m map[string]any) { delete(m, "app_private_key") }, "app_private_key"},
+		{"missing alipay key", func(m map[string]any) { delete(m, "alipay_public_key") }, "alipay_public_key"},
+		{"half cert mode", func(m map[string]any) { delete(m, "alipay_public_key"); m["app_cert"] = "a.crt" }, "alipay_cert"},
+		{"both modes", func(m map[string]any) { m["app_cert"] = "a.crt" }, "alipay_public_key"},
+		{"sign type", func(m map[string]any) { m["sign_type"] = "MD5" }, "sign_type"},
+		{"charset", func(m map[string]any) { m["charset"] = "latin1" }, "charset"},
+		{"pay_pid", func(m map[string]any) { m["pay_pid"] = "1234" }, "pay_pid"},
+		{"missing pay_pid", func(m map[string]any) { delete(m, "pay_pid") }, "pay_pid"},
+		{"terminal_id chars", func(m map[string]any) { m["terminal_id"] = "till 3" }, "terminal_id"},
+		{"missing data_dir", func(m map[string]any) { delete(m, "data_dir") }, "data_dir"},
+		{"gateway_url", func(m map[string]any) { m["gateway_url"] = "ftp://x" }, "gateway_url"},
+		{"auth token", func(m map[string]any) { m["app_auth_token"] = strings.Repeat("t", 41) }, "app_auth_token"},
+		{"scanner kind", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "bluetooth"} }, "scanner.kind"},
+		{"no scanner", func(m map[string]any) { delete(m, "scanner") }, "scanner.kind"},
+		{"serial no port", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "serial"} }, "scanner.port"},
+		{"baud", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "serial", "port": "COM3", "baud": 7} }, "scanner.baud"},
+		{"hid no vid", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "hid"} }, "scanner.vid"},
+		{"bad pid", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "hid", "vid": "05e0", "pid": "xyz"} }, "scanner.pid"},
+		{"terminator", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "sim", "terminator": "ETX"} }, "scanner.terminator"},
+		{"rule match", func(m map[string]any) { m["coupons"] = []any{map[string]any{"tpl_id": "x"}} }, "coupons[0].match"},
+		{"rule tpl", func(m map[string]any) {
+			m["coupons"] = []any{map[string]any{"match": map[string]any{"any_user": true}}}
+		}, "coupons[0].tpl_id"},
+		{"rule params", func(m map[string]any) {
+			m["coupons"] = []any{map[string]any{"match": map[string]any{"any_user": true}, "tpl_id": "x", "tpl_params": []any{1}}}
+		}, "coupons[0].tpl_params"},
+		{"merchant url", func(m map[string]any) { m["merchant_coupon_url"] = "nope" }, "merchant_coupon_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := base(t)
+			tt.change(m)
+			data, _ := json.Marshal(m)
+			c, err := Parse(data)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			err = c.Validate()
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("got %v, want Errors", err)
+			}
+			if es.For(tt.key) == nil {
+				t.Fatalf("errors %v do not name %s", err, tt.key)
+			}
+			if !strings.Contains(err.Error(), tt.key) {
+				t.Fatalf("message %q does not name %s", err, tt.key)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, data, want string
+	}{
+		{"unknown key", `{"app_id":"1","gatway_url":"x"}`, `gatway_url: unknown key`},
+		{"unknown nested key", `{"scanner":{"kind":"sim","bud":9600}}`, `bud: unknown key`},
+		{"wrong type", `{"scanner":{"kind":"serial","baud":"9600"}}`, `scanner.baud: is string`},
+		{"syntax", "{\n\"app_id\": \"1\",\n}", `line 3`},
+		{"empty", ``, `empty file`},
+		{"trailing", `{} {}`, `text after`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.data))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSaveLoadsBackEqual(t *testing.T) {
+	c, err := Load("testdata/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "posagent.json")
+	if err := Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// tpl_params is raw JSON: compare it as values, the rest as is.
+	for i := range c.Coupons {
+		var a, b any
+		json.Unmarshal(c.Coupons[i].TplParams, &a)
+		json.Unmarshal(back.Coupons[i].TplParams, &b)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("coupons[%d].tpl_params: %s != %s", i, c.Coupons[i].TplParams, back.Coupons[i].TplParams)
+		}
+		c.Coupons[i].TplParams, back.Coupons[i].TplParams = nil, nil
+	}
+	if !reflect.DeepEqual(c, back) {
+		t.Fatalf("loaded back differently:\n%+v\n%+v", c, back)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left behind: %v", entries)
+	}
+}
+
+func TestSaveRefusesInvalidAndKeepsOld(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.json")
+	old := []byte(`{"old": true}`)
+	if err := os.WriteFile(path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := Save(path, &Config{})
+	if err == nil || !strings.Contains(err.Error(), "app_id") {
+		t.Fatalf("Save invalid: %v", err)
+	}
+	got, _ := os.ReadFile(path)
+	if string(got) != string(old) {
+		t.Fatalf("old file changed to %s", got)
+	}
+}

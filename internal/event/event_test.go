@@ -1,0 +1,142 @@
+package event
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var at = time.Date(2026, 11, 22, 10, 30, 0, 123e6, time.FixedZone("CST", 8*3600))
+
+func TestMarshalJSONLine(t *testing.T) {
+	tests := []struct {
+		ev     Event
+		fields []string // every field the contract requires, beyond type and time
+	}{
+		{Scan{Stamp{at}, "28**********1234", "sim"}, []string{"code_masked", "source"}},
+		{Decoded{Stamp: Stamp{at}, SenceNo: "T1-20261122-000001", UserID: "2088********1234"}, []string{"sence_no", "user_id", "school_std_code", "campus_no"}},
+		{DecodeFailed{Stamp: Stamp{at}, SubCode: "CODE_EXPIRED"}, []string{"sence_no", "code", "sub_code", "message", "action"}},
+		{CouponIssued{Stamp: Stamp{at}}, []string{"tpl_id", "serial_number", "pass_id"}},
+		{Queued{Stamp: Stamp{at}, NextAt: at.Add(time.Second)}, []string{"job_id", "kind", "attempt", "next_at", "reason"}},
+		{Dead{Stamp: Stamp{at}}, []string{"job_id", "kind", "reason"}},
+		{Gateway{Stamp{at}, GatewayDown}, []string{"state"}},
+		{Scanner{Stamp: Stamp{at}, State: ScannerConnected}, []string{"state", "device", "detail"}},
+		{ScanRejected{Stamp: Stamp{at}}, []string{"code_masked", "source", "reason"}},
+		{Decoding{Stamp: Stamp{at}, Attempt: 1}, []string{"sence_no", "code_masked", "attempt"}},
+		{CouponFailed{Stamp: Stamp{at}}, []string{"tpl_id", "serial_number", "reason"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.ev.Type()), func(t *testing.T) {
+			b, err := MarshalJSONLine(tt.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.ContainsAny(string(b), "\n\r") {
+				t.Fatalf("line holds a newline: %s", b)
+			}
+			prefix := `{"type":"` + string(tt.ev.Type()) + `","time":"2026-11-22T10:30:00.123+08:00"`
+			if !strings.HasPrefix(string(b), prefix) {
+				t.Fatalf("got %s, want prefix %s", b, prefix)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatalf("not JSON: %v: %s", err, b)
+			}
+			if got, want := len(m), len(tt.fields)+2; got != want {
+				t.Errorf("%d fields, want %d: %s", got, want, b)
+			}
+			for _, f := range tt.fields {
+				if _, ok := m[f]; !ok {
+					t.Errorf("field %q missing: %s", f, b)
+				}
+			}
+			ts, err := time.Parse(time.RFC3339, m["time"].(string))
+			if err != nil || !ts.Equal(at) {
+				t.Errorf("time %v (%v), want %v", ts, err, at)
+			}
+		})
+	}
+}
+
+func TestBusOrderAndFanOut(t *testing.T) {
+	b := NewBus()
+	s1, s2 := b.Subscribe(), b.Subscribe()
+	const n = 1000
+	go func() {
+		for i := range n {
+			b.Publish(Queued{Stamp: Stamp{at}, Attempt: i})
+		}
+		b.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range []*Subscription{s1, s2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				e, err := s.Next(ctx)
+				if errors.Is(err, ErrClosed) {
+					if i != n {
+						t.Errorf("closed after %d events, want %d", i, n)
+					}
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got := e.(Queued).Attempt; got != i {
+					t.Errorf("event %d carries %d: out of order", i, got)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestBusBacklogDropsOldest(t *testing.T) {
+	b := NewBus()
+	b.backlog = 3
+	s := b.Subscribe()
+	for i := range 5 {
+		b.Publish(Queued{Attempt: i})
+	}
+	if got := s.Dropped(); got != 2 {
+		t.Fatalf("dropped %d, want 2", got)
+	}
+	for want := 2; want < 5; want++ {
+		e, ok := s.TryNext()
+		if !ok || e.(Queued).Attempt != want {
+			t.Fatalf("got %v %v, want attempt %d", e, ok, want)
+		}
+	}
+	if _, ok := s.TryNext(); ok {
+		t.Fatal("queue should be empty")
+	}
+}
+
+func TestSubscriptionCloseAndContext(t *testing.T) {
+	b := NewBus()
+	s := b.Subscribe()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Next(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Next on cancelled ctx: %v", err)
+	}
+	s.Close()
+	b.Publish(Gateway{State: GatewayUp})
+	if _, err := s.Next(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Next after Close: %v", err)
+	}
+	b.Close()
+	if _, err := b.Subscribe().Next(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Subscribe after bus Close: %v", err)
+	}
+}

@@ -1,0 +1,36 @@
+// Package redact masks personal data before it reaches a log, an event or the
+// screen. A payment code is a bearer token for about a minute and a user_id is
+// personal data: neither may appear in full anywhere posagent writes.
+package redact
+
+import "strings"
+
+// Code masks a payment code (dynamic_id), keeping the first two and the last
+// four characters: "28************1234". The prefix tells a cashier what kind of
+// code it was; the tail tells two scans apart. Codes too short to keep both
+// ends with at least half hidden are masked whole.
+func Code(s string) string { return keep(s, 2, 4) }
+
+// UserID masks an Alipay user_id, keeping the "2088" prefix and the last four
+// digits: "2088********1234".
+func UserID(s string) string { return keep(s, 4, 4) }
+
+// Secret masks a value completely, keeping only its length class, for tokens
+// such as app_auth_token or an SMS code.
+func Secret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+// keep works on runes so that masking arbitrary scanner input never splits a
+// UTF-8 sequence.
+func keep(s string, head, tail int) string {
+	r := []rune(s)
+	n := len(r)
+	if n < 2*(head+tail) {
+		return strings.Repeat("*", n)
+	}
+	return string(r[:head]) + strings.Repeat("*", n-head-tail) + string(r[n-tail:])
+}
