@@ -1,0 +1,233 @@
+// Package decode turns a scanned payment code into a customer: it gives the
+// code its sence_no (see Ledger), calls alipay.user.twostage.common.use, tells
+// the cashier what to do when that fails, and hands retryable failures to the
+// durable queue until the code expires.
+package decode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"posagent/internal/alipay"
+	"posagent/internal/event"
+	"posagent/internal/redact"
+)
+
+// Gateway is the one gateway method the decode flow calls.
+type Gateway interface {
+	TwostageCommonUse(ctx context.Context, req alipay.TwostageRequest) (*alipay.TwostageResponse, error)
+}
+
+// Publisher receives the flow's events; *event.Bus is one.
+type Publisher interface {
+	Publish(event.Event)
+}
+
+// Deferrer keeps work for later, durably: the queue in the product. It must
+// hold the work on return, and hold one job per key.
+type Deferrer interface {
+	Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error
+}
+
+// JobKind names decode retries in the queue.
+const JobKind = "decode"
+
+// DefaultCodeTTL is how long a payment code stays valid after its scan.
+const DefaultCodeTTL = time.Minute
+
+// retryGrace is how long after a code's deadline the queue keeps its decode
+// job: longer than the queue's backoff within a code's life.
+const retryGrace = time.Minute
+
+// ErrExpired: the code's life ended before a decode succeeded.
+var ErrExpired = errors.New("payment code expired")
+
+// ErrQueued: the decode failed for now and waits in the queue for a retry.
+var ErrQueued = errors.New("decode queued for retry")
+
+// Identity is a decoded customer. UserID is in clear: it goes to the coupon
+// issuer, never to a log or an event.
+type Identity struct {
+	SenceNo       string
+	UserID        string
+	SchoolStdCode string // empty for a customer without campus identity
+	CampusNo      string
+	At            time.Time
+}
+
+// Scan is a payment code read by a scanner.
+type Scan struct {
+	Code   string
+	Source string
+	Time   time.Time
+}
+
+// Failure is a decode that ended without a customer and will not be retried.
+type Failure struct {
+	SenceNo       string
+	Code, SubCode string // the gateway's, when it answered
+	Action        Action
+	Err           error
+}
+
+func (f *Failure) Error() string {
+	return fmt.Sprintf("decode %s: %v", f.SenceNo, f.Err)
+}
+
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Config is what a Flow needs.
+type Config struct {
+	Gateway Gateway
+	Ledger  *Ledger
+	Events  Publisher
+	// Later holds retries. Without it a retryable failure fails at once.
+	Later Deferrer
+	// Retryable tells failures worth retrying (alipay.Retryable).
+	Retryable func(error) bool
+	PayPID    string
+	CodeTTL   time.Duration // DefaultCodeTTL when zero
+	// Decoded is told of every customer, after the decoded event: the
+	// coupon issuer hangs here.
+	Decoded func(ctx context.Context, id Identity)
+	Now     func() time.Time
+}
+
+// Flow decodes scans.
+type Flow struct{ c Config }
+
+// New checks c and returns a flow.
+func New(c Config) (*Flow, error) {
+	switch {
+	case c.Gateway == nil:
+		return nil, errors.New("decode: no gateway")
+	case c.Ledger == nil:
+		return nil, errors.New("decode: no sence ledger")
+	case c.Events == nil:
+		return nil, errors.New("decode: no event publisher")
+	case c.Retryable == nil:
+		return nil, errors.New("decode: no Retryable")
+	case c.PayPID == "":
+		return nil, errors.New("decode: empty pay_pid")
+	}
+	if c.CodeTTL <= 0 {
+		c.CodeTTL = DefaultCodeTTL
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &Flow{c: c}, nil
+}
+
+// retry is the queued form of a decode. It holds the payment code: the queue
+// keeps it at most the code's life, as a retry needs it.
+type retry struct {
+	Code     string    `json:"code"`
+	SenceNo  string    `json:"sence_no"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// Scan decodes a scanned code. It publishes a scan event, then decoding, then
+// decoded or decode_failed; a retryable failure goes to the queue instead
+// (ErrQueued) and ends later in decoded or decode_failed.
+func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
+	if s.Time.IsZero() {
+		s.Time = f.c.Now()
+	}
+	f.c.Events.Publish(event.Scan{Stamp: f.stamp(), CodeMasked: redact.Code(s.Code), Source: s.Source})
+	e, _, err := f.c.Ledger.Assign(s.Code, s.Time)
+	if err != nil {
+		// Without a durable sence_no no request may leave.
+		return Identity{}, f.fail(&Failure{Action: Action{"The terminal cannot record the scan.", doSupport}, Err: err})
+	}
+	r := retry{Code: s.Code, SenceNo: e.SenceNo, Deadline: e.FirstSeen.Add(f.c.CodeTTL)}
+	return f.attempt(ctx, r, 1)
+}
+
+// Retry runs one queued decode; attempt counts from 1 for the scan's own
+// request. It returns nil when done, a *Failure when the decode is over
+// without a customer, and any other error to be tried again.
+func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
+	var r retry
+	if err := json.Unmarshal(payload, &r); err != nil || r.Code == "" || r.SenceNo == "" {
+		return f.fail(&Failure{Action: Action{"A queued decode is unreadable.", doRefresh}, Err: fmt.Errorf("queued decode: bad payload: %v", err)})
+	}
+	if !f.c.Now().Before(r.Deadline) {
+		return f.fail(failure(r.SenceNo, ErrExpired, Expired))
+	}
+	_, err := f.attempt(ctx, r, attempt)
+	if errors.Is(err, ErrQueued) {
+		return err
+	}
+	var fl *Failure
+	if errors.As(err, &fl) {
+		return fl
+	}
+	return err
+}
+
+func (f *Flow) attempt(ctx context.Context, r retry, n int) (Identity, error) {
+	f.c.Events.Publish(event.Decoding{Stamp: f.stamp(), SenceNo: r.SenceNo, CodeMasked: redact.Code(r.Code), Attempt: n})
+	resp, err := f.c.Gateway.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: r.Code, SenceNo: r.SenceNo, PayPID: f.c.PayPID})
+	if err == nil {
+		return f.decoded(ctx, r.SenceNo, resp), nil
+	}
+	// A cancelled context is a shutdown, not a verdict: the work stays queued.
+	if ctx.Err() == nil && !f.c.Retryable(err) {
+		return Identity{}, f.fail(failure(r.SenceNo, err, ActionFor(err)))
+	}
+	if n > 1 {
+		// A queued retry: the queue retries it again until the deadline.
+		if f.c.Now().Add(time.Second).After(r.Deadline) {
+			return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w: last try: %w", ErrExpired, err), Expired))
+		}
+		return Identity{}, fmt.Errorf("%w: %w", ErrQueued, err)
+	}
+	if f.c.Later == nil || !f.c.Now().Before(r.Deadline) {
+		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w: %w", ErrExpired, err), Expired))
+	}
+	payload, _ := json.Marshal(r) // plain strings and a time: cannot fail
+	// The scan's context may be ending (shutdown): the job must still land.
+	// The queue gives up retryGrace after the code's deadline, so that the
+	// last call of Retry sees the deadline passed and says so on screen.
+	if derr := f.c.Later.Defer(context.WithoutCancel(ctx), JobKind, r.SenceNo, payload, r.Deadline.Add(retryGrace)); derr != nil {
+		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w; not queued: %w", err, derr), ActionFor(err)))
+	}
+	return Identity{}, fmt.Errorf("%w: %w", ErrQueued, err)
+}
+
+func failure(senceNo string, err error, a Action) *Failure {
+	fl := &Failure{SenceNo: senceNo, Action: a, Err: err}
+	var ae *alipay.Error
+	switch {
+	case errors.Is(err, ErrExpired):
+		// The gateway never gave its verdict; say why the scan ended as
+		// the page would have. The last gateway error stays in Err.
+		fl.SubCode = alipay.SubCodeExpired
+	case errors.As(err, &ae):
+		fl.Code, fl.SubCode = ae.Code, ae.SubCode
+	}
+	return fl
+}
+
+func (f *Flow) fail(fl *Failure) *Failure {
+	f.c.Events.Publish(event.DecodeFailed{Stamp: f.stamp(), SenceNo: fl.SenceNo, Code: fl.Code, SubCode: fl.SubCode, Message: fl.Action.Message, Action: fl.Action.Action})
+	return fl
+}
+
+func (f *Flow) decoded(ctx context.Context, senceNo string, resp *alipay.TwostageResponse) Identity {
+	id := Identity{SenceNo: senceNo, UserID: resp.UserID, At: f.c.Now()}
+	if s := resp.School(); s != nil {
+		id.SchoolStdCode, id.CampusNo = s.SchoolStdCode, s.CampusNo
+	}
+	f.c.Events.Publish(event.Decoded{Stamp: event.Stamp{Time: id.At}, SenceNo: senceNo, UserID: redact.UserID(id.UserID), SchoolStdCode: id.SchoolStdCode, CampusNo: id.CampusNo})
+	if f.c.Decoded != nil {
+		f.c.Decoded(ctx, id)
+	}
+	return id
+}
+
+func (f *Flow) stamp() event.Stamp { return event.Stamp{Time: f.c.Now()} }

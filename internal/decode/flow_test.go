@@ -1,0 +1,365 @@
+package decode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"posagent/internal/alipay"
+	"posagent/internal/event"
+)
+
+// fakeGateway answers decodes from a script of errors; after the script it
+// answers with resp. It records every request.
+type fakeGateway struct {
+	mu     sync.Mutex
+	errs   []error
+	resp   *alipay.TwostageResponse
+	reqs   []alipay.TwostageRequest
+	before func(ctx context.Context) error
+}
+
+func (g *fakeGateway) TwostageCommonUse(ctx context.Context, req alipay.TwostageRequest) (*alipay.TwostageResponse, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.reqs = append(g.reqs, req)
+	if g.before != nil {
+		if err := g.before(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if len(g.errs) > 0 {
+		err := g.errs[0]
+		g.errs = g.errs[1:]
+		return nil, err
+	}
+	return g.resp, nil
+}
+
+type recorder struct {
+	mu     sync.Mutex
+	events []event.Event
+}
+
+func (r *recorder) Publish(e event.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+func (r *recorder) types() []event.Type {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ts []event.Type
+	for _, e := range r.events {
+		ts = append(ts, e.Type())
+	}
+	return ts
+}
+
+func (r *recorder) last() event.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.events[len(r.events)-1]
+}
+
+type deferred struct {
+	kind, key string
+	payload   []byte
+	deadline  time.Time
+}
+
+type fakeLater struct {
+	jobs []deferred
+	err  error
+}
+
+func (l *fakeLater) Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if l.err != nil {
+		return l.err
+	}
+	l.jobs = append(l.jobs, deferred{kind, key, payload, deadline})
+	return nil
+}
+
+// retryable mirrors alipay.Retryable for the errors these tests use.
+func retryable(err error) bool {
+	var ae *alipay.Error
+	if !errors.As(err, &ae) {
+		return true
+	}
+	return ae.Code == "" || ae.Code == alipay.CodeServiceUnavailable || ae.SubCode == alipay.SubSystemError
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+type harness struct {
+	flow    *Flow
+	gw      *fakeGateway
+	events  *recorder
+	later   *fakeLater
+	clock   *clock
+	decoded []Identity
+}
+
+const (
+	code   = "286861260475412123"
+	payPID = "2088702093900999"
+)
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	l, db := newLedger(t, filepath.Join(t.TempDir(), "db"), "till3")
+	t.Cleanup(func() { db.Close() })
+	h := &harness{
+		gw: &fakeGateway{resp: &alipay.TwostageResponse{UserID: "2088123412341234",
+			UserIdentityInfo: &alipay.UserIdentityInfo{HSchoolInfo: &alipay.HSchoolInfo{SchoolStdCode: "4136013432", CampusNo: "2019021208"}}}},
+		events: &recorder{},
+		later:  &fakeLater{},
+		clock:  &clock{t0},
+	}
+	f, err := New(Config{Gateway: h.gw, Ledger: l, Events: h.events, Later: h.later, Retryable: retryable,
+		PayPID: payPID, Now: h.clock.now,
+		Decoded: func(_ context.Context, id Identity) { h.decoded = append(h.decoded, id) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.flow = f
+	return h
+}
+
+func TestScanDecodes(t *testing.T) {
+	h := newHarness(t)
+	id, err := h.flow.Scan(context.Background(), Scan{Code: code, Source: "sim"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.UserID != "2088123412341234" || id.SchoolStdCode != "4136013432" || id.CampusNo != "2019021208" || id.SenceNo == "" {
+		t.Errorf("identity = %+v", id)
+	}
+	want := []event.Type{event.TypeScan, event.TypeDecoding, event.TypeDecoded}
+	if got := h.events.types(); !equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	d := h.events.last().(event.Decoded)
+	if d.UserID != "2088********1234" || d.SenceNo != id.SenceNo {
+		t.Errorf("decoded event %+v: want the masked user and sence_no %s", d, id.SenceNo)
+	}
+	if s := h.events.events[0].(event.Scan); s.CodeMasked != "28************2123" || s.Source != "sim" {
+		t.Errorf("scan event %+v", s)
+	}
+	req := h.gw.reqs[0]
+	if req.DynamicID != code || req.SenceNo != id.SenceNo || req.PayPID != payPID {
+		t.Errorf("request %+v", req)
+	}
+	if len(h.decoded) != 1 || h.decoded[0] != id {
+		t.Errorf("Decoded hook got %+v, want %+v", h.decoded, id)
+	}
+
+	// A rescan decodes again with the same sence_no.
+	h.gw.resp = &alipay.TwostageResponse{UserID: "2088123412341234"}
+	again, err := h.flow.Scan(context.Background(), Scan{Code: code, Source: "sim"})
+	if err != nil || again.SenceNo != id.SenceNo || h.gw.reqs[1].SenceNo != id.SenceNo {
+		t.Fatalf("rescan = %+v, %v; want sence_no %s", again, err, id.SenceNo)
+	}
+	if again.SchoolStdCode != "" {
+		t.Errorf("user without campus info got school %q", again.SchoolStdCode)
+	}
+}
+
+func bizErr(code, sub string) error {
+	return &alipay.Error{Method: alipay.MethodTwostageCommonUse, HTTPStatus: 200, Code: code, Msg: "Business Failed", SubCode: sub, SubMsg: "x"}
+}
+
+func TestScanFinalFailures(t *testing.T) {
+	tests := []struct {
+		err    error
+		action string // a word the cashier's instruction must hold
+	}{
+		{bizErr("40004", alipay.SubInputIllegal), "support"},
+		{bizErr("40004", alipay.SubDecodeFailed), "support"},
+		{bizErr("40004", alipay.SubIndexNotExist), "refresh"},
+		{bizErr("40004", alipay.SubIllegalCode), "Alipay payment code"},
+		{bizErr("40004", alipay.SubCodeExpired), "refresh"},
+		{bizErr("40004", alipay.SubUserUnAuth), "authorise"},
+		{bizErr("40004", alipay.SubSenceNoUnMatch), "refresh"},
+		{bizErr("40002", alipay.SubInvalidSignature), "app_private_key"},
+		{bizErr("40006", "isv.insufficient-isv-permissions"), "permission"},
+		{bizErr("20001", "aop.invalid-app-auth-token"), "app_auth_token"},
+		{bizErr("40004", "SOMETHING_NEW"), "support"},
+	}
+	for _, tt := range tests {
+		var ae *alipay.Error
+		errors.As(tt.err, &ae)
+		t.Run(ae.Code+"/"+ae.SubCode, func(t *testing.T) {
+			h := newHarness(t)
+			h.gw.errs = []error{tt.err}
+			_, err := h.flow.Scan(context.Background(), Scan{Code: code})
+			var fl *Failure
+			if !errors.As(err, &fl) {
+				t.Fatalf("Scan error %v, want a *Failure", err)
+			}
+			if len(h.later.jobs) != 0 {
+				t.Errorf("final failure queued: %+v", h.later.jobs)
+			}
+			df, ok := h.events.last().(event.DecodeFailed)
+			if !ok {
+				t.Fatalf("last event %T, want decode_failed", h.events.last())
+			}
+			if df.Code != ae.Code || df.SubCode != ae.SubCode || df.SenceNo != h.gw.reqs[0].SenceNo {
+				t.Errorf("event %+v: want code %s/%s", df, ae.Code, ae.SubCode)
+			}
+			if df.Message == "" || !strings.Contains(df.Action, tt.action) {
+				t.Errorf("event message %q action %q: want an action about %q", df.Message, df.Action, tt.action)
+			}
+			if len(h.decoded) != 0 {
+				t.Error("Decoded hook called for a failure")
+			}
+		})
+	}
+}
+
+func TestActionForRetryable(t *testing.T) {
+	for _, err := range []error{
+		bizErr("40004", alipay.SubSystemError),
+		bizErr("20000", alipay.SubUnknownError),
+		&alipay.Error{Method: alipay.MethodTwostageCommonUse, HTTPStatus: 502},
+		&alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: errors.New("connection refused")},
+		context.DeadlineExceeded,
+	} {
+		if a := ActionFor(err); !strings.Contains(a.Action, "Retrying") {
+			t.Errorf("ActionFor(%v) = %+v: want the automatic retry said", err, a)
+		}
+	}
+}
+
+func TestRetryKeepsSenceNoUntilDeadline(t *testing.T) {
+	h := newHarness(t)
+	outage := &alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: errors.New("connection refused")}
+	h.gw.errs = []error{outage, bizErr("20000", alipay.SubUnknownError)}
+	_, err := h.flow.Scan(context.Background(), Scan{Code: code})
+	if !errors.Is(err, ErrQueued) || len(h.later.jobs) != 1 {
+		t.Fatalf("Scan = %v with %d jobs; want it queued once", err, len(h.later.jobs))
+	}
+	job := h.later.jobs[0]
+	senceNo := h.gw.reqs[0].SenceNo
+	if job.kind != JobKind || job.key != senceNo || !job.deadline.After(t0.Add(DefaultCodeTTL)) {
+		t.Errorf("job %+v: want kind %s key %s, kept past the code's deadline", job, JobKind, senceNo)
+	}
+	if h.events.last().Type() == event.TypeDecodeFailed {
+		t.Error("a queued decode published a failure")
+	}
+
+	h.clock.t = t0.Add(10 * time.Second)
+	if err := h.flow.Retry(context.Background(), job.payload, 2); !errors.Is(err, ErrQueued) {
+		t.Fatalf("Retry during the outage = %v, want it retried again", err)
+	}
+	h.clock.t = t0.Add(20 * time.Second)
+	if err := h.flow.Retry(context.Background(), job.payload, 3); err != nil {
+		t.Fatalf("Retry after the outage = %v", err)
+	}
+	for i, r := range h.gw.reqs {
+		if r.SenceNo != senceNo {
+			t.Errorf("request %d sence_no %s, want %s", i, r.SenceNo, senceNo)
+		}
+	}
+	if d, ok := h.events.last().(event.Decoded); !ok || d.SenceNo != senceNo {
+		t.Errorf("last event %+v, want decoded %s", h.events.last(), senceNo)
+	}
+	if len(h.decoded) != 1 {
+		t.Errorf("Decoded hook called %d times", len(h.decoded))
+	}
+}
+
+func TestRetryEndsExpired(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		at    time.Duration // after the scan
+		calls int           // gateway calls the retry makes
+	}{
+		{"called after the deadline", DefaultCodeTTL + time.Second, 0},
+		{"fails at the deadline", DefaultCodeTTL - time.Millisecond, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.gw.errs = []error{bizErr("20000", alipay.SubUnknownError), bizErr("20000", alipay.SubUnknownError)}
+			if _, err := h.flow.Scan(context.Background(), Scan{Code: code}); !errors.Is(err, ErrQueued) {
+				t.Fatal(err)
+			}
+			h.clock.t = t0.Add(tt.at)
+			err := h.flow.Retry(context.Background(), h.later.jobs[0].payload, 2)
+			var fl *Failure
+			if !errors.As(err, &fl) || !errors.Is(err, ErrExpired) {
+				t.Fatalf("Retry = %v, want a final expired failure", err)
+			}
+			if got := len(h.gw.reqs) - 1; got != tt.calls {
+				t.Errorf("retry made %d gateway calls, want %d", got, tt.calls)
+			}
+			df, ok := h.events.last().(event.DecodeFailed)
+			if !ok || df.SubCode != alipay.SubCodeExpired || !strings.Contains(df.Action, "refresh") || df.SenceNo == "" {
+				t.Errorf("last event %+v, want an expired decode_failed", h.events.last())
+			}
+		})
+	}
+}
+
+func TestScanPastDeadlineOrUnqueueable(t *testing.T) {
+	h := newHarness(t)
+	h.later.err = errors.New("queue full")
+	h.gw.errs = []error{bizErr("20000", alipay.SubUnknownError)}
+	_, err := h.flow.Scan(context.Background(), Scan{Code: code})
+	var fl *Failure
+	if !errors.As(err, &fl) || !strings.Contains(err.Error(), "queue full") {
+		t.Fatalf("Scan = %v, want a failure naming the queue", err)
+	}
+	if _, ok := h.events.last().(event.DecodeFailed); !ok {
+		t.Errorf("last event %T, want decode_failed", h.events.last())
+	}
+}
+
+func TestShutdownQueuesInFlightDecode(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.gw.before = func(ctx context.Context) error { cancel(); return ctx.Err() }
+	// A cancelled context is not retryable to alipay.Retryable; the flow must
+	// still keep the work.
+	h.flow.c.Retryable = func(err error) bool { return !errors.Is(err, context.Canceled) && retryable(err) }
+	_, err := h.flow.Scan(ctx, Scan{Code: code})
+	if !errors.Is(err, ErrQueued) || len(h.later.jobs) != 1 {
+		t.Fatalf("Scan on shutdown = %v, %d jobs; want the decode queued", err, len(h.later.jobs))
+	}
+	var r retry
+	if err := json.Unmarshal(h.later.jobs[0].payload, &r); err != nil || r.SenceNo != h.gw.reqs[0].SenceNo || r.Code != code {
+		t.Errorf("payload %s, %v", h.later.jobs[0].payload, err)
+	}
+}
+
+func TestRetryBadPayload(t *testing.T) {
+	h := newHarness(t)
+	var fl *Failure
+	if err := h.flow.Retry(context.Background(), []byte("{"), 2); !errors.As(err, &fl) {
+		t.Fatalf("Retry(bad payload) = %v, want a final failure", err)
+	}
+}
+
+func equal(a, b []event.Type) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

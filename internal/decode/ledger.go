@@ -1,0 +1,203 @@
+package decode
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Bucket is the bbolt bucket of the sence_no ledger. The queue shares the
+// database file and keeps to buckets prefixed "queue.".
+const Bucket = "sence"
+
+// DefaultKeep is how long the ledger remembers a code. A payment code lives
+// about a minute; a day covers any rescan of it and any SENCENO_UN_MATCH
+// dispute the cashier might raise the same day, and keeps the bucket small.
+const DefaultKeep = 24 * time.Hour
+
+var (
+	keySalt  = []byte("salt")  // random per database: code hashes are keyed by it
+	keyCodes = []byte("codes") // sub-bucket: HMAC(code) -> entry; its sequence numbers sence_no
+)
+
+// beijing is UTC+8 without a tz database: Windows PCs have none, and Alipay
+// dates are Beijing dates whatever the PC's zone.
+var beijing = time.FixedZone("CST", 8*60*60)
+
+// Entry is what the ledger knows about one payment code.
+type Entry struct {
+	SenceNo   string
+	FirstSeen time.Time
+}
+
+// Ledger gives every payment code its sence_no. The page of
+// alipay.user.twostage.common.use requires the same sence_no for every decode
+// of one code and a different one for every other code; the ledger keeps that
+// promise across retries, rescans and restarts because it writes the number
+// durably before the first request leaves.
+//
+// Codes are stored only as an HMAC keyed by a random per-database salt: the
+// file never holds a payment code in clear.
+type Ledger struct {
+	db       *bbolt.DB
+	terminal string
+	tag      string // 4 hex digits from the salt: a new database never repeats an old one's numbers
+	salt     []byte
+}
+
+// MaxSenceNo is the page's limit on sence_no.
+const MaxSenceNo = 128
+
+// NewLedger opens the ledger in db for the terminal whose id starts every
+// sence_no. The terminal id must be unique among the merchant's terminals (the
+// configuration says so); the date, a per-database tag and a persisted
+// sequence make the rest unique.
+func NewLedger(db *bbolt.DB, terminalID string) (*Ledger, error) {
+	if terminalID == "" {
+		return nil, errors.New("sence ledger: empty terminal id")
+	}
+	// terminal + "-" + date(8) + "-" + tag(4) + seq(<=20)
+	if n := len(terminalID) + 1 + 8 + 1 + 4 + 20; n > MaxSenceNo {
+		return nil, fmt.Errorf("sence ledger: terminal id %q too long: sence_no could reach %d characters, at most %d", terminalID, n, MaxSenceNo)
+	}
+	l := &Ledger{db: db, terminal: terminalID}
+	err := db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(Bucket))
+		if err != nil {
+			return err
+		}
+		if _, err := b.CreateBucketIfNotExists(keyCodes); err != nil {
+			return err
+		}
+		salt := b.Get(keySalt)
+		if salt == nil {
+			salt = make([]byte, 32)
+			if _, err := rand.Read(salt); err != nil {
+				return err
+			}
+			if err := b.Put(keySalt, salt); err != nil {
+				return err
+			}
+		}
+		l.salt = append([]byte(nil), salt...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sence ledger %s: %w", db.Path(), err)
+	}
+	l.tag = hex.EncodeToString(l.salt[:2])
+	return l, nil
+}
+
+func (l *Ledger) key(code string) []byte {
+	m := hmac.New(sha256.New, l.salt)
+	m.Write([]byte(code))
+	return m.Sum(nil)
+}
+
+// Assign returns the sence_no of code, creating it if the code was never seen
+// (then first is true). A new entry is committed, and so on disk, before
+// Assign returns. A code seen before costs only a read.
+func (l *Ledger) Assign(code string, now time.Time) (e Entry, first bool, err error) {
+	k := l.key(code)
+	if e, ok, err := l.lookup(k); err != nil || ok {
+		return e, false, err
+	}
+	err = l.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte(Bucket)).Bucket(keyCodes)
+		if v := b.Get(k); v != nil { // another scan of the same code won the race
+			e, err = decodeEntry(v)
+			return err
+		}
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		e = Entry{
+			SenceNo:   l.terminal + "-" + now.In(beijing).Format("20060102") + "-" + l.tag + fmt.Sprintf("%06d", seq),
+			FirstSeen: time.UnixMilli(now.UnixMilli()), // as it reads back
+		}
+		first = true
+		return b.Put(k, encodeEntry(e))
+	})
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("sence ledger: assign: %w", err)
+	}
+	return e, first, nil
+}
+
+// Lookup returns the entry of code, if the ledger has one.
+func (l *Ledger) Lookup(code string) (Entry, bool, error) {
+	return l.lookup(l.key(code))
+}
+
+func (l *Ledger) lookup(k []byte) (e Entry, ok bool, err error) {
+	err = l.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket([]byte(Bucket)).Bucket(keyCodes).Get(k)
+		if v == nil {
+			return nil
+		}
+		ok = true
+		e, err = decodeEntry(v)
+		return err
+	})
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("sence ledger: lookup: %w", err)
+	}
+	return e, ok, nil
+}
+
+// Purge forgets codes first seen before cutoff and reports how many. Their
+// sequence numbers are never reused.
+func (l *Ledger) Purge(cutoff time.Time) (n int, err error) {
+	err = l.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte(Bucket)).Bucket(keyCodes)
+		var old [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			// Unreadable entries go too: they can only be corrupt.
+			if e, err := decodeEntry(v); err != nil || e.FirstSeen.Before(cutoff) {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sence ledger: purge: %w", err)
+	}
+	return n, nil
+}
+
+// An entry is 8 bytes of first-seen Unix milliseconds, then the sence_no.
+func encodeEntry(e Entry) []byte {
+	v := make([]byte, 8, 8+len(e.SenceNo))
+	binary.BigEndian.PutUint64(v, uint64(e.FirstSeen.UnixMilli()))
+	return append(v, e.SenceNo...)
+}
+
+func decodeEntry(v []byte) (Entry, error) {
+	if len(v) <= 8 {
+		return Entry{}, errors.New("sence ledger: corrupt entry of " + strconv.Itoa(len(v)) + " bytes")
+	}
+	return Entry{
+		FirstSeen: time.UnixMilli(int64(binary.BigEndian.Uint64(v[:8]))),
+		SenceNo:   string(v[8:]),
+	}, nil
+}

@@ -1,0 +1,165 @@
+package decode
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+func openDB(t testing.TB, path string) *bbolt.DB {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func newLedger(t testing.TB, path, terminal string) (*Ledger, *bbolt.DB) {
+	t.Helper()
+	db := openDB(t, path)
+	l, err := NewLedger(db, terminal)
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	return l, db
+}
+
+// noon on 22 Nov 2026 in Beijing is still the 22nd in UTC; 23:30 UTC on the
+// 21st is already the 22nd in Beijing.
+var (
+	t0     = time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
+	lateUT = time.Date(2026, 11, 21, 23, 30, 0, 0, time.UTC)
+)
+
+func TestLedgerSameCodeSameSenceNo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.db")
+	l, db := newLedger(t, path, "store12-till3")
+	a, first, err := l.Assign("286861260475412123", t0)
+	if err != nil || !first {
+		t.Fatalf("first Assign = %+v, %v, %v; want a new entry", a, first, err)
+	}
+	again, first, err := l.Assign("286861260475412123", t0.Add(10*time.Second))
+	if err != nil || first || again != a {
+		t.Fatalf("rescan = %+v, first %v, %v; want %+v, not first", again, first, err, a)
+	}
+	other, first, err := l.Assign("286861260475419999", t0)
+	if err != nil || !first || other.SenceNo == a.SenceNo {
+		t.Fatalf("other code = %+v, %v, %v; want a new sence_no, not %q", other, first, err, a.SenceNo)
+	}
+	db.Close()
+
+	// After a restart the code keeps its number and new codes continue the sequence.
+	l, db = newLedger(t, path, "store12-till3")
+	defer db.Close()
+	restarted, first, err := l.Assign("286861260475412123", t0.Add(time.Minute))
+	if err != nil || first || restarted != a {
+		t.Fatalf("after restart = %+v, first %v, %v; want %+v", restarted, first, err, a)
+	}
+	third, _, err := l.Assign("286861260475410000", t0)
+	if err != nil || third.SenceNo == a.SenceNo || third.SenceNo == other.SenceNo {
+		t.Fatalf("third code after restart = %+v, %v: repeats an earlier sence_no", third, err)
+	}
+}
+
+func TestLedgerSenceNoForm(t *testing.T) {
+	tests := []struct {
+		terminal string
+		at       time.Time
+		prefix   string
+	}{
+		{"till3", t0, "till3-20261122-"},
+		{"till3", lateUT, "till3-20261122-"}, // Beijing date, not UTC
+		{strings.Repeat("T", 32), t0, strings.Repeat("T", 32) + "-20261122-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.terminal[:5], func(t *testing.T) {
+			l, db := newLedger(t, filepath.Join(t.TempDir(), "db"), tt.terminal)
+			defer db.Close()
+			e, _, err := l.Assign("286861260475412123", tt.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(e.SenceNo, tt.prefix) || len(e.SenceNo) > MaxSenceNo {
+				t.Errorf("sence_no %q: want prefix %q and at most %d characters", e.SenceNo, tt.prefix, MaxSenceNo)
+			}
+		})
+	}
+}
+
+func TestLedgerTwoDatabasesNeverCollide(t *testing.T) {
+	// A reinstalled terminal (a new database file) starts its sequence again;
+	// the per-database tag keeps its numbers apart from the old ones.
+	dir := t.TempDir()
+	seen := map[string]bool{}
+	for i := range 2 {
+		l, db := newLedger(t, filepath.Join(dir, fmt.Sprint(i)), "till3")
+		for j := range 3 {
+			e, _, err := l.Assign(fmt.Sprintf("2868612604754%05d", j), t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[e.SenceNo] {
+				t.Errorf("sence_no %s issued twice", e.SenceNo)
+			}
+			seen[e.SenceNo] = true
+		}
+		db.Close()
+	}
+}
+
+func TestLedgerKeepsNoCodeInClear(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	l, db := newLedger(t, path, "till3")
+	const code = "286861260475412123"
+	if _, _, err := l.Assign(code, t0); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(code)) {
+		t.Fatal("the database file holds the payment code in clear")
+	}
+}
+
+func TestLedgerPurge(t *testing.T) {
+	l, db := newLedger(t, filepath.Join(t.TempDir(), "db"), "till3")
+	defer db.Close()
+	old, _, _ := l.Assign("286861260475400001", t0.Add(-2*DefaultKeep))
+	fresh, _, _ := l.Assign("286861260475400002", t0)
+	n, err := l.Purge(t0.Add(-DefaultKeep))
+	if err != nil || n != 1 {
+		t.Fatalf("Purge = %d, %v; want 1 entry", n, err)
+	}
+	if _, ok, _ := l.Lookup("286861260475400001"); ok {
+		t.Error("purged code still known")
+	}
+	if e, ok, _ := l.Lookup("286861260475400002"); !ok || e != fresh {
+		t.Errorf("fresh code = %+v, %v; want %+v", e, ok, fresh)
+	}
+	// A purged code seen again is a new code with a new number.
+	again, first, _ := l.Assign("286861260475400001", t0)
+	if !first || again.SenceNo == old.SenceNo {
+		t.Errorf("purged code again = %+v, first %v; want a new sence_no", again, first)
+	}
+}
+
+func TestNewLedgerRejects(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "db"))
+	defer db.Close()
+	for _, term := range []string{"", strings.Repeat("x", 100)} {
+		if _, err := NewLedger(db, term); err == nil {
+			t.Errorf("NewLedger(%q): no error", term)
+		}
+	}
+}
