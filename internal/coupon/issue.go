@@ -1,0 +1,216 @@
+package coupon
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"posagent/internal/alipay"
+	"posagent/internal/decode"
+	"posagent/internal/event"
+	"posagent/internal/redact"
+)
+
+// Issuer is the one gateway method coupons need.
+type Issuer interface {
+	PassInstanceAdd(ctx context.Context, req alipay.PassInstanceAddRequest) (*alipay.PassInstanceAddResponse, error)
+}
+
+// Publisher receives coupon events; *event.Bus is one.
+type Publisher interface {
+	Publish(event.Event)
+}
+
+// Deferrer keeps work durably for later: the queue in the product. It holds
+// one job per key, so planning the same coupon twice queues it once.
+type Deferrer interface {
+	Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error
+}
+
+// JobKind names coupon issues in the queue.
+const JobKind = "coupon"
+
+// DefaultDeadline is how long a coupon issue may wait for the gateway. A
+// coupon, unlike a payment code, stays worth issuing after an outage.
+const DefaultDeadline = 12 * time.Hour
+
+// Serial derives the pass's serial number from the decode's sence_no and the
+// template: 20 digits, the same for every retry of one coupon, different for
+// every other coupon (sence_no is unique per code and terminal).
+func Serial(senceNo, tplID string) string {
+	sum := sha256.Sum256([]byte(senceNo + "\x00" + tplID))
+	return fmt.Sprintf("%020d", binary.BigEndian.Uint64(sum[:8]))
+}
+
+// Failure is a coupon that will not be issued.
+type Failure struct {
+	TplID, Serial string
+	Reason        string
+	Err           error
+}
+
+func (f *Failure) Error() string {
+	return fmt.Sprintf("coupon %s serial %s: %s", f.TplID, f.Serial, f.Reason)
+}
+
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Config is what Coupons needs.
+type Config struct {
+	Issuer    Issuer
+	Rules     Rules
+	Merchant  *Merchant // optional
+	Events    Publisher
+	Later     Deferrer
+	Retryable func(error) bool // alipay.Retryable
+	PayPID    string
+	Deadline  time.Duration // DefaultDeadline when zero
+	Log       *slog.Logger  // slog.Default() when nil
+	Now       func() time.Time
+}
+
+// Coupons plans and issues coupons.
+type Coupons struct{ c Config }
+
+// New checks c.
+func New(c Config) (*Coupons, error) {
+	switch {
+	case c.Issuer == nil:
+		return nil, errors.New("coupon: no issuer")
+	case c.Events == nil:
+		return nil, errors.New("coupon: no event publisher")
+	case c.Later == nil:
+		return nil, errors.New("coupon: no queue")
+	case c.Retryable == nil:
+		return nil, errors.New("coupon: no Retryable")
+	case c.PayPID == "":
+		return nil, errors.New("coupon: empty pay_pid")
+	}
+	if c.Deadline <= 0 {
+		c.Deadline = DefaultDeadline
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &Coupons{c: c}, nil
+}
+
+// job is a queued issue, its parameters already filled.
+type job struct {
+	TplID   string            `json:"tpl_id"`
+	Params  map[string]string `json:"tpl_params"`
+	Serial  string            `json:"serial"`
+	SenceNo string            `json:"sence_no"`
+}
+
+// Templates returns what id gets: the matching rules, then what the merchant
+// endpoint adds. A merchant that is down or slow is logged and skipped.
+func (cs *Coupons) Templates(ctx context.Context, id decode.Identity) []Template {
+	ts := cs.c.Rules.Match(id)
+	if cs.c.Merchant == nil {
+		return ts
+	}
+	more, err := cs.c.Merchant.Lookup(ctx, id)
+	if err != nil {
+		cs.c.Log.Warn("merchant coupon endpoint failed; local rules only", "sence_no", id.SenceNo, "user_id", redact.UserID(id.UserID), "err", err)
+		return ts
+	}
+	for _, t := range more {
+		if !containsTpl(ts, t.TplID) {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+func containsTpl(ts []Template, tplID string) bool {
+	for _, t := range ts {
+		if t.TplID == tplID {
+			return true
+		}
+	}
+	return false
+}
+
+// Plan queues one issue per template id gets. Each job is durable before
+// Plan goes on, so a crash after a decode loses no coupon. It returns how
+// many were queued.
+func (cs *Coupons) Plan(ctx context.Context, id decode.Identity) (int, error) {
+	ts := cs.Templates(ctx, id)
+	var errs []error
+	n := 0
+	for _, t := range ts {
+		serial := Serial(id.SenceNo, t.TplID)
+		payload, _ := json.Marshal(job{TplID: t.TplID, Params: Fill(t, id, serial), Serial: serial, SenceNo: id.SenceNo})
+		if err := cs.c.Later.Defer(context.WithoutCancel(ctx), JobKind, serial, payload, cs.c.Now().Add(cs.c.Deadline)); err != nil {
+			cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), TplID: t.TplID, SerialNumber: serial, Reason: "not queued: " + err.Error()})
+			errs = append(errs, fmt.Errorf("coupon %s: %w", t.TplID, err))
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// Issue runs one queued coupon: nil when issued, a *Failure when it never
+// will be, any other error to be retried.
+func (cs *Coupons) Issue(ctx context.Context, payload []byte) error {
+	var j job
+	if err := json.Unmarshal(payload, &j); err != nil || j.TplID == "" || j.Serial == "" {
+		return cs.fail(&Failure{TplID: j.TplID, Serial: j.Serial, Reason: "unreadable queued coupon", Err: fmt.Errorf("bad payload: %v", err)})
+	}
+	resp, err := cs.c.Issuer.PassInstanceAdd(ctx, alipay.PassInstanceAddRequest{
+		TplID:           j.TplID,
+		TplParams:       j.Params,
+		RecognitionType: alipay.RecognitionTypeOrder,
+		RecognitionInfo: alipay.RecognitionInfo{PartnerID: cs.c.PayPID, OutTradeNo: j.SenceNo},
+	})
+	if err != nil {
+		if ctx.Err() != nil || cs.c.Retryable(err) {
+			return fmt.Errorf("coupon %s serial %s: %w", j.TplID, j.Serial, err)
+		}
+		return cs.fail(&Failure{TplID: j.TplID, Serial: j.Serial, Reason: reason(err), Err: err})
+	}
+	cs.c.Events.Publish(event.CouponIssued{Stamp: cs.stamp(), TplID: j.TplID, SerialNumber: j.Serial, PassID: resp.Result.PassID})
+	return nil
+}
+
+// reasons turns the page's error codes into words for the screen.
+var reasons = map[string]string{
+	alipay.SubPassParamIsNull:        "a template parameter has no value: check tpl_params",
+	alipay.SubPassRecognitionType:    "recognition type not supported",
+	alipay.SubPassAppIDNotSupported:  "this app may not issue passes (blacklisted): call support",
+	alipay.SubPassUserIDNotSupported: "this customer may not receive passes",
+	alipay.SubPassParamsValueInvalid: "a template parameter is invalid (e.g. a date): check tpl_params",
+	alipay.SubPassParamsFormatError:  "the parameters are not in the expected format: check tpl_params",
+	alipay.SubPassCharNotGBK:         "a template parameter has characters outside GBK",
+}
+
+func reason(err error) string {
+	var ae *alipay.Error
+	if !errors.As(err, &ae) {
+		return err.Error()
+	}
+	if r, ok := reasons[ae.SubCode]; ok {
+		return ae.SubCode + ": " + r
+	}
+	if ae.SubMsg != "" {
+		return ae.SubCode + ": " + ae.SubMsg
+	}
+	return err.Error()
+}
+
+func (cs *Coupons) fail(f *Failure) *Failure {
+	cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), TplID: f.TplID, SerialNumber: f.Serial, Reason: f.Reason})
+	return f
+}
+
+func (cs *Coupons) stamp() event.Stamp { return event.Stamp{Time: cs.c.Now()} }
