@@ -2,21 +2,35 @@
 // codes from a barcode scanner, decodes them through the Alipay gateway,
 // issues the merchant's coupons and shows it all on a terminal UI.
 //
-// It wires packages together and holds no logic of its own.
+// It parses the command line and wires packages together; the work is done
+// in internal/agent and the packages it assembles.
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"posagent/internal/agent"
+	"posagent/internal/config"
+	"posagent/internal/demo"
+	"posagent/internal/queue"
+	"posagent/internal/scanner"
 )
 
 const usage = `usage: posagent <command> [flags]
 
 commands:
-  demo [--headless]               the whole product on a fake gateway and a simulated scanner
-  run --config FILE [--headless]  the product on a real configuration
-  scanners                        list the scanners this PC can see
-  queue [--data DIR]              list pending and dead jobs of the retry queue
+  demo [--headless] [--data DIR]   the whole product on a fake gateway and a simulated scanner
+  run --config FILE [--headless]   the product on a real configuration
+  scanners                         list the scanners this PC can see
+  queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
 `
 
 func main() {
@@ -24,6 +38,171 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
-	fmt.Fprintf(os.Stderr, "posagent: %q is not available in this build\n\n%s", os.Args[1], usage)
-	os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "demo":
+		err = runDemo(ctx, args)
+	case "run":
+		err = runConfig(ctx, args)
+	case "scanners":
+		err = listScanners(args)
+	case "queue":
+		err = listQueue(args)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "posagent: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "posagent %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+func flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("posagent "+name, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	return fs
+}
+
+func runConfig(ctx context.Context, args []string) error {
+	fs := flags("run")
+	path := fs.String("config", "", "the configuration `file` (JSON)")
+	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fs.Usage()
+		return errors.New("--config is required")
+	}
+	c, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	log, closeLog, err := agent.Logger(*headlessMode, c.DataDir, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog.Close()
+	a, err := agent.New(agent.Options{Config: c, Log: log})
+	if err != nil {
+		return err
+	}
+	if *headlessMode {
+		return agent.Headless(ctx, a, os.Stdout)
+	}
+	return agent.WithUI(ctx, a, *path)
+}
+
+func runDemo(ctx context.Context, args []string) error {
+	fs := flags("demo")
+	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
+	dir := fs.String("data", "", "keep the demo's keys and data in `DIR` (default: a temporary directory, removed at exit)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		tmp, err := os.MkdirTemp("", "posagent-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		*dir = tmp
+	}
+	d, err := demo.Setup(*dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	log, closeLog, err := agent.Logger(*headlessMode, d.Config.DataDir, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog.Close()
+	a, err := agent.New(agent.Options{Config: d.Config, Log: log, Scanner: scanner.NewSim(d.Script, scanner.Options{})})
+	if err != nil {
+		return err
+	}
+	if !*headlessMode {
+		return agent.WithUI(ctx, a, "")
+	}
+	fmt.Fprintf(os.Stderr, "posagent demo: fake gateway at %s, data in %s; events follow on stdout (Ctrl-C stops)\n", d.Server.URL(), *dir)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	played := a.Bus.Subscribe()
+	go func() {
+		if d.Play(ctx, played, a.Idle) {
+			fmt.Fprintln(os.Stderr, "posagent demo: the script has played and the queue is empty")
+			cancel()
+		}
+	}()
+	return agent.Headless(ctx, a, os.Stdout)
+}
+
+func listScanners(args []string) error {
+	if err := flags("scanners").Parse(args); err != nil {
+		return err
+	}
+	devs, err := scanner.List()
+	if err != nil {
+		return err
+	}
+	return scanner.WriteTable(os.Stdout, devs)
+}
+
+func listQueue(args []string) error {
+	fs := flags("queue")
+	dir := fs.String("data", "", "the data `DIR` holding "+agent.DBFile)
+	path := fs.String("config", "", "read data_dir from this configuration `file`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case *dir != "" && *path != "":
+		return errors.New("give --data or --config, not both")
+	case *path != "":
+		c, err := config.Load(*path)
+		if err != nil {
+			return err
+		}
+		*dir = c.DataDir
+	case *dir == "":
+		*dir = "."
+	}
+	return writeQueue(os.Stdout, filepath.Join(*dir, agent.DBFile))
+}
+
+func writeQueue(w io.Writer, dbPath string) error {
+	if _, err := os.Stat(dbPath); err != nil {
+		return fmt.Errorf("no queue here: %w", err)
+	}
+	db, err := queue.OpenDB(dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	q, err := queue.New(db, queue.Options{})
+	if err != nil {
+		return err
+	}
+	pending, err := q.Pending()
+	if err != nil {
+		return err
+	}
+	dead, err := q.Dead()
+	if err != nil {
+		return err
+	}
+	return agent.WriteJobs(w, pending, dead)
 }

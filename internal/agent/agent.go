@@ -1,0 +1,281 @@
+// Package agent assembles posagent from a configuration: the bbolt file, the
+// retry queue, the gateway client, the sence_no ledger, the decode flow, the
+// coupon issuer and the scanner, all reporting to one event bus. It runs them
+// together and stops them so that no work is lost: what is in flight when the
+// agent stops either finishes or stays in the queue for the next start.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"posagent/internal/alipay"
+	"posagent/internal/config"
+	"posagent/internal/coupon"
+	"posagent/internal/decode"
+	"posagent/internal/event"
+	"posagent/internal/queue"
+	"posagent/internal/redact"
+	"posagent/internal/scanner"
+)
+
+// DBFile is the name of the database in data_dir: the queue and the ledger.
+const DBFile = "posagent.db"
+
+// LogFile is the name of the log in data_dir when the TUI owns the screen.
+const LogFile = "posagent.log"
+
+// finishGrace is how long a scan being decoded when the agent is told to
+// stop may take to finish; after it the request is cancelled and the decode
+// stays in the queue.
+const finishGrace = 5 * time.Second
+
+// Options build an Agent. Only Config is required.
+type Options struct {
+	Config *config.Config
+	Bus    *event.Bus   // nil: a new one
+	Log    *slog.Logger // nil: slog.Default()
+
+	// Gateway overrides the client built from Config (tests).
+	Gateway *alipay.Client
+	// Scanner overrides the one Config describes (demo, tests).
+	Scanner        scanner.Scanner
+	ScannerOptions scanner.Options
+	// Queue tunes the queue; Events, Unreachable and Now are set by the agent.
+	Queue queue.Options
+	// CodeTTL is how long a scanned code may be retried (decode.DefaultCodeTTL).
+	CodeTTL time.Duration
+	Now     func() time.Time
+}
+
+// Agent is the assembled product.
+type Agent struct {
+	Bus     *event.Bus
+	DB      *bbolt.DB
+	Queue   *queue.Queue
+	Client  *alipay.Client
+	Ledger  *decode.Ledger
+	Decode  *decode.Flow
+	Coupons *coupon.Coupons
+	Scanner scanner.Scanner
+
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New builds the agent. The database is open on return: Close it.
+func New(o Options) (a *Agent, err error) {
+	c := o.Config
+	if c == nil {
+		return nil, errors.New("agent: no configuration")
+	}
+	a = &Agent{Bus: o.Bus, log: o.Log, now: o.Now}
+	if a.Bus == nil {
+		a.Bus = event.NewBus()
+	}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	rules, err := coupon.NewRules(c.Coupons)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	a.Client = o.Gateway
+	if a.Client == nil {
+		if a.Client, err = alipay.NewClientFromConfig(c); err != nil {
+			return nil, err
+		}
+	}
+	a.Scanner = o.Scanner
+	if a.Scanner == nil {
+		if a.Scanner, err = scanner.Open(c.Scanner, o.ScannerOptions); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	if a.DB, err = queue.OpenDB(filepath.Join(c.DataDir, DBFile)); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.DB.Close()
+		}
+	}()
+	qo := o.Queue
+	qo.Events = a.Bus
+	qo.Unreachable = alipay.Unreachable
+	qo.Now = a.now
+	if a.Queue, err = queue.New(a.DB, qo); err != nil {
+		return nil, err
+	}
+	if a.Ledger, err = decode.NewLedger(a.DB, c.TerminalID); err != nil {
+		return nil, err
+	}
+	later := deferrer{a.Queue}
+	a.Coupons, err = coupon.New(coupon.Config{
+		Issuer: a.Client, Rules: rules, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
+		PayPID: c.PayPID, Log: a.log, Now: a.now, Merchant: merchant(c.MerchantCouponURL),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Decode, err = decode.New(decode.Config{
+		Gateway: a.Client, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
+		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Queue.Handle(decode.JobKind, func(ctx context.Context, j queue.Job) error {
+		// Attempts counts the queue's tries before this one; the scan's
+		// own request was attempt 1.
+		return final(a.Decode.Retry(ctx, j.Payload, j.Attempts+2))
+	})
+	a.Queue.Handle(coupon.JobKind, func(ctx context.Context, j queue.Job) error {
+		return final(a.Coupons.Issue(ctx, j.Payload))
+	})
+	return a, nil
+}
+
+func merchant(url string) *coupon.Merchant {
+	if url == "" {
+		return nil
+	}
+	return &coupon.Merchant{URL: url}
+}
+
+// decoded hands a customer to the coupon issuer.
+func (a *Agent) decoded(ctx context.Context, id decode.Identity) {
+	n, err := a.Coupons.Plan(ctx, id)
+	if err != nil {
+		a.log.Error("coupons not queued", "sence_no", id.SenceNo, "user_id", redact.UserID(id.UserID), "err", err)
+		return
+	}
+	a.log.Info("decoded", "sence_no", id.SenceNo, "user_id", redact.UserID(id.UserID), "coupons", n)
+}
+
+// deferrer puts the flow's later work into the queue.
+type deferrer struct{ q *queue.Queue }
+
+func (d deferrer) Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error {
+	_, err := d.q.Enqueue(ctx, queue.Job{Kind: kind, Key: key, Payload: payload, Deadline: deadline})
+	return err
+}
+
+// final tells the queue which failures are over for good.
+func final(err error) error {
+	var df *decode.Failure
+	var cf *coupon.Failure
+	if errors.As(err, &df) || errors.As(err, &cf) {
+		return queue.Permanent(err)
+	}
+	return err
+}
+
+// Run runs the agent until ctx is done: the scanner, the decode of every scan
+// it reads, the queue's workers and the ledger's purge. It returns once all
+// of them stopped; a scan being decoded then gets finishGrace to finish.
+func (a *Agent) Run(ctx context.Context) error {
+	scans := make(chan scanner.Event, 16)
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		defer close(scans)
+		if err := a.Scanner.Run(ctx, scans); err != nil {
+			errs <- fmt.Errorf("scanner: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := a.Queue.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errs <- fmt.Errorf("queue: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		a.purge(ctx)
+	}()
+
+	// Scans are decoded one after the other: a till has one customer at a
+	// time, and the ledger must see a code's scans in order.
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(finishGrace, cancel)
+		context.AfterFunc(work, func() { t.Stop() })
+	})
+	defer stop()
+	for e := range scans {
+		a.handle(work, e)
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+func (a *Agent) handle(ctx context.Context, e scanner.Event) {
+	now := a.now()
+	switch e.Kind {
+	case scanner.EventScan:
+		_, err := a.Decode.Scan(ctx, decode.Scan{Code: e.Scan.Code, Source: e.Scan.Source, Time: e.Scan.Time})
+		if err != nil {
+			a.log.Info("scan not decoded", "code", redact.Code(e.Scan.Code), "err", err)
+		}
+	case scanner.EventRejected:
+		a.Bus.Publish(event.ScanRejected{Stamp: event.Stamp{Time: now}, CodeMasked: redact.Code(e.Scan.Code), Source: e.Scan.Source, Reason: e.Reason})
+	case scanner.EventConnected, scanner.EventDisconnected:
+		state, detail := event.ScannerConnected, e.Reason
+		if e.Kind == scanner.EventDisconnected {
+			state = event.ScannerDisconnected
+		}
+		if e.Err != nil {
+			detail = e.Err.Error()
+		}
+		a.Bus.Publish(event.Scanner{Stamp: event.Stamp{Time: now}, State: state, Device: e.Device, Detail: detail})
+	}
+}
+
+// purgeEvery is how often the ledger forgets long-expired codes.
+const purgeEvery = time.Hour
+
+func (a *Agent) purge(ctx context.Context) {
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		if n, err := a.Ledger.Purge(a.now().Add(-decode.DefaultKeep)); err != nil {
+			a.log.Error("sence ledger purge", "err", err)
+		} else if n > 0 {
+			a.log.Info("sence ledger purged", "codes", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close closes the database and the bus. Call it after Run returned.
+func (a *Agent) Close() error {
+	a.Bus.Close()
+	return a.DB.Close()
+}

@@ -1,0 +1,104 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"posagent/internal/headless"
+	"posagent/internal/logfile"
+	"posagent/internal/queue"
+	"posagent/internal/redact"
+)
+
+// Logger returns where the agent logs: stderr in headless mode; with the TUI
+// on screen a size-bounded file in dataDir, as a log line written to the
+// terminal would garble the screen. Close the returned closer at exit.
+func Logger(headlessMode bool, dataDir string, stderr io.Writer) (*slog.Logger, io.Closer, error) {
+	if headlessMode {
+		return slog.New(slog.NewTextHandler(stderr, nil)), io.NopCloser(nil), nil
+	}
+	f, err := logfile.Open(filepath.Join(dataDir, LogFile), 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return slog.New(slog.NewTextHandler(f, nil)), f, nil
+}
+
+// Headless runs a until ctx is done, printing its events as JSON lines on w,
+// then closes a. Every event published before the bus closes is printed.
+func Headless(ctx context.Context, a *Agent, w io.Writer) error {
+	sub := a.Bus.Subscribe()
+	printed := make(chan error, 1)
+	go func() { printed <- headless.Print(context.Background(), sub, w) }()
+	err := a.Run(ctx)
+	cerr := a.Close()
+	return errors.Join(err, cerr, <-printed)
+}
+
+// Idle reports whether the queue holds no pending job.
+func (a *Agent) Idle() bool {
+	pending, _, err := a.Queue.Stats()
+	return err == nil && pending == 0
+}
+
+// WriteJobs prints the queue's jobs as a table, pending first.
+func WriteJobs(w io.Writer, pending, dead []queue.Job) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "STATE\tID\tKIND\tKEY\tATTEMPTS\tNEXT\tDEADLINE\tLAST ERROR\n")
+	for _, group := range []struct {
+		state string
+		jobs  []queue.Job
+	}{{"pending", pending}, {"dead", dead}} {
+		for _, j := range group.jobs {
+			next := "-"
+			if group.state == "pending" {
+				next = j.NextAt.Format(time.DateTime)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", group.state, j.ID, j.Kind, j.Key, j.Attempts,
+				next, j.Deadline.Format(time.DateTime), oneLine(j.LastError))
+		}
+	}
+	fmt.Fprintf(tw, "\n%d pending, %d dead\n", len(pending), len(dead))
+	return tw.Flush()
+}
+
+// oneLine keeps a table row on one line, and masks any payment code or
+// user id an error might quote.
+func oneLine(s string) string {
+	out := []rune{}
+	for _, r := range maskRuns(s) {
+		if r == '\n' || r == '\t' {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	if len(out) > 120 {
+		out = append(out[:117], '.', '.', '.')
+	}
+	return string(out)
+}
+
+// maskRuns masks every run of 16 to 24 digits: it may be a payment code.
+func maskRuns(s string) string {
+	b := []byte(s)
+	for i := 0; i < len(b); {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if n := j - i; n >= 16 && n <= 24 {
+			copy(b[i:j], redact.Code(string(b[i:j])))
+		}
+		if j == i {
+			j++
+		}
+		i = j
+	}
+	return string(b)
+}
