@@ -46,6 +46,9 @@ var byGatewayCode = map[string]Action{
 	alipay.CodeInsufficientPermits: {"This app may not decode payment codes.", "Call support: the app lacks the permission for alipay.user.twostage.common.use."},
 }
 
+// NotQueued is the action when a retryable failure could not be queued.
+var NotQueued = Action{"Alipay did not answer and the terminal cannot queue a retry.", "Scan the code again; if it keeps failing, call support."}
+
 // Expired is the action once retries ran out of the code's life.
 var Expired = Action{"The payment code expired before Alipay answered.", doRefresh}
 

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"posagent/internal/alipay"
@@ -39,7 +41,8 @@ const JobKind = "decode"
 const DefaultCodeTTL = time.Minute
 
 // retryGrace is how long after a code's deadline the queue keeps its decode
-// job: longer than the queue's backoff within a code's life.
+// job, so that the queue runs it once more and it ends quietly as done
+// rather than in the dead list (which would keep its payment code).
 const retryGrace = time.Minute
 
 // ErrExpired: the code's life ended before a decode succeeded.
@@ -97,7 +100,16 @@ type Config struct {
 }
 
 // Flow decodes scans.
-type Flow struct{ c Config }
+type Flow struct {
+	c Config
+
+	mu sync.Mutex
+	// open holds the decodes waiting in the queue, each with a timer that
+	// ends it as expired at the code's deadline: the queue's backoff, or
+	// its probing while the gateway is down, must not keep the cashier
+	// waiting past the code's life.
+	open map[string]*time.Timer
+}
 
 // New checks c and returns a flow.
 func New(c Config) (*Flow, error) {
@@ -119,11 +131,11 @@ func New(c Config) (*Flow, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Flow{c: c}, nil
+	return &Flow{c: c, open: map[string]*time.Timer{}}, nil
 }
 
 // retry is the queued form of a decode. It holds the payment code: the queue
-// keeps it at most the code's life, as a retry needs it.
+// keeps it at most the code's life and a minute, as a retry needs it.
 type retry struct {
 	Code     string    `json:"code"`
 	SenceNo  string    `json:"sence_no"`
@@ -144,59 +156,108 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 		return Identity{}, f.fail(&Failure{Action: Action{"The terminal cannot record the scan.", doSupport}, Err: err})
 	}
 	r := retry{Code: s.Code, SenceNo: e.SenceNo, Deadline: e.FirstSeen.Add(f.c.CodeTTL)}
-	return f.attempt(ctx, r, 1)
-}
-
-// Retry runs one queued decode; attempt counts from 1 for the scan's own
-// request. It returns nil when done, a *Failure when the decode is over
-// without a customer, and any other error to be tried again.
-func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
-	var r retry
-	if err := json.Unmarshal(payload, &r); err != nil || r.Code == "" || r.SenceNo == "" {
-		return f.fail(&Failure{Action: Action{"A queued decode is unreadable.", doRefresh}, Err: fmt.Errorf("queued decode: bad payload: %v", err)})
-	}
-	if !f.c.Now().Before(r.Deadline) {
-		return f.fail(failure(r.SenceNo, ErrExpired, Expired))
-	}
-	_, err := f.attempt(ctx, r, attempt)
-	if errors.Is(err, ErrQueued) {
-		return err
-	}
-	var fl *Failure
-	if errors.As(err, &fl) {
-		return fl
-	}
-	return err
-}
-
-func (f *Flow) attempt(ctx context.Context, r retry, n int) (Identity, error) {
-	f.c.Events.Publish(event.Decoding{Stamp: f.stamp(), SenceNo: r.SenceNo, CodeMasked: redact.Code(r.Code), Attempt: n})
-	resp, err := f.c.Gateway.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: r.Code, SenceNo: r.SenceNo, PayPID: f.c.PayPID})
-	if err == nil {
-		return f.decoded(ctx, r.SenceNo, resp), nil
-	}
-	// A cancelled context is a shutdown, not a verdict: the work stays queued.
-	if ctx.Err() == nil && !f.c.Retryable(err) {
-		return Identity{}, f.fail(failure(r.SenceNo, err, ActionFor(err)))
-	}
-	if n > 1 {
-		// A queued retry: the queue retries it again until the deadline.
-		if f.c.Now().Add(time.Second).After(r.Deadline) {
-			return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w: last try: %w", ErrExpired, err), Expired))
-		}
-		return Identity{}, fmt.Errorf("%w: %w", ErrQueued, err)
+	id, err := f.attempt(ctx, r, 1)
+	if !errors.Is(err, ErrQueued) {
+		return id, err
 	}
 	if f.c.Later == nil || !f.c.Now().Before(r.Deadline) {
 		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w: %w", ErrExpired, err), Expired))
 	}
 	payload, _ := json.Marshal(r) // plain strings and a time: cannot fail
+	// One job per scan: the queue remembers done keys, and a rescan is new
+	// work. The queue gives up retryGrace after the code's deadline, so
+	// that a retry running late still ends the decode quietly.
+	key := r.SenceNo + "/" + strconv.FormatInt(s.Time.UnixMilli(), 10)
 	// The scan's context may be ending (shutdown): the job must still land.
-	// The queue gives up retryGrace after the code's deadline, so that the
-	// last call of Retry sees the deadline passed and says so on screen.
-	if derr := f.c.Later.Defer(context.WithoutCancel(ctx), JobKind, r.SenceNo, payload, r.Deadline.Add(retryGrace)); derr != nil {
-		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w; not queued: %w", err, derr), ActionFor(err)))
+	if derr := f.c.Later.Defer(context.WithoutCancel(ctx), JobKind, key, payload, r.Deadline.Add(retryGrace)); derr != nil {
+		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w; not queued: %w", err, derr), NotQueued))
 	}
-	return Identity{}, fmt.Errorf("%w: %w", ErrQueued, err)
+	f.watch(r)
+	return Identity{}, err
+}
+
+// Watch arms the expiry of a queued decode read back from the queue after a
+// restart, so that it too ends visibly at its code's deadline.
+func (f *Flow) Watch(payload []byte) error {
+	var r retry
+	if err := json.Unmarshal(payload, &r); err != nil || r.SenceNo == "" {
+		return fmt.Errorf("queued decode: bad payload: %v", err)
+	}
+	f.watch(r)
+	return nil
+}
+
+func (f *Flow) watch(r retry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.open[r.SenceNo]; ok {
+		return
+	}
+	f.open[r.SenceNo] = time.AfterFunc(r.Deadline.Sub(f.c.Now()), func() {
+		if f.settle(r.SenceNo) {
+			f.fail(failure(r.SenceNo, ErrExpired, Expired))
+		}
+	})
+}
+
+// settle ends the watch of a queued decode and reports whether it was still
+// open: only then may its end be published, so that it is published once.
+func (f *Flow) settle(senceNo string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.open[senceNo]
+	if ok {
+		t.Stop()
+		delete(f.open, senceNo)
+	}
+	return ok
+}
+
+// Retry runs one queued decode; attempt counts from 1 for the scan's own
+// request. It returns nil when the decode is over, whether decoded or
+// failed (the failure is on screen; a payment code is no use to a dead-job
+// list), a *Failure when the job itself is unreadable, and any other error
+// to be tried again.
+//
+// Only decodes this Flow watches (queued by Scan, or passed to Watch after a
+// restart) publish their end: one that expired already has.
+func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
+	var r retry
+	if err := json.Unmarshal(payload, &r); err != nil || r.Code == "" || r.SenceNo == "" {
+		return f.fail(&Failure{Action: Action{"A queued decode is unreadable.", doRefresh}, Err: fmt.Errorf("queued decode: bad payload: %v", err)})
+	}
+	f.mu.Lock()
+	_, open := f.open[r.SenceNo]
+	f.mu.Unlock()
+	if !open || !f.c.Now().Before(r.Deadline) {
+		if f.settle(r.SenceNo) {
+			f.fail(failure(r.SenceNo, ErrExpired, Expired))
+		}
+		return nil
+	}
+	_, err := f.attempt(ctx, r, attempt)
+	if errors.Is(err, ErrQueued) {
+		return err
+	}
+	return nil
+}
+
+// attempt sends one decode request. It settles r's watch on any final
+// outcome, and returns ErrQueued, wrapping the cause, when it may be retried.
+func (f *Flow) attempt(ctx context.Context, r retry, n int) (Identity, error) {
+	f.c.Events.Publish(event.Decoding{Stamp: f.stamp(), SenceNo: r.SenceNo, CodeMasked: redact.Code(r.Code), Attempt: n})
+	resp, err := f.c.Gateway.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: r.Code, SenceNo: r.SenceNo, PayPID: f.c.PayPID})
+	switch {
+	// A cancelled context is a shutdown, not a verdict: the work stays queued.
+	case err != nil && (ctx.Err() != nil || f.c.Retryable(err)):
+		return Identity{}, fmt.Errorf("%w: %w", ErrQueued, err)
+	case n > 1 && !f.settle(r.SenceNo):
+		// Expired meanwhile, and said so: a late answer changes nothing.
+		return Identity{}, nil
+	case err != nil:
+		return Identity{}, f.fail(failure(r.SenceNo, err, ActionFor(err)))
+	}
+	return f.decoded(ctx, r.SenceNo, resp), nil
 }
 
 func failure(senceNo string, err error, a Action) *Failure {
