@@ -62,7 +62,7 @@ type Options struct {
 	// reached at all (alipay.Unreachable): the queue then probes with one
 	// job at a time until one gets through.
 	Unreachable func(error) bool
-	Now         func() time.Time                   // default time.Now
+	Now         func() time.Time                     // default time.Now
 	After       func(time.Duration) <-chan time.Time // default time.After; Run waits with it
 }
 
