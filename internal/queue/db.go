@@ -52,11 +52,11 @@ func OpenDB(path string) (db *bbolt.DB, err error) {
 	}()
 	db, err = bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout: lockTimeout,
-		// The queue churns: every job is written and deleted. Not syncing
-		// the freelist saves a page write per commit; bbolt rebuilds it
-		// by walking the (small) file at open, which doubles as a check.
-		NoFreelistSync: true,
-		FreelistType:   bbolt.FreelistMapType,
+		// Not NoFreelistSync, though it would save a page write per
+		// commit: bbolt then rebuilds the freelist at open by walking the
+		// tree in a goroutine of its own that panics on a damaged page,
+		// killing the process instead of reporting the file.
+		FreelistType: bbolt.FreelistMapType,
 	})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
@@ -69,6 +69,10 @@ func OpenDB(path string) (db *bbolt.DB, err error) {
 			return nil, corrupt(path, err)
 		}
 		return nil, fmt.Errorf("open queue database %s: %w", path, err)
+	}
+	if err := check(db); err != nil {
+		db.Close()
+		return nil, corrupt(path, err)
 	}
 	if err := writePID(path); err != nil {
 		db.Close()
@@ -102,4 +106,23 @@ func writePID(path string) error {
 		return fmt.Errorf("record pid for %s: %w", path, err)
 	}
 	return nil
+}
+
+// check walks the whole file (it is small: the queue is bounded) so that a
+// damaged page is reported now, with the path, rather than panicking in the
+// middle of a checkout later.
+func check(db *bbolt.DB) error {
+	var errs []error
+	err := db.View(func(tx *bbolt.Tx) error {
+		for err := range tx.Check() { // drained: the walk uses tx until it ends
+			if len(errs) < 3 {
+				errs = append(errs, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return errors.Join(errs...)
 }

@@ -439,7 +439,7 @@ func TestFull(t *testing.T) {
 // Enqueue returned nil is there. bbolt's MaxSize stands in for the disk.
 func TestDiskFullIsAnEnqueueError(t *testing.T) {
 	path := t.TempDir() + "/small.db"
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{MaxSize: 256 << 10, NoFreelistSync: true})
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{MaxSize: 256 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
