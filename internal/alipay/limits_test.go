@@ -113,8 +113,12 @@ func TestGatewayMethodLimits(t *testing.T) {
 		{"partner_id missing", func(r *PassInstanceAddRequest) { r.RecognitionInfo.PartnerID = "" }, "recognition_info.partner_id"},
 		{"out_trade_no missing", func(r *PassInstanceAddRequest) { r.RecognitionInfo.OutTradeNo = "" }, "recognition_info.out_trade_no"},
 		// {"partner_id":"","out_trade_no":""} is 35 characters.
-		{"recognition_info 999", func(r *PassInstanceAddRequest) { r.RecognitionInfo = RecognitionInfo{PartnerID: "1", OutTradeNo: long(999 - 36)} }, ""},
-		{"recognition_info 1000", func(r *PassInstanceAddRequest) { r.RecognitionInfo = RecognitionInfo{PartnerID: "1", OutTradeNo: long(999 - 35)} }, "recognition_info"},
+		{"recognition_info 999", func(r *PassInstanceAddRequest) {
+			r.RecognitionInfo = RecognitionInfo{PartnerID: "1", OutTradeNo: long(999 - 36)}
+		}, ""},
+		{"recognition_info 1000", func(r *PassInstanceAddRequest) {
+			r.RecognitionInfo = RecognitionInfo{PartnerID: "1", OutTradeNo: long(999 - 35)}
+		}, "recognition_info"},
 	}
 	for _, tt := range pass {
 		t.Run("pass/"+tt.name, func(t *testing.T) {

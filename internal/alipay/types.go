@@ -37,17 +37,17 @@ const (
 
 // Sub codes of alipay.pass.instance.add.
 const (
-	SubPassParamIsNull          = "KP.AE_ALIPASS_PARAME_IS_NULL"
-	SubPassRecognitionType      = "KP.AE_ALIPASS_RECOGNITION_TYPE_NOSUPPORT"
-	SubPassSystemError          = "KP.AE_SYSTEM_ERROR" // retry
-	SubPassAppIDNotSupported    = "KP.AE_ALIPASS_APPID_NOSUPPORT"
-	SubPassUserIDNotSupported   = "KP.AE_ALIPASS_USERID_NOSUPPORT"
-	SubPassParamsValueInvalid   = "KP.AE_ALIPASS_PARAMS_VALUE_INVAILD"
-	SubPassParamsFormatError    = "KP.AE_ALIPASS_PARAMS_FORMAT_ERROR"
-	SubPassCharNotGBK           = "KP.AE_ALIPASS_CHAR_NOT_GBK"
-	RecognitionTypeOrder        = "1" // the only recognition_type: order information
-	PassOperateAdd              = "ADD"
-	PassResultSuccess           = "SUCCESS"
+	SubPassParamIsNull        = "KP.AE_ALIPASS_PARAME_IS_NULL"
+	SubPassRecognitionType    = "KP.AE_ALIPASS_RECOGNITION_TYPE_NOSUPPORT"
+	SubPassSystemError        = "KP.AE_SYSTEM_ERROR" // retry
+	SubPassAppIDNotSupported  = "KP.AE_ALIPASS_APPID_NOSUPPORT"
+	SubPassUserIDNotSupported = "KP.AE_ALIPASS_USERID_NOSUPPORT"
+	SubPassParamsValueInvalid = "KP.AE_ALIPASS_PARAMS_VALUE_INVAILD"
+	SubPassParamsFormatError  = "KP.AE_ALIPASS_PARAMS_FORMAT_ERROR"
+	SubPassCharNotGBK         = "KP.AE_ALIPASS_CHAR_NOT_GBK"
+	RecognitionTypeOrder      = "1" // the only recognition_type: order information
+	PassOperateAdd            = "ADD"
+	PassResultSuccess         = "SUCCESS"
 )
 
 // Sub codes of alipay.user.agreement.auth.confirm.
