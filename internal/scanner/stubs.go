@@ -16,4 +16,4 @@ func newSerial(port string, vid, pid uint16, baud int, o Options) (Scanner, erro
 	return nil, errNotYet
 }
 func newHID(vid, pid uint16, p *drivers.Profile, o Options) (Scanner, error) { return nil, errNotYet }
-func NewWedge(o Options) Scanner                                              { return nil }
+func NewWedge(o Options) Scanner                                             { return nil }
