@@ -33,10 +33,10 @@ const DBFile = "posagent.db"
 // LogFile is the name of the log in data_dir when the TUI owns the screen.
 const LogFile = "posagent.log"
 
-// finishGrace is how long a scan being decoded when the agent is told to
-// stop may take to finish; after it the request is cancelled and the decode
-// stays in the queue.
-const finishGrace = 5 * time.Second
+// DefaultFinishGrace is how long a scan being decoded when the agent is told
+// to stop may take to finish; after it the request is cancelled and the
+// decode stays in the queue.
+const DefaultFinishGrace = 5 * time.Second
 
 // Options build an Agent. Only Config is required.
 type Options struct {
@@ -53,7 +53,9 @@ type Options struct {
 	Queue queue.Options
 	// CodeTTL is how long a scanned code may be retried (decode.DefaultCodeTTL).
 	CodeTTL time.Duration
-	Now     func() time.Time
+	// FinishGrace is DefaultFinishGrace when zero.
+	FinishGrace time.Duration
+	Now         func() time.Time
 }
 
 // Agent is the assembled product.
@@ -67,8 +69,9 @@ type Agent struct {
 	Coupons *coupon.Coupons
 	Scanner scanner.Scanner
 
-	log *slog.Logger
-	now func() time.Time
+	log   *slog.Logger
+	now   func() time.Time
+	grace time.Duration
 }
 
 // New builds the agent. The database is open on return: Close it.
@@ -77,7 +80,10 @@ func New(o Options) (a *Agent, err error) {
 	if c == nil {
 		return nil, errors.New("agent: no configuration")
 	}
-	a = &Agent{Bus: o.Bus, log: o.Log, now: o.Now}
+	a = &Agent{Bus: o.Bus, log: o.Log, now: o.Now, grace: o.FinishGrace}
+	if a.grace <= 0 {
+		a.grace = DefaultFinishGrace
+	}
 	if a.Bus == nil {
 		a.Bus = event.NewBus()
 	}
@@ -139,6 +145,19 @@ func New(o Options) (a *Agent, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Decodes queued before a restart end visibly at their code's deadline
+	// too.
+	pending, err := a.Queue.Pending()
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range pending {
+		if j.Kind == decode.JobKind {
+			if err := a.Decode.Watch(j.Payload); err != nil {
+				a.log.Error("queued decode unreadable", "job", j.ID, "err", err)
+			}
+		}
+	}
 	a.Queue.Handle(decode.JobKind, func(ctx context.Context, j queue.Job) error {
 		// Attempts counts the queue's tries before this one; the scan's
 		// own request was attempt 1.
@@ -187,12 +206,18 @@ func final(err error) error {
 
 // Run runs the agent until ctx is done: the scanner, the decode of every scan
 // it reads, the queue's workers and the ledger's purge. It returns once all
-// of them stopped; a scan being decoded then gets finishGrace to finish.
+// of them stopped; a scan being decoded then gets FinishGrace to finish.
 func (a *Agent) Run(ctx context.Context) error {
 	scans := make(chan scanner.Event, 16)
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
-	wg.Add(3)
+	deaths := a.Bus.Subscribe()
+	defer deaths.Close()
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		a.dropDeadDecodes(ctx, deaths)
+	}()
 	go func() {
 		defer wg.Done()
 		defer close(scans)
@@ -216,7 +241,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(finishGrace, cancel)
+		t := time.AfterFunc(a.grace, cancel)
 		context.AfterFunc(work, func() { t.Stop() })
 	})
 	defer stop()
@@ -251,6 +276,23 @@ func (a *Agent) handle(ctx context.Context, e scanner.Event) {
 			detail = e.Err.Error()
 		}
 		a.Bus.Publish(event.Scanner{Stamp: event.Stamp{Time: now}, State: state, Device: e.Device, Detail: detail})
+	}
+}
+
+// dropDeadDecodes removes decode jobs the queue gave up on (their deadline
+// passed while it backed off): each holds a payment code, which has no
+// business in the dead list, and the cashier was told when the code expired.
+func (a *Agent) dropDeadDecodes(ctx context.Context, sub *event.Subscription) {
+	for {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		if d, ok := e.(event.Dead); ok && d.Kind == decode.JobKind {
+			if err := a.Queue.Drop(d.JobID); err != nil && !errors.Is(err, queue.ErrNotFound) {
+				a.log.Error("dead decode job not dropped", "job", d.JobID, "err", err)
+			}
+		}
 	}
 }
 

@@ -60,6 +60,11 @@ func ActionFor(err error) Action {
 	switch {
 	case errors.Is(err, ErrExpired):
 		return Expired
+	case errors.Is(err, alipay.ErrSignature), errors.Is(err, alipay.ErrUnsigned):
+		// Never show what such an answer says: it is not Alipay's.
+		return Action{"An answer failed Alipay's signature check and was ignored.", "Call support: check alipay_public_key (or the certificates) and the network."}
+	case errors.Is(err, alipay.ErrMalformed):
+		return Action{"The gateway's answer was unreadable.", "Call support: check gateway_url."}
 	case !errors.As(err, &ae):
 		return Action{"Alipay cannot be reached.", doRetry}
 	case ae.SubCode != "" && byCode[ae.SubCode] != (Action{}):

@@ -168,11 +168,13 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 	// work. The queue gives up retryGrace after the code's deadline, so
 	// that a retry running late still ends the decode quietly.
 	key := r.SenceNo + "/" + strconv.FormatInt(s.Time.UnixMilli(), 10)
+	// Watched before it is queued: a worker may run it at once.
+	f.watch(r)
 	// The scan's context may be ending (shutdown): the job must still land.
 	if derr := f.c.Later.Defer(context.WithoutCancel(ctx), JobKind, key, payload, r.Deadline.Add(retryGrace)); derr != nil {
+		f.settle(r.SenceNo)
 		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w; not queued: %w", err, derr), NotQueued))
 	}
-	f.watch(r)
 	return Identity{}, err
 }
 

@@ -80,7 +80,7 @@ func Setup(dir string) (*Demo, error) {
 	}
 	c := &config.Config{
 		GatewayURL:      srv.URL(),
-		AppID:           srv.ClientConfig().AppID,
+		AppID:           srv.AppID(),
 		AppPrivateKey:   appKey,
 		AlipayPublicKey: alipayPub,
 		PayPID:          "2088702093900999",
