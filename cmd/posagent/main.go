@@ -27,7 +27,8 @@ import (
 const usage = `usage: posagent <command> [flags]
 
 commands:
-  demo [--headless] [--data DIR]   the whole product on a fake gateway and a simulated scanner
+  demo [--headless] [--data DIR] [--speed N]
+                                   the whole product on a fake gateway and a simulated scanner
   run --config FILE [--headless]   the product on a real configuration
   scanners                         list the scanners this PC can see
   queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
@@ -109,6 +110,7 @@ func runDemo(ctx context.Context, args []string) error {
 	fs := flags("demo")
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
 	dir := fs.String("data", "", "keep the demo's keys and data in `DIR` (default: a temporary directory, removed at exit)")
+	speed := fs.Float64("speed", 1, "play the scanner script this many times faster")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -120,7 +122,7 @@ func runDemo(ctx context.Context, args []string) error {
 		defer os.RemoveAll(tmp)
 		*dir = tmp
 	}
-	d, err := demo.Setup(*dir)
+	d, err := demo.Setup(*dir, *speed)
 	if err != nil {
 		return err
 	}

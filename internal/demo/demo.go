@@ -39,7 +39,7 @@ const Coupons = `[
   {"match": {"any_user": true}, "tpl_id": "tplWelcome", "tpl_params": {"title": "欢迎券"}}
 ]`
 
-// OutageLength is how long coupon issuing fails in the demo.
+// OutageLength is how long coupon issuing fails in the demo at speed 1.
 const OutageLength = 6 * time.Second
 
 // idleCheck is how often Play looks whether the queue is empty.
@@ -54,11 +54,21 @@ type Demo struct {
 	// coupons meet the outage.
 	Codes      []string
 	OutageCode string
+	outage     time.Duration
+	length     time.Duration // of the script
 }
 
 // Setup starts the fake gateway and writes its keys and the demo's data
 // under dir.
-func Setup(dir string) (*Demo, error) {
+//
+// speed plays the script that many times faster (1 when <= 0): tests run the
+// whole demo in seconds. The script's pauses and the outage shrink; the
+// timing of a read within a step does not, as the scanner's framing depends
+// on it.
+func Setup(dir string, speed float64) (*Demo, error) {
+	if speed <= 0 {
+		speed = 1
+	}
 	srv := alipaytest.NewServer(alipaytest.WithCodeTTL(10 * time.Minute))
 	keyDir := filepath.Join(dir, "keys")
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
@@ -107,23 +117,34 @@ func Setup(dir string) (*Demo, error) {
 		student,                            // rescanned: the same sence_no
 	}
 	d.Script = scanner.DemoScript(d.Codes)
+	for i := range d.Script {
+		st := &d.Script[i]
+		// A pause shorter than the framer's stale gap would glue a cut
+		// read to the next code.
+		st.Delay = max(time.Duration(float64(st.Delay)/speed), minPause)
+		st.Unplug = time.Duration(float64(st.Unplug) / speed)
+		d.length += st.Delay + st.Unplug
+	}
+	d.outage = time.Duration(float64(OutageLength) / speed)
 	return d, nil
 }
+
+// minPause is the shortest pause between script steps at any speed: longer
+// than the scanner's stale gap (scanner.DefaultStaleGap).
+const minPause = scanner.DefaultStaleGap + 100*time.Millisecond
 
 // Close stops the fake gateway.
 func (d *Demo) Close() { d.Server.Close() }
 
-// Scans is how many scans the script makes that reach the decode flow.
-func (d *Demo) Scans() int { return len(d.Codes) }
-
 // Play drives the outage: when the outage code is scanned, coupon issuing
 // starts failing as if the network were down, for OutageLength. It returns
-// true once every scan of the script has ended in decoded or decode_failed
-// and idle reports no work left (checked after each later event, and every
-// idleCheck, as the queue acknowledges a job after its last event), or false
-// when ctx is done or sub closed first.
+// true once the script has played, every scan has ended in decoded or
+// decode_failed, and idle reports no work left (checked after each event and
+// every idleCheck, as the queue acknowledges a job after its last event); or
+// false when ctx is done or sub closed first.
 func (d *Demo) Play(ctx context.Context, sub *event.Subscription, idle func() bool) bool {
-	ended := 0
+	played := time.Now().Add(d.length)
+	scans, ended := 0, 0
 	outage := false
 	for {
 		wait, cancel := context.WithTimeout(ctx, idleCheck)
@@ -132,23 +153,20 @@ func (d *Demo) Play(ctx context.Context, sub *event.Subscription, idle func() bo
 		switch {
 		case ctx.Err() != nil || errors.Is(err, event.ErrClosed):
 			return false
-		case err != nil: // idleCheck passed without an event
-			if ended >= d.Scans() && idle() {
-				return true
+		case err == nil:
+			switch e := e.(type) {
+			case event.Scan:
+				scans++
+				if !outage && e.CodeMasked == redact.Code(d.OutageCode) {
+					outage = true
+					d.Server.SetFault(alipay.MethodPassInstanceAdd, alipaytest.Fault{Drop: true})
+					time.AfterFunc(d.outage, func() { d.Server.SetFault(alipay.MethodPassInstanceAdd, alipaytest.Fault{}) })
+				}
+			case event.Decoded, event.DecodeFailed:
+				ended++
 			}
-			continue
 		}
-		switch e := e.(type) {
-		case event.Scan:
-			if !outage && e.CodeMasked == redact.Code(d.OutageCode) {
-				outage = true
-				d.Server.SetFault(alipay.MethodPassInstanceAdd, alipaytest.Fault{Drop: true})
-				time.AfterFunc(OutageLength, func() { d.Server.SetFault(alipay.MethodPassInstanceAdd, alipaytest.Fault{}) })
-			}
-		case event.Decoded, event.DecodeFailed:
-			ended++
-		}
-		if ended >= d.Scans() && idle() {
+		if time.Now().After(played) && ended >= scans && idle() {
 			return true
 		}
 	}

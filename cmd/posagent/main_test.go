@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"posagent/internal/agent"
+	"posagent/internal/alipay/alipaytest"
+	"posagent/internal/config"
+	"posagent/internal/demo"
+	"posagent/internal/queue"
+)
+
+// mainEnv makes the test binary run main with the arguments after "--".
+const mainEnv = "POSAGENT_TEST_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) != "" {
+		for i, a := range os.Args {
+			if a == "--" {
+				os.Args = append([]string{"posagent"}, os.Args[i+1:]...)
+				break
+			}
+		}
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// posagent returns the command running posagent with args.
+func posagent(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.run=^$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	return cmd
+}
+
+func lines(t *testing.T, out []byte) []map[string]any {
+	t.Helper()
+	var evs []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil || m["type"] == nil || m["time"] == nil {
+			t.Fatalf("stdout line %q is not an event (%v)", sc.Text(), err)
+		}
+		evs = append(evs, m)
+	}
+	return evs
+}
+
+// The demo, headless and sped up, shows decodes, refusals, coupons and an
+// outage with its recovery, then ends by itself.
+func TestDemoHeadless(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := posagent(ctx, "demo", "--headless", "--speed", "8")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("demo: %v\n%s", err, stderr.String())
+	}
+	count := map[string]int{}
+	for _, e := range lines(t, stdout.Bytes()) {
+		k := e["type"].(string)
+		switch k {
+		case "decode_failed":
+			k += " " + e["sub_code"].(string)
+		case "gateway":
+			k += " " + e["state"].(string)
+		}
+		count[k]++
+	}
+	want := map[string]int{
+		"decoded": 4, "coupon_issued": 5, "gateway down": 1, "gateway up": 1,
+		"decode_failed ILLEGAL_CODE": 1, "decode_failed CODE_EXPIRED": 1, "decode_failed USER_UN_AUTH": 1,
+	}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("%d %s events, want %d (all: %v)", count[k], k, n, count)
+		}
+	}
+	for _, u := range []string{demo.Student.UserID, demo.Student2.UserID, demo.Plain.UserID} {
+		if strings.Contains(stdout.String()+stderr.String(), u) {
+			t.Errorf("output holds user id %s in clear", u)
+		}
+	}
+}
+
+func TestRunNamesBadKey(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct{ body, key string }{
+		{`{"app_id": "1", "colour": "red"}`, "colour"},
+		{`{"app_id": "2021000000000001", "app_private_key": "k.pem", "alipay_public_key": "p.pem", "terminal_id": "t", "data_dir": "d", "scanner": {"kind": "sim"}}`, "pay_pid"},
+	} {
+		path := filepath.Join(dir, "c.json")
+		os.WriteFile(path, []byte(tt.body), 0o600)
+		var stderr bytes.Buffer
+		cmd := posagent(context.Background(), "run", "--config", path, "--headless")
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), tt.key) {
+			t.Errorf("run with %s: %v, stderr %q; want exit 1 naming %q", tt.body, err, stderr.String(), tt.key)
+		}
+	}
+}
+
+// `run --headless` on a configuration with the simulated scanner decodes
+// against the fake gateway and stops cleanly on SIGTERM.
+func TestRunHeadlessStopsOnSIGTERM(t *testing.T) {
+	srv := alipaytest.NewServer()
+	defer srv.Close()
+	dir := t.TempDir()
+	appKey, alipayPub, err := srv.WriteKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &config.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), AppPrivateKey: appKey, AlipayPublicKey: alipayPub,
+		PayPID: "2088702093900999", TerminalID: "till9", DataDir: filepath.Join(dir, "data"), Scanner: config.Scanner{Kind: config.ScannerSim}}
+	c.SetDefaults()
+	path := filepath.Join(dir, "posagent.json")
+	if err := config.Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := posagent(ctx, "run", "--config", path, "--headless")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The built-in script's codes are unknown to the gateway.
+	sc := bufio.NewScanner(stdout)
+	var out bytes.Buffer
+	for sc.Scan() {
+		out.Write(sc.Bytes())
+		out.WriteByte('\n')
+		if strings.Contains(sc.Text(), `"sub_code":"INDEX_NOT_EXIST"`) {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	for sc.Scan() {
+		out.Write(sc.Bytes())
+		out.WriteByte('\n')
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if evs := lines(t, out.Bytes()); len(evs) < 3 {
+		t.Errorf("events: %s", out.String())
+	}
+}
+
+func TestQueueCommandListsJobs(t *testing.T) {
+	dir := t.TempDir()
+	db, err := queue.OpenDB(filepath.Join(dir, agent.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := queue.New(db, queue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Enqueue(context.Background(), queue.Job{Kind: "coupon", Key: "12345678901234567890", Payload: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out, err := posagent(context.Background(), "queue", "--data", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("queue: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "pending") || !strings.Contains(string(out), "coupon") || !strings.Contains(string(out), "1 pending, 0 dead") {
+		t.Errorf("queue printed:\n%s", out)
+	}
+	out, err = posagent(context.Background(), "queue", "--data", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no queue") {
+		t.Errorf("queue in an empty dir: %v\n%s", err, out)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	err := posagent(context.Background(), "dance").Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Errorf("unknown command: %v, want exit 2", err)
+	}
+}
