@@ -225,10 +225,14 @@ func (q *Queue) purge(now time.Time) error {
 }
 
 // Ack records that j's work is done: the job is deleted and its key
-// remembered for KeepDone. It is never run again, even if its lease had
+// remembered for KeepDone. Like every change, it waits for the commit once
+// begun; ctx only stops it from beginning. It is never run again, even if its lease had
 // expired and another worker holds it now (that worker's outcome is then
 // ignored). Acking a job that is gone already is not an error.
 func (q *Queue) Ack(ctx context.Context, j Job) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ack job %s: %w", j.ID, err)
+	}
 	id, err := parseID(j.ID)
 	if err != nil {
 		return fmt.Errorf("ack: %w", err)
@@ -273,6 +277,9 @@ func (q *Queue) Ack(ctx context.Context, j Job) error {
 // BaseDelay·2^(attempts-1))). If that would be past the job's deadline the
 // job dies instead. It emits event.Queued or event.Dead.
 func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("retry job %s: %w", j.ID, err)
+	}
 	id, err := parseID(j.ID)
 	if err != nil {
 		return fmt.Errorf("retry: %w", err)
@@ -329,6 +336,9 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 
 // Kill moves j to the dead list with reason, and emits event.Dead.
 func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("kill job %s: %w", j.ID, err)
+	}
 	id, err := parseID(j.ID)
 	if err != nil {
 		return fmt.Errorf("kill: %w", err)

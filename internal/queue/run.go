@@ -104,7 +104,9 @@ func (q *Queue) Run(ctx context.Context) error {
 		case inflight < q.opts.Workers:
 			j, ok, w, err := q.lease(ctx)
 			if err != nil {
-				failed = err
+				if ctx.Err() == nil {
+					failed = err
+				}
 				continue
 			}
 			if ok {

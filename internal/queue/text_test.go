@@ -51,3 +51,25 @@ func TestWriteText(t *testing.T) {
 		})
 	}
 }
+
+func TestQueueWriteText(t *testing.T) {
+	q, clock, _ := newTestQueue(t, Options{})
+	mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-9", Payload: []byte("28763443825664394")})
+	if err := q.Kill(ctx, mustLease(t, q), "PASS_TEMPLATE_NOT_EXIST"); err != nil {
+		t.Fatal(err)
+	}
+	mustEnqueue(t, q, Job{Kind: "decode", NextAt: clock.Now().Add(time.Minute), Deadline: clock.Now().Add(time.Hour)})
+	var buf bytes.Buffer
+	if err := q.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"PENDING (1)", "decode  pending  0         in 1m0s  in 1h0m0s", "DEAD (1)", "serial-9  PASS_TEMPLATE_NOT_EXIST"} {
+		if !bytes.Contains(buf.Bytes(), []byte(want)) {
+			t.Errorf("listing lacks %q:\n%s", want, out)
+		}
+	}
+	if bytes.Contains(buf.Bytes(), []byte("28763443825664394")) {
+		t.Errorf("listing shows a payload:\n%s", out)
+	}
+}
