@@ -96,11 +96,14 @@ type Options struct {
 	MinBackoff time.Duration // first wait after a failed open or a lost device
 	MaxBackoff time.Duration
 
-	Layout   string // keyboard layout the scanner emulates: "us" (default) or "fr"
-	HIDMode  string // drivers.ModeKeyboard or drivers.ModeHIDPOS; "" = from usage page or profile
-	Script   []Step // for kind sim; nil = DemoScript(nil)
-	hidAPI   hidBackend
-	serialIO serialBackend
+	Layout  string // keyboard layout the scanner emulates: "us" (default) or "fr"
+	HIDMode string // drivers.ModeKeyboard or drivers.ModeHIDPOS; "" = from usage page or profile
+	// HIDInterface picks the USB interface to read on Linux, where usage
+	// pages are not reported; nil = the profile's, or any.
+	HIDInterface *int
+	Script       []Step // for kind sim; nil = DemoScript(nil)
+	hidAPI       hidBackend
+	serialIO     serialBackend
 }
 
 func (o Options) withDefaults() Options {
