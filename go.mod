@@ -3,7 +3,7 @@ module posagent
 go 1.26
 
 require (
-	github.com/karalabe/hid v1.0.1-0.20240306101548-573246063e52 // indirect
-	go.bug.st/serial v1.8.0 // indirect
-	golang.org/x/sys v0.43.0 // indirect
+	github.com/karalabe/hid v1.0.1-0.20240306101548-573246063e52
+	go.bug.st/serial v1.8.0
+	golang.org/x/sys v0.43.0
 )
