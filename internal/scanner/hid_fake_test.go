@@ -28,7 +28,7 @@ func (f *fakeHID) Enumerate(vid, pid uint16) ([]hid.DeviceInfo, error) {
 	defer f.mu.Unlock()
 	var out []hid.DeviceInfo
 	for _, i := range f.infos {
-		if i.VendorID == vid && i.ProductID == pid {
+		if (vid == 0 || i.VendorID == vid) && (pid == 0 || i.ProductID == pid) {
 			out = append(out, i)
 		}
 	}
