@@ -179,7 +179,7 @@ func Open(c config.Scanner, opts Options) (Scanner, error) {
 	case config.ScannerWedge:
 		return NewWedge(opts), nil
 	case config.ScannerSerial:
-		return newSerial(c.Port, vid, pid, c.Baud, opts)
+		return newSerial(c.Port, vid, pid, c.Baud, prof, opts)
 	case config.ScannerHID:
 		if c.VID == "" || c.PID == "" {
 			return nil, fmt.Errorf("scanner: a HID scanner needs vid and pid")
