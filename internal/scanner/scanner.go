@@ -139,7 +139,8 @@ func (o Options) withDefaults() Options {
 
 // Open builds the scanner the configuration describes, with framing,
 // validation and debounce. It opens no device: Run does, and keeps
-// reopening it.
+// reopening it. For kind wedge the Scanner is a *Wedge, which the checkout
+// screen feeds keystrokes (its KeyFeeder).
 func Open(c config.Scanner, opts Options) (Scanner, error) {
 	if opts.Terminator == "" {
 		opts.Terminator = c.Terminator
@@ -156,7 +157,7 @@ func Open(c config.Scanner, opts Options) (Scanner, error) {
 		}
 	}
 	opts = opts.withDefaults()
-	if _, err := terminatorOf(opts.Terminator); err != nil {
+	if err := checkTerminator(opts.Terminator); err != nil {
 		return nil, fmt.Errorf("scanner: %w", err)
 	}
 	var vid, pid uint16
