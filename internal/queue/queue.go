@@ -27,10 +27,16 @@ import (
 
 // Errors the queue returns, wrapped with details; match with errors.Is.
 var (
-	ErrFull     = errors.New("queue full")
+	// ErrFull: MaxJobs or MaxBytes would be exceeded; nothing was stored.
+	ErrFull = errors.New("queue full")
+	// ErrNotFound: no pending or dead job has that id.
 	ErrNotFound = errors.New("no such job")
-	ErrLeased   = errors.New("job is running")
-	ErrNoLease  = errors.New("lease lost")
+	// ErrLeased: the job is being run and cannot be dropped now.
+	ErrLeased = errors.New("job is running")
+	// ErrNoLease: the lease a Retry or Kill was given under has ended (it
+	// ran out and another worker took the job, or its outcome is recorded),
+	// so this outcome is not recorded.
+	ErrNoLease = errors.New("lease lost")
 )
 
 // Publisher receives the queue's events. *event.Bus satisfies it.

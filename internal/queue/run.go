@@ -164,7 +164,9 @@ func (q *Queue) work(ctx context.Context, j Job) outcome {
 	case err == nil:
 		return q.settle(q.Ack(record, j), outcome{reached: true})
 	case ctx.Err() != nil:
-		q.release(mustParse(j.ID), j.lease)
+		if id, err := parseID(j.ID); err == nil {
+			q.release(id, j.lease)
+		}
 		return outcome{}
 	case IsPermanent(err):
 		return q.settle(q.Kill(record, j, err.Error()), outcome{reached: true})
@@ -193,12 +195,4 @@ func call(ctx context.Context, h Handler, j Job) (err error) {
 		}
 	}()
 	return h(ctx, j)
-}
-
-func mustParse(id string) uint64 {
-	n, err := parseID(id)
-	if err != nil {
-		panic(fmt.Sprintf("queue: leased job has id %q", id))
-	}
-	return n
 }
