@@ -95,18 +95,22 @@ func (q *Queue) Run(ctx context.Context) error {
 			return failed
 		}
 		now := q.now()
-		var wake time.Time
+		// Deadlines pass whether or not the gateway is up: a decode
+		// retry's death is news for the cashier.
+		wake, err := q.sweep(now)
+		if err != nil {
+			failed = err
+			continue
+		}
 		switch {
 		case down && inflight > 0:
 			// one probe at a time
 		case down && now.Before(nextProbe):
-			wake = nextProbe
+			wake = earliest(wake, nextProbe)
 		case inflight < q.opts.Workers:
-			j, ok, w, err := q.lease(ctx)
+			j, ok, w, err := q.lease(now)
 			if err != nil {
-				if ctx.Err() == nil {
-					failed = err
-				}
+				failed = err
 				continue
 			}
 			if ok {
@@ -114,7 +118,7 @@ func (q *Queue) Run(ctx context.Context) error {
 				go func() { done <- q.work(ctx, j) }()
 				continue
 			}
-			wake = w
+			wake = earliest(wake, w)
 		}
 		var timer <-chan time.Time
 		if !wake.IsZero() {

@@ -297,3 +297,32 @@ func TestRunWaitsOnClock(t *testing.T) {
 		t.Fatal("job did not run within 10s after its time came")
 	}
 }
+
+// A deadline passes on time even while no job can be leased (every worker
+// busy, or the gateway down and its probe under way): the job dies then,
+// and event.Dead says so, without waiting for a free worker.
+func TestRunExpiresWhileBusy(t *testing.T) {
+	rec := newRecorder()
+	q, clock, db := newTestQueue(t, Options{Workers: 1, Events: rec})
+	release, started := make(chan struct{}), make(chan struct{})
+	q.Handle("coupon", func(ctx context.Context, j Job) error {
+		close(started)
+		<-release
+		return nil
+	})
+	mustEnqueue(t, q, Job{Kind: "coupon"})
+	decode := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(time.Minute)})
+	<-q.wake // taken here, so that Run's only wait is on the clock
+	stop := run(t, q)
+	await(t, "coupon handler started", started)
+	await(t, "Run waiting on the clock", clock.waiting)
+	clock.Advance(time.Minute)
+	d := rec.wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
+	if d.JobID != decode.ID || d.Reason != "deadline passed" {
+		t.Errorf("dead event %+v, want job %s with reason %q", d, decode.ID, "deadline passed")
+	}
+	close(release)
+	stop()
+	checkConsistent(t, db) // bbolt's check must not run beside a commit
+
+}
