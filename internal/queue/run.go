@@ -78,6 +78,10 @@ func (q *Queue) Run(ctx context.Context) error {
 		return errors.New("queue: Run called while running")
 	}
 	defer q.running.Store(false)
+	// A failure stops the handlers too: their outcomes could not be
+	// recorded anyway.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	done := make(chan outcome)
 	var (
@@ -89,6 +93,7 @@ func (q *Queue) Run(ctx context.Context) error {
 	)
 	for {
 		if ctx.Err() != nil || failed != nil {
+			cancel()
 			for ; inflight > 0; inflight-- {
 				<-done
 			}

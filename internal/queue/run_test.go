@@ -326,3 +326,23 @@ func TestRunExpiresWhileBusy(t *testing.T) {
 	checkConsistent(t, db) // bbolt's check must not run beside a commit
 
 }
+
+// A database that fails stops Run with the error instead of running jobs
+// whose outcomes cannot be recorded.
+func TestRunStopsWhenDatabaseFails(t *testing.T) {
+	q, _, db := newTestQueue(t, realTime(Options{}))
+	done := make(chan error, 1)
+	go func() { done <- q.Run(context.Background()) }()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q.signal()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "database not open") {
+			t.Errorf("Run after the database closed: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run went on for 10s on a closed database")
+	}
+}
