@@ -311,8 +311,24 @@ func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
 	}
 	if stored {
 		q.signal()
+	} else if out.State == StatePending {
+		out.State = q.state(out.ID)
 	}
 	return out, nil
+}
+
+// state tells a pending job that is leased (running) from one that waits.
+func (q *Queue) state(id string) State {
+	n, err := parseID(id)
+	if err != nil {
+		return StatePending
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.leases[n] != nil {
+		return StateRunning
+	}
+	return StatePending
 }
 
 func validate(j Job) error {
@@ -357,14 +373,9 @@ func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
 		return nil, fmt.Errorf("list %s: %w", bucket, err)
 	}
 	if st == StatePending {
-		q.mu.Lock()
 		for i := range out {
-			id, _ := parseID(out[i].ID)
-			if _, ok := q.leases[id]; ok {
-				out[i].State = StateRunning
-			}
+			out[i].State = q.state(out[i].ID)
 		}
-		q.mu.Unlock()
 	}
 	return out, nil
 }

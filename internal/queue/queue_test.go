@@ -142,9 +142,16 @@ func TestIdempotencyKeyAcrossRestart(t *testing.T) {
 	if again.ID != first.ID || string(again.Payload) != "one" || again.State != StatePending {
 		t.Fatalf("second enqueue returned %+v, want the first job %+v", again, first)
 	}
+	if l := mustLease(t, q); l.ID != first.ID {
+		t.Fatalf("leased %s, want %s", l.ID, first.ID)
+	} else if got := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-1"}); got.State != StateRunning {
+		t.Errorf("key of a running job gave state %s", got.State)
+	} else if err := q.Retry(ctx, l, errors.New("later")); err != nil {
+		t.Fatal(err)
+	}
 	dead := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-2"})
 	done := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-3"})
-	for range 3 {
+	for range 2 {
 		j := mustLease(t, q)
 		switch j.ID {
 		case dead.ID:
