@@ -335,7 +335,7 @@ func transportError(err error) error {
 // their canonical string in the request charset, all url-encoded in that
 // charset.
 func (c *Client) requestBody(method, biz string, extra ...param) ([]byte, error) {
-	ps, err := c.signedParams(method, biz, extra...)
+	ps, err := c.signedParams(method, biz, c.aes != nil, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -356,9 +356,9 @@ func (c *Client) requestBody(method, biz string, extra ...param) ([]byte, error)
 }
 
 // signedParams returns the request's parameters sorted by key, values in the
-// request charset, the last one being sign.
-func (c *Client) signedParams(method, biz string, extra ...param) ([]param, error) {
-	if c.aes != nil {
+// request charset, the last one being sign. encrypt encrypts biz_content.
+func (c *Client) signedParams(method, biz string, encrypt bool, extra ...param) ([]param, error) {
+	if encrypt {
 		enc, err := c.aes.encrypt(biz, c.gbk)
 		if err != nil {
 			return nil, &Error{Method: method, Err: &FieldError{Field: "biz_content", Msg: err.Error()}}
@@ -380,7 +380,7 @@ func (c *Client) signedParams(method, biz string, extra ...param) ([]param, erro
 		param{"biz_content", biz},
 		param{"charset", c.charset},
 	)
-	if c.aes != nil {
+	if encrypt {
 		ps = append(ps, param{"encrypt_type", "AES"})
 	}
 	ps = append(ps,
