@@ -92,6 +92,9 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.signType == "" {
 		c.signType = RSA2
 	}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if _, err := c.signType.hash(); err != nil {
 		return nil, err
 	}
@@ -165,9 +168,6 @@ func NewClient(cfg Config) (*Client, error) {
 
 	if c.http == nil {
 		c.http = &http.Client{Timeout: DefaultTimeout}
-	}
-	if c.now == nil {
-		c.now = time.Now
 	}
 	return c, nil
 }
