@@ -38,7 +38,7 @@ func signTwostage(c *Client, req TwostageRequest) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.requestBody(MethodTwostageCommonUse, biz)
+	return c.requestBody(MethodTwostageCommonUse, biz, false)
 }
 
 // BenchmarkSignRequest times building and signing a twostage request (RSA2,

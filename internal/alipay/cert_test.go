@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -117,10 +118,49 @@ func TestCertMode(t *testing.T) {
 
 	// Alipay rotated its certificate.
 	rotated := certBody(t, rotatedKey(t), MethodTwostageCommonUse, pageTwostageOK, sns["rotated"])
-	g.answer(rotated)
-	if _, err := c.TwostageCommonUse(context.Background(), pageTwostage); !errors.Is(err, ErrUnknownCert) || Retryable(err) {
-		t.Errorf("unknown SN without Fetch: got %v, want final ErrUnknownCert", err)
+	// Without Fetch the client downloads it from the gateway, as Alipay's
+	// SDKs do; the download's answer is signed under the new certificate
+	// and trusted through the chain alone.
+	for _, d := range []struct {
+		name string
+		pem  []byte
+		ok   bool
+	}{
+		{"rogue", certFile(t, "rogue.crt"), false},
+		{"rotated", certFile(t, "alipayCertPublicKey_RSA2_rotated.crt"), true},
+	} {
+		t.Run("download "+d.name, func(t *testing.T) {
+			c := certClient(nil)
+			before := len(g.requests())
+			g.handle(func(r gotRequest) (int, []byte) {
+				if r.Form.Get("method") != MethodAlipayCertDownload {
+					return 200, rotated
+				}
+				if !r.SignedOK || r.Form.Get("app_cert_sn") != sns["app"] {
+					return 200, []byte(`{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature"}}`)
+				}
+				obj := fmt.Sprintf(`{"code":"10000","msg":"Success","alipay_cert_content":"%s"}`, base64.StdEncoding.EncodeToString(d.pem))
+				return 200, certBody(t, rotatedKey(t), MethodAlipayCertDownload, obj, sns["rotated"])
+			})
+			_, err := c.TwostageCommonUse(context.Background(), pageTwostage)
+			if d.ok && err != nil {
+				t.Fatal(err)
+			}
+			if !d.ok && (!errors.Is(err, ErrUnknownCert) || Retryable(err)) {
+				t.Fatalf("got %v, want final ErrUnknownCert", err)
+			}
+			var asked []string
+			for _, r := range g.requests()[before:] {
+				if r.Form.Get("method") == MethodAlipayCertDownload {
+					asked = append(asked, r.Form.Get("biz_content"))
+				}
+			}
+			if want := `{"alipay_cert_sn":"` + sns["rotated"] + `"}`; len(asked) != 1 || asked[0] != want {
+				t.Fatalf("downloads %v, want one of %s", asked, want)
+			}
+		})
 	}
+	g.answer(rotated)
 	fetches := []struct {
 		name string
 		pem  []byte

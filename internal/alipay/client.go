@@ -136,6 +136,9 @@ func NewClient(cfg Config) (*Client, error) {
 		if c.certs, err = newCertStore(cfg.Certs, cfg.PrivateKey, c.clock); err != nil {
 			return nil, err
 		}
+		if c.certs.fetch == nil {
+			c.certs.fetch = c.downloadAlipayCert
+		}
 	case cfg.AlipayPublicKey != nil:
 		if cfg.AlipayPublicKey.Equal(&cfg.PrivateKey.PublicKey) {
 			return nil, errors.New("alipay: the Alipay public key is the application's own public key: configure the key Alipay shows as \"支付宝公钥\"")
@@ -298,26 +301,35 @@ type param struct{ k, v string }
 // the same string is signed and sent) and returns the verified response
 // object, decrypted and in UTF-8, after checking its code.
 func (c *Client) call(ctx context.Context, method, biz string) ([]byte, error) {
-	body, err := c.requestBody(method, biz)
+	body, err := c.requestBody(method, biz, c.aes != nil)
 	if err != nil {
 		return nil, err
 	}
+	status, raw, err := c.post(ctx, method, body)
+	if err != nil {
+		return nil, err
+	}
+	return c.parseResponse(ctx, method, status, raw)
+}
+
+// post sends a form body to the gateway and reads the answer.
+func (c *Client) post(ctx context.Context, method string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return nil, &Error{Method: method, Err: err}
+		return 0, nil, &Error{Method: method, Err: err}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset="+c.charset)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &Error{Method: method, Err: transportError(err)}
+		return 0, nil, &Error{Method: method, Err: transportError(err)}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Err: transportError(err)}
+		return 0, nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Err: transportError(err)}
 	}
-	return c.parseResponse(ctx, method, resp.StatusCode, raw)
+	return resp.StatusCode, raw, nil
 }
 
 // transportError classifies an error of the HTTP round trip. A call the
@@ -331,11 +343,11 @@ func transportError(err error) error {
 }
 
 // requestBody builds the signed form body of a request: the common
-// parameters, biz_content (encrypted when AES is on), the signature over
+// parameters, biz_content (encrypted if encrypt), the signature over
 // their canonical string in the request charset, all url-encoded in that
 // charset.
-func (c *Client) requestBody(method, biz string, extra ...param) ([]byte, error) {
-	ps, err := c.signedParams(method, biz, c.aes != nil, extra...)
+func (c *Client) requestBody(method, biz string, encrypt bool) ([]byte, error) {
+	ps, err := c.signedParams(method, biz, encrypt)
 	if err != nil {
 		return nil, err
 	}

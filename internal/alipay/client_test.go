@@ -107,7 +107,7 @@ func TestResponses(t *testing.T) {
 	ak := testAlipayKey(t)
 	other := testAppKey(t) // any key but Alipay's
 	const m = MethodTwostageCommonUse
-	key := responseKey(m)
+	key := ResponseKey(m)
 	sign := func(obj string) string {
 		s, err := Sign([]byte(obj), ak, RSA2)
 		if err != nil {

@@ -52,7 +52,7 @@ func FuzzParseResponse(f *testing.F) {
 			if !json.Valid(obj) || obj[0] != '{' {
 				t.Fatalf("accepted a response object that is not JSON: %q", obj)
 			}
-			env, err := scanEnvelope(body, responseKey(MethodTwostageCommonUse), c.gbk)
+			env, err := scanEnvelope(body, ResponseKey(MethodTwostageCommonUse), c.gbk)
 			if err != nil || !env.hasSig {
 				t.Fatalf("accepted a body whose envelope is bad or unsigned (%v): %q", err, body)
 			}
