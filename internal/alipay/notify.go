@@ -158,7 +158,8 @@ func (c *Client) VerifyNotificationContext(ctx context.Context, body []byte) (*T
 // parseNotifyForm parses a url-encoded form once, keeping each value as the
 // exact bytes sent. '+' means space except in sign: base64 has '+' and never
 // a space, and senders that forget to encode it are common, so a raw '+'
-// there stays '+' (an encoded one arrives as %2B either way). A repeated
+// there stays '+' (an encoded one arrives as %2B either way), and a space
+// there is read as the '+' it was. A repeated
 // parameter is an error: there would be no telling which one was signed.
 func parseNotifyForm(body []byte) (map[string]string, error) {
 	body = bytes.TrimRight(body, "\r\n")
@@ -180,7 +181,9 @@ func parseNotifyForm(body []byte) (map[string]string, error) {
 		}
 		var v string
 		if k == "sign" {
+			// A space can only be a '+' some relay turned into one.
 			v, err = url.PathUnescape(rawVal)
+			v = strings.ReplaceAll(v, " ", "+")
 		} else {
 			v, err = url.QueryUnescape(rawVal)
 		}

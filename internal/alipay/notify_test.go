@@ -104,6 +104,13 @@ func TestVerifyNotification(t *testing.T) {
 	if _, err := c.VerifyNotification([]byte(formBody(params, "sign"))); err != nil {
 		t.Errorf("raw '+' in sign: %v", err)
 	}
+	// A relay that turned the '+' into a space, raw or encoded.
+	for _, space := range []string{" ", "%20"} {
+		mangled := strings.Replace(formBody(params, "sign"), "sign="+params["sign"], "sign="+strings.ReplaceAll(params["sign"], "+", space), 1)
+		if _, err := c.VerifyNotification([]byte(mangled)); err != nil {
+			t.Errorf("'+' as %q in sign: %v", space, err)
+		}
+	}
 	// A trailing newline, as some frameworks hand the body over.
 	if _, err := c.VerifyNotification([]byte(formBody(params) + "\r\n")); err != nil {
 		t.Errorf("trailing newline: %v", err)
