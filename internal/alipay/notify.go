@@ -9,6 +9,10 @@ import (
 	"strings"
 )
 
+// NotifyTradeStatusSync is the notify_type of app-pay notifications, and the
+// Method of the *Error that VerifyNotification returns.
+const NotifyTradeStatusSync = "trade_status_sync"
+
 // Trade statuses of a trade_status_sync notification.
 const (
 	TradeWaitBuyerPay = "WAIT_BUYER_PAY"
@@ -103,7 +107,7 @@ func (c *Client) VerifyNotification(body []byte) (*TradeNotification, error) {
 // fetching an Alipay certificate the client does not know yet (certificate
 // mode).
 func (c *Client) VerifyNotificationContext(ctx context.Context, body []byte) (*TradeNotification, error) {
-	fail := func(err error) error { return fmt.Errorf("alipay: notification: %w", err) }
+	fail := func(err error) error { return &Error{Method: NotifyTradeStatusSync, Err: err} }
 	params, err := parseNotifyForm(body)
 	if err != nil {
 		return nil, fail(fmt.Errorf("%w: %v", ErrMalformed, err))

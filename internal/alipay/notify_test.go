@@ -166,6 +166,10 @@ func TestVerifyNotificationRejects(t *testing.T) {
 			if tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
+			var e *Error
+			if !errors.As(err, &e) || e.Method != NotifyTradeStatusSync || Retryable(err) {
+				t.Fatalf("got %v (%T), want a final *Error of %s", err, err, NotifyTradeStatusSync)
+			}
 		})
 	}
 }
