@@ -98,7 +98,6 @@ func NewClient(cfg Config) (*Client, error) {
 	if _, err := c.signType.hash(); err != nil {
 		return nil, err
 	}
-	var err error
 	switch {
 	case strings.TrimSpace(cfg.AppID) == "":
 		return nil, errors.New("alipay: app_id is required")
@@ -129,11 +128,12 @@ func NewClient(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("alipay: charset %q: want utf-8 or GBK", cfg.Charset)
 	}
 
+	var err error
 	switch {
 	case cfg.Certs != nil && cfg.AlipayPublicKey != nil:
 		return nil, errors.New("alipay: both an Alipay public key and certificates: choose public-key mode or certificate mode")
 	case cfg.Certs != nil:
-		if c.certs, err = newCertStore(cfg.Certs, cfg.PrivateKey, c.clock); err != nil {
+		if c.certs, err = newCertStore(cfg.Certs, cfg.PrivateKey, c.now); err != nil {
 			return nil, err
 		}
 		if c.certs.fetch == nil {
@@ -231,8 +231,6 @@ func NewClientFromConfig(c *config.Config) (*Client, error) {
 	}
 	return NewClient(cfg)
 }
-
-func (c *Client) clock() time.Time { return c.now() }
 
 // timestamp is the common parameter timestamp: Beijing time.
 func (c *Client) timestamp() string {
