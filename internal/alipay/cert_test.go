@@ -62,6 +62,22 @@ func TestCertSNMatchesOpenSSL(t *testing.T) {
 	}
 }
 
+// TestRootCertSNPublished checks RootCertSN against the alipay_root_cert_sn
+// that Alipay's SDKs and countless merchant configurations publish for
+// Alipay's real root bundle (testdata/certs/alipayRootCert.production.crt,
+// public): an SM2 root Go cannot parse, the RSA root R1, the ECDSA root E1
+// and the SHA1-RSA iTrusChina root.
+func TestRootCertSNPublished(t *testing.T) {
+	const published = "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6"
+	got, err := RootCertSN(certFile(t, "alipayRootCert.production.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != published {
+		t.Errorf("RootCertSN = %s, Alipay publishes %s", got, published)
+	}
+}
+
 func rotatedKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
 	k, err := ParsePrivateKey(certFile(t, "alipay2.key"))
