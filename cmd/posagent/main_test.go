@@ -16,6 +16,7 @@ import (
 	"posagent/internal/agent"
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/config"
+	"posagent/internal/coupon"
 	"posagent/internal/demo"
 	"posagent/internal/queue"
 )
@@ -197,5 +198,16 @@ func TestUnknownCommand(t *testing.T) {
 	err := posagent(context.Background(), "dance").Run()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
 		t.Errorf("unknown command: %v, want exit 2", err)
+	}
+}
+
+// The sample configuration the README shows loads, with its coupon rules.
+func TestSampleConfigLoads(t *testing.T) {
+	c, err := config.Load(filepath.Join("..", "..", "testdata", "config", "posagent.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coupon.NewRules(c.Coupons); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/coupon"
 	"posagent/internal/event"
+	"posagent/internal/queue"
 	"posagent/internal/redact"
 	"posagent/internal/scanner"
 )
@@ -270,5 +271,31 @@ func TestStopLeavesDecodeQueued(t *testing.T) {
 	d, ok := w2.until("decoded after restart", ended).(event.Decoded)
 	if !ok || d.SenceNo != first.SenceNo {
 		t.Fatalf("after restart: %+v, want decoded with sence_no %s", d, first.SenceNo)
+	}
+}
+
+// A decode job the queue gave up on holds a payment code: it is dropped, not
+// kept in the dead list. Other dead jobs stay for staff.
+func TestDeadDecodeJobsAreDropped(t *testing.T) {
+	srv := newServer(t)
+	a := newAgent(t, srv, t.TempDir(), make(feed))
+	defer a.Close()
+	ctx := context.Background()
+	dj, err := a.Queue.Enqueue(ctx, queue.Job{Kind: "decode", Key: "d", Payload: []byte(`{"code":"286861260475412123"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cj, err := a.Queue.Enqueue(ctx, queue.Job{Kind: coupon.JobKind, Key: "c", Payload: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := a.Bus.Subscribe()
+	a.Bus.Publish(event.Dead{JobID: dj.ID, Kind: "decode"})
+	a.Bus.Publish(event.Dead{JobID: cj.ID, Kind: coupon.JobKind})
+	sub.Close()
+	a.dropDeadDecodes(ctx, sub)
+	pending, err := a.Queue.Pending()
+	if err != nil || len(pending) != 1 || pending[0].ID != cj.ID {
+		t.Errorf("after the deaths: %+v, %v; want only the coupon job", pending, err)
 	}
 }
