@@ -11,16 +11,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"posagent/internal/agent"
 	"posagent/internal/config"
 	"posagent/internal/demo"
-	"posagent/internal/queue"
 	"posagent/internal/scanner"
 )
 
@@ -179,29 +176,5 @@ func listQueue(args []string) error {
 	case *dir == "":
 		*dir = "."
 	}
-	return writeQueue(os.Stdout, filepath.Join(*dir, agent.DBFile))
-}
-
-func writeQueue(w io.Writer, dbPath string) error {
-	if _, err := os.Stat(dbPath); err != nil {
-		return fmt.Errorf("no queue here: %w", err)
-	}
-	db, err := queue.OpenDB(dbPath)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	q, err := queue.New(db, queue.Options{})
-	if err != nil {
-		return err
-	}
-	pending, err := q.Pending()
-	if err != nil {
-		return err
-	}
-	dead, err := q.Dead()
-	if err != nil {
-		return err
-	}
-	return agent.WriteJobs(w, pending, dead)
+	return agent.ShowQueue(os.Stdout, *dir)
 }

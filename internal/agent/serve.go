@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -47,6 +49,33 @@ func (a *Agent) Idle() bool {
 	return err == nil && pending == 0
 }
 
+// ShowQueue prints the jobs of the queue in dataDir. It opens the database,
+// so it fails while posagent runs (the error names the process).
+func ShowQueue(w io.Writer, dataDir string) error {
+	path := filepath.Join(dataDir, DBFile)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no queue here: %w", err)
+	}
+	db, err := queue.OpenDB(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	q, err := queue.New(db, queue.Options{})
+	if err != nil {
+		return err
+	}
+	pending, err := q.Pending()
+	if err != nil {
+		return err
+	}
+	dead, err := q.Dead()
+	if err != nil {
+		return err
+	}
+	return WriteJobs(w, pending, dead)
+}
+
 // WriteJobs prints the queue's jobs as a table, pending first.
 func WriteJobs(w io.Writer, pending, dead []queue.Job) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -84,7 +113,8 @@ func oneLine(s string) string {
 	return string(out)
 }
 
-// maskRuns masks every run of 16 to 24 digits: it may be a payment code.
+// maskRuns masks every run of 16 to 24 digits: it may be a payment code, or
+// a user id (16 digits from 2088).
 func maskRuns(s string) string {
 	b := []byte(s)
 	for i := 0; i < len(b); {
@@ -92,8 +122,11 @@ func maskRuns(s string) string {
 		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
 			j++
 		}
-		if n := j - i; n >= 16 && n <= 24 {
-			copy(b[i:j], redact.Code(string(b[i:j])))
+		switch run := string(b[i:j]); {
+		case len(run) == 16 && strings.HasPrefix(run, "2088"):
+			copy(b[i:j], redact.UserID(run))
+		case len(run) >= 16 && len(run) <= 24:
+			copy(b[i:j], redact.Code(run))
 		}
 		if j == i {
 			j++
