@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -174,10 +175,6 @@ func (q *fakeQueue) Defer(ctx context.Context, kind, key string, payload []byte,
 	return nil
 }
 
-func retryable(err error) bool {
-	var ae *alipay.Error
-	return !errors.As(err, &ae) || ae.Code == "" || ae.Code == "20000" || ae.SubCode == alipay.SubPassSystemError
-}
 
 type harness struct {
 	cs     *Coupons
@@ -188,7 +185,7 @@ type harness struct {
 
 func newHarness(t *testing.T, rs Rules, m *Merchant) *harness {
 	h := &harness{issuer: &fakeIssuer{}, events: &recorder{}, queue: &fakeQueue{}}
-	cs, err := New(Config{Issuer: h.issuer, Rules: rs, Merchant: m, Events: h.events, Later: h.queue, Retryable: retryable,
+	cs, err := New(Config{Issuer: h.issuer, Rules: rs, Merchant: m, Events: h.events, Later: h.queue, Retryable: alipay.Retryable,
 		PayPID: "2088702093900999", Now: func() time.Time { return t0 }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +254,7 @@ func TestPlanAndIssue(t *testing.T) {
 func TestIssueRetriesSameSerial(t *testing.T) {
 	h := newHarness(t, rules(t, campusRules), nil)
 	h.issuer.errs = []error{
-		&alipay.Error{Method: alipay.MethodPassInstanceAdd, Err: errors.New("connection refused")},
+		&alipay.Error{Method: alipay.MethodPassInstanceAdd, Err: fmt.Errorf("%w: connection refused", alipay.ErrUnreachable)},
 		&alipay.Error{Method: alipay.MethodPassInstanceAdd, HTTPStatus: 200, Code: "40004", SubCode: alipay.SubPassSystemError},
 	}
 	if _, err := h.cs.Plan(context.Background(), plain); err != nil {

@@ -71,18 +71,27 @@ func (m *Merchant) Lookup(ctx context.Context, id decode.Identity) ([]Template, 
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("merchant coupons %s: HTTP %d", m.URL, resp.StatusCode)
 	}
+	ts, err := parseMerchantAnswer(data)
+	if err != nil {
+		return nil, fmt.Errorf("merchant coupons %s: %w", m.URL, err)
+	}
+	return ts, nil
+}
+
+// parseMerchantAnswer reads {"coupons": [{"tpl_id", "tpl_params"}, ...]}.
+func parseMerchantAnswer(data []byte) ([]Template, error) {
 	var a merchantAnswer
 	if err := json.Unmarshal(data, &a); err != nil {
-		return nil, fmt.Errorf("merchant coupons %s: answer is not {\"coupons\": [...]}: %w", m.URL, err)
+		return nil, fmt.Errorf("answer is not {\"coupons\": [...]}: %w", err)
 	}
 	ts := make([]Template, 0, len(a.Coupons))
 	for i, c := range a.Coupons {
 		if c.TplID == "" {
-			return nil, fmt.Errorf("merchant coupons %s: coupons[%d]: empty tpl_id", m.URL, i)
+			return nil, fmt.Errorf("coupons[%d]: empty tpl_id", i)
 		}
 		params, err := stringParams(c.TplParams)
 		if err != nil {
-			return nil, fmt.Errorf("merchant coupons %s: coupons[%d].tpl_params: %w", m.URL, i, err)
+			return nil, fmt.Errorf("coupons[%d].tpl_params: %w", i, err)
 		}
 		ts = append(ts, Template{TplID: c.TplID, Params: params})
 	}

@@ -57,9 +57,14 @@ var Expired = Action{"The payment code expired before Alipay answered.", doRefre
 // to the gateway code, then to "call support" with the gateway's own words.
 func ActionFor(err error) Action {
 	var ae *alipay.Error
+	var fe *alipay.FieldError
 	switch {
 	case errors.Is(err, ErrExpired):
 		return Expired
+	case errors.As(err, &fe) && fe.Field == "biz_content.dynamic_id":
+		return Action{"The scanned code is too long for a payment code; nothing was sent.", doAlipay}
+	case errors.As(err, &fe):
+		return Action{"The request breaks a limit (" + fe.Field + "); nothing was sent.", doConfig}
 	case errors.Is(err, alipay.ErrSignature), errors.Is(err, alipay.ErrUnsigned):
 		// Never show what such an answer says: it is not Alipay's.
 		return Action{"An answer failed Alipay's signature check and was ignored.", "Call support: check alipay_public_key (or the certificates) and the network."}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -90,14 +91,6 @@ func (l *fakeLater) Defer(ctx context.Context, kind, key string, payload []byte,
 	return nil
 }
 
-// retryable mirrors alipay.Retryable for the errors these tests use.
-func retryable(err error) bool {
-	var ae *alipay.Error
-	if !errors.As(err, &ae) {
-		return true
-	}
-	return ae.Code == "" || ae.Code == alipay.CodeServiceUnavailable || ae.SubCode == alipay.SubSystemError
-}
 
 type clock struct{ t time.Time }
 
@@ -128,7 +121,7 @@ func newHarness(t *testing.T) *harness {
 		later:  &fakeLater{},
 		clock:  &clock{t0},
 	}
-	f, err := New(Config{Gateway: h.gw, Ledger: l, Events: h.events, Later: h.later, Retryable: retryable,
+	f, err := New(Config{Gateway: h.gw, Ledger: l, Events: h.events, Later: h.later, Retryable: alipay.Retryable,
 		PayPID: payPID, Now: h.clock.now,
 		Decoded: func(_ context.Context, id Identity) { h.decoded = append(h.decoded, id) }})
 	if err != nil {
@@ -197,11 +190,13 @@ func TestScanFinalFailures(t *testing.T) {
 		{bizErr("40006", "isv.insufficient-isv-permissions"), "permission"},
 		{bizErr("20001", "aop.invalid-app-auth-token"), "app_auth_token"},
 		{bizErr("40004", "SOMETHING_NEW"), "support"},
+		{&alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: &alipay.FieldError{Field: "biz_content.dynamic_id", Msg: "40 characters, at most 32"}}, "Alipay payment code"},
+		{&alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: &alipay.FieldError{Field: "biz_content.pay_pid", Msg: "too long"}}, "configuration"},
 	}
 	for _, tt := range tests {
 		var ae *alipay.Error
 		errors.As(tt.err, &ae)
-		t.Run(ae.Code+"/"+ae.SubCode, func(t *testing.T) {
+		t.Run(ae.Code+"/"+ae.SubCode+"/"+fmt.Sprint(ae.Err), func(t *testing.T) {
 			h := newHarness(t)
 			h.gw.errs = []error{tt.err}
 			_, err := h.flow.Scan(context.Background(), Scan{Code: code})
@@ -234,7 +229,7 @@ func TestActionForRetryable(t *testing.T) {
 		bizErr("40004", alipay.SubSystemError),
 		bizErr("20000", alipay.SubUnknownError),
 		&alipay.Error{Method: alipay.MethodTwostageCommonUse, HTTPStatus: 502},
-		&alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: errors.New("connection refused")},
+		&alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: fmt.Errorf("%w: connection refused", alipay.ErrUnreachable)},
 		context.DeadlineExceeded,
 	} {
 		if a := ActionFor(err); !strings.Contains(a.Action, "Retrying") {
@@ -245,7 +240,7 @@ func TestActionForRetryable(t *testing.T) {
 
 func TestRetryKeepsSenceNoUntilDeadline(t *testing.T) {
 	h := newHarness(t)
-	outage := &alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: errors.New("connection refused")}
+	outage := &alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: fmt.Errorf("%w: connection refused", alipay.ErrUnreachable)}
 	h.gw.errs = []error{outage, bizErr("20000", alipay.SubUnknownError)}
 	_, err := h.flow.Scan(context.Background(), Scan{Code: code})
 	if !errors.Is(err, ErrQueued) || len(h.later.jobs) != 1 {
@@ -320,7 +315,7 @@ func TestQueuedDecodeExpiresOnTime(t *testing.T) {
 	sub := bus.Subscribe()
 	gw := &fakeGateway{errs: []error{bizErr("20000", alipay.SubUnknownError)}, resp: &alipay.TwostageResponse{UserID: "2088123412341234"}}
 	later := &fakeLater{}
-	f, err := New(Config{Gateway: gw, Ledger: l, Events: bus, Later: later, Retryable: retryable, PayPID: payPID, CodeTTL: 50 * time.Millisecond})
+	f, err := New(Config{Gateway: gw, Ledger: l, Events: bus, Later: later, Retryable: alipay.Retryable, PayPID: payPID, CodeTTL: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,9 +376,9 @@ func TestShutdownQueuesInFlightDecode(t *testing.T) {
 	h := newHarness(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.gw.before = func(ctx context.Context) error { cancel(); return ctx.Err() }
-	// A cancelled context is not retryable to alipay.Retryable; the flow must
-	// still keep the work.
-	h.flow.c.Retryable = func(err error) bool { return !errors.Is(err, context.Canceled) && retryable(err) }
+	// Even with a Retryable that calls a cancelled call final, a shutdown is
+	// no verdict: the flow keeps the work.
+	h.flow.c.Retryable = func(err error) bool { return !errors.Is(err, context.Canceled) && alipay.Retryable(err) }
 	_, err := h.flow.Scan(ctx, Scan{Code: code})
 	if !errors.Is(err, ErrQueued) || len(h.later.jobs) != 1 {
 		t.Fatalf("Scan on shutdown = %v, %d jobs; want the decode queued", err, len(h.later.jobs))
