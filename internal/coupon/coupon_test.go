@@ -175,7 +175,6 @@ func (q *fakeQueue) Defer(ctx context.Context, kind, key string, payload []byte,
 	return nil
 }
 
-
 type harness struct {
 	cs     *Coupons
 	issuer *fakeIssuer

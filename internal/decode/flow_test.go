@@ -91,7 +91,6 @@ func (l *fakeLater) Defer(ctx context.Context, kind, key string, payload []byte,
 	return nil
 }
 
-
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
