@@ -1,0 +1,43 @@
+package demo
+
+import (
+	"os"
+	"testing"
+
+	"posagent/internal/alipay"
+	"posagent/internal/scanner"
+)
+
+func TestSetup(t *testing.T) {
+	for _, speed := range []float64{1, 1000} {
+		d, err := Setup(t.TempDir(), speed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if err := d.Config.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := alipay.NewClientFromConfig(d.Config); err != nil {
+			t.Errorf("the demo's keys do not make a client: %v", err)
+		}
+		scans := 0
+		for _, st := range d.Script {
+			if st.Delay < minPause {
+				t.Errorf("speed %v: a pause of %v glues reads together", speed, st.Delay)
+			}
+			if st.Code != "" {
+				if err := scanner.ValidPaymentCode(st.Code); err != nil {
+					t.Errorf("demo code %q: %v", st.Code, err)
+				}
+				scans++
+			}
+		}
+		if scans < len(d.Codes) {
+			t.Errorf("script scans %d codes, want at least %d", scans, len(d.Codes))
+		}
+		if _, err := os.Stat(d.Config.AppPrivateKey); err != nil {
+			t.Error(err)
+		}
+	}
+}
