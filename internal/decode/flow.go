@@ -249,14 +249,17 @@ func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
 func (f *Flow) attempt(ctx context.Context, r retry, n int) (Identity, error) {
 	f.c.Events.Publish(event.Decoding{Stamp: f.stamp(), SenceNo: r.SenceNo, CodeMasked: redact.Code(r.Code), Attempt: n})
 	resp, err := f.c.Gateway.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: r.Code, SenceNo: r.SenceNo, PayPID: f.c.PayPID})
-	switch {
 	// A cancelled context is a shutdown, not a verdict: the work stays queued.
-	case err != nil && (ctx.Err() != nil || f.c.Retryable(err)):
+	if err != nil && (ctx.Err() != nil || f.c.Retryable(err)) {
 		return Identity{}, fmt.Errorf("%w: %w", ErrQueued, err)
-	case n > 1 && !f.settle(r.SenceNo):
+	}
+	// A final answer ends any queued decode of the same code too (a rescan
+	// while the first scan waits in the queue).
+	if open := f.settle(r.SenceNo); n > 1 && !open {
 		// Expired meanwhile, and said so: a late answer changes nothing.
 		return Identity{}, nil
-	case err != nil:
+	}
+	if err != nil {
 		return Identity{}, f.fail(failure(r.SenceNo, err, ActionFor(err)))
 	}
 	return f.decoded(ctx, r.SenceNo, resp), nil

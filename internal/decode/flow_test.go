@@ -407,3 +407,46 @@ func equal(a, b []event.Type) bool {
 	}
 	return true
 }
+
+// A rescan decoded while the first scan of the code waits in the queue ends
+// that wait: no expiry follows the decode, and the queued job ends quietly.
+func TestRescanEndsQueuedDecode(t *testing.T) {
+	l, db := newLedger(t, filepath.Join(t.TempDir(), "db"), "till3")
+	defer db.Close()
+	bus := event.NewBus()
+	sub := bus.Subscribe()
+	gw := &fakeGateway{errs: []error{bizErr("20000", alipay.SubUnknownError)}, resp: &alipay.TwostageResponse{UserID: "2088123412341234"}}
+	later := &fakeLater{}
+	f, err := New(Config{Gateway: gw, Ledger: l, Events: bus, Later: later, Retryable: alipay.Retryable, PayPID: payPID, })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Scan(context.Background(), Scan{Code: code}); !errors.Is(err, ErrQueued) {
+		t.Fatal(err)
+	}
+	if _, err := f.Scan(context.Background(), Scan{Code: code}); err != nil {
+		t.Fatalf("rescan: %v", err)
+	}
+	if err := f.Retry(context.Background(), later.jobs[0].payload, 2); err != nil {
+		t.Fatal(err)
+	}
+	if len(gw.reqs) != 2 {
+		t.Errorf("%d requests, want 2: the queued job must not decode again", len(gw.reqs))
+	}
+	// No expiry is armed any more: nothing more will be said.
+	f.mu.Lock()
+	armed := len(f.open)
+	f.mu.Unlock()
+	if armed != 0 {
+		t.Errorf("%d expiry timers still armed after the decode", armed)
+	}
+	for {
+		e, ok := sub.TryNext()
+		if !ok {
+			break
+		}
+		if e.Type() == event.TypeDecodeFailed {
+			t.Errorf("decode_failed with the decode: %+v", e)
+		}
+	}
+}
