@@ -417,7 +417,7 @@ func TestRescanEndsQueuedDecode(t *testing.T) {
 	sub := bus.Subscribe()
 	gw := &fakeGateway{errs: []error{bizErr("20000", alipay.SubUnknownError)}, resp: &alipay.TwostageResponse{UserID: "2088123412341234"}}
 	later := &fakeLater{}
-	f, err := New(Config{Gateway: gw, Ledger: l, Events: bus, Later: later, Retryable: alipay.Retryable, PayPID: payPID, })
+	f, err := New(Config{Gateway: gw, Ledger: l, Events: bus, Later: later, Retryable: alipay.Retryable, PayPID: payPID})
 	if err != nil {
 		t.Fatal(err)
 	}
