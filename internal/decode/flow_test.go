@@ -450,3 +450,28 @@ func TestRescanEndsQueuedDecode(t *testing.T) {
 		}
 	}
 }
+
+// The sence_no is committed before the request leaves: the gateway, called,
+// finds it in the ledger already, and the database is not in NoSync mode.
+func TestSenceNoCommittedBeforeRequest(t *testing.T) {
+	h := newHarness(t)
+	if h.flow.c.Ledger.db.NoSync {
+		t.Fatal("the ledger's database skips fsync")
+	}
+	var found Entry
+	h.gw.before = func(context.Context) error {
+		e, ok, err := h.flow.c.Ledger.Lookup(code)
+		if !ok || err != nil {
+			return fmt.Errorf("ledger has no entry when the request leaves: %v", err)
+		}
+		found = e
+		return nil
+	}
+	id, err := h.flow.Scan(context.Background(), Scan{Code: code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found.SenceNo != id.SenceNo {
+		t.Errorf("ledger held %q, request carried %q", found.SenceNo, id.SenceNo)
+	}
+}
