@@ -133,19 +133,21 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !*headlessMode {
-		return agent.WithUI(ctx, a, "")
-	}
-	fmt.Fprintf(os.Stderr, "posagent demo: fake gateway at %s, data in %s; events follow on stdout (Ctrl-C stops)\n", d.Server.URL(), *dir)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	played := a.Bus.Subscribe()
 	go func() {
-		if d.Play(ctx, played, a.Idle) {
+		defer played.Close()
+		// The outage needs Play in both modes; only headless ends with it.
+		if d.Play(ctx, played, a.Idle) && *headlessMode {
 			fmt.Fprintln(os.Stderr, "posagent demo: the script has played and the queue is empty")
 			cancel()
 		}
 	}()
+	if !*headlessMode {
+		return agent.WithUI(ctx, a, "")
+	}
+	fmt.Fprintf(os.Stderr, "posagent demo: fake gateway at %s, data in %s; events follow on stdout (Ctrl-C stops)\n", d.Server.URL(), *dir)
 	return agent.Headless(ctx, a, os.Stdout)
 }
 
