@@ -179,13 +179,18 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 }
 
 // Watch arms the expiry of a queued decode read back from the queue after a
-// restart, so that it too ends visibly at its code's deadline.
+// restart, so that it too ends visibly at its code's deadline (at once if
+// that passed while posagent was down). One whose queue job is past its own
+// deadline is left alone: the queue discards it, and news of a scan from
+// long ago would only confuse the cashier.
 func (f *Flow) Watch(payload []byte) error {
 	var r retry
 	if err := json.Unmarshal(payload, &r); err != nil || r.SenceNo == "" {
 		return fmt.Errorf("queued decode: bad payload: %v", err)
 	}
-	f.watch(r)
+	if f.c.Now().Before(r.Deadline.Add(retryGrace)) {
+		f.watch(r)
+	}
 	return nil
 }
 

@@ -475,3 +475,43 @@ func TestSenceNoCommittedBeforeRequest(t *testing.T) {
 		t.Errorf("ledger held %q, request carried %q", found.SenceNo, id.SenceNo)
 	}
 }
+
+func TestWatchAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	h.gw.errs = []error{bizErr("20000", alipay.SubUnknownError)}
+	h.flow.Scan(context.Background(), Scan{Code: code})
+	payload := h.later.jobs[0].payload
+	for _, tt := range []struct {
+		name  string
+		after time.Duration
+		armed bool
+	}{
+		{"within the code's life", 10 * time.Second, true},
+		{"long after", DefaultCodeTTL + retryGrace + time.Second, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l, db := newLedger(t, filepath.Join(t.TempDir(), "db"), "till3")
+			defer db.Close()
+			c := &clock{t0.Add(tt.after)}
+			f, err := New(Config{Gateway: h.gw, Ledger: l, Events: &recorder{}, Retryable: alipay.Retryable, PayPID: payPID, Now: c.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Watch(payload); err != nil {
+				t.Fatal(err)
+			}
+			f.mu.Lock()
+			n := len(f.open)
+			for _, tm := range f.open {
+				tm.Stop()
+			}
+			f.mu.Unlock()
+			if (n == 1) != tt.armed {
+				t.Errorf("%d timers armed, want armed %v", n, tt.armed)
+			}
+		})
+	}
+	if err := h.flow.Watch([]byte("nope")); err == nil {
+		t.Error("Watch(bad payload): no error")
+	}
+}
