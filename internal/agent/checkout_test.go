@@ -2,12 +2,18 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"posagent/internal/alipay"
 	"posagent/internal/alipay/alipaytest"
+	"posagent/internal/config"
 	"posagent/internal/coupon"
 	"posagent/internal/event"
 	"posagent/internal/queue"
@@ -297,5 +303,51 @@ func TestDeadDecodeJobsAreDropped(t *testing.T) {
 	pending, err := a.Queue.Pending()
 	if err != nil || len(pending) != 1 || pending[0].ID != cj.ID {
 		t.Errorf("after the deaths: %+v, %v; want only the coupon job", pending, err)
+	}
+}
+
+// The merchant's endpoint adds coupons to the configured ones; when it is
+// down, the configured ones still go out.
+func TestMerchantCoupons(t *testing.T) {
+	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var who map[string]string
+		json.NewDecoder(r.Body).Decode(&who)
+		if who["user_id"] != student.UserID {
+			io.WriteString(w, `{"coupons":[]}`)
+			return
+		}
+		io.WriteString(w, `{"coupons":[{"tpl_id":"tplMerchant","tpl_params":{"who":"{campus_no}"}}]}`)
+	}))
+	defer merchant.Close()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+
+	for _, tt := range []struct {
+		name string
+		url  string
+		want []string
+	}{
+		{"up", merchant.URL, []string{"tplAny", "tplCampus", "tplMerchant"}},
+		{"down", gone.URL, []string{"tplAny", "tplCampus"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t)
+			scan := make(feed)
+			a := newAgent(t, srv, t.TempDir(), scan, func(c *config.Config) { c.MerchantCouponURL = tt.url })
+			w := start(t, a)
+			scan <- srv.IssueCode(student.UserID)
+			w.reach("coupons issued", len(tt.want), isType(event.TypeCouponIssued))
+			var got []string
+			for _, p := range srv.Passes() {
+				got = append(got, p.TplID)
+				if p.TplID == "tplMerchant" && p.TplParams["who"] != student.School.CampusNo {
+					t.Errorf("merchant coupon params %v", p.TplParams)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("passes %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

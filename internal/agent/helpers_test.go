@@ -52,13 +52,17 @@ func testConfig(t testing.TB, srv *alipaytest.Server, dataDir string) *config.Co
 // fastQueue retries within milliseconds, so that an outage's end shows at once.
 var fastQueue = queue.Options{BaseDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, MaxProbeDelay: 50 * time.Millisecond}
 
-func newAgent(t testing.TB, srv *alipaytest.Server, dataDir string, sc scanner.Scanner) *Agent {
+func newAgent(t testing.TB, srv *alipaytest.Server, dataDir string, sc scanner.Scanner, edit ...func(*config.Config)) *Agent {
 	t.Helper()
+	c := testConfig(t, srv, dataDir)
+	for _, e := range edit {
+		e(c)
+	}
 	client, err := alipay.NewClient(alipay.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), PrivateKey: srv.AppKey(), AlipayPublicKey: srv.AlipayPublicKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{Config: testConfig(t, srv, dataDir), Gateway: client, Scanner: sc, Queue: fastQueue,
+	a, err := New(Options{Config: c, Gateway: client, Scanner: sc, Queue: fastQueue,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
