@@ -97,10 +97,13 @@ func runConfig(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *headlessMode {
-		return agent.Headless(ctx, a, os.Stdout)
+	if !*headlessMode {
+		return agent.WithUI(ctx, a, *path)
 	}
-	return agent.WithUI(ctx, a, *path)
+	if w, ok := a.Scanner.(*scanner.Wedge); ok {
+		go agent.FeedKeys(ctx, w, os.Stdin)
+	}
+	return agent.Headless(ctx, a, os.Stdout)
 }
 
 func runDemo(ctx context.Context, args []string) error {
@@ -155,8 +158,11 @@ func listScanners(args []string) error {
 	if err := flags("scanners").Parse(args); err != nil {
 		return err
 	}
-	// scanner.List lands with the HID driver.
-	return errors.New("listing scanners is not in this build yet")
+	devs, err := scanner.List()
+	if err != nil {
+		return err
+	}
+	return scanner.WriteTable(os.Stdout, devs)
 }
 
 func listQueue(args []string) error {

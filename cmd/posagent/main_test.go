@@ -211,3 +211,10 @@ func TestSampleConfigLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestScannersCommand(t *testing.T) {
+	out, err := posagent(context.Background(), "scanners").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "KIND") {
+		t.Errorf("scanners: %v\n%s", err, out)
+	}
+}

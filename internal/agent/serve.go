@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"posagent/internal/logfile"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
+	"posagent/internal/scanner"
 )
 
 // Logger returns where the agent logs: stderr in headless mode; with the TUI
@@ -134,4 +136,26 @@ func maskRuns(s string) string {
 		i = j
 	}
 	return string(b)
+}
+
+// FeedKeys passes what arrives on r to a keyboard-wedge scanner, as the TUI
+// passes keystrokes: a wedge scanner in headless mode types into posagent's
+// terminal, so its codes arrive on stdin. A newline is Enter, '\r', as the
+// TUI sends it. It returns at the end of r or when ctx is done.
+func FeedKeys(ctx context.Context, w *scanner.Wedge, r io.Reader) error {
+	br := bufio.NewReader(r)
+	for ctx.Err() == nil {
+		c, _, err := br.ReadRune()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("keys: %w", err)
+		}
+		if c == '\n' {
+			c = '\r'
+		}
+		w.Key(c, time.Now())
+	}
+	return ctx.Err()
 }

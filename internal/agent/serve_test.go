@@ -2,11 +2,13 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"posagent/internal/queue"
+	"posagent/internal/scanner"
 )
 
 func TestWriteJobsMasksCodes(t *testing.T) {
@@ -27,6 +29,31 @@ func TestWriteJobsMasksCodes(t *testing.T) {
 	for _, want := range []string{"2088********1234 said no", "28************2123", "1 pending, 1 dead", "coupon", "decode"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestFeedKeysToWedge(t *testing.T) {
+	w := scanner.NewWedge(scanner.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	out := make(chan scanner.Event, 8)
+	go w.Run(ctx, out)
+	const code = "286861260475412123"
+	if err := FeedKeys(ctx, w, strings.NewReader(code+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case e := <-out:
+			if e.Kind == scanner.EventScan {
+				if e.Scan.Code != code {
+					t.Fatalf("scanned %q", e.Scan.Code)
+				}
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("no scan from the keys")
 		}
 	}
 }
