@@ -85,9 +85,6 @@ func runConfig(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data_dir: %w", err)
-	}
 	log, closeLog, err := agent.Logger(*headlessMode, c.DataDir, os.Stderr)
 	if err != nil {
 		return err

@@ -27,6 +27,9 @@ func Logger(headlessMode bool, dataDir string, stderr io.Writer) (*slog.Logger, 
 	if headlessMode {
 		return slog.New(slog.NewTextHandler(stderr, nil)), io.NopCloser(nil), nil
 	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data_dir: %w", err)
+	}
 	f, err := logfile.Open(filepath.Join(dataDir, LogFile), 0)
 	if err != nil {
 		return nil, nil, err
