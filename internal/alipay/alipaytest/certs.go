@@ -215,8 +215,9 @@ func (s *Server) RotateAlipayCert(key *rsa.PrivateKey) error {
 	return s.rotateAlipay(key, false)
 }
 
-// RotateAlipayCertUnchained is RotateAlipayCert with a certificate from a CA
-// outside the root bundle: a client must refuse to trust it.
+// RotateAlipayCertUnchained is RotateAlipayCert with a certificate that
+// names the root as its issuer but is signed by key itself, so it does not
+// chain to the root bundle: a client must refuse to trust it.
 func (s *Server) RotateAlipayCertUnchained(key *rsa.PrivateKey) error {
 	return s.rotateAlipay(key, true)
 }
