@@ -2,4 +2,9 @@ module posagent
 
 go 1.26.0
 
-require golang.org/x/text v0.43.0
+require (
+	go.bug.st/serial v1.8.0
+	go.etcd.io/bbolt v1.5.0
+	golang.org/x/sys v0.45.0
+	golang.org/x/text v0.43.0
+)
