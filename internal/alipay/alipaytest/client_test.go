@@ -268,3 +268,20 @@ func TestClientWrongKey(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// TestClientUnsignedErrorResponse checks that the unsigned error_response
+// the gateway gives an unknown app reaches the client as that error.
+func TestClientUnsignedErrorResponse(t *testing.T) {
+	s := newServer(t)
+	cfg := s.ClientConfig()
+	cfg.AppID = "2021000000000999"
+	c, err := alipay.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.AgreementAuthConfirm(context.Background(), alipay.AgreementAuthConfirmRequest{AgreementNo: "A", ApplyToken: "T", AuthConfirmNo: "1"})
+	var e *alipay.Error
+	if !errors.As(err, &e) || e.Code != alipay.CodeInvalidParameter || e.SubCode != "isv.invalid-app-id" || alipay.Retryable(err) {
+		t.Fatalf("%v", err)
+	}
+}

@@ -132,13 +132,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.writeReply(w, rep, in.charset, badSign)
 }
 
+// MaxRecorded bounds Requests, so that a demo running for days does not
+// grow without end: the oldest requests are forgotten first.
+const MaxRecorded = 10000
+
 func (s *Server) record(rec Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.requests) == MaxRecorded {
+		s.requests = append(s.requests[:0], s.requests[1:]...)
+	}
 	s.requests = append(s.requests, rec)
 }
 
-// Requests returns what the server saw, oldest first.
+// Requests returns what the server saw, oldest first (the last MaxRecorded).
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
