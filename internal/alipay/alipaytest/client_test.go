@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -283,5 +284,39 @@ func TestClientUnsignedErrorResponse(t *testing.T) {
 	var e *alipay.Error
 	if !errors.As(err, &e) || e.Code != alipay.CodeInvalidParameter || e.SubCode != "isv.invalid-app-id" || alipay.Retryable(err) {
 		t.Fatalf("%v", err)
+	}
+}
+
+func TestClientVerifiesNotify(t *testing.T) {
+	for _, tt := range []struct {
+		name, charset string
+		opts          []Option
+	}{
+		{"utf-8", "utf-8", nil},
+		{"GBK", "GBK", nil},
+		{"GBK to a utf-8 client, RSA", "GBK", []Option{WithSignType(alipay.RSA)}},
+		{"cert mode", "utf-8", []Option{WithCertMode()}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t, tt.opts...)
+			c := newClient(t, s)
+			body, err := s.Notify(tradeFields, tt.charset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := c.VerifyNotification(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Subject != "大乐透" || n.FundBillList != tradeFields["fund_bill_list"] || n.TotalAmount != "9.00" ||
+				n.TradeStatus != "TRADE_SUCCESS" || n.AppID != s.AppID() || n.NotifyType != "trade_status_sync" {
+				t.Fatalf("notification %+v", n)
+			}
+			// One flipped byte in a signed value: refused.
+			bad := []byte(strings.Replace(string(body), "total_amount=9.00", "total_amount=9.01", 1))
+			if _, err := c.VerifyNotification(bad); !errors.Is(err, alipay.ErrSignature) {
+				t.Fatalf("tampered notification: %v", err)
+			}
+		})
 	}
 }
