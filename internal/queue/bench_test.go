@@ -27,6 +27,7 @@ func BenchmarkEnqueueDurable(b *testing.B) {
 			var next atomic.Int64
 			var wg sync.WaitGroup
 			before := fsyncRates(b, filepath.Dir(db.Path()))
+			w0, c0 := writes(q)
 			b.ResetTimer()
 			start := time.Now()
 			for range producers {
@@ -42,6 +43,7 @@ func BenchmarkEnqueueDurable(b *testing.B) {
 			wg.Wait()
 			elapsed := time.Since(start)
 			b.StopTimer()
+			reportWrites(b, q, w0, c0)
 			reportFsync(b, filepath.Dir(db.Path()), before, float64(b.N)/elapsed.Seconds())
 		})
 	}
@@ -60,6 +62,7 @@ func BenchmarkLeaseAck(b *testing.B) {
 			fill(b, q, b.N)
 			var wg sync.WaitGroup
 			before := fsyncRates(b, filepath.Dir(db.Path()))
+			w0, c0 := writes(q)
 			b.ResetTimer()
 			start := time.Now()
 			for range workers {
@@ -86,6 +89,7 @@ func BenchmarkLeaseAck(b *testing.B) {
 			if p, _, _ := q.Stats(); p != 0 {
 				b.Fatalf("%d jobs left", p)
 			}
+			reportWrites(b, q, w0, c0)
 			reportFsync(b, filepath.Dir(db.Path()), before, float64(b.N)/elapsed.Seconds())
 		})
 	}
@@ -106,6 +110,26 @@ func fill(b *testing.B, q *Queue, n int) {
 		})
 	}
 	wg.Wait()
+}
+
+// writes returns the pages bbolt has written so far (a write call per page
+// or run of overflow pages, the meta page included) and the queue's commits.
+func writes(q *Queue) (pages int64, commits int) {
+	q.c.mu.Lock()
+	defer q.c.mu.Unlock()
+	st := q.db.Stats()
+	return st.TxStats.GetWrite(), q.c.commits
+}
+
+// reportWrites reports the commits since writes returned w0, c0: how many
+// pages each wrote, and how many ops shared each.
+func reportWrites(b *testing.B, q *Queue, w0 int64, c0 int) {
+	w, c := writes(q)
+	if c == c0 {
+		return
+	}
+	b.ReportMetric(float64(w-w0)/float64(c-c0), "pages/commit")
+	b.ReportMetric(float64(b.N)/float64(c-c0), "ops/commit")
 }
 
 // reportFsync reports the job rate against the raw fsync rate, measured

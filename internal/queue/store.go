@@ -12,20 +12,15 @@ import (
 
 // The queue's buckets. All start with "queue." because the database file is
 // shared with posagent's other state (the decode flow's "sence" ledger).
+//
+// Only what cannot be derived is stored: the records, and the keys of done
+// jobs. The time indexes, the keys of live jobs and the counts are derived
+// from the records and kept in memory (see index).
 var (
-	bucketJobs     = []byte("queue.jobs")     // id → record: pending and running jobs
-	bucketDead     = []byte("queue.dead")     // id → record: dead jobs
-	bucketReady    = []byte("queue.ready")    // nextAt|id → nil: jobs by when they may run
-	bucketDeadline = []byte("queue.deadline") // deadline|id → nil: pending jobs by deadline
-	bucketKeys     = []byte("queue.keys")     // idempotency key → keyRef
-	bucketDone     = []byte("queue.done")     // doneAt|key → nil: keys of done jobs, for purging
-	bucketMeta     = []byte("queue.meta")     // counters
-)
-
-var (
-	metaJobs  = []byte("jobs")  // pending and running jobs
-	metaDead  = []byte("dead")  // dead jobs
-	metaBytes = []byte("bytes") // encoded size of all of them
+	bucketJobs = []byte("queue.jobs") // id → record: pending and running jobs
+	bucketDead = []byte("queue.dead") // id → record: dead jobs
+	bucketKeys = []byte("queue.keys") // idempotency key → keyRef of a done job
+	bucketDone = []byte("queue.done") // doneAt|key → nil: done keys by age, for purging
 )
 
 // record is a job as stored. Times are Unix nanoseconds, as in the indexes.
@@ -83,12 +78,6 @@ func parseID(s string) (uint64, error) {
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-// at is the index key of a job: the time, then the id, so that a cursor
-// walks jobs in time order.
-func at(t int64, id uint64) []byte {
-	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(t)), id)
-}
-
 // keyRef is what an idempotency key points at: a live job (pending, running
 // or dead) or, for KeepDone after it finished, a done one.
 type keyRef struct {
@@ -124,11 +113,11 @@ func decodeKeyRef(v []byte) (keyRef, bool) {
 
 // store is the queue's buckets within one transaction.
 type store struct {
-	jobs, dead, ready, deadline, keys, done, meta *bbolt.Bucket
+	jobs, dead, keys, done *bbolt.Bucket
 }
 
 func createBuckets(tx *bbolt.Tx) error {
-	for _, name := range [][]byte{bucketJobs, bucketDead, bucketReady, bucketDeadline, bucketKeys, bucketDone, bucketMeta} {
+	for _, name := range [][]byte{bucketJobs, bucketDead, bucketKeys, bucketDone} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -138,70 +127,17 @@ func createBuckets(tx *bbolt.Tx) error {
 
 func open(tx *bbolt.Tx) store {
 	s := store{
-		jobs:     tx.Bucket(bucketJobs),
-		dead:     tx.Bucket(bucketDead),
-		ready:    tx.Bucket(bucketReady),
-		deadline: tx.Bucket(bucketDeadline),
-		keys:     tx.Bucket(bucketKeys),
-		done:     tx.Bucket(bucketDone),
-		meta:     tx.Bucket(bucketMeta),
+		jobs: tx.Bucket(bucketJobs),
+		dead: tx.Bucket(bucketDead),
+		keys: tx.Bucket(bucketKeys),
+		done: tx.Bucket(bucketDone),
 	}
-	// New jobs get ever larger ids and mostly later times, so these
-	// buckets grow at their end: full pages halve the pages a commit
+	// New jobs get ever larger ids and done keys ever later times, so
+	// these buckets grow at their end: full pages halve the pages a commit
 	// writes (bbolt's default splits at half, for random inserts).
 	s.jobs.FillPercent = 0.95
-	s.ready.FillPercent = 0.95
-	s.deadline.FillPercent = 0.95
 	s.done.FillPercent = 0.95
 	return s
-}
-
-func (s store) counter(name []byte) int64 {
-	v := s.meta.Get(name)
-	if len(v) != 8 {
-		return 0
-	}
-	return int64(binary.BigEndian.Uint64(v))
-}
-
-func (s store) add(name []byte, delta int64) error {
-	if delta == 0 {
-		return nil
-	}
-	return s.meta.Put(name, u64(uint64(s.counter(name)+delta)))
-}
-
-// adjust moves the counters by the given deltas.
-func (s store) adjust(jobs, dead, bytes int64) error {
-	if err := s.add(metaJobs, jobs); err != nil {
-		return err
-	}
-	if err := s.add(metaDead, dead); err != nil {
-		return err
-	}
-	return s.add(metaBytes, bytes)
-}
-
-// putPending stores a pending job with its index entries.
-func (s store) putPending(id uint64, r *record, v []byte) error {
-	if err := s.jobs.Put(u64(id), v); err != nil {
-		return err
-	}
-	if err := s.ready.Put(at(r.NextAt, id), nil); err != nil {
-		return err
-	}
-	return s.deadline.Put(at(r.Deadline, id), nil)
-}
-
-// removePending deletes a pending job and its index entries.
-func (s store) removePending(id uint64, r *record) error {
-	if err := s.jobs.Delete(u64(id)); err != nil {
-		return err
-	}
-	if err := s.ready.Delete(at(r.NextAt, id)); err != nil {
-		return err
-	}
-	return s.deadline.Delete(at(r.Deadline, id))
 }
 
 // pending returns a pending job's record and stored size; ok is false when
@@ -215,35 +151,127 @@ func (s store) pending(id uint64) (r record, size int, ok bool, err error) {
 	return r, len(v), err == nil, err
 }
 
+// txn is a group's write transaction: the buckets, and the index changes
+// that take effect once, and only if, it commits. The ops of the group see
+// each other's changes through it.
+type txn struct {
+	store
+	idx *index // as of the last commit; not changed while the txn lives
+	d   delta
+}
+
+func newTxn(tx *bbolt.Tx, idx *index) *txn {
+	return &txn{store: open(tx), idx: idx}
+}
+
+// liveKey returns the id of the pending or dead job key names.
+func (t *txn) liveKey(key string) (uint64, bool) {
+	if id, ok := t.d.live[key]; ok {
+		return id, id != 0
+	}
+	id, ok := t.idx.live[key]
+	return id, ok
+}
+
+func (t *txn) setKey(key string, id uint64) {
+	if t.d.live == nil {
+		t.d.live = make(map[string]uint64)
+	}
+	t.d.live[key] = id
+}
+
+// dropKey forgets key if it names job id.
+func (t *txn) dropKey(key string, id uint64) {
+	if key == "" {
+		return
+	}
+	if n, ok := t.liveKey(key); ok && n == id {
+		t.setKey(key, 0)
+	}
+}
+
+// counts returns the jobs, dead jobs and bytes as this transaction leaves
+// them.
+func (t *txn) counts() (jobs, dead, bytes int64) {
+	return t.idx.jobs + t.d.jobs, t.idx.dead + t.d.dead, t.idx.bytes + t.d.bytes
+}
+
+// adjust moves the counts by the given deltas.
+func (t *txn) adjust(jobs, dead, bytes int64) {
+	t.d.jobs += jobs
+	t.d.dead += dead
+	t.d.bytes += bytes
+}
+
+func (t *txn) index(tl *timeline, s slot, add bool) {
+	t.d.moves = append(t.d.moves, move{tl: tl, s: s, add: add})
+}
+
+// putPending stores a pending job and indexes it.
+func (t *txn) putPending(id uint64, r *record, v []byte) error {
+	if err := t.jobs.Put(u64(id), v); err != nil {
+		return err
+	}
+	t.index(&t.idx.ready, slot{r.NextAt, id}, true)
+	t.index(&t.idx.deadline, slot{r.Deadline, id}, true)
+	return nil
+}
+
+// removePending deletes a pending job and its index entries.
+func (t *txn) removePending(id uint64, r *record) error {
+	if err := t.jobs.Delete(u64(id)); err != nil {
+		return err
+	}
+	t.index(&t.idx.ready, slot{r.NextAt, id}, false)
+	t.index(&t.idx.deadline, slot{r.Deadline, id}, false)
+	return nil
+}
+
 // kill moves a pending job to the dead list with reason as its last error.
-func (s store) kill(id uint64, r *record, oldSize int, reason string) error {
-	if err := s.removePending(id, r); err != nil {
+func (t *txn) kill(id uint64, r *record, oldSize int, reason string) error {
+	if err := t.removePending(id, r); err != nil {
 		return err
 	}
 	r.LastError = reason
 	v := r.encode()
-	if err := s.dead.Put(u64(id), v); err != nil {
+	if err := t.dead.Put(u64(id), v); err != nil {
 		return err
 	}
-	return s.adjust(-1, +1, int64(len(v)-oldSize))
+	t.adjust(-1, +1, int64(len(v)-oldSize))
+	return nil
+}
+
+// remember records that the job with key finished at doneAt, for KeepDone.
+func (t *txn) remember(key string, id uint64, kind string, doneAt int64) error {
+	t.dropKey(key, id)
+	if err := t.keys.Put([]byte(key), keyRef{id: id, done: true, doneAt: doneAt, kind: kind}.encode()); err != nil {
+		return err
+	}
+	if err := t.done.Put(append(u64(uint64(doneAt)), key...), nil); err != nil {
+		return err
+	}
+	if !t.d.anyDone || doneAt < t.d.doneAt {
+		t.d.doneAt, t.d.anyDone = doneAt, true
+	}
+	return nil
 }
 
 // byKey returns the job an idempotency key names, if any.
-func (s store) byKey(key string) (Job, bool, error) {
-	ref, ok := decodeKeyRef(s.keys.Get([]byte(key)))
-	if !ok {
-		return Job{}, false, nil
+func (t *txn) byKey(key string) (Job, bool, error) {
+	if id, ok := t.liveKey(key); ok {
+		if v := t.jobs.Get(u64(id)); v != nil {
+			r, err := decodeRecord(id, v)
+			return r.job(id, StatePending), err == nil, err
+		}
+		if v := t.dead.Get(u64(id)); v != nil {
+			r, err := decodeRecord(id, v)
+			return r.job(id, StateDead), err == nil, err
+		}
 	}
-	if ref.done {
+	// A reference that is not marked done is from before live keys were
+	// kept in memory: the records are the truth for those.
+	if ref, ok := decodeKeyRef(t.keys.Get([]byte(key))); ok && ref.done {
 		return Job{ID: formatID(ref.id), Kind: ref.kind, Key: key, State: StateDone}, true, nil
 	}
-	if v := s.jobs.Get(u64(ref.id)); v != nil {
-		r, err := decodeRecord(ref.id, v)
-		return r.job(ref.id, StatePending), err == nil, err
-	}
-	if v := s.dead.Get(u64(ref.id)); v != nil {
-		r, err := decodeRecord(ref.id, v)
-		return r.job(ref.id, StateDead), err == nil, err
-	}
-	return Job{}, false, nil // a dangling reference: the key is free again
+	return Job{}, false, nil
 }
