@@ -432,8 +432,8 @@ func TestFull(t *testing.T) {
 	})
 	t.Run("bytes", func(t *testing.T) {
 		q, _, _ := newTestQueue(t, Options{MaxBytes: 1000})
-		mustEnqueue(t, q, Job{Kind: "k", Payload: make([]byte, 300)})
-		_, err := q.Enqueue(ctx, Job{Kind: "k", Payload: make([]byte, 300)})
+		mustEnqueue(t, q, Job{Kind: "k", Payload: make([]byte, 600)})
+		_, err := q.Enqueue(ctx, Job{Kind: "k", Payload: make([]byte, 600)})
 		if !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), "the limit is 1000") {
 			t.Fatalf("Enqueue past MaxBytes: %v", err)
 		}
