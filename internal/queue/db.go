@@ -66,7 +66,7 @@ func OpenDB(path string) (db *bbolt.DB, err error) {
 		// doubling happens inside a commit: a remap that waits for every
 		// read transaction to end, then a truncate and a full fsync. A
 		// queue (MaxBytes 64 MiB) seldom outgrows this, so its commits
-		// skip all of that, and a read transaction can never block one.
+		// skip all of that, and no read transaction holds one up.
 		InitialMmapSize: initialMmapSize,
 	})
 	switch {

@@ -167,8 +167,10 @@ func parseID(s string) (uint64, error) {
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-// keyRef is what an idempotency key points at: a live job (pending, running
-// or dead) or, for KeepDone after it finished, a done one.
+// keyRef is what the keys bucket holds for the key of a job that finished,
+// for KeepDone. The done flag is always set: files written before the keys
+// of live jobs were kept in memory may still hold unset ones, which are
+// ignored (the records say which live job a key names).
 type keyRef struct {
 	id     uint64
 	done   bool
@@ -357,8 +359,6 @@ func (t *txn) byKey(key string) (Job, bool, error) {
 			return r.job(id, StateDead), err == nil, err
 		}
 	}
-	// A reference that is not marked done is from before live keys were
-	// kept in memory: the records are the truth for those.
 	if ref, ok := decodeKeyRef(t.keys.Get([]byte(key))); ok && ref.done {
 		return Job{ID: formatID(ref.id), Kind: ref.kind, Key: key, State: StateDone}, true, nil
 	}
