@@ -21,7 +21,7 @@ import (
 // On the 2-core development VM, whose disk is shared with other work
 // (go test -run '^$' -bench EnqueueDurable -benchtime 3000x -count 3):
 // producers=32 gives x-fsync 9.3-11.7 at 31.6 ops and 7.5 pages per
-// commit; producers=1 gives 0.59-0.69 at 5.3 pages.
+// commit; producers=1 gives 0.56-0.69 at 5.3 pages.
 //
 // One producer cannot reach 1: every bbolt commit syncs twice (the data
 // pages, then the meta page that makes them current; one sync for both
