@@ -1,0 +1,69 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"posagent/internal/event"
+	"posagent/internal/redact"
+)
+
+func TestCheckoutShowsDecodedCustomer(t *testing.T) {
+	h := start(t, Deps{}, 100, 30)
+	at := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	code := redact.Code("281234567890123456")
+	user := redact.UserID("2088102122524333")
+	h.bus.Publish(event.Scan{Stamp: event.Stamp{Time: at}, CodeMasked: code, Source: "serial:/dev/ttyACM0"})
+	h.bus.Publish(event.Decoding{Stamp: event.Stamp{Time: at}, SenceNo: "till3-0001", CodeMasked: code, Attempt: 1})
+	h.bus.Publish(event.Decoded{Stamp: event.Stamp{Time: at}, SenceNo: "till3-0001", UserID: user,
+		SchoolStdCode: "4136013432", CampusNo: "2018012345"})
+
+	screen := h.waitFor(t, "DECODED", user, "4136013432", "2018012345", code, "till3-0001")
+	if strings.Contains(screen, "2088102122524333") || strings.Contains(screen, "281234567890123456") {
+		t.Fatalf("screen shows an unmasked value:\n%s", screen)
+	}
+}
+
+func TestCheckoutShowsFailureAndAction(t *testing.T) {
+	h := start(t, Deps{}, 80, 24)
+	code := redact.Code("281234567890123456")
+	h.bus.Publish(event.Scan{CodeMasked: code, Source: "sim"})
+	h.bus.Publish(event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 1})
+	h.bus.Publish(event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 2})
+	h.waitFor(t, "RETRYING (attempt 2)")
+	h.bus.Publish(event.DecodeFailed{SenceNo: "s1", Code: "40004", SubCode: "CODE_EXPIRED", Message: "code expired",
+		Action: "Ask the customer to refresh the code"})
+	h.waitFor(t, "FAILED CODE_EXPIRED", "Cashier: Ask the customer to refresh the code")
+}
+
+func TestCheckoutStatusBarAndCoupons(t *testing.T) {
+	h := start(t, Deps{}, 100, 30)
+	h.waitFor(t, "Gateway ? unknown", "Scanner ? unknown")
+	h.bus.Publish(event.Scanner{State: event.ScannerConnected, Device: "hid:05e0:1200"})
+	h.bus.Publish(event.Gateway{State: event.GatewayDown})
+	h.bus.Publish(event.Queued{JobID: "j1", Kind: "coupon", Attempt: 1, Reason: "gateway down"})
+	h.bus.Publish(event.CouponIssued{TplID: "tplA", SerialNumber: "ser-1", PassID: "pass-9"})
+	h.waitFor(t, "Gateway ✗ DOWN", "Queue 1 waiting", "Scanner ✓ connected hid:05e0:1200",
+		"PENDING", "job j1", "ISSUED", "tpl tplA", "serial ser-1")
+	h.bus.Publish(event.Dead{JobID: "j1", Kind: "coupon", Reason: "template gone"})
+	h.waitFor(t, "Queue 0 waiting, 1 dead", "template gone")
+}
+
+func TestCheckoutFeedsWedgeKeys(t *testing.T) {
+	keys := newFakeKeys()
+	h := start(t, Deps{Keys: keys}, 80, 24)
+	h.typeText("2812")
+	h.waitFor(t, "READING 4 characters")
+	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+	keys.waitText(t, "2812\r")
+	// Screen keys are not typed into the wedge.
+	h.key(tcell.KeyRune, 'h', tcell.ModAlt)
+	h.waitFor(t, "Help — keys of every screen")
+	h.typeText("9")
+	h.key(tcell.KeyF2, 0, tcell.ModNone)
+	h.typeText("7")
+	keys.waitText(t, "2812\r7")
+}
