@@ -32,6 +32,20 @@ const (
 	symDot  = "•"
 )
 
+// Styles with both colours set, for fields and buttons.
+var (
+	fieldStyle        = tcell.StyleDefault.Foreground(tcell.ColorWhite).Background(tcell.ColorNavy)
+	buttonStyle       = tcell.StyleDefault.Foreground(tcell.ColorWhite).Background(tcell.ColorTeal)
+	buttonActiveStyle = tcell.StyleDefault.Foreground(tcell.ColorNavy).Background(tcell.ColorWhite).Bold(true)
+	selectedStyle     = tcell.StyleDefault.Reverse(true)
+)
+
+// styleForm gives a form the field and button styles above.
+func styleForm(f *tview.Form) *tview.Form {
+	return f.SetFieldTextColor(tcell.ColorWhite).SetFieldBackgroundColor(tcell.ColorNavy).
+		SetButtonStyle(buttonStyle).SetButtonActivatedStyle(buttonActiveStyle)
+}
+
 var themeOnce sync.Once
 
 // setTheme makes tview draw on the terminal's default colours instead of its
@@ -67,6 +81,7 @@ type screenKey struct {
 var screenKeys = []screenKey{
 	{pageHelp, tcell.KeyF1, 'h', "Help"},
 	{pageCheckout, tcell.KeyF2, 'c', "Checkout"},
+	{pageSettings, tcell.KeyF4, 's', "Settings"},
 }
 
 // newMenu is the top line: one clickable entry per screen.

@@ -66,6 +66,7 @@ type App struct {
 	status *statusBar
 
 	checkout *checkoutScreen
+	settings *settingsScreen
 	help     *tview.TextView
 
 	// Background work: every goroutine that may queue an update is counted
@@ -104,10 +105,12 @@ func New(deps Deps) *App {
 	a.status = newStatusBar()
 	a.checkout = newCheckoutScreen(a.now)
 	a.help = newHelp()
+	a.settings = newSettingsScreen(a, deps.Config, deps.ConfigPath, deps.OnSave)
 
 	a.pages = tview.NewPages().
 		AddPage(pageCheckout, a.checkout.root, true, true).
-		AddPage(pageHelp, a.help, true, false)
+		AddPage(pageHelp, a.help, true, false).
+		AddPage(pageSettings, a.settings.root, true, false)
 	a.menu = newMenu(a.show)
 
 	root := tview.NewFlex().SetDirection(tview.FlexRow).
@@ -231,10 +234,44 @@ func (a *App) apply(batch []event.Event) {
 	a.applied += uint64(len(batch))
 }
 
-// show brings a page to the front.
+// show brings a page to the front, closing any open modal.
 func (a *App) show(page string) {
+	a.closeModal()
 	a.pages.SwitchToPage(page)
 	a.menu.Highlight(page)
+}
+
+// front is the name of the page in front.
+func (a *App) front() string {
+	name, _ := a.pages.GetFrontPage()
+	return name
+}
+
+const pageModal = "modal"
+
+// ask shows a modal question over the current page; done gets the chosen
+// button, or "" when staff pressed Esc. Focus returns to where it was.
+func (a *App) ask(text string, buttons []string, done func(button string)) {
+	a.closeModal()
+	prev := a.tv.GetFocus()
+	m := tview.NewModal().SetText(text).AddButtons(buttons).
+		SetBackgroundColor(tcell.ColorNavy).SetTextColor(tcell.ColorWhite).
+		SetButtonStyle(buttonStyle).SetButtonActivatedStyle(buttonActiveStyle)
+	m.SetDoneFunc(func(_ int, label string) {
+		a.closeModal()
+		a.tv.SetFocus(prev)
+		if done != nil {
+			done(label)
+		}
+	})
+	a.pages.AddPage(pageModal, m, true, true)
+	a.tv.SetFocus(m)
+}
+
+func (a *App) closeModal() {
+	if a.pages.HasPage(pageModal) {
+		a.pages.RemovePage(pageModal)
+	}
 }
 
 // globalKeys handles the keys that work on every screen, and sends what a
@@ -250,14 +287,15 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 	case ev.Key() == tcell.KeyF10, ev.Key() == tcell.KeyCtrlC, isAlt(ev, 'x'):
 		a.quit()
 		return nil
-	case ev.Key() == tcell.KeyEscape:
-		if name, _ := a.pages.GetFrontPage(); name == pageHelp {
-			a.show(pageCheckout)
-			return nil
-		}
+	case ev.Key() == tcell.KeyEscape && a.front() == pageHelp:
+		a.show(pageCheckout)
+		return nil
 	}
-	if name, _ := a.pages.GetFrontPage(); name == pageCheckout {
+	switch a.front() {
+	case pageCheckout:
 		return a.checkoutKey(ev)
+	case pageSettings:
+		return a.settings.key(ev)
 	}
 	return ev
 }
