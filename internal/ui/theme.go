@@ -82,6 +82,7 @@ var screenKeys = []screenKey{
 	{pageHelp, tcell.KeyF1, 'h', "Help"},
 	{pageCheckout, tcell.KeyF2, 'c', "Checkout"},
 	{pageSettings, tcell.KeyF4, 's', "Settings"},
+	{pageAgreement, tcell.KeyF5, 'a', "Agreement"},
 }
 
 // newMenu is the top line: one clickable entry per screen.

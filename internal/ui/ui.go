@@ -46,7 +46,8 @@ type Deps struct {
 	// restart"); the file stays saved.
 	OnSave func(*config.Config) error
 
-	Keys KeyFeeder
+	Keys       KeyFeeder
+	Agreements AgreementConfirmer
 
 	// Screen is the terminal; nil means the real one. Tests pass
 	// tcell.NewSimulationScreen.
@@ -65,9 +66,10 @@ type App struct {
 	menu   *tview.TextView
 	status *statusBar
 
-	checkout *checkoutScreen
-	settings *settingsScreen
-	help     *tview.TextView
+	checkout  *checkoutScreen
+	settings  *settingsScreen
+	agreement *agreementDialog
+	help      *tview.TextView
 
 	// Background work: every goroutine that may queue an update is counted
 	// in wg, so Run stops tview only once none of them can block on it.
@@ -106,11 +108,13 @@ func New(deps Deps) *App {
 	a.checkout = newCheckoutScreen(a.now)
 	a.help = newHelp()
 	a.settings = newSettingsScreen(a, deps.Config, deps.ConfigPath, deps.OnSave)
+	a.agreement = newAgreementDialog(a, deps.Agreements)
 
 	a.pages = tview.NewPages().
 		AddPage(pageCheckout, a.checkout.root, true, true).
 		AddPage(pageHelp, a.help, true, false).
-		AddPage(pageSettings, a.settings.root, true, false)
+		AddPage(pageSettings, a.settings.root, true, false).
+		AddPage(pageAgreement, a.agreement.root, true, false)
 	a.menu = newMenu(a.show)
 
 	root := tview.NewFlex().SetDirection(tview.FlexRow).
@@ -169,13 +173,13 @@ func (a *App) goBackground(f func(ctx context.Context)) {
 // update runs f on the UI goroutine and redraws. It returns false without
 // running f once the UI is stopping. Call it only from goroutines started
 // with goBackground.
-func (a *App) update(ctx context.Context, f func()) bool {
+func (a *App) update(f func()) bool {
 	select {
 	case <-a.started:
-	case <-ctx.Done():
+	case <-a.ctx.Done():
 		return false
 	}
-	if ctx.Err() != nil {
+	if a.ctx.Err() != nil {
 		return false
 	}
 	a.tv.QueueUpdateDraw(f)
@@ -216,7 +220,7 @@ func (a *App) pump(ctx context.Context) {
 			}
 			batch = append(batch, e)
 		}
-		if !a.update(ctx, func() { a.apply(batch) }) {
+		if !a.update(func() { a.apply(batch) }) {
 			return
 		}
 	}
@@ -296,6 +300,8 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 		return a.checkoutKey(ev)
 	case pageSettings:
 		return a.settings.key(ev)
+	case pageAgreement:
+		return a.agreement.key(ev, a.agreement.send)
 	}
 	return ev
 }
