@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -66,4 +67,36 @@ func TestCheckoutFeedsWedgeKeys(t *testing.T) {
 	h.key(tcell.KeyF2, 0, tcell.ModNone)
 	h.typeText("7")
 	keys.waitText(t, "2812\r7")
+}
+
+func TestResizeTo80x24Redraws(t *testing.T) {
+	h := start(t, Deps{}, 120, 40)
+	h.bus.Publish(event.Gateway{State: event.GatewayUp})
+	h.bus.Publish(event.Scan{CodeMasked: "28************3456", Source: "sim"})
+	h.bus.Publish(event.Decoded{SenceNo: "s1", UserID: "2088********4333", SchoolStdCode: "4136013432", CampusNo: "2018012345"})
+	h.waitFor(t, "DECODED", "2018012345")
+
+	h.screen.SetSize(80, 24)
+	if err := h.screen.PostEvent(tcell.NewEventResize(80, 24)); err != nil {
+		t.Fatal(err)
+	}
+	// Everything the cashier needs is still there, the menu on the first
+	// line and the status bar on the last.
+	h.waitUntil(t, func(screen string) string {
+		lines := strings.Split(strings.TrimSuffix(screen, "\n"), "\n")
+		switch {
+		case len(lines) != 24 || len(lines[0]) == 0:
+			return fmt.Sprintf("24 lines (got %d)", len(lines))
+		case !strings.HasPrefix(lines[0], "F1 Help"):
+			return "the menu on the first line"
+		case !strings.Contains(lines[23], "Gateway ✓ up"):
+			return "the status bar on the last line"
+		}
+		for _, w := range []string{"Current scan", "Customer", "Coupons", "Last scans", "2088********4333", "4136013432"} {
+			if !strings.Contains(screen, w) {
+				return w
+			}
+		}
+		return ""
+	})
 }

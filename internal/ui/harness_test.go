@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -75,26 +76,34 @@ func (h *harness) text() string {
 	return b.String()
 }
 
-// waitFor waits until every want is on the screen, checking after each draw.
+// waitFor waits until every want is on the screen.
 func (h *harness) waitFor(t testing.TB, want ...string) string {
+	t.Helper()
+	return h.waitUntil(t, func(screen string) string {
+		for _, w := range want {
+			if !strings.Contains(screen, w) {
+				return fmt.Sprintf("%q", w)
+			}
+		}
+		return ""
+	})
+}
+
+// waitUntil checks the screen after each draw until check finds nothing
+// missing (returns ""), or fails the test naming what is missing.
+func (h *harness) waitUntil(t testing.TB, check func(screen string) (missing string)) string {
 	t.Helper()
 	deadline := time.After(waitLimit)
 	for {
 		screen := h.text()
-		missing := ""
-		for _, w := range want {
-			if !strings.Contains(screen, w) {
-				missing = w
-				break
-			}
-		}
+		missing := check(screen)
 		if missing == "" {
 			return screen
 		}
 		select {
 		case <-h.app.drawn:
 		case <-deadline:
-			t.Fatalf("screen never showed %q; it shows:\n%s", missing, screen)
+			t.Fatalf("screen never showed %s; it shows:\n%s", missing, screen)
 		}
 	}
 }
