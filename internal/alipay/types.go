@@ -37,17 +37,17 @@ const (
 
 // Sub codes of alipay.pass.instance.add.
 const (
-	SubPassParamIsNull          = "KP.AE_ALIPASS_PARAME_IS_NULL"
-	SubPassRecognitionType      = "KP.AE_ALIPASS_RECOGNITION_TYPE_NOSUPPORT"
-	SubPassSystemError          = "KP.AE_SYSTEM_ERROR" // retry
-	SubPassAppIDNotSupported    = "KP.AE_ALIPASS_APPID_NOSUPPORT"
-	SubPassUserIDNotSupported   = "KP.AE_ALIPASS_USERID_NOSUPPORT"
-	SubPassParamsValueInvalid   = "KP.AE_ALIPASS_PARAMS_VALUE_INVAILD"
-	SubPassParamsFormatError    = "KP.AE_ALIPASS_PARAMS_FORMAT_ERROR"
-	SubPassCharNotGBK           = "KP.AE_ALIPASS_CHAR_NOT_GBK"
-	RecognitionTypeOrder        = "1" // the only recognition_type: order information
-	PassOperateAdd              = "ADD"
-	PassResultSuccess           = "SUCCESS"
+	SubPassParamIsNull        = "KP.AE_ALIPASS_PARAME_IS_NULL"
+	SubPassRecognitionType    = "KP.AE_ALIPASS_RECOGNITION_TYPE_NOSUPPORT"
+	SubPassSystemError        = "KP.AE_SYSTEM_ERROR" // retry
+	SubPassAppIDNotSupported  = "KP.AE_ALIPASS_APPID_NOSUPPORT"
+	SubPassUserIDNotSupported = "KP.AE_ALIPASS_USERID_NOSUPPORT"
+	SubPassParamsValueInvalid = "KP.AE_ALIPASS_PARAMS_VALUE_INVAILD"
+	SubPassParamsFormatError  = "KP.AE_ALIPASS_PARAMS_FORMAT_ERROR"
+	SubPassCharNotGBK         = "KP.AE_ALIPASS_CHAR_NOT_GBK"
+	RecognitionTypeOrder      = "1" // the only recognition_type: order information
+	PassOperateAdd            = "ADD"
+	PassResultSuccess         = "SUCCESS"
 )
 
 // Sub codes of alipay.user.agreement.auth.confirm.
@@ -89,17 +89,20 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	switch {
-	case e.Code != "":
+	if e.Code != "" {
 		return fmt.Sprintf("%s: %s %s (%s %s)", e.Method, e.Code, e.Msg, e.SubCode, e.SubMsg)
-	case e.HTTPStatus != 0 && e.Err != nil:
-		return fmt.Sprintf("%s: HTTP %d: %v", e.Method, e.HTTPStatus, e.Err)
-	case e.HTTPStatus != 0:
-		return fmt.Sprintf("%s: HTTP %d", e.Method, e.HTTPStatus)
-	case e.Err != nil:
-		return fmt.Sprintf("%s: %v", e.Method, e.Err)
 	}
-	return e.Method + ": gateway error"
+	s := e.Method
+	if e.HTTPStatus != 0 && e.HTTPStatus != 200 {
+		s += fmt.Sprintf(": HTTP %d", e.HTTPStatus)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	if s == e.Method {
+		s += ": gateway error"
+	}
+	return s
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -1,0 +1,210 @@
+package alipay
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// CertConfig is the public-key-certificate mode of the platform: requests
+// carry app_cert_sn and alipay_root_cert_sn (both signed), and each response
+// names in alipay_cert_sn the Alipay certificate whose key signed it. Fields
+// hold PEM as in the files the Alipay console hands out.
+type CertConfig struct {
+	AppCert    []byte // appCertPublicKey_<app_id>.crt: the application's certificate
+	AlipayCert []byte // alipayCertPublicKey_RSA2.crt: Alipay's certificate, with its chain
+	RootCert   []byte // alipayRootCert.crt: Alipay's root bundle
+
+	// Fetch, when set, is asked for a certificate (PEM, with its chain) that
+	// a response names but the client does not know yet: Alipay rotates its
+	// certificate before the old one expires. Whatever it returns is trusted
+	// only if it chains to the root bundle and has the SN asked for.
+	Fetch func(ctx context.Context, sn string) ([]byte, error)
+}
+
+// ErrUnknownCert reports a response signed under an Alipay certificate the
+// client does not know and could not fetch.
+var ErrUnknownCert = errors.New("unknown alipay_cert_sn")
+
+// certStore holds the trusted Alipay certificates' keys by SN.
+type certStore struct {
+	appSN  string
+	rootSN string
+	roots  *x509.CertPool
+	fetch  func(ctx context.Context, sn string) ([]byte, error)
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	keys    map[string]*rsa.PublicKey
+	current string // SN of the configured Alipay certificate
+}
+
+func newCertStore(cc *CertConfig, appKey *rsa.PrivateKey, now func() time.Time) (*certStore, error) {
+	s := &certStore{fetch: cc.Fetch, now: now, keys: map[string]*rsa.PublicKey{}}
+	app, err := parseCerts(cc.AppCert)
+	if err != nil {
+		return nil, fmt.Errorf("alipay: app cert: %w", err)
+	}
+	pub, ok := app[0].PublicKey.(*rsa.PublicKey)
+	if !ok || !pub.Equal(&appKey.PublicKey) {
+		return nil, errors.New("alipay: app cert is not the certificate of the application private key")
+	}
+	s.appSN = CertSN(app[0])
+	if s.rootSN, err = RootCertSN(cc.RootCert); err != nil {
+		return nil, err
+	}
+	s.roots = x509.NewCertPool()
+	for _, c := range parsableCerts(cc.RootCert) {
+		s.roots.AddCert(c)
+	}
+	sn, err := s.add(cc.AlipayCert)
+	if err != nil {
+		return nil, fmt.Errorf("alipay: alipay cert: %w", err)
+	}
+	s.current = sn
+	return s, nil
+}
+
+// parseCerts parses every PEM certificate in data, leaf first.
+func parseCerts(data []byte) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	rest := data
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, errors.New("no PEM certificate")
+	}
+	return certs, nil
+}
+
+// parsableCerts returns the certificates of a bundle that Go can parse,
+// skipping the others (SM2).
+func parsableCerts(data []byte) []*x509.Certificate {
+	var certs []*x509.Certificate
+	rest := data
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return certs
+		}
+		if c, err := x509.ParseCertificate(block.Bytes); err == nil && block.Type == "CERTIFICATE" {
+			certs = append(certs, c)
+		}
+	}
+}
+
+// add trusts an Alipay certificate (PEM, leaf first, then its chain) if it
+// chains to the root bundle and is valid now, and returns its SN.
+func (s *certStore) add(data []byte) (string, error) {
+	chain, err := parseCerts(data)
+	if err != nil {
+		return "", err
+	}
+	leaf := chain[0]
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         s.roots,
+		Intermediates: inter,
+		CurrentTime:   s.now(),
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	}); err != nil {
+		return "", fmt.Errorf("certificate %s does not chain to the Alipay root: %w", CertSN(leaf), err)
+	}
+	pub, ok := leaf.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return "", fmt.Errorf("certificate %s: %T is not an RSA key", CertSN(leaf), leaf.PublicKey)
+	}
+	sn := CertSN(leaf)
+	s.mu.Lock()
+	s.keys[sn] = pub
+	s.mu.Unlock()
+	return sn, nil
+}
+
+// key returns the key of the certificate sn names, fetching it when unknown.
+// An empty sn means the configured certificate.
+func (s *certStore) key(ctx context.Context, sn string) (*rsa.PublicKey, error) {
+	s.mu.RLock()
+	if sn == "" {
+		sn = s.current
+	}
+	k := s.keys[sn]
+	s.mu.RUnlock()
+	if k != nil {
+		return k, nil
+	}
+	if s.fetch == nil {
+		return nil, fmt.Errorf("%w %s (no Fetch configured to get it)", ErrUnknownCert, sn)
+	}
+	data, err := s.fetch(ctx, sn)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: fetch: %w", ErrUnknownCert, sn, err)
+	}
+	got, err := s.add(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrUnknownCert, sn, err)
+	}
+	if got != sn {
+		return nil, fmt.Errorf("%w %s: fetched certificate is %s", ErrUnknownCert, sn, got)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.keys[sn], nil
+}
+
+// TrustAlipayCert adds an Alipay certificate (PEM, with its chain) to those
+// that verify responses, if it chains to the configured root bundle. It
+// returns the certificate's SN. Only in certificate mode.
+func (c *Client) TrustAlipayCert(pemData []byte) (string, error) {
+	if c.certs == nil {
+		return "", errors.New("alipay: not in certificate mode")
+	}
+	return c.certs.add(pemData)
+}
+
+// AppCertSN and RootCertSN are what requests carry in app_cert_sn and
+// alipay_root_cert_sn; empty in public-key mode.
+func (c *Client) AppCertSN() string {
+	if c.certs == nil {
+		return ""
+	}
+	return c.certs.appSN
+}
+
+// RootCertSN: see AppCertSN.
+func (c *Client) RootCertSN() string {
+	if c.certs == nil {
+		return ""
+	}
+	return c.certs.rootSN
+}
+
+// verifyKey returns the key that must have signed a response naming certSN.
+func (c *Client) verifyKey(ctx context.Context, certSN string) (*rsa.PublicKey, error) {
+	if c.certs == nil {
+		return c.alipayKey, nil
+	}
+	return c.certs.key(ctx, certSN)
+}

@@ -1,0 +1,476 @@
+package alipay
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"posagent/internal/config"
+)
+
+// Charsets the client speaks. The gateway answers in the charset of the
+// request.
+const (
+	CharsetUTF8 = "utf-8"
+	CharsetGBK  = "GBK"
+)
+
+// DefaultTimeout bounds one gateway call when Config.HTTPClient is nil. A
+// decode is worth nothing after the payment code's minute is over, so the
+// bound is short; callers narrow it further with their context.
+const DefaultTimeout = 15 * time.Second
+
+// maxResponse bounds what is read of a response body: the four methods answer
+// a few hundred bytes, so anything near this is not the gateway.
+const maxResponse = 1 << 20
+
+// beijing is the gateway's clock zone. A fixed offset rather than
+// time.LoadLocation("Asia/Shanghai"): Windows has no tz database, and China has
+// had no daylight saving time since 1991.
+var beijing = time.FixedZone("UTC+8", 8*60*60)
+
+// timestampLayout is the common parameter timestamp's "yyyy-MM-dd HH:mm:ss".
+const timestampLayout = "2006-01-02 15:04:05"
+
+// Config configures a Client. Keys are given parsed; NewClientFromConfig reads
+// them from the files a configuration names.
+type Config struct {
+	GatewayURL      string          // default config.DefaultGatewayURL
+	AppID           string          // required, max 32
+	PrivateKey      *rsa.PrivateKey // the application's key: signs requests and order strings
+	SignType        SignType        // RSA2 (default) or RSA
+	Charset         string          // "utf-8" (default) or "GBK"
+	AppAuthToken    string          // optional, max 40
+	AlipayPublicKey *rsa.PublicKey  // public-key mode: verifies responses and notifications
+	Certs           *CertConfig     // certificate mode (nil in public-key mode)
+	// EncryptKey turns on AES content encryption: either the base64 text the
+	// Alipay console shows or the decoded 16, 24 or 32 key bytes.
+	EncryptKey []byte
+	HTTPClient *http.Client     // default: one with DefaultTimeout
+	Now        func() time.Time // default time.Now; timestamps are Beijing time whatever its zone
+}
+
+// Client calls the Alipay Open Platform gateway. It is safe for concurrent
+// use.
+type Client struct {
+	endpoint     string // gateway URL with charset in its query
+	appID        string
+	key          *rsa.PrivateKey
+	signType     SignType
+	charset      string
+	gbk          bool
+	appAuthToken string
+	alipayKey    *rsa.PublicKey // public-key mode
+	certs        *certStore     // certificate mode
+	aes          *contentCipher // nil without encryption
+	http         *http.Client
+	now          func() time.Time
+}
+
+// NewClient checks cfg and returns a client. Every problem a configuration can
+// have is found here, at start, rather than at the first scan: a missing key,
+// a key too short for its sign type, Alipay's public key mixed up with the
+// application's, a certificate that is not the private key's.
+func NewClient(cfg Config) (*Client, error) {
+	c := &Client{
+		appID:        cfg.AppID,
+		key:          cfg.PrivateKey,
+		signType:     cfg.SignType,
+		appAuthToken: cfg.AppAuthToken,
+		http:         cfg.HTTPClient,
+		now:          cfg.Now,
+	}
+	if c.signType == "" {
+		c.signType = RSA2
+	}
+	if _, err := c.signType.hash(); err != nil {
+		return nil, err
+	}
+	var err error
+	switch {
+	case strings.TrimSpace(cfg.AppID) == "":
+		return nil, errors.New("alipay: app_id is required")
+	case len(cfg.AppID) > 32:
+		return nil, fmt.Errorf("alipay: app_id %q: %d characters, at most 32", cfg.AppID, len(cfg.AppID))
+	case len(cfg.AppAuthToken) > 40:
+		return nil, fmt.Errorf("alipay: app_auth_token: %d characters, at most 40", len(cfg.AppAuthToken))
+	case cfg.PrivateKey == nil:
+		return nil, errors.New("alipay: the application private key is required")
+	}
+	// Alipay issues RSA2 application keys of 2048 bits and refuses shorter
+	// ones; RSA (SHA1) applications still have 1024-bit keys.
+	if bits := cfg.PrivateKey.N.BitLen(); c.signType == RSA2 && bits < 2048 {
+		return nil, fmt.Errorf("alipay: private key has %d bits: sign_type RSA2 needs a 2048-bit key (a 1024-bit key belongs to sign_type RSA)", bits)
+	} else if bits < 1024 {
+		return nil, fmt.Errorf("alipay: private key has %d bits, want at least 1024", bits)
+	}
+	if cfg.PrivateKey.Precomputed.Dp == nil {
+		cfg.PrivateKey.Precompute()
+	}
+
+	switch {
+	case cfg.Charset == "" || strings.EqualFold(cfg.Charset, "utf-8") || strings.EqualFold(cfg.Charset, "utf8"):
+		c.charset = CharsetUTF8
+	case strings.EqualFold(cfg.Charset, "GBK"):
+		c.charset, c.gbk = CharsetGBK, true
+	default:
+		return nil, fmt.Errorf("alipay: charset %q: want utf-8 or GBK", cfg.Charset)
+	}
+
+	switch {
+	case cfg.Certs != nil && cfg.AlipayPublicKey != nil:
+		return nil, errors.New("alipay: both an Alipay public key and certificates: choose public-key mode or certificate mode")
+	case cfg.Certs != nil:
+		if c.certs, err = newCertStore(cfg.Certs, cfg.PrivateKey, c.clock); err != nil {
+			return nil, err
+		}
+	case cfg.AlipayPublicKey != nil:
+		if cfg.AlipayPublicKey.Equal(&cfg.PrivateKey.PublicKey) {
+			return nil, errors.New("alipay: the Alipay public key is the application's own public key: configure the key Alipay shows as \"支付宝公钥\"")
+		}
+		c.alipayKey = cfg.AlipayPublicKey
+	default:
+		return nil, errors.New("alipay: an Alipay public key (public-key mode) or certificates (certificate mode) are required to verify responses")
+	}
+
+	if len(cfg.EncryptKey) > 0 {
+		if c.aes, err = newContentCipher(cfg.EncryptKey); err != nil {
+			return nil, err
+		}
+	}
+
+	gw := cfg.GatewayURL
+	if gw == "" {
+		gw = config.DefaultGatewayURL
+	}
+	u, err := url.Parse(gw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("alipay: gateway URL %q is not an http(s) URL", gw)
+	}
+	// The gateway reads charset from the query string to know how to decode
+	// the form body.
+	q := u.Query()
+	q.Set("charset", c.charset)
+	u.RawQuery = q.Encode()
+	c.endpoint = u.String()
+
+	if c.http == nil {
+		c.http = &http.Client{Timeout: DefaultTimeout}
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+// NewClientFromConfig builds a client from a configuration, reading the key,
+// certificate and AES key files it names.
+func NewClientFromConfig(c *config.Config) (*Client, error) {
+	read := func(key, path string) ([]byte, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		return b, nil
+	}
+	cfg := Config{
+		GatewayURL:   c.GatewayURL,
+		AppID:        c.AppID,
+		SignType:     SignType(c.SignType),
+		Charset:      c.Charset,
+		AppAuthToken: c.AppAuthToken,
+	}
+	b, err := read("app_private_key", c.AppPrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PrivateKey, err = ParsePrivateKey(b); err != nil {
+		return nil, fmt.Errorf("app_private_key %s: %w", c.AppPrivateKey, err)
+	}
+	if c.AlipayPublicKey != "" {
+		if b, err = read("alipay_public_key", c.AlipayPublicKey); err != nil {
+			return nil, err
+		}
+		if cfg.AlipayPublicKey, err = ParsePublicKey(b); err != nil {
+			return nil, fmt.Errorf("alipay_public_key %s: %w", c.AlipayPublicKey, err)
+		}
+	}
+	if c.AppCert != "" || c.AlipayCert != "" || c.AlipayRootCert != "" {
+		cc := &CertConfig{}
+		files := []struct {
+			key, path string
+			dst       *[]byte
+		}{
+			{"app_cert", c.AppCert, &cc.AppCert},
+			{"alipay_cert", c.AlipayCert, &cc.AlipayCert},
+			{"alipay_root_cert", c.AlipayRootCert, &cc.RootCert},
+		}
+		for _, f := range files {
+			if *f.dst, err = read(f.key, f.path); err != nil {
+				return nil, err
+			}
+		}
+		cfg.Certs = cc
+	}
+	if c.EncryptKey != "" {
+		if cfg.EncryptKey, err = read("encrypt_key", c.EncryptKey); err != nil {
+			return nil, err
+		}
+	}
+	return NewClient(cfg)
+}
+
+func (c *Client) clock() time.Time { return c.now() }
+
+// timestamp is the common parameter timestamp: Beijing time.
+func (c *Client) timestamp() string {
+	return c.now().In(beijing).Format(timestampLayout)
+}
+
+// ErrUnreachable marks failures where the gateway was not reached or did not
+// answer as the gateway: transport errors, timeouts, HTTP 502/503/504 and HTML
+// pages (proxies, captive portals). See Unreachable.
+var ErrUnreachable = errors.New("gateway unreachable")
+
+// ErrUnsigned reports a response without a signature. A success without one
+// is never a result; a failure without one is passed on as a failure.
+var ErrUnsigned = errors.New("response is not signed")
+
+// ErrMalformed reports a response that is not a gateway response.
+var ErrMalformed = errors.New("malformed response")
+
+// Retryable reports whether err is not a final answer, so that the same
+// request may be sent again later: transport errors and timeouts, a cancelled
+// call, HTTP 5xx, code 20000 (isp.unknow-error), SYSTEM_ERROR and
+// KP.AE_SYSTEM_ERROR. Everything else is final: bad parameters, signatures,
+// permissions, and every business code that asks the customer or the
+// merchant to act.
+func Retryable(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	}
+	if e.Code != "" {
+		switch {
+		case e.Code == CodeServiceUnavailable, e.SubCode == SubUnknownError,
+			e.SubCode == SubSystemError, e.SubCode == SubPassSystemError:
+			return true
+		}
+		return false
+	}
+	if errors.Is(e.Err, ErrSignature) || errors.Is(e.Err, ErrMalformed) || errors.Is(e.Err, ErrUnsigned) {
+		return false
+	}
+	return errors.Is(e.Err, ErrUnreachable) || e.HTTPStatus >= 500 ||
+		errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded)
+}
+
+// Unreachable reports whether err says the gateway could not be reached at
+// all (transport error, timeout, HTTP 502/503/504, an HTML page instead of
+// the gateway's JSON). The queue uses it to tell "gateway down" from a
+// gateway that answered.
+func Unreachable(err error) bool {
+	return errors.Is(err, ErrUnreachable)
+}
+
+// FieldError is a request field that breaks a limit of the method's API page.
+// Nothing was sent. It arrives wrapped in *Error.
+type FieldError struct {
+	Field string // the parameter's name on the page, e.g. "biz_content.sence_no"
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// param is one common or business parameter of a request.
+type param struct{ k, v string }
+
+// call sends one signed request of method with biz (already serialized once:
+// the same string is signed and sent) and returns the verified response
+// object, decrypted and in UTF-8, after checking its code.
+func (c *Client) call(ctx context.Context, method, biz string) ([]byte, error) {
+	body, err := c.requestBody(method, biz)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, &Error{Method: method, Err: err}
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset="+c.charset)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, &Error{Method: method, Err: transportError(err)}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Err: transportError(err)}
+	}
+	return c.parseResponse(ctx, method, resp.StatusCode, raw)
+}
+
+// transportError classifies an error of the HTTP round trip. A call the
+// caller cancelled proves nothing about the gateway; anything else (refused,
+// reset, timed out, DNS) means it was not reached.
+func transportError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnreachable, err)
+}
+
+// requestBody builds the signed form body of a request: the common
+// parameters, biz_content (encrypted when AES is on), the signature over
+// their canonical string in the request charset, all url-encoded in that
+// charset.
+func (c *Client) requestBody(method, biz string, extra ...param) ([]byte, error) {
+	ps, err := c.signedParams(method, biz, extra...)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, p := range ps {
+		n += len(p.k) + len(p.v)*3/2 + 2
+	}
+	b := make([]byte, 0, n)
+	for i, p := range ps {
+		if i > 0 {
+			b = append(b, '&')
+		}
+		b = append(b, p.k...)
+		b = append(b, '=')
+		b = appendQueryEscape(b, p.v)
+	}
+	return b, nil
+}
+
+// signedParams returns the request's parameters sorted by key, values in the
+// request charset, the last one being sign.
+func (c *Client) signedParams(method, biz string, extra ...param) ([]param, error) {
+	if c.aes != nil {
+		enc, err := c.aes.encrypt(biz, c.gbk)
+		if err != nil {
+			return nil, &Error{Method: method, Err: &FieldError{Field: "biz_content", Msg: err.Error()}}
+		}
+		biz = enc
+	}
+	ps := make([]param, 0, 14+len(extra))
+	if c.certs != nil {
+		ps = append(ps, param{"alipay_root_cert_sn", c.certs.rootSN})
+	}
+	if c.appAuthToken != "" {
+		ps = append(ps, param{"app_auth_token", c.appAuthToken})
+	}
+	if c.certs != nil {
+		ps = append(ps, param{"app_cert_sn", c.certs.appSN})
+	}
+	ps = append(ps,
+		param{"app_id", c.appID},
+		param{"biz_content", biz},
+		param{"charset", c.charset},
+	)
+	if c.aes != nil {
+		ps = append(ps, param{"encrypt_type", "AES"})
+	}
+	ps = append(ps,
+		param{"format", "JSON"},
+		param{"method", method},
+		param{"sign_type", string(c.signType)},
+		param{"timestamp", c.timestamp()},
+		param{"version", "1.0"},
+	)
+	if len(extra) > 0 {
+		ps = append(ps, extra...)
+		sortParams(ps)
+	}
+	if c.gbk {
+		for i := range ps {
+			v, err := toGBK(ps[i].v)
+			if err != nil {
+				return nil, &Error{Method: method, Err: &FieldError{Field: ps[i].k, Msg: err.Error()}}
+			}
+			ps[i].v = v
+		}
+	}
+	content := canonical(ps)
+	sig, err := Sign(content, c.key, c.signType)
+	if err != nil {
+		return nil, &Error{Method: method, Err: err}
+	}
+	return append(ps, param{"sign", sig}), nil
+}
+
+// sortParams sorts by key with an insertion sort: a request has about a
+// dozen parameters, most already in order.
+func sortParams(ps []param) {
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && ps[j].k < ps[j-1].k; j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
+
+// canonical is CanonicalString over sorted params: empty values and sign left
+// out, raw key=value joined by '&'.
+func canonical(ps []param) []byte {
+	n := 0
+	for _, p := range ps {
+		n += len(p.k) + len(p.v) + 2
+	}
+	b := make([]byte, 0, n)
+	for _, p := range ps {
+		if p.v == "" || p.k == "sign" {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, '&')
+		}
+		b = append(b, p.k...)
+		b = append(b, '=')
+		b = append(b, p.v...)
+	}
+	return b
+}
+
+// appendQueryEscape appends s url-encoded for a form body (space as '+'),
+// byte by byte, so that GBK bytes are escaped as they are.
+func appendQueryEscape(b []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9',
+			ch == '-', ch == '_', ch == '.', ch == '~':
+			b = append(b, ch)
+		case ch == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', hex[ch>>4], hex[ch&15])
+		}
+	}
+	return b
+}
+
+// marshalBiz serializes a biz_content once: JSON without HTML escaping (the
+// gateway would sign "<" and "&" as written, and so do we) and without the
+// encoder's trailing newline.
+func marshalBiz(v any) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+}

@@ -1,0 +1,359 @@
+package alipay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// responseKey is the top-level key of a method's response object:
+// "alipay.user.twostage.common.use" answers in
+// "alipay_user_twostage_common_use_response".
+func responseKey(method string) string {
+	return strings.ReplaceAll(method, ".", "_") + "_response"
+}
+
+const errorResponseKey = "error_response"
+
+// envelope is the top level of a response body, located in the raw bytes.
+type envelope struct {
+	value  []byte // the raw bytes of the response object: exactly what was signed
+	sign   string
+	certSN string // alipay_cert_sn, certificate mode
+	hasSig bool
+}
+
+// commonResult holds the fields every response object has.
+type commonResult struct {
+	Code    string `json:"code"`
+	Msg     string `json:"msg"`
+	SubCode string `json:"sub_code"`
+	SubMsg  string `json:"sub_msg"`
+}
+
+// parseResponse turns an HTTP answer into the verified response object of
+// method, in UTF-8 JSON, or an *Error. Nothing in the body is trusted before
+// its signature verifies over the raw bytes as received: no re-serializing
+// (the gateway writes "\/"), no transcoding first (GBK).
+func (c *Client) parseResponse(ctx context.Context, method string, status int, raw []byte) ([]byte, error) {
+	fail := func(err error) error { return &Error{Method: method, HTTPStatus: status, Err: err} }
+	if looksLikeHTML(raw) {
+		// A proxy's or captive portal's page, whatever its status: the
+		// gateway never answers in HTML.
+		return nil, fail(fmt.Errorf("%w: an HTML page instead of the gateway's JSON", ErrUnreachable))
+	}
+	switch {
+	case status == 502 || status == 503 || status == 504:
+		return nil, fail(ErrUnreachable)
+	case status != 200:
+		return nil, fail(fmt.Errorf("unexpected HTTP status"))
+	case len(raw) > maxResponse:
+		return nil, fail(fmt.Errorf("%w: more than %d bytes", ErrMalformed, maxResponse))
+	}
+	env, err := scanEnvelope(raw, responseKey(method), c.gbk)
+	if err != nil {
+		return nil, fail(fmt.Errorf("%w: %v", ErrMalformed, err))
+	}
+	if env.hasSig {
+		key, err := c.verifyKey(ctx, env.certSN)
+		if err != nil {
+			return nil, fail(err)
+		}
+		if err := Verify(env.value, env.sign, key, c.signType); err != nil {
+			return nil, fail(fmt.Errorf("verify response: %w", err))
+		}
+	}
+	obj, err := c.openValue(env.value)
+	if err != nil {
+		return nil, fail(fmt.Errorf("%w: %v", ErrMalformed, err))
+	}
+	var res commonResult
+	if err := json.Unmarshal(obj, &res); err != nil {
+		return nil, fail(fmt.Errorf("%w: response object: %v", ErrMalformed, err))
+	}
+	switch {
+	case !env.hasSig && (res.Code == "" || res.Code == CodeSuccess):
+		// Never a result: anyone on the path could have written it.
+		return nil, fail(ErrUnsigned)
+	case res.Code == "":
+		return nil, fail(fmt.Errorf("%w: response object without code", ErrMalformed))
+	case res.Code != CodeSuccess:
+		e := &Error{Method: method, HTTPStatus: status, Code: res.Code, Msg: res.Msg, SubCode: res.SubCode, SubMsg: res.SubMsg}
+		if !env.hasSig {
+			e.Err = ErrUnsigned
+		}
+		return nil, e
+	}
+	return obj, nil
+}
+
+// openValue turns the verified response value into a UTF-8 JSON object:
+// decrypting it when it is the quoted base64 of AES content encryption,
+// transcoding it from GBK.
+func (c *Client) openValue(v []byte) ([]byte, error) {
+	if len(v) > 0 && v[0] == '"' {
+		if c.aes == nil {
+			return nil, errors.New("response is encrypted but no AES key is configured")
+		}
+		var text string
+		if err := json.Unmarshal(v, &text); err != nil {
+			return nil, fmt.Errorf("encrypted response: %v", err)
+		}
+		plain, err := c.aes.decrypt(text)
+		if err != nil {
+			return nil, err
+		}
+		v = plain
+	}
+	if c.gbk {
+		u, err := fromGBK(v)
+		if err != nil {
+			return nil, err
+		}
+		v = u
+	}
+	if len(v) == 0 || v[0] != '{' {
+		return nil, errors.New("response value is not an object")
+	}
+	return v, nil
+}
+
+func looksLikeHTML(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n\ufeff")
+	return len(b) > 0 && b[0] == '<'
+}
+
+// scanEnvelope finds, in the raw body, the response object under key (or
+// error_response), sign and alipay_cert_sn. It checks the whole body's
+// structure, and rejects a body that repeats any of them: with two
+// candidates there is no telling which one was signed. gbk makes string
+// scanning skip the trail byte of each double-byte character, which may be
+// '\\'.
+func scanEnvelope(body []byte, key string, gbk bool) (envelope, error) {
+	s := jsonScanner{b: body, gbk: gbk}
+	var env envelope
+	var seen [3]bool // response, sign, cert sn
+	s.ws()
+	if !s.eat('{') {
+		return env, errors.New("body is not a JSON object")
+	}
+	s.ws()
+	if s.eat('}') {
+		return env, fmt.Errorf("no %s in the body", key)
+	}
+	for {
+		s.ws()
+		rawKey, err := s.str()
+		if err != nil {
+			return env, err
+		}
+		name := string(rawKey[1 : len(rawKey)-1])
+		if bytes.IndexByte(rawKey, '\\') >= 0 {
+			if err := json.Unmarshal(rawKey, &name); err != nil {
+				return env, fmt.Errorf("key at %d: %v", s.i, err)
+			}
+		}
+		s.ws()
+		if !s.eat(':') {
+			return env, fmt.Errorf("':' expected at %d", s.i)
+		}
+		s.ws()
+		start := s.i
+		if err := s.value(0); err != nil {
+			return env, err
+		}
+		val := body[start:s.i]
+		slot := -1
+		switch name {
+		case key, errorResponseKey:
+			slot = 0
+			env.value = val
+		case "sign":
+			slot = 1
+			if err := unquoteASCII(val, &env.sign); err != nil {
+				return env, fmt.Errorf("sign: %v", err)
+			}
+			env.hasSig = env.sign != ""
+		case "alipay_cert_sn":
+			slot = 2
+			if err := unquoteASCII(val, &env.certSN); err != nil {
+				return env, fmt.Errorf("alipay_cert_sn: %v", err)
+			}
+		}
+		if slot >= 0 {
+			if seen[slot] {
+				if slot == 0 {
+					return env, fmt.Errorf("two response objects (%s or %s) in one body", key, errorResponseKey)
+				}
+				return env, fmt.Errorf("%s twice in one body", name)
+			}
+			seen[slot] = true
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat('}') {
+			break
+		}
+		return env, fmt.Errorf("',' or '}' expected at %d", s.i)
+	}
+	s.ws()
+	if s.i != len(body) {
+		return env, fmt.Errorf("text after the JSON object at %d", s.i)
+	}
+	if !seen[0] {
+		return env, fmt.Errorf("no %s in the body", key)
+	}
+	return env, nil
+}
+
+// unquoteASCII decodes a JSON string value that must be ASCII (signatures and
+// certificate SNs are), so it means the same in every charset.
+func unquoteASCII(raw []byte, dst *string) error {
+	for _, b := range raw {
+		if b >= 0x80 {
+			return errors.New("not ASCII")
+		}
+	}
+	if len(raw) == 0 || raw[0] != '"' {
+		return errors.New("not a string")
+	}
+	return json.Unmarshal(raw, dst)
+}
+
+// jsonScanner walks JSON text without decoding it, to find the byte spans of
+// values. Whatever it accepts is decoded by encoding/json afterwards, which
+// does the strict checking of the parts that are used.
+type jsonScanner struct {
+	b   []byte
+	i   int
+	gbk bool
+}
+
+const maxDepth = 128
+
+func (s *jsonScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jsonScanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// str scans a string and returns it with its quotes.
+func (s *jsonScanner) str() ([]byte, error) {
+	start := s.i
+	if !s.eat('"') {
+		return nil, fmt.Errorf("string expected at %d", s.i)
+	}
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return s.b[start:s.i], nil
+		case c == '\\':
+			s.i += 2
+		case c < 0x20:
+			return nil, fmt.Errorf("control character in string at %d", s.i)
+		case s.gbk && c >= 0x81 && c <= 0xfe:
+			s.i += 2 // lead and trail byte; the trail may be '\\'
+		default:
+			s.i++
+		}
+	}
+	return nil, fmt.Errorf("unterminated string at %d", start)
+}
+
+func (s *jsonScanner) value(depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("nested deeper than %d at %d", maxDepth, s.i)
+	}
+	if s.i >= len(s.b) {
+		return errors.New("unexpected end of body")
+	}
+	switch s.b[s.i] {
+	case '"':
+		_, err := s.str()
+		return err
+	case '{':
+		s.i++
+		s.ws()
+		if s.eat('}') {
+			return nil
+		}
+		for {
+			s.ws()
+			if _, err := s.str(); err != nil {
+				return err
+			}
+			s.ws()
+			if !s.eat(':') {
+				return fmt.Errorf("':' expected at %d", s.i)
+			}
+			s.ws()
+			if err := s.value(depth + 1); err != nil {
+				return err
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat('}') {
+				return nil
+			}
+			return fmt.Errorf("',' or '}' expected at %d", s.i)
+		}
+	case '[':
+		s.i++
+		s.ws()
+		if s.eat(']') {
+			return nil
+		}
+		for {
+			s.ws()
+			if err := s.value(depth + 1); err != nil {
+				return err
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat(']') {
+				return nil
+			}
+			return fmt.Errorf("',' or ']' expected at %d", s.i)
+		}
+	}
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'E' {
+			s.i++
+			continue
+		}
+		break
+	}
+	if s.i == start {
+		return fmt.Errorf("value expected at %d", s.i)
+	}
+	if lit := s.b[start:s.i]; !json.Valid(lit) {
+		return fmt.Errorf("bad literal %q at %d", lit, start)
+	}
+	return nil
+}

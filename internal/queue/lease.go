@@ -1,0 +1,372 @@
+package queue
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"posagent/internal/event"
+)
+
+func be(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+// claim marks job id as taken by the caller for a change other than
+// running it (dropping, expiring), so that no worker leases it meanwhile.
+// It fails with ErrLeased while a live lease holds the job.
+func (q *Queue) claim(id uint64) (uint64, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if l := q.leases[id]; l != nil && (l.finishing || q.now().Before(l.until)) {
+		return 0, ErrLeased
+	}
+	q.token++
+	q.leases[id] = &lease{token: q.token, finishing: true}
+	return q.token, nil
+}
+
+// finishing marks the lease that handed out j as committing its outcome. It
+// fails with ErrNoLease when that lease is no longer j's: it expired and
+// another worker leased the job, or the job's outcome is already recorded.
+func (q *Queue) finishing(id, token uint64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	l := q.leases[id]
+	if l == nil || l.token != token || l.finishing {
+		return ErrNoLease
+	}
+	l.finishing = true
+	return nil
+}
+
+// release ends the lease or claim with the token, if it is still the
+// job's. Called only after the outcome is committed: a lease scan that
+// started before the commit must still see the job as taken.
+func (q *Queue) release(id, token uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if l := q.leases[id]; l != nil && l.token == token {
+		delete(q.leases, id)
+	}
+}
+
+// Lease hands out the job that has waited longest among those ready to run
+// (NextAt passed, not leased), for Options.Lease; ok is false when none is
+// ready. The caller must then Ack, Retry or Kill it; if it does none before
+// the lease ends, the job may be leased again. Lease also moves jobs whose
+// deadline passed to the dead list and forgets done keys older than
+// Options.KeepDone.
+func (q *Queue) Lease(ctx context.Context) (j Job, ok bool, err error) {
+	j, ok, _, err = q.lease(ctx)
+	return j, ok, err
+}
+
+// lease is Lease that also says when to look again (zero: when woken).
+func (q *Queue) lease(ctx context.Context) (j Job, ok bool, wake time.Time, err error) {
+	if err := ctx.Err(); err != nil {
+		return Job{}, false, time.Time{}, err
+	}
+	now := q.now()
+	ns := now.UnixNano()
+	soonest := func(t int64) {
+		if w := time.Unix(0, t); wake.IsZero() || w.Before(wake) {
+			wake = w
+		}
+	}
+	var (
+		expired []uint64
+		claims  []uint64
+		purge   bool
+		leased  uint64
+	)
+	// The lock is held across the read transaction so that a lease ended
+	// by a commit this snapshot predates still counts as taken here. Ops
+	// never take the lock inside a transaction, so this cannot deadlock.
+	q.mu.Lock()
+	err = q.db.View(func(tx *bbolt.Tx) error {
+		s := open(tx)
+		c := s.deadline.Cursor()
+		for k, _ := c.First(); k != nil && len(expired) < maxGroup; k, _ = c.Next() {
+			t, id := int64(be(k[:8])), be(k[8:])
+			if t > ns {
+				soonest(t)
+				break
+			}
+			if q.leases[id] != nil {
+				continue // the running handler's outcome decides
+			}
+			q.token++
+			q.leases[id] = &lease{token: q.token, finishing: true}
+			expired, claims = append(expired, id), append(claims, q.token)
+		}
+		if len(expired) == maxGroup {
+			soonest(ns) // more to expire: look again at once
+		}
+		if k, _ := s.done.Cursor().First(); k != nil && int64(be(k[:8])) < ns-int64(q.opts.KeepDone) {
+			purge = true
+		}
+		c = s.ready.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			t, id := int64(be(k[:8])), be(k[8:])
+			if t > ns {
+				soonest(t)
+				break
+			}
+			if l := q.leases[id]; l != nil && (l.finishing || now.Before(l.until)) {
+				if !l.finishing {
+					soonest(l.until.UnixNano())
+				}
+				continue
+			}
+			r, _, found, err := s.pending(id)
+			if err != nil {
+				return err
+			}
+			if !found || r.Deadline <= ns {
+				continue // expired: claimed above, or next time
+			}
+			q.token++
+			q.leases[id] = &lease{token: q.token, until: now.Add(q.opts.Lease)}
+			j, ok, leased = r.job(id, StateRunning), true, id
+			j.lease = q.token
+			return nil
+		}
+		return nil
+	})
+	q.mu.Unlock()
+	if err != nil {
+		err = fmt.Errorf("lease job: %w", err)
+	}
+	if len(expired) > 0 {
+		if xerr := q.expire(expired, claims, now); xerr != nil && err == nil {
+			err = xerr
+		}
+	}
+	if purge {
+		if perr := q.purge(now); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if err != nil && ok {
+		q.release(leased, j.lease)
+		return Job{}, false, time.Time{}, err
+	}
+	if ok {
+		wake = time.Time{}
+	}
+	return j, ok, wake, err
+}
+
+// expire moves jobs whose deadline passed to the dead list.
+func (q *Queue) expire(ids, claims []uint64, now time.Time) error {
+	var died []event.Dead
+	err := q.c.do(&op{apply: func(tx *bbolt.Tx) error {
+		died = died[:0]
+		s := open(tx)
+		for _, id := range ids {
+			r, size, ok, err := s.pending(id)
+			if err != nil || !ok || r.Deadline > now.UnixNano() {
+				continue // an unreadable record is left for Pending to report
+			}
+			reason := "deadline passed"
+			if r.LastError != "" {
+				reason = fmt.Sprintf("deadline passed after %d attempts; last error: %s", r.Attempts, r.LastError)
+			}
+			if err := s.kill(id, &r, size, reason); err != nil {
+				return err
+			}
+			died = append(died, event.Dead{Stamp: event.Stamp{Time: now}, JobID: formatID(id), Kind: r.Kind, Reason: reason})
+		}
+		return nil
+	}})
+	for i, id := range ids {
+		q.release(id, claims[i])
+	}
+	if err != nil {
+		return fmt.Errorf("expire jobs: %w", err)
+	}
+	for _, d := range died {
+		q.publish(d)
+	}
+	return nil
+}
+
+// purge forgets the keys of jobs done longer than KeepDone ago, a group at
+// a time.
+func (q *Queue) purge(now time.Time) error {
+	cutoff := now.Add(-q.opts.KeepDone).UnixNano()
+	err := q.c.do(&op{apply: func(tx *bbolt.Tx) error {
+		s := open(tx)
+		var old [][]byte
+		c := s.done.Cursor()
+		for k, _ := c.First(); k != nil && len(old) < maxGroup && int64(be(k[:8])) < cutoff; k, _ = c.Next() {
+			old = append(old, append([]byte(nil), k...))
+		}
+		for _, k := range old {
+			if err := s.done.Delete(k); err != nil {
+				return err
+			}
+			key := k[8:]
+			if ref, ok := decodeKeyRef(s.keys.Get(key)); ok && ref.done && ref.doneAt == int64(be(k[:8])) {
+				if err := s.keys.Delete(key); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}})
+	if err != nil {
+		return fmt.Errorf("purge done keys: %w", err)
+	}
+	return nil
+}
+
+// Ack records that j's work is done: the job is deleted and its key
+// remembered for KeepDone. It is never run again, even if its lease had
+// expired and another worker holds it now (that worker's outcome is then
+// ignored). Acking a job that is gone already is not an error.
+func (q *Queue) Ack(ctx context.Context, j Job) error {
+	id, err := parseID(j.ID)
+	if err != nil {
+		return fmt.Errorf("ack: %w", err)
+	}
+	_ = q.finishing(id, j.lease) // a stale lease still acks: the work was done
+	defer q.release(id, j.lease)
+	now := q.now().UnixNano()
+	err = q.c.do(&op{apply: func(tx *bbolt.Tx) error {
+		s := open(tx)
+		r, size, ok, err := s.pending(id)
+		if err != nil {
+			return reject(err)
+		}
+		if !ok {
+			return nil
+		}
+		if err := s.removePending(id, &r); err != nil {
+			return err
+		}
+		if err := s.adjust(-1, 0, -int64(size)); err != nil {
+			return err
+		}
+		if r.Key == "" {
+			return nil
+		}
+		if ref, ok := decodeKeyRef(s.keys.Get([]byte(r.Key))); !ok || ref.id != id {
+			return nil
+		}
+		if err := s.keys.Put([]byte(r.Key), keyRef{id: id, done: true, doneAt: now, kind: r.Kind}.encode()); err != nil {
+			return err
+		}
+		return s.done.Put(append(u64(uint64(now)), r.Key...), nil)
+	}})
+	if err != nil {
+		return fmt.Errorf("ack job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+// Retry records that j's run failed with cause and schedules the next run
+// after a backoff: a wait drawn uniformly from [0, min(MaxDelay,
+// BaseDelay·2^(attempts-1))). If that would be past the job's deadline the
+// job dies instead. It emits event.Queued or event.Dead.
+func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
+	id, err := parseID(j.ID)
+	if err != nil {
+		return fmt.Errorf("retry: %w", err)
+	}
+	if err := q.finishing(id, j.lease); err != nil {
+		return fmt.Errorf("retry job %s: %w", j.ID, err)
+	}
+	now := q.now()
+	u := rand.Float64() // drawn once: the op may run again and must decide the same
+	reason := "unknown error"
+	if cause != nil {
+		reason = cause.Error()
+	}
+	var ev event.Event
+	err = q.c.do(&op{apply: func(tx *bbolt.Tx) error {
+		s := open(tx)
+		r, size, ok, err := s.pending(id)
+		if err != nil {
+			return reject(err)
+		}
+		if !ok {
+			return reject(fmt.Errorf("job %s: %w", j.ID, ErrNotFound))
+		}
+		r.Attempts++
+		next := now.Add(q.backoff(r.Attempts, u))
+		if next.UnixNano() > r.Deadline {
+			why := fmt.Sprintf("deadline %s passed after %d attempts; last error: %s",
+				time.Unix(0, r.Deadline).Format(time.RFC3339), r.Attempts, reason)
+			ev = event.Dead{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, Reason: why}
+			return s.kill(id, &r, size, why)
+		}
+		if err := s.ready.Delete(at(r.NextAt, id)); err != nil {
+			return err
+		}
+		r.NextAt, r.LastError = next.UnixNano(), reason
+		v := r.encode()
+		if err := s.jobs.Put(u64(id), v); err != nil {
+			return err
+		}
+		if err := s.ready.Put(at(r.NextAt, id), nil); err != nil {
+			return err
+		}
+		ev = event.Queued{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, Attempt: r.Attempts, NextAt: next, Reason: reason}
+		return s.adjust(0, 0, int64(len(v)-size))
+	}})
+	q.release(id, j.lease)
+	if err != nil {
+		return fmt.Errorf("retry job %s: %w", j.ID, err)
+	}
+	q.publish(ev)
+	q.signal()
+	return nil
+}
+
+// Kill moves j to the dead list with reason, and emits event.Dead.
+func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
+	id, err := parseID(j.ID)
+	if err != nil {
+		return fmt.Errorf("kill: %w", err)
+	}
+	if err := q.finishing(id, j.lease); err != nil {
+		return fmt.Errorf("kill job %s: %w", j.ID, err)
+	}
+	defer q.release(id, j.lease)
+	var kind string
+	err = q.c.do(&op{apply: func(tx *bbolt.Tx) error {
+		s := open(tx)
+		r, size, ok, err := s.pending(id)
+		if err != nil {
+			return reject(err)
+		}
+		if !ok {
+			return reject(fmt.Errorf("job %s: %w", j.ID, ErrNotFound))
+		}
+		kind = r.Kind
+		return s.kill(id, &r, size, reason)
+	}})
+	if err != nil {
+		return fmt.Errorf("kill job %s: %w", j.ID, err)
+	}
+	q.publish(event.Dead{Stamp: event.Stamp{Time: q.now()}, JobID: j.ID, Kind: kind, Reason: reason})
+	return nil
+}
+
+// backoff is the wait before run attempt+1 for the jitter draw u in [0,1).
+func (q *Queue) backoff(attempt int, u float64) time.Duration {
+	return jitter(attempt, u, q.opts.BaseDelay, q.opts.MaxDelay)
+}
+
+// jitter is "full jitter": uniform in [0, min(ceil, base·2^(n-1))).
+func jitter(n int, u float64, base, ceil time.Duration) time.Duration {
+	d := base
+	for i := 1; i < n && d < ceil; i++ {
+		d *= 2
+	}
+	return time.Duration(u * float64(min(d, ceil)))
+}

@@ -1,0 +1,478 @@
+// Package queue is posagent's durable retry queue: follow-up work that failed
+// for now (a decode retry within the payment code's life, a coupon to issue,
+// a confirmation) waits in a bbolt database, survives a crash or a power cut,
+// and goes out when the gateway can be reached again.
+//
+// Every change is on disk (fsynced) before the call that made it returns;
+// concurrent changes share commits. A job is run at least once until it is
+// acknowledged and never again after: a handler that succeeded but whose
+// process died before the acknowledgement was written runs again, so
+// handlers must send requests the gateway treats as idempotent (a fixed
+// sence_no, a deterministic serialNumber). See the README's "Retry queue".
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"posagent/internal/event"
+)
+
+// Errors the queue returns, wrapped with details; match with errors.Is.
+var (
+	ErrFull     = errors.New("queue full")
+	ErrNotFound = errors.New("no such job")
+	ErrLeased   = errors.New("job is running")
+	ErrNoLease  = errors.New("lease lost")
+)
+
+// Publisher receives the queue's events. *event.Bus satisfies it.
+type Publisher interface {
+	Publish(event.Event)
+}
+
+// Options tune a Queue. Zero fields take the defaults noted.
+type Options struct {
+	MaxJobs  int   // pending plus dead jobs; default 10,000
+	MaxBytes int64 // their stored size; default 64 MiB
+	Workers  int   // handlers running at once while the gateway is up; default 4
+	// Lease is how long a handler may run before its job may be given to
+	// another worker; handlers get a context with this timeout. Default 1m.
+	Lease time.Duration
+	// Retry waits are drawn uniformly from [0, min(MaxDelay,
+	// BaseDelay·2^(attempts-1))) ("full jitter"). Defaults 1s and 5m.
+	BaseDelay, MaxDelay time.Duration
+	// MaxProbeDelay caps the wait between probes while the gateway is down;
+	// default 30s.
+	MaxProbeDelay time.Duration
+	// TTL is the life of a job enqueued without a deadline; default 24h.
+	TTL time.Duration
+	// KeepDone is how long the key of a done job is remembered, so that
+	// enqueueing it again does not run the work again; default 24h.
+	KeepDone time.Duration
+	Events   Publisher
+	// Unreachable tells a handler error that means the gateway could not be
+	// reached at all (alipay.Unreachable): the queue then probes with one
+	// job at a time until one gets through.
+	Unreachable func(error) bool
+	Now         func() time.Time                     // default time.Now
+	After       func(time.Duration) <-chan time.Time // default time.After; Run waits with it
+}
+
+func (o *Options) defaults() error {
+	def := func(d *time.Duration, v time.Duration, name string) error {
+		if *d < 0 {
+			return fmt.Errorf("queue options: %s %v is negative", name, *d)
+		}
+		if *d == 0 {
+			*d = v
+		}
+		return nil
+	}
+	if o.MaxJobs < 0 || o.MaxBytes < 0 || o.Workers < 0 {
+		return fmt.Errorf("queue options: MaxJobs %d, MaxBytes %d, Workers %d: none may be negative", o.MaxJobs, o.MaxBytes, o.Workers)
+	}
+	if o.MaxJobs == 0 {
+		o.MaxJobs = 10_000
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = 64 << 20
+	}
+	if o.Workers == 0 {
+		o.Workers = 4
+	}
+	for _, d := range []struct {
+		d    *time.Duration
+		v    time.Duration
+		name string
+	}{
+		{&o.Lease, time.Minute, "Lease"},
+		{&o.BaseDelay, time.Second, "BaseDelay"},
+		{&o.MaxDelay, 5 * time.Minute, "MaxDelay"},
+		{&o.MaxProbeDelay, 30 * time.Second, "MaxProbeDelay"},
+		{&o.TTL, 24 * time.Hour, "TTL"},
+		{&o.KeepDone, 24 * time.Hour, "KeepDone"},
+	} {
+		if err := def(d.d, d.v, d.name); err != nil {
+			return err
+		}
+	}
+	if o.MaxDelay < o.BaseDelay {
+		return fmt.Errorf("queue options: MaxDelay %v is shorter than BaseDelay %v", o.MaxDelay, o.BaseDelay)
+	}
+	if o.Unreachable == nil {
+		o.Unreachable = func(error) bool { return false }
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.After == nil {
+		o.After = time.After
+	}
+	return nil
+}
+
+// State is where a job is.
+type State string
+
+const (
+	StatePending State = "pending" // waiting for NextAt
+	StateRunning State = "running" // leased to a handler
+	StateDead    State = "dead"    // will not run again unless retried by hand
+	StateDone    State = "done"    // acknowledged; only its key is remembered
+)
+
+// Job is one piece of work.
+type Job struct {
+	ID      string // assigned by Enqueue
+	Kind    string // selects the Handler
+	Key     string // idempotency key: one job per key; empty for none
+	Payload []byte
+	// Attempts counts failed runs so far.
+	Attempts int
+	// NextAt is when the job may run next (Enqueue: zero means now).
+	NextAt time.Time
+	// Deadline is when it dies if still not done (Enqueue: zero means
+	// Options.TTL from now).
+	Deadline time.Time
+	Created  time.Time
+	// LastError is why the last run failed; for a dead job, why it died.
+	LastError string
+	State     State
+
+	lease uint64 // token of the lease this copy was handed out under
+}
+
+// Limits of a job's fields.
+const (
+	MaxKindLen = 64
+	MaxKeyLen  = 512
+)
+
+// Queue is a durable job queue in a bbolt database shared with other state.
+// Its methods are safe for concurrent use.
+type Queue struct {
+	db   *bbolt.DB
+	opts Options
+	c    committer
+
+	mu     sync.Mutex // guards leases and token
+	leases map[uint64]*lease
+	token  uint64
+
+	hmu      sync.RWMutex
+	handlers map[string]Handler
+
+	wake    chan struct{} // a job may have become ready: Run looks again
+	down    atomic.Bool
+	running atomic.Bool
+}
+
+// lease is a job handed to a worker. Leases live in memory only: the file
+// lock means no other process can hold one, so after a crash every job is
+// free at once and nothing needs writing to hand a job out.
+type lease struct {
+	token uint64
+	until time.Time
+	// finishing: the job's outcome is being committed (or it is being
+	// dropped or expired); nobody may lease it even if until has passed.
+	finishing bool
+}
+
+// New returns a queue keeping its jobs in db, creating its buckets if
+// needed. Call Run to have handlers work the jobs.
+func New(db *bbolt.DB, opts Options) (*Queue, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	if err := db.Update(createBuckets); err != nil {
+		return nil, fmt.Errorf("queue database %s: %w", db.Path(), err)
+	}
+	return &Queue{
+		db:       db,
+		opts:     opts,
+		c:        committer{db: db},
+		leases:   make(map[uint64]*lease),
+		handlers: make(map[string]Handler),
+		wake:     make(chan struct{}, 1),
+	}, nil
+}
+
+func (q *Queue) now() time.Time { return q.opts.Now() }
+
+func (q *Queue) publish(e event.Event) {
+	if q.opts.Events != nil {
+		q.opts.Events.Publish(e)
+	}
+}
+
+// signal tells Run that a job may be ready.
+func (q *Queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Enqueue stores j and returns it with its ID, once it is on disk. If a job
+// with j.Key exists (pending, running, dead, or done within KeepDone) that
+// job is returned instead and nothing is stored; its State says which.
+//
+// ctx bounds only the wait before the job is handed to the disk: once it is,
+// Enqueue waits for the commit, so a returned error means the job is not
+// stored (ErrFull, or the disk's error, e.g. no space left).
+func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
+	if err := ctx.Err(); err != nil {
+		return Job{}, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
+	}
+	if err := validate(j); err != nil {
+		return Job{}, err
+	}
+	now := q.now()
+	r := record{Kind: j.Kind, Key: j.Key, Payload: j.Payload, Created: now.UnixNano(),
+		NextAt: now.UnixNano(), Deadline: now.Add(q.opts.TTL).UnixNano()}
+	if !j.NextAt.IsZero() {
+		r.NextAt = j.NextAt.UnixNano()
+	}
+	if !j.Deadline.IsZero() {
+		r.Deadline = j.Deadline.UnixNano()
+	}
+	if r.Deadline <= now.UnixNano() {
+		return Job{}, fmt.Errorf("enqueue %s job: deadline %s already passed", j.Kind, j.Deadline.Format(time.RFC3339))
+	}
+	if r.NextAt > r.Deadline {
+		return Job{}, fmt.Errorf("enqueue %s job: next attempt %s is after its deadline %s",
+			j.Kind, j.NextAt.Format(time.RFC3339), time.Unix(0, r.Deadline).Format(time.RFC3339))
+	}
+	v := r.encode()
+	if int64(len(v)) > q.opts.MaxBytes {
+		return Job{}, fmt.Errorf("enqueue %s job: %w: the job takes %d bytes, more than the whole queue may (%d)",
+			j.Kind, ErrFull, len(v), q.opts.MaxBytes)
+	}
+
+	var out Job
+	var stored bool
+	err := q.c.do(&op{apply: func(tx *bbolt.Tx) error {
+		out, stored = Job{}, false
+		s := open(tx)
+		if r.Key != "" {
+			old, ok, err := s.byKey(r.Key)
+			if err != nil {
+				return reject(err)
+			}
+			if ok {
+				out = old
+				return nil
+			}
+		}
+		jobs, dead, bytes := s.counter(metaJobs), s.counter(metaDead), s.counter(metaBytes)
+		if jobs+dead >= int64(q.opts.MaxJobs) {
+			return reject(fmt.Errorf("%w: %d jobs waiting and %d dead, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
+				ErrFull, jobs, dead, q.opts.MaxJobs))
+		}
+		if bytes+int64(len(v)) > q.opts.MaxBytes {
+			return reject(fmt.Errorf("%w: jobs take %d bytes, this one %d more, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
+				ErrFull, bytes, len(v), q.opts.MaxBytes))
+		}
+		id, err := s.jobs.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := s.putPending(id, &r, v); err != nil {
+			return err
+		}
+		if r.Key != "" {
+			if err := s.keys.Put([]byte(r.Key), keyRef{id: id}.encode()); err != nil {
+				return err
+			}
+		}
+		if err := s.adjust(+1, 0, int64(len(v))); err != nil {
+			return err
+		}
+		out, stored = r.job(id, StatePending), true
+		out.Payload = slices.Clone(j.Payload)
+		return nil
+	}})
+	if err != nil {
+		return Job{}, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
+	}
+	if stored {
+		q.signal()
+	}
+	return out, nil
+}
+
+func validate(j Job) error {
+	switch {
+	case j.Kind == "":
+		return errors.New("enqueue: job has no kind")
+	case len(j.Kind) > MaxKindLen:
+		return fmt.Errorf("enqueue: kind %.20q… is %d bytes, the limit is %d", j.Kind, len(j.Kind), MaxKindLen)
+	case len(j.Key) > MaxKeyLen:
+		return fmt.Errorf("enqueue %s job: key %.20q… is %d bytes, the limit is %d", j.Kind, j.Key, len(j.Key), MaxKeyLen)
+	}
+	return nil
+}
+
+// Pending returns the jobs waiting or running, oldest first.
+func (q *Queue) Pending() ([]Job, error) {
+	return q.list(bucketJobs, StatePending)
+}
+
+// Dead returns the dead jobs, oldest first; LastError says why each died.
+func (q *Queue) Dead() ([]Job, error) {
+	return q.list(bucketDead, StateDead)
+}
+
+// list reads a bucket in one short read transaction: a read transaction
+// held open while jobs churn keeps bbolt from reusing pages and grows the
+// file for good.
+func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
+	var out []Job
+	err := q.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+			id := be(k)
+			r, err := decodeRecord(id, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, r.job(id, st))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", bucket, err)
+	}
+	if st == StatePending {
+		q.mu.Lock()
+		for i := range out {
+			id, _ := parseID(out[i].ID)
+			if _, ok := q.leases[id]; ok {
+				out[i].State = StateRunning
+			}
+		}
+		q.mu.Unlock()
+	}
+	return out, nil
+}
+
+// Stats counts pending (including running) and dead jobs.
+func (q *Queue) Stats() (pending, dead int, err error) {
+	err = q.db.View(func(tx *bbolt.Tx) error {
+		s := open(tx)
+		pending, dead = int(s.counter(metaJobs)), int(s.counter(metaDead))
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("queue stats: %w", err)
+	}
+	return pending, dead, nil
+}
+
+// RetryDead puts a dead job back in line to run now, with its attempts
+// reset and a fresh deadline as far away as its first one was from its
+// creation (a decode retry gets its minute again, a coupon its hours).
+func (q *Queue) RetryDead(id string) error {
+	n, err := parseID(id)
+	if err != nil {
+		return fmt.Errorf("retry dead job: %w", err)
+	}
+	now := q.now().UnixNano()
+	err = q.c.do(&op{apply: func(tx *bbolt.Tx) error {
+		s := open(tx)
+		v := s.dead.Get(u64(n))
+		if v == nil {
+			if s.jobs.Get(u64(n)) != nil {
+				return reject(fmt.Errorf("job %s is not dead", id))
+			}
+			return reject(fmt.Errorf("job %s: %w", id, ErrNotFound))
+		}
+		r, err := decodeRecord(n, v)
+		if err != nil {
+			return reject(err)
+		}
+		life := r.Deadline - r.Created
+		if life <= 0 {
+			life = int64(q.opts.TTL)
+		}
+		r.Attempts, r.NextAt, r.Deadline = 0, now, now+life
+		nv := r.encode()
+		if err := s.dead.Delete(u64(n)); err != nil {
+			return err
+		}
+		if err := s.putPending(n, &r, nv); err != nil {
+			return err
+		}
+		return s.adjust(+1, -1, int64(len(nv)-len(v)))
+	}})
+	if err != nil {
+		return fmt.Errorf("retry dead job: %w", err)
+	}
+	q.signal()
+	return nil
+}
+
+// Drop deletes a dead or pending job for good. A running job cannot be
+// dropped (ErrLeased). Its key is forgotten, so the same work may be
+// enqueued again.
+func (q *Queue) Drop(id string) error {
+	n, err := parseID(id)
+	if err != nil {
+		return fmt.Errorf("drop job: %w", err)
+	}
+	token, err := q.claim(n)
+	if err != nil {
+		return fmt.Errorf("drop job %s: %w", id, err)
+	}
+	defer q.release(n, token)
+	err = q.c.do(&op{apply: func(tx *bbolt.Tx) error {
+		s := open(tx)
+		var (
+			r    record
+			size int
+			ok   bool
+			err  error
+		)
+		if v := s.dead.Get(u64(n)); v != nil {
+			if r, err = decodeRecord(n, v); err != nil {
+				return reject(err)
+			}
+			if err := s.dead.Delete(u64(n)); err != nil {
+				return err
+			}
+			if err := s.adjust(0, -1, -int64(len(v))); err != nil {
+				return err
+			}
+		} else {
+			if r, size, ok, err = s.pending(n); err != nil {
+				return reject(err)
+			}
+			if !ok {
+				return reject(fmt.Errorf("job %s: %w", id, ErrNotFound))
+			}
+			if err := s.removePending(n, &r); err != nil {
+				return err
+			}
+			if err := s.adjust(-1, 0, -int64(size)); err != nil {
+				return err
+			}
+		}
+		if r.Key != "" {
+			if ref, ok := decodeKeyRef(s.keys.Get([]byte(r.Key))); ok && ref.id == n && !ref.done {
+				return s.keys.Delete([]byte(r.Key))
+			}
+		}
+		return nil
+	}})
+	if err != nil {
+		return fmt.Errorf("drop job: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,472 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"posagent/internal/event"
+)
+
+var ctx = context.Background()
+
+func mustEnqueue(t testing.TB, q *Queue, j Job) Job {
+	t.Helper()
+	got, err := q.Enqueue(ctx, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func mustLease(t testing.TB, q *Queue) Job {
+	t.Helper()
+	j, ok, err := q.Lease(ctx)
+	if err != nil || !ok {
+		t.Fatalf("Lease = %v, %v; want a job", ok, err)
+	}
+	return j
+}
+
+func noLease(t testing.TB, q *Queue) {
+	t.Helper()
+	j, ok, err := q.Lease(ctx)
+	if err != nil || ok {
+		t.Fatalf("Lease = %+v, %v, %v; want nothing ready", j, ok, err)
+	}
+}
+
+func TestEnqueueLeaseAck(t *testing.T) {
+	q, clock, db := newTestQueue(t, Options{})
+	a := mustEnqueue(t, q, Job{Kind: "coupon", Payload: []byte("a")})
+	b := mustEnqueue(t, q, Job{Kind: "coupon", Payload: []byte("b"), NextAt: clock.Now().Add(time.Minute)})
+	c := mustEnqueue(t, q, Job{Kind: "decode", Payload: []byte("c")})
+	if a.ID == b.ID || b.ID == c.ID || a.State != StatePending || !a.Created.Equal(clock.Now()) {
+		t.Fatalf("enqueued %+v %+v %+v", a, b, c)
+	}
+	if !a.Deadline.Equal(clock.Now().Add(24 * time.Hour)) {
+		t.Errorf("default deadline %v, want 24h after %v", a.Deadline, clock.Now())
+	}
+
+	// Ready jobs come in NextAt order; b waits a minute.
+	l1, l2 := mustLease(t, q), mustLease(t, q)
+	if l1.ID != a.ID || l2.ID != c.ID || string(l2.Payload) != "c" || l1.State != StateRunning {
+		t.Fatalf("leased %s, %s; want %s, %s", l1.ID, l2.ID, a.ID, c.ID)
+	}
+	noLease(t, q)
+	pending, _ := q.Pending()
+	states := map[string]State{}
+	for _, j := range pending {
+		states[j.ID] = j.State
+	}
+	if want := map[string]State{a.ID: StateRunning, b.ID: StatePending, c.ID: StateRunning}; !maps(states, want) {
+		t.Errorf("states %v, want %v", states, want)
+	}
+
+	if err := q.Ack(ctx, l1); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Ack(ctx, l2); err != nil {
+		t.Fatal(err)
+	}
+	if p, d, err := q.Stats(); p != 1 || d != 0 || err != nil {
+		t.Errorf("Stats = %d, %d, %v; want 1, 0", p, d, err)
+	}
+	clock.Advance(time.Minute)
+	if l := mustLease(t, q); l.ID != b.ID {
+		t.Errorf("leased %s, want %s", l.ID, b.ID)
+	}
+	checkConsistent(t, db)
+}
+
+func maps[K, V comparable](a, b map[K]V) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestEnqueueInvalid(t *testing.T) {
+	q, clock, _ := newTestQueue(t, Options{})
+	for _, tc := range []struct {
+		name string
+		job  Job
+		want string
+	}{
+		{"no kind", Job{}, "no kind"},
+		{"long kind", Job{Kind: strings.Repeat("k", MaxKindLen+1)}, "the limit is 64"},
+		{"long key", Job{Kind: "k", Key: strings.Repeat("x", MaxKeyLen+1)}, "the limit is 512"},
+		{"past deadline", Job{Kind: "k", Deadline: clock.Now()}, "already passed"},
+		{"next after deadline", Job{Kind: "k", NextAt: clock.Now().Add(2 * time.Hour), Deadline: clock.Now().Add(time.Hour)}, "after its deadline"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := q.Enqueue(ctx, tc.job)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Enqueue error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+	if p, _, _ := q.Stats(); p != 0 {
+		t.Errorf("%d jobs stored after refusals", p)
+	}
+}
+
+// Same key, one job: while pending, while dead, once done (within
+// KeepDone), and across a reopen of the file. After KeepDone the key is
+// free again.
+func TestIdempotencyKeyAcrossRestart(t *testing.T) {
+	db, path := tempDB(t)
+	clock := newClock()
+	opts := Options{Now: clock.Now, After: clock.After, KeepDone: time.Hour}
+	q, err := New(db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-1", Payload: []byte("one")})
+	again := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-1", Payload: []byte("two")})
+	if again.ID != first.ID || string(again.Payload) != "one" || again.State != StatePending {
+		t.Fatalf("second enqueue returned %+v, want the first job %+v", again, first)
+	}
+	dead := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-2"})
+	done := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-3"})
+	for range 3 {
+		j := mustLease(t, q)
+		switch j.ID {
+		case dead.ID:
+			if err := q.Kill(ctx, j, "refused"); err != nil {
+				t.Fatal(err)
+			}
+		case done.ID:
+			if err := q.Ack(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if err := q.Retry(ctx, j, errors.New("later")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// Restart: close the file and open it again.
+	db.Close()
+	db, err = OpenDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if q, err = New(db, opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key   string
+		id    string
+		state State
+	}{
+		{"serial-1", first.ID, StatePending},
+		{"serial-2", dead.ID, StateDead},
+		{"serial-3", done.ID, StateDone},
+	} {
+		got := mustEnqueue(t, q, Job{Kind: "coupon", Key: tc.key})
+		if got.ID != tc.id || got.State != tc.state {
+			t.Errorf("after restart, key %s gave job %s (%s), want %s (%s)", tc.key, got.ID, got.State, tc.id, tc.state)
+		}
+	}
+	if p, d, _ := q.Stats(); p != 1 || d != 1 {
+		t.Errorf("Stats = %d pending, %d dead; want 1, 1", p, d)
+	}
+
+	// A done key is forgotten after KeepDone (Lease purges).
+	clock.Advance(time.Hour + time.Second)
+	if _, _, err := q.Lease(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fresh := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-3"}); fresh.ID == done.ID || fresh.State != StatePending {
+		t.Errorf("key serial-3 after KeepDone gave %+v, want a new job", fresh)
+	}
+	checkConsistent(t, db)
+}
+
+// A lease that is not acked returns the job after Options.Lease, and the
+// outcome of the stale lease never runs an acked job again.
+func TestLeaseExpiryAndStaleOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first func(q *Queue, stale, fresh Job) error // what happens first
+		then  func(q *Queue, stale, fresh Job) error
+		want  error // from then
+	}{
+		{
+			name:  "stale holder acks, fresh holder retries",
+			first: func(q *Queue, stale, _ Job) error { return q.Ack(ctx, stale) },
+			then:  func(q *Queue, _, fresh Job) error { return q.Retry(ctx, fresh, errors.New("x")) },
+			want:  ErrNotFound,
+		},
+		{
+			name:  "fresh holder acks, stale holder retries",
+			first: func(q *Queue, _, fresh Job) error { return q.Ack(ctx, fresh) },
+			then:  func(q *Queue, stale, _ Job) error { return q.Retry(ctx, stale, errors.New("x")) },
+			want:  ErrNoLease,
+		},
+		{
+			name:  "fresh holder acks, stale holder kills",
+			first: func(q *Queue, _, fresh Job) error { return q.Ack(ctx, fresh) },
+			then:  func(q *Queue, stale, _ Job) error { return q.Kill(ctx, stale, "x") },
+			want:  ErrNoLease,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, clock, db := newTestQueue(t, Options{Lease: 30 * time.Second})
+			j := mustEnqueue(t, q, Job{Kind: "k", Key: "once"})
+			stale := mustLease(t, q)
+			clock.Advance(29 * time.Second)
+			noLease(t, q)
+			clock.Advance(2 * time.Second)
+			fresh := mustLease(t, q)
+			if fresh.ID != j.ID {
+				t.Fatalf("after the lease ran out got %s, want %s back", fresh.ID, j.ID)
+			}
+			if err := tc.first(q, stale, fresh); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.then(q, stale, fresh); !errors.Is(err, tc.want) {
+				t.Fatalf("outcome after ack: %v, want %v", err, tc.want)
+			}
+			clock.Advance(24 * time.Hour)
+			noLease(t, q)
+			if p, d, _ := q.Stats(); p != 0 || d != 0 {
+				t.Errorf("Stats = %d, %d after ack; want nothing", p, d)
+			}
+			if got := mustEnqueue(t, q, Job{Kind: "k", Key: "once"}); got.State != StateDone {
+				t.Errorf("key after ack: %s, want done", got.State)
+			}
+			checkConsistent(t, db)
+		})
+	}
+}
+
+func TestBackoffBounds(t *testing.T) {
+	base, ceil := 100*time.Millisecond, 3*time.Second
+	for _, tc := range []struct {
+		attempt int
+		bound   time.Duration
+	}{
+		{1, 100 * time.Millisecond},
+		{2, 200 * time.Millisecond},
+		{3, 400 * time.Millisecond},
+		{5, 1600 * time.Millisecond},
+		{6, 3 * time.Second},
+		{60, 3 * time.Second},
+	} {
+		lo, hi := tc.bound, time.Duration(0)
+		for range 2000 {
+			d := jitter(tc.attempt, rand.Float64(), base, ceil)
+			if d < 0 || d >= tc.bound {
+				t.Fatalf("attempt %d: wait %v outside [0, %v)", tc.attempt, d, tc.bound)
+			}
+			lo, hi = min(lo, d), max(hi, d)
+		}
+		// Full jitter spreads waits over the whole range.
+		if lo > tc.bound/10 || hi < tc.bound*9/10 {
+			t.Errorf("attempt %d: waits in [%v, %v], want spread over [0, %v)", tc.attempt, lo, hi, tc.bound)
+		}
+	}
+}
+
+// Retry schedules within the backoff bound, counts attempts, emits Queued;
+// a retry past the deadline kills the job with the reason.
+func TestRetryBackoffAndDeadline(t *testing.T) {
+	rec := newRecorder()
+	q, clock, db := newTestQueue(t, Options{BaseDelay: time.Second, MaxDelay: 8 * time.Second, Events: rec})
+	j := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(time.Minute)})
+	bound := time.Second
+	for attempt := 1; ; attempt++ {
+		l := mustLease(t, q)
+		start := clock.Now()
+		if err := q.Retry(ctx, l, fmt.Errorf("timeout %d", attempt)); err != nil {
+			t.Fatal(err)
+		}
+		ev := rec.all()[len(rec.all())-1]
+		if d, ok := ev.(event.Dead); ok {
+			if !strings.Contains(d.Reason, "deadline") || !strings.Contains(d.Reason, fmt.Sprintf("timeout %d", attempt)) || d.JobID != j.ID {
+				t.Errorf("dead event %+v", d)
+			}
+			break
+		}
+		qe := ev.(event.Queued)
+		if wait := qe.NextAt.Sub(start); qe.Attempt != attempt || wait < 0 || wait >= bound || qe.Reason != fmt.Sprintf("timeout %d", attempt) {
+			t.Fatalf("attempt %d: queued %+v (wait %v), want attempt %d within [0, %v)", attempt, qe, qe.NextAt.Sub(start), attempt, bound)
+		}
+		bound = min(2*bound, 8*time.Second)
+		clock.Advance(qe.NextAt.Sub(start))
+		if attempt > 100 {
+			t.Fatal("a job with a one-minute deadline is still retried after 100 attempts")
+		}
+	}
+	dead, _ := q.Dead()
+	if len(dead) != 1 || dead[0].ID != j.ID || !strings.Contains(dead[0].LastError, "deadline") {
+		t.Fatalf("Dead() = %+v", dead)
+	}
+	checkConsistent(t, db)
+}
+
+// A job whose deadline passes while it waits is moved to the dead list by
+// the next Lease, with its last error in the reason.
+func TestDeadlinePassesWhileWaiting(t *testing.T) {
+	rec := newRecorder()
+	q, clock, db := newTestQueue(t, Options{BaseDelay: time.Hour, MaxDelay: time.Hour, Events: rec})
+	j := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(2 * time.Hour)})
+	if err := q.Retry(ctx, mustLease(t, q), errors.New("gateway timeout")); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Hour)
+	noLease(t, q)
+	d := rec.wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
+	if d.JobID != j.ID || !strings.Contains(d.Reason, "deadline passed after 1 attempts; last error: gateway timeout") {
+		t.Errorf("dead event %+v", d)
+	}
+	if p, dn, _ := q.Stats(); p != 0 || dn != 1 {
+		t.Errorf("Stats = %d, %d; want 0, 1", p, dn)
+	}
+	checkConsistent(t, db)
+}
+
+func TestRetryDeadAndDrop(t *testing.T) {
+	q, clock, db := newTestQueue(t, Options{})
+	a := mustEnqueue(t, q, Job{Kind: "coupon", Key: "a", Deadline: clock.Now().Add(3 * time.Hour)})
+	b := mustEnqueue(t, q, Job{Kind: "coupon", Key: "b"})
+	c := mustEnqueue(t, q, Job{Kind: "coupon", Key: "c"})
+	for _, j := range []Job{mustLease(t, q), mustLease(t, q)} {
+		if err := q.Kill(ctx, j, "TEMPLATE_NOT_EXIST"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dead, _ := q.Dead()
+	if !slices.Equal(ids(dead), []string{a.ID, b.ID}) || dead[0].LastError != "TEMPLATE_NOT_EXIST" || dead[0].State != StateDead {
+		t.Fatalf("Dead() = %+v", dead)
+	}
+
+	if err := q.Drop(c.ID); err != nil { // pending
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Hour)
+	if err := q.RetryDead(a.ID); err != nil {
+		t.Fatal(err)
+	}
+	l := mustLease(t, q)
+	if l.ID != a.ID || l.Attempts != 0 || !l.Deadline.Equal(clock.Now().Add(3*time.Hour)) {
+		t.Errorf("retried job %+v: want attempts 0, deadline 3h from now (%v)", l, clock.Now().Add(3*time.Hour))
+	}
+	if err := q.Drop(a.ID); !errors.Is(err, ErrLeased) {
+		t.Errorf("Drop of a running job: %v, want ErrLeased", err)
+	}
+	if err := q.Drop(b.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"drop dropped", q.Drop(b.ID), ErrNotFound},
+		{"retry dropped", q.RetryDead(b.ID), ErrNotFound},
+		{"drop bad id", q.Drop("x"), ErrNotFound},
+		{"retry bad id", q.RetryDead("0"), ErrNotFound},
+	} {
+		if !errors.Is(tc.err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, tc.err, tc.want)
+		}
+	}
+	if err := q.RetryDead(a.ID); err == nil || !strings.Contains(err.Error(), "not dead") {
+		t.Errorf("RetryDead of a running job: %v", err)
+	}
+	// Dropping forgets the key: the work may be enqueued again.
+	if again := mustEnqueue(t, q, Job{Kind: "coupon", Key: "b"}); again.ID == b.ID {
+		t.Errorf("key of a dropped job still names it")
+	}
+	if p, d, _ := q.Stats(); p != 2 || d != 0 {
+		t.Errorf("Stats = %d, %d; want 2 (a, b again), 0", p, d)
+	}
+	checkConsistent(t, db)
+}
+
+func TestFull(t *testing.T) {
+	t.Run("jobs", func(t *testing.T) {
+		q, _, db := newTestQueue(t, Options{MaxJobs: 3})
+		mustEnqueue(t, q, Job{Kind: "k"})
+		mustEnqueue(t, q, Job{Kind: "k"})
+		if err := q.Kill(ctx, mustLease(t, q), "dead ones count"); err != nil {
+			t.Fatal(err)
+		}
+		mustEnqueue(t, q, Job{Kind: "k", Key: "last"})
+		_, err := q.Enqueue(ctx, Job{Kind: "k"})
+		if !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), "2 jobs waiting and 1 dead, the limit is 3") {
+			t.Fatalf("Enqueue into a full queue: %v", err)
+		}
+		// An existing key is not a new job: no error.
+		if j, err := q.Enqueue(ctx, Job{Kind: "k", Key: "last"}); err != nil || j.State != StatePending {
+			t.Errorf("re-enqueue of a stored key in a full queue: %+v, %v", j, err)
+		}
+		checkConsistent(t, db)
+	})
+	t.Run("bytes", func(t *testing.T) {
+		q, _, _ := newTestQueue(t, Options{MaxBytes: 1000})
+		mustEnqueue(t, q, Job{Kind: "k", Payload: make([]byte, 300)})
+		_, err := q.Enqueue(ctx, Job{Kind: "k", Payload: make([]byte, 300)})
+		if !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), "the limit is 1000") {
+			t.Fatalf("Enqueue past MaxBytes: %v", err)
+		}
+		_, err = q.Enqueue(ctx, Job{Kind: "k", Payload: make([]byte, 2000)})
+		if !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), "more than the whole queue may") {
+			t.Fatalf("Enqueue of a job larger than MaxBytes: %v", err)
+		}
+	})
+}
+
+// A disk that fills up fails Enqueue with the disk's error; every job whose
+// Enqueue returned nil is there. bbolt's MaxSize stands in for the disk.
+func TestDiskFullIsAnEnqueueError(t *testing.T) {
+	path := t.TempDir() + "/small.db"
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{MaxSize: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q, err := New(db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []string
+	var failure error
+	for i := range 10_000 {
+		j, err := q.Enqueue(ctx, Job{Kind: "k", Key: fmt.Sprint(i), Payload: make([]byte, 1000)})
+		if err != nil {
+			failure = err
+			break
+		}
+		stored = append(stored, j.ID)
+	}
+	if !errors.Is(failure, berrors.ErrMaxSizeReached) {
+		t.Fatalf("filling the disk: %v after %d jobs, want ErrMaxSizeReached", failure, len(stored))
+	}
+	pending, err := q.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(pending), stored) {
+		t.Errorf("after the disk filled, %d jobs stored, %d enqueues returned", len(pending), len(stored))
+	}
+	checkConsistent(t, db)
+}

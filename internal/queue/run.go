@@ -1,0 +1,202 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"posagent/internal/event"
+)
+
+// Handler does a job's work. It returns nil when the work is done (the job
+// is acknowledged), an error wrapped with Permanent when retrying cannot
+// help (the job dies), and any other error to have it retried after a
+// backoff. Its context ends when the lease does or Run stops.
+type Handler func(ctx context.Context, j Job) error
+
+type permanentError struct{ err error }
+
+func (p *permanentError) Error() string { return p.err.Error() }
+func (p *permanentError) Unwrap() error { return p.err }
+
+// Permanent marks err as final: the job goes to the dead list with err as
+// its reason instead of being retried. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// Handle sets the handler for jobs of kind. Set handlers before Run: a job
+// whose kind has no handler when it is leased dies with that reason (it can
+// be retried by hand once the handler exists).
+func (q *Queue) Handle(kind string, h Handler) {
+	q.hmu.Lock()
+	defer q.hmu.Unlock()
+	q.handlers[kind] = h
+}
+
+func (q *Queue) handler(kind string) Handler {
+	q.hmu.RLock()
+	defer q.hmu.RUnlock()
+	return q.handlers[kind]
+}
+
+// Down reports whether the gateway is taken to be unreachable: the last
+// handler error was one Options.Unreachable recognised and no run has
+// reached the gateway since.
+func (q *Queue) Down() bool { return q.down.Load() }
+
+// outcome is what a finished run tells Run.
+type outcome struct {
+	reached     bool  // the gateway answered (success or its own error)
+	unreachable bool  // the gateway could not be reached
+	err         error // the outcome could not be recorded
+}
+
+// Run works the queue until ctx is done: it leases ready jobs and runs their
+// handlers, up to Workers at once. After a handler error that
+// Options.Unreachable recognises, it emits event.Gateway "down" and runs one
+// job at a time, as a probe, waiting a growing, jittered delay (up to
+// MaxProbeDelay) between probes; when one reaches the gateway it emits
+// "up" and drains the queue with Workers again.
+//
+// Run returns nil once ctx is done and the running handlers have returned.
+// It returns an error if the database fails: a queue that cannot record
+// outcomes must stop rather than run jobs again and again.
+func (q *Queue) Run(ctx context.Context) error {
+	if !q.running.CompareAndSwap(false, true) {
+		return errors.New("queue: Run called while running")
+	}
+	defer q.running.Store(false)
+
+	done := make(chan outcome)
+	var (
+		inflight  int
+		down      bool
+		probes    int
+		nextProbe time.Time
+		failed    error
+	)
+	for {
+		if ctx.Err() != nil || failed != nil {
+			for ; inflight > 0; inflight-- {
+				<-done
+			}
+			return failed
+		}
+		now := q.now()
+		var wake time.Time
+		switch {
+		case down && inflight > 0:
+			// one probe at a time
+		case down && now.Before(nextProbe):
+			wake = nextProbe
+		case inflight < q.opts.Workers:
+			j, ok, w, err := q.lease(ctx)
+			if err != nil {
+				failed = err
+				continue
+			}
+			if ok {
+				inflight++
+				go func() { done <- q.work(ctx, j) }()
+				continue
+			}
+			wake = w
+		}
+		var timer <-chan time.Time
+		if !wake.IsZero() {
+			timer = q.opts.After(wake.Sub(now))
+		}
+		select {
+		case <-ctx.Done():
+		case <-q.wake:
+		case <-timer:
+		case o := <-done:
+			inflight--
+			now := q.now()
+			switch {
+			case o.err != nil:
+				failed = o.err
+			case o.unreachable:
+				if !down {
+					down, probes = true, 0
+					q.down.Store(true)
+					q.publish(event.Gateway{Stamp: event.Stamp{Time: now}, State: event.GatewayDown})
+				} else {
+					probes++
+				}
+				nextProbe = now.Add(jitter(probes+1, rand.Float64(), q.opts.BaseDelay, q.opts.MaxProbeDelay))
+			case o.reached && down:
+				down = false
+				q.down.Store(false)
+				q.publish(event.Gateway{Stamp: event.Stamp{Time: now}, State: event.GatewayUp})
+			}
+		}
+	}
+}
+
+// work runs one leased job and records its outcome. The outcome is recorded
+// even when ctx has ended meanwhile, unless the handler failed because it
+// did: then the job is only released, as if never leased.
+func (q *Queue) work(ctx context.Context, j Job) outcome {
+	record := context.WithoutCancel(ctx)
+	h := q.handler(j.Kind)
+	if h == nil {
+		return q.settle(q.Kill(record, j, fmt.Sprintf("no handler for kind %q", j.Kind)), outcome{})
+	}
+	hctx, cancel := context.WithTimeout(ctx, q.opts.Lease)
+	err := call(hctx, h, j)
+	cancel()
+	switch {
+	case err == nil:
+		return q.settle(q.Ack(record, j), outcome{reached: true})
+	case ctx.Err() != nil:
+		q.release(mustParse(j.ID), j.lease)
+		return outcome{}
+	case IsPermanent(err):
+		return q.settle(q.Kill(record, j, err.Error()), outcome{reached: true})
+	default:
+		unreachable := q.opts.Unreachable(err)
+		return q.settle(q.Retry(record, j, err), outcome{reached: !unreachable, unreachable: unreachable})
+	}
+}
+
+// settle adds the error of recording an outcome, unless it only says that
+// someone else decided the job's fate first (its lease expired and another
+// worker took it, or it was dropped).
+func (q *Queue) settle(err error, o outcome) outcome {
+	if err != nil && !errors.Is(err, ErrNoLease) && !errors.Is(err, ErrNotFound) {
+		o.err = err
+	}
+	return o
+}
+
+// call runs h, turning a panic into a permanent error: one bad job must not
+// take the till down, and running it again would panic again.
+func call(ctx context.Context, h Handler, j Job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = Permanent(fmt.Errorf("handler panicked: %v", r))
+		}
+	}()
+	return h(ctx, j)
+}
+
+func mustParse(id string) uint64 {
+	n, err := parseID(id)
+	if err != nil {
+		panic(fmt.Sprintf("queue: leased job has id %q", id))
+	}
+	return n
+}

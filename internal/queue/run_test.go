@@ -1,0 +1,285 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"posagent/internal/event"
+)
+
+var errUnreachable = errors.New("dial tcp 127.0.0.1:1: connection refused")
+
+// realTime are options for tests of Run on the real clock with short waits.
+func realTime(o Options) Options {
+	o.Now = time.Now
+	o.BaseDelay, o.MaxDelay, o.MaxProbeDelay = time.Millisecond, 4*time.Millisecond, 4*time.Millisecond
+	o.Unreachable = func(err error) bool { return errors.Is(err, errUnreachable) }
+	return o
+}
+
+// run starts q.Run and returns a stop function that waits for it.
+func run(t *testing.T, q *Queue) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- q.Run(ctx) }()
+	return func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run did not return within 10s of cancel")
+		}
+	}
+}
+
+// waitFor polls cond until it holds, failing after 10s. Used only where
+// the queue offers no event to wait on (its counters).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// While the gateway is down only one handler runs at a time (the probe);
+// when a probe gets through the gateway is up and the queue drains with
+// Workers handlers at once, never more.
+func TestRunDownModeProbesOneAtATime(t *testing.T) {
+	const workers = 4
+	rec := newRecorder()
+	q, _, db := newTestQueue(t, realTime(Options{Workers: workers, Events: rec}))
+
+	var (
+		mu           sync.Mutex
+		down         = true
+		inflight     int
+		maxDown      int // most handlers at once while down
+		maxUp        int
+		callsDown    int
+		ran          = map[string]int{}
+		probing      = make(chan struct{}) // closed after enough probes
+		full         = make(chan struct{}) // closed when workers run at once
+		closeProbing sync.Once
+		closeFull    sync.Once
+	)
+	q.Handle("coupon", func(ctx context.Context, j Job) error {
+		mu.Lock()
+		inflight++
+		isDown, first := down, false
+		if isDown {
+			maxDown = max(maxDown, inflight)
+			callsDown++
+			if callsDown == 30 {
+				closeProbing.Do(func() { close(probing) })
+			}
+		} else {
+			maxUp = max(maxUp, inflight)
+			ran[j.ID]++
+			first = len(ran) == 1
+			if inflight == workers {
+				closeFull.Do(func() { close(full) })
+			}
+		}
+		mu.Unlock()
+		defer func() { mu.Lock(); inflight--; mu.Unlock() }()
+		if isDown {
+			return fmt.Errorf("issue coupon: %w", errUnreachable)
+		}
+		if first {
+			return nil // the probe that finds the gateway back
+		}
+		select { // hold the slot until all workers are busy at once
+		case <-full:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+
+	// One job finds the gateway down; the rest arrive while it is.
+	mustEnqueue(t, q, Job{Kind: "coupon", Key: "first"})
+	stop := run(t, q)
+	rec.wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
+	if !q.Down() {
+		t.Error("Down() = false after the down event")
+	}
+	for i := range 40 {
+		mustEnqueue(t, q, Job{Kind: "coupon", Key: fmt.Sprint(i)})
+	}
+	<-probing
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	rec.wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
+	waitFor(t, "queue drained", func() bool { p, _, _ := q.Stats(); return p == 0 })
+	stop()
+
+	mu.Lock()
+	defer mu.Unlock()
+	if maxDown != 1 {
+		t.Errorf("%d handlers ran at once while the gateway was down, want 1", maxDown)
+	}
+	if maxUp != workers {
+		t.Errorf("%d handlers ran at once after it came back, want %d", maxUp, workers)
+	}
+	if len(ran) != 41 {
+		t.Errorf("%d jobs succeeded, want 41", len(ran))
+	}
+	for id, n := range ran {
+		if n != 1 {
+			t.Errorf("job %s succeeded %d times", id, n)
+		}
+	}
+	var states []string
+	for _, e := range rec.all() {
+		if g, ok := e.(event.Gateway); ok {
+			states = append(states, g.State)
+		}
+	}
+	if strings.Join(states, ",") != "down,up" || q.Down() {
+		t.Errorf("gateway events %v (Down() = %v), want down then up", states, q.Down())
+	}
+	checkConsistent(t, db)
+}
+
+// Handlers decide: nil acks, Permanent kills with the reason, anything
+// else retries (here: fails twice, then succeeds). Every job ends exactly
+// once, and a job of a kind nobody handles dies saying so.
+func TestRunOutcomes(t *testing.T) {
+	rec := newRecorder()
+	q, _, db := newTestQueue(t, realTime(Options{Workers: 3, Events: rec}))
+	var (
+		mu       sync.Mutex
+		attempts = map[string]int{}
+		acked    = map[string]int{}
+	)
+	q.Handle("flaky", func(ctx context.Context, j Job) error {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts[j.ID]++
+		if j.Attempts != attempts[j.ID]-1 {
+			t.Errorf("job %s: Attempts %d on run %d", j.ID, j.Attempts, attempts[j.ID])
+		}
+		if attempts[j.ID] < 3 {
+			return errors.New("isp.unknow-error")
+		}
+		acked[j.ID]++
+		return nil
+	})
+	q.Handle("refused", func(ctx context.Context, j Job) error {
+		return Permanent(errors.New("PASS_TEMPLATE_NOT_EXIST"))
+	})
+	q.Handle("panics", func(ctx context.Context, j Job) error { panic("nil map") })
+	for i := range 20 {
+		mustEnqueue(t, q, Job{Kind: "flaky", Key: fmt.Sprint(i)})
+	}
+	refused := mustEnqueue(t, q, Job{Kind: "refused"})
+	orphan := mustEnqueue(t, q, Job{Kind: "nobody"})
+	panics := mustEnqueue(t, q, Job{Kind: "panics"})
+	stop := run(t, q)
+	waitFor(t, "all jobs settled", func() bool { p, d, _ := q.Stats(); return p == 0 && d == 3 })
+	stop()
+
+	for i := range 20 {
+		if id := fmt.Sprint(i + 1); acked[id] != 1 || attempts[id] != 3 {
+			t.Errorf("job %s: acked %d times after %d runs, want once after 3", id, acked[id], attempts[id])
+		}
+	}
+	dead, _ := q.Dead()
+	reasons := map[string]string{}
+	for _, j := range dead {
+		reasons[j.ID] = j.LastError
+	}
+	for id, want := range map[string]string{refused.ID: "PASS_TEMPLATE_NOT_EXIST", orphan.ID: `no handler for kind "nobody"`, panics.ID: "handler panicked: nil map"} {
+		if reasons[id] != want {
+			t.Errorf("job %s died with %q, want %q", id, reasons[id], want)
+		}
+	}
+	var queued, died int
+	for _, e := range rec.all() {
+		switch e.(type) {
+		case event.Queued:
+			queued++
+		case event.Dead:
+			died++
+		}
+	}
+	if queued != 40 || died != 3 {
+		t.Errorf("%d queued and %d dead events, want 40 and 3", queued, died)
+	}
+	checkConsistent(t, db)
+}
+
+// Stopping Run while a handler runs releases its job untouched: no attempt
+// counted, available at once to the next Run.
+func TestRunStopReleasesJob(t *testing.T) {
+	q, _, db := newTestQueue(t, realTime(Options{}))
+	started := make(chan struct{})
+	q.Handle("slow", func(ctx context.Context, j Job) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	j := mustEnqueue(t, q, Job{Kind: "slow"})
+	stop := run(t, q)
+	<-started
+	stop()
+	l := mustLease(t, q)
+	if l.ID != j.ID || l.Attempts != 0 || l.LastError != "" {
+		t.Errorf("after stop, leased %+v; want job %s untouched", l, j.ID)
+	}
+	checkConsistent(t, db)
+}
+
+func TestRunTwice(t *testing.T) {
+	q, _, _ := newTestQueue(t, realTime(Options{}))
+	stop := run(t, q)
+	defer stop()
+	waitFor(t, "Run started", q.running.Load)
+	if err := q.Run(context.Background()); err == nil {
+		t.Error("a second Run at once returned nil")
+	}
+}
+
+// Run waits on the injected clock: a job due in an hour runs when the fake
+// clock says an hour has passed, without the test sleeping.
+func TestRunWaitsOnClock(t *testing.T) {
+	q, clock, _ := newTestQueue(t, Options{})
+	ran := make(chan string, 1)
+	q.Handle("later", func(ctx context.Context, j Job) error { ran <- j.ID; return nil })
+	j := mustEnqueue(t, q, Job{Kind: "later", NextAt: clock.Now().Add(time.Hour)})
+	stop := run(t, q)
+	defer stop()
+	waitFor(t, "Run waiting on the clock", func() bool {
+		clock.mu.Lock()
+		defer clock.mu.Unlock()
+		return len(clock.waiters) > 0
+	})
+	select {
+	case id := <-ran:
+		t.Fatalf("job %s ran before its time", id)
+	default:
+	}
+	clock.Advance(time.Hour)
+	select {
+	case id := <-ran:
+		if id != j.ID {
+			t.Errorf("ran %s, want %s", id, j.ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("job did not run within 10s after its time came")
+	}
+}
