@@ -81,6 +81,7 @@ type screenKey struct {
 var screenKeys = []screenKey{
 	{pageHelp, tcell.KeyF1, 'h', "Help"},
 	{pageCheckout, tcell.KeyF2, 'c', "Checkout"},
+	{pageQueue, tcell.KeyF3, 'q', "Queue"},
 	{pageSettings, tcell.KeyF4, 's', "Settings"},
 	{pageAgreement, tcell.KeyF5, 'a', "Agreement"},
 }

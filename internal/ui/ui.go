@@ -46,6 +46,7 @@ type Deps struct {
 	// restart"); the file stays saved.
 	OnSave func(*config.Config) error
 
+	Queue      QueueStore
 	Keys       KeyFeeder
 	Agreements AgreementConfirmer
 
@@ -68,6 +69,7 @@ type App struct {
 
 	checkout  *checkoutScreen
 	settings  *settingsScreen
+	queue     *queueScreen
 	agreement *agreementDialog
 	help      *tview.TextView
 
@@ -109,10 +111,12 @@ func New(deps Deps) *App {
 	a.help = newHelp()
 	a.settings = newSettingsScreen(a, deps.Config, deps.ConfigPath, deps.OnSave)
 	a.agreement = newAgreementDialog(a, deps.Agreements)
+	a.queue = newQueueScreen(a, deps.Queue)
 
 	a.pages = tview.NewPages().
 		AddPage(pageCheckout, a.checkout.root, true, true).
 		AddPage(pageHelp, a.help, true, false).
+		AddPage(pageQueue, a.queue.root, true, false).
 		AddPage(pageSettings, a.settings.root, true, false).
 		AddPage(pageAgreement, a.agreement.root, true, false)
 	a.menu = newMenu(a.show)
@@ -139,6 +143,9 @@ func (a *App) Run(ctx context.Context) error {
 	defer a.cancel()
 	if a.deps.Events != nil {
 		a.goBackground(a.pump)
+	}
+	if a.deps.Queue != nil {
+		a.goBackground(a.queue.refresher)
 	}
 	stopped := make(chan struct{})
 	go func() {
@@ -232,6 +239,9 @@ func (a *App) apply(batch []event.Event) {
 	for _, e := range batch {
 		a.status.apply(e)
 		a.checkout.apply(e)
+		if a.deps.Queue != nil {
+			a.queue.apply(e)
+		}
 	}
 	a.status.render()
 	a.checkout.render()
@@ -243,6 +253,10 @@ func (a *App) show(page string) {
 	a.closeModal()
 	a.pages.SwitchToPage(page)
 	a.menu.Highlight(page)
+	a.queue.visible.Store(page == pageQueue)
+	if page == pageQueue {
+		a.queue.refresh()
+	}
 }
 
 // front is the name of the page in front.
@@ -298,6 +312,8 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 	switch a.front() {
 	case pageCheckout:
 		return a.checkoutKey(ev)
+	case pageQueue:
+		return a.queue.key(ev)
 	case pageSettings:
 		return a.settings.key(ev)
 	case pageAgreement:
