@@ -60,6 +60,11 @@ func newQueueScreen(a *App, store QueueStore) *queueScreen {
 	}
 	q.table.SetBorder(true).SetTitle(" Queue — pending and dead jobs ")
 	q.table.SetSelectedFunc(func(row, _ int) { q.choose(row) })
+	q.table.SetDoneFunc(func(k tcell.Key) {
+		if k == tcell.KeyEscape {
+			a.show(pageCheckout)
+		}
+	})
 	q.table.SetSelectionChangedFunc(func(int, int) {
 		if !q.rendering { // staff moved: the last note was about another row
 			q.note = ""

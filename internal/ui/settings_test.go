@@ -140,3 +140,19 @@ func compact(t *testing.T, c *config.Config) *config.Config {
 	}
 	return d
 }
+
+func TestMenuClickOpensSettingsAndKeysFollow(t *testing.T) {
+	path := copyConfig(t)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, Deps{Config: cfg, ConfigPath: path}, 100, 30)
+	menu := strings.SplitN(h.waitFor(t, "F4 Settings"), "\n", 2)[0]
+	x := len([]rune(menu[:strings.Index(menu, "Settings")]))
+	h.screen.InjectMouse(x, 0, tcell.ButtonPrimary, tcell.ModNone)
+	h.screen.InjectMouse(x, 0, tcell.ButtonNone, tcell.ModNone)
+	h.waitFor(t, "Settings — ")
+	h.typeText("Z")
+	h.waitFor(t, "gateway.doZ")
+}

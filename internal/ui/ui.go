@@ -120,6 +120,8 @@ func New(deps Deps) *App {
 		AddPage(pageSettings, a.settings.root, true, false).
 		AddPage(pageAgreement, a.agreement.root, true, false)
 	a.menu = newMenu(a.show)
+	// A click on the menu opens a screen; the keyboard stays with the screens.
+	a.menu.SetFocusFunc(func() { a.tv.SetFocus(a.pages) })
 
 	root := tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(a.menu, 1, 0, false).
@@ -252,6 +254,7 @@ func (a *App) apply(batch []event.Event) {
 func (a *App) show(page string) {
 	a.closeModal()
 	a.pages.SwitchToPage(page)
+	a.tv.SetFocus(a.pages)
 	a.menu.Highlight(page)
 	a.queue.visible.Store(page == pageQueue)
 	if page == pageQueue {
