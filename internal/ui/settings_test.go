@@ -11,7 +11,9 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"posagent/drivers"
 	"posagent/internal/config"
+	"posagent/internal/scanner"
 )
 
 // row returns the first screen line holding s.
@@ -155,4 +157,38 @@ func TestMenuClickOpensSettingsAndKeysFollow(t *testing.T) {
 	h.waitFor(t, "Settings — ")
 	h.typeText("Z")
 	h.waitFor(t, "gateway.doZ")
+}
+
+func TestSettingsPicksDetectedScanner(t *testing.T) {
+	path := copyConfig(t)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lister := func() ([]scanner.Device, error) {
+		return []scanner.Device{
+			{Kind: "serial", Path: "/dev/ttyACM1", VID: 0x05e0, PID: 0x1900, Product: "DS2208", Manufacturer: "Zebra",
+				Mode: drivers.ModeCDC, Profile: &drivers.Profile{Name: "zebra-ds2208-cdc", Terminator: "CR"}},
+			{Kind: "hid", Path: "1-2:1.0", VID: 0x1eab, PID: 0x8203, Mode: drivers.ModeHIDPOS,
+				Profile: &drivers.Profile{Name: "newland-hidpos", Terminator: "none"}},
+		}, nil
+	}
+	h := start(t, Deps{Config: cfg, ConfigPath: path, Scanners: lister}, 100, 30)
+	h.key(tcell.KeyF4, 0, tcell.ModNone)
+	h.key(tcell.KeyRune, 'l', tcell.ModAlt)
+	h.waitFor(t, "Detected scanners", "serial  /dev/ttyACM1  05e0:1900", "Zebra DS2208, mode cdc, profile zebra-ds2208-cdc",
+		"hid  1-2:1.0  1eab:8203")
+	h.key(tcell.KeyDown, 0, tcell.ModNone)
+	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+	h.waitFor(t, "Scanner set from 1-2:1.0")
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "Saved")
+	got, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Scanner{Kind: "hid", VID: "1eab", PID: "8203", Terminator: "none", Profile: "newland-hidpos"}
+	if got.Scanner != want {
+		t.Fatalf("scanner saved as %+v, want %+v", got.Scanner, want)
+	}
 }

@@ -49,6 +49,8 @@ type Deps struct {
 	Queue      QueueStore
 	Keys       KeyFeeder
 	Agreements AgreementConfirmer
+	// Scanners lists the scanners the settings screen offers to pick from.
+	Scanners ScannerLister
 
 	// Screen is the terminal; nil means the real one. Tests pass
 	// tcell.NewSimulationScreen.
