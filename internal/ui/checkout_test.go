@@ -100,3 +100,26 @@ func TestResizeTo80x24Redraws(t *testing.T) {
 		return ""
 	})
 }
+
+func TestQuitKeysEndRun(t *testing.T) {
+	for _, k := range []struct {
+		name string
+		key  tcell.Key
+		r    rune
+		mod  tcell.ModMask
+	}{
+		{"F10", tcell.KeyF10, 0, tcell.ModNone},
+		{"Alt-X", tcell.KeyRune, 'x', tcell.ModAlt},
+		{"Ctrl-C", tcell.KeyCtrlC, 'c', tcell.ModCtrl},
+	} {
+		t.Run(k.name, func(t *testing.T) {
+			h := start(t, Deps{}, 80, 24)
+			// An event in flight while quitting must not hold Run up.
+			h.bus.Publish(event.Gateway{State: event.GatewayUp})
+			h.key(k.key, k.r, k.mod)
+			if err := h.waitExit(t); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		})
+	}
+}

@@ -21,7 +21,8 @@ type harness struct {
 	screen tcell.SimulationScreen
 	app    *App
 	cancel context.CancelFunc
-	done   chan error
+	exited chan struct{} // closed when Run returned, with its error in err
+	err    error
 }
 
 // waitLimit bounds every wait; a UI that needs longer is broken.
@@ -35,8 +36,11 @@ func start(t testing.TB, deps Deps, w, h int) *harness {
 	app := New(deps)
 	screen.SetSize(w, h)
 	ctx, cancel := context.WithCancel(context.Background())
-	hs := &harness{bus: bus, sub: sub, screen: screen, app: app, cancel: cancel, done: make(chan error, 1)}
-	go func() { hs.done <- app.Run(ctx) }()
+	hs := &harness{bus: bus, sub: sub, screen: screen, app: app, cancel: cancel, exited: make(chan struct{})}
+	go func() {
+		defer close(hs.exited)
+		hs.err = app.Run(ctx)
+	}()
 	t.Cleanup(hs.stop)
 	select {
 	case <-app.started:
@@ -50,9 +54,21 @@ func start(t testing.TB, deps Deps, w, h int) *harness {
 func (h *harness) stop() {
 	h.cancel()
 	select {
-	case <-h.done:
+	case <-h.exited:
 	case <-time.After(waitLimit):
 		panic("App.Run did not return after its context was cancelled")
+	}
+}
+
+// waitExit waits for Run to return by itself.
+func (h *harness) waitExit(t testing.TB) error {
+	t.Helper()
+	select {
+	case <-h.exited:
+		return h.err
+	case <-time.After(waitLimit):
+		t.Fatal("App.Run did not return")
+		return nil
 	}
 }
 
