@@ -92,6 +92,9 @@ func newCheckoutScreen(now func() time.Time) *checkoutScreen {
 		last:     tview.NewTable().SetFixed(1, 0).SetSelectable(true, false),
 		now:      now,
 	}
+	for _, v := range []*tview.TextView{c.current, c.customer, c.coupons} {
+		v.SetBorderPadding(0, 0, 1, 1)
+	}
 	c.current.SetBorder(true).SetTitle(" Current scan ")
 	c.customer.SetBorder(true).SetTitle(" Customer ")
 	c.coupons.SetBorder(true).SetTitle(" Coupons ")
@@ -229,13 +232,13 @@ func (c *checkoutScreen) renderCurrent() {
 	}
 	switch {
 	case c.typing > 0:
-		fmt.Fprintf(&cur, " %s%s READING%s %d characters\n", tagBusy, symWait, tagOff, c.typing)
+		fmt.Fprintf(&cur, "%s%s READING%s %d characters\n", tagBusy, symWait, tagOff, c.typing)
 	case s == nil:
-		cur.WriteString(" Waiting for a scan.\n Scan the customer's Alipay payment code.")
+		cur.WriteString("Waiting for a scan.\nScan the customer's Alipay payment code.")
 	}
 	if s != nil {
 		if c.typing == 0 {
-			fmt.Fprintf(&cur, " %s", s.state.word())
+			fmt.Fprintf(&cur, "%s", s.state.word())
 			if s.state == stateRetrying {
 				fmt.Fprintf(&cur, " (attempt %d)", s.attempt)
 			}
@@ -244,12 +247,12 @@ func (c *checkoutScreen) renderCurrent() {
 			}
 			cur.WriteString("\n")
 			if s.action != "" {
-				fmt.Fprintf(&cur, " %sCashier:%s %s\n", tagKey, tagOff, tview.Escape(s.action))
+				fmt.Fprintf(&cur, "%sCashier:%s %s\n", tagKey, tagOff, tview.Escape(s.action))
 			}
 		}
-		fmt.Fprintf(&cur, " code  %s  at %s\n", tview.Escape(s.code), clock(s.at))
+		fmt.Fprintf(&cur, "code  %s  at %s\n", tview.Escape(s.code), clock(s.at))
 		if s.senceNo != "" {
-			fmt.Fprintf(&cur, " sence %s", tview.Escape(s.senceNo))
+			fmt.Fprintf(&cur, "sence %s", tview.Escape(s.senceNo))
 		}
 	}
 	c.current.SetText(cur.String())
@@ -258,10 +261,10 @@ func (c *checkoutScreen) renderCurrent() {
 	}
 
 	if s != nil && s.state == stateDecoded {
-		fmt.Fprintf(&cust, " user   %s\n school %s\n campus %s",
+		fmt.Fprintf(&cust, "user   %s\nschool %s\ncampus %s",
 			tview.Escape(s.userID), orDash(s.school), orDash(s.campus))
 	} else {
-		cust.WriteString(" —")
+		cust.WriteString("—")
 	}
 	c.customer.SetText(cust.String())
 }
@@ -269,19 +272,19 @@ func (c *checkoutScreen) renderCurrent() {
 func (c *checkoutScreen) renderCoupons() {
 	var b strings.Builder
 	if len(c.couponList) == 0 {
-		b.WriteString(" No coupons yet.")
+		b.WriteString("No coupons yet.")
 	}
 	for i := len(c.couponList) - 1; i >= 0; i-- {
 		v := c.couponList[i]
 		switch v.state {
 		case stateDecoded:
-			fmt.Fprintf(&b, " %s%s ISSUED%s  %s  tpl %s  serial %s  pass %s\n", tagOK, symOK, tagOff,
+			fmt.Fprintf(&b, "%s%s ISSUED%s  %s  tpl %s  serial %s  pass %s\n", tagOK, symOK, tagOff,
 				clock(v.at), tview.Escape(v.tplID), tview.Escape(v.serial), tview.Escape(v.pass))
 		case stateRetrying:
-			fmt.Fprintf(&b, " %s%s PENDING%s %s  job %s  %s: %s\n", tagWarn, symWait, tagOff,
+			fmt.Fprintf(&b, "%s%s PENDING%s %s  job %s  %s: %s\n", tagWarn, symWait, tagOff,
 				clock(v.at), tview.Escape(v.jobID), v.extra, tview.Escape(v.reason))
 		default:
-			fmt.Fprintf(&b, " %s%s FAILED%s  %s  %s%s  %s\n", tagBad, symBad, tagOff, clock(v.at),
+			fmt.Fprintf(&b, "%s%s FAILED%s  %s  %s%s  %s\n", tagBad, symBad, tagOff, clock(v.at),
 				tview.Escape(v.tplID), tview.Escape(v.jobID), tview.Escape(v.reason))
 		}
 	}

@@ -41,7 +41,11 @@ func newDialog(a *App, title string) *dialog {
 
 // input adds a text field that accepts at most limit characters.
 func (d *dialog) input(label string, limit int) *tview.InputField {
-	in := tview.NewInputField().SetLabel(label).SetFieldWidth(min(limit+1, 66)).
+	width := limit + 1
+	if limit > 24 {
+		width = 0 // as wide as the window: long tokens scroll inside
+	}
+	in := tview.NewInputField().SetLabel(label).SetFieldWidth(width).
 		SetAcceptanceFunc(func(text string, _ rune) bool { return len(text) <= limit })
 	d.form.AddFormItem(in)
 	return in
