@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gdamore/tcell/v2 v2.13.10
+	github.com/karalabe/hid v1.0.1-0.20240306101548-573246063e52
 	github.com/rivo/tview v0.42.0
 	go.bug.st/serial v1.8.0
 	go.etcd.io/bbolt v1.5.0

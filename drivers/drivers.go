@@ -202,11 +202,10 @@ func Match(vid, pid uint16) *Profile {
 	if err != nil {
 		return nil
 	}
-	return MatchIn(ps, vid, pid)
+	return matchIn(ps, vid, pid)
 }
 
-// MatchIn returns the most specific profile of ps for the USB ids, or nil.
-func MatchIn(ps []Profile, vid, pid uint16) *Profile {
+func matchIn(ps []Profile, vid, pid uint16) *Profile {
 	var best *Profile
 	for i := range ps {
 		p := &ps[i]

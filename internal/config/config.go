@@ -53,10 +53,10 @@ const (
 type Scanner struct {
 	Kind       string `json:"kind"`
 	Port       string `json:"port,omitempty"`       // serial: path or COM name; empty = match vid/pid
-	Baud       int    `json:"baud,omitempty"`       // serial: default 9600
+	Baud       int    `json:"baud,omitempty"`       // serial: 0 = the profile's, else 9600
 	VID        string `json:"vid,omitempty"`        // 4 hex digits, e.g. "05e0"
 	PID        string `json:"pid,omitempty"`        // 4 hex digits
-	Terminator string `json:"terminator,omitempty"` // CR (default), LF, CRLF, TAB, none
+	Terminator string `json:"terminator,omitempty"` // CR, LF, CRLF, TAB, none; "" = the profile's, else CR
 	Profile    string `json:"profile,omitempty"`    // a profile name from drivers/
 }
 
@@ -177,12 +177,8 @@ func (c *Config) SetDefaults() {
 	if c.Charset == "" {
 		c.Charset = "utf-8"
 	}
-	if c.Scanner.Kind == ScannerSerial && c.Scanner.Baud == 0 {
-		c.Scanner.Baud = 9600
-	}
-	if c.Scanner.Terminator == "" {
-		c.Scanner.Terminator = "CR"
-	}
+	// scanner.baud and scanner.terminator stay empty when unset: then the
+	// device profile's settings apply, and only without one 9600 and CR.
 }
 
 func (c *Config) resolve(dir string) {
@@ -290,7 +286,7 @@ func (c *Config) validateScanner(bad func(key, format string, args ...any)) {
 		if s.Port == "" && (s.VID == "" || s.PID == "") {
 			bad("scanner.port", "required for a serial scanner unless scanner.vid and scanner.pid are set")
 		}
-		if s.Baud < 300 || s.Baud > 4000000 {
+		if s.Baud != 0 && (s.Baud < 300 || s.Baud > 4000000) {
 			bad("scanner.baud", "%d: want a rate from 300 to 4000000", s.Baud)
 		}
 	case ScannerHID:
@@ -311,7 +307,7 @@ func (c *Config) validateScanner(bad func(key, format string, args ...any)) {
 			bad(f.key, "%q: want 4 hex digits, e.g. 05e0", f.v)
 		}
 	}
-	if !contains(Terminators, s.Terminator) {
+	if s.Terminator != "" && !contains(Terminators, s.Terminator) {
 		bad("scanner.terminator", "%q: want one of %s", s.Terminator, strings.Join(Terminators, ", "))
 	}
 }

@@ -22,8 +22,8 @@ func TestLoadValid(t *testing.T) {
 	if c.AlipayPublicKey != "/etc/posagent/alipay_public.pem" {
 		t.Errorf("absolute path changed: %q", c.AlipayPublicKey)
 	}
-	if c.Scanner.Baud != 9600 {
-		t.Errorf("baud default: %d", c.Scanner.Baud)
+	if c.Scanner.Baud != 0 {
+		t.Errorf("baud %d: unset must stay 0 so that the profile's applies", c.Scanner.Baud)
 	}
 	if len(c.Coupons) != 2 || !c.Coupons[1].Match.AnyUser {
 		t.Errorf("coupons: %+v", c.Coupons)

@@ -6,30 +6,13 @@ import (
 	"time"
 )
 
-type terminator int
-
-const (
-	termCR terminator = iota
-	termLF
-	termCRLF
-	termTAB
-	termNone
-)
-
-func terminatorOf(s string) (terminator, error) {
+// checkTerminator accepts the terminators of config.Terminators.
+func checkTerminator(s string) error {
 	switch s {
-	case "CR":
-		return termCR, nil
-	case "LF":
-		return termLF, nil
-	case "CRLF":
-		return termCRLF, nil
-	case "TAB":
-		return termTAB, nil
-	case "none":
-		return termNone, nil
+	case "CR", "LF", "CRLF", "TAB", "none":
+		return nil
 	}
-	return 0, fmt.Errorf("terminator %q: want CR, LF, CRLF, TAB or none", s)
+	return fmt.Errorf("terminator %q: want CR, LF, CRLF, TAB or none", s)
 }
 
 type frameKind int
@@ -59,7 +42,7 @@ type frame struct {
 // The buffer never grows past max: input beyond it is counted and dropped
 // up to the next terminator (or the next gap).
 type framer struct {
-	term           terminator
+	noTerm         bool // terminator "none"
 	prefix, suffix []byte
 	max            int
 	idleGap        time.Duration
@@ -72,12 +55,11 @@ type framer struct {
 }
 
 func newFramer(o Options) (framer, error) {
-	t, err := terminatorOf(o.Terminator)
-	if err != nil {
+	if err := checkTerminator(o.Terminator); err != nil {
 		return framer{}, err
 	}
 	return framer{
-		term:     t,
+		noTerm:   o.Terminator == "none",
 		prefix:   []byte(o.Prefix),
 		suffix:   []byte(o.Suffix),
 		max:      o.MaxLength,
@@ -112,7 +94,7 @@ func (f *framer) idle(now time.Time) (frame, bool) {
 		return frame{}, false
 	}
 	gap := now.Sub(f.last)
-	if f.term == termNone {
+	if f.noTerm {
 		if gap >= f.idleGap {
 			return f.end(frameData)
 		}
@@ -137,7 +119,7 @@ func (f *framer) wait() time.Duration {
 	switch {
 	case f.n == 0:
 		return 0
-	case f.term == termNone:
+	case f.noTerm:
 		return f.idleGap
 	}
 	return f.staleGap

@@ -28,9 +28,6 @@ type manager struct {
 	open      func(Device) (session, error)
 	describe  func(Device) string // the Connected event's Reason
 	opts      Options
-	// stable is how long a session must last for the backoff to start
-	// again from the minimum.
-	stable time.Duration
 }
 
 var errNotFound = errors.New("not found")
@@ -57,13 +54,9 @@ func (m *manager) Run(ctx context.Context, out chan<- Event, source func(Device)
 		}
 	}
 	bo := newBackoff(m.opts.MinBackoff, m.opts.MaxBackoff)
-	stable := m.stable
-	if stable <= 0 {
-		stable = m.opts.MaxBackoff
-	}
 	// lastDown is the reason last reported for being disconnected: a device
-	// that stays away is reported once, not on every poll.
-	// A device that is simply missing after a reported loss is not news.
+	// that stays away is reported once, not on every poll, and one that is
+	// merely missing after a reported loss is not news.
 	lastDown := ""
 	down := func(dev string, err error) bool {
 		if err.Error() == lastDown || lastDown != "" && errors.Is(err, errNotFound) {
@@ -109,7 +102,9 @@ func (m *manager) Run(ctx context.Context, out chan<- Event, source func(Device)
 		if !down(d.Path, err) {
 			return nil
 		}
-		if clock.Now().Sub(start) >= stable {
+		// A session that lasted longer than the longest wait was a
+		// working device: the next loss starts the backoff from the bottom.
+		if clock.Now().Sub(start) >= m.opts.MaxBackoff {
 			bo.Reset()
 		}
 		if !wait(bo.Next()) {

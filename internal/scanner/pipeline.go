@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 )
@@ -16,6 +17,7 @@ type pipeline struct {
 	last     string // the last code emitted, for debounce
 	lastAt   time.Time
 	emit     func(Event)
+	scratch  []byte
 }
 
 func newPipeline(source, device string, o Options, emit func(Event)) (*pipeline, error) {
@@ -76,6 +78,21 @@ func (p *pipeline) code(data []byte, symLen int, at time.Time) {
 	p.emit(Event{Kind: EventScan, Device: p.device, Scan: Scan{
 		Code: s[symLen:], Symbology: s[:symLen], Source: p.source, Time: at,
 	}})
+}
+
+// whole takes a code that arrived whole (HID POS): no framing, but it may
+// still carry the scanner's terminator, prefix and suffix.
+func (p *pipeline) whole(c posCode, at time.Time) {
+	if c.tooLong {
+		p.reject(c.data, fmt.Sprintf("longer than %d bytes (%d): discarded", p.fr.max, c.n), at)
+		return
+	}
+	data, symLen := p.fr.strip(bytes.TrimRight(c.data, "\r\n\t"))
+	if symLen == 0 && c.sym != nil {
+		p.scratch = append(append(p.scratch[:0], c.sym...), data...)
+		data, symLen = p.scratch, len(c.sym)
+	}
+	p.code(data, symLen, at)
 }
 
 func (p *pipeline) reject(data []byte, reason string, at time.Time) {

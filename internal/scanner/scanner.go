@@ -96,11 +96,14 @@ type Options struct {
 	MinBackoff time.Duration // first wait after a failed open or a lost device
 	MaxBackoff time.Duration
 
-	Layout   string // keyboard layout the scanner emulates: "us" (default) or "fr"
-	HIDMode  string // drivers.ModeKeyboard or drivers.ModeHIDPOS; "" = from usage page or profile
-	Script   []Step // for kind sim; nil = DemoScript(nil)
-	hidAPI   hidBackend
-	serialIO serialBackend
+	Layout  string // keyboard layout the scanner emulates: "us" (default) or "fr"
+	HIDMode string // drivers.ModeKeyboard or drivers.ModeHIDPOS; "" = from usage page or profile
+	// HIDInterface picks the USB interface to read on Linux, where usage
+	// pages are not reported; nil = the profile's, or any.
+	HIDInterface *int
+	Script       []Step // for kind sim; nil = DemoScript(nil)
+	hidAPI       hidBackend
+	serialIO     serialBackend
 }
 
 func (o Options) withDefaults() Options {
@@ -136,7 +139,8 @@ func (o Options) withDefaults() Options {
 
 // Open builds the scanner the configuration describes, with framing,
 // validation and debounce. It opens no device: Run does, and keeps
-// reopening it.
+// reopening it. For kind wedge the Scanner is a *Wedge, which the checkout
+// screen feeds keystrokes (its KeyFeeder).
 func Open(c config.Scanner, opts Options) (Scanner, error) {
 	if opts.Terminator == "" {
 		opts.Terminator = c.Terminator
@@ -153,7 +157,7 @@ func Open(c config.Scanner, opts Options) (Scanner, error) {
 		}
 	}
 	opts = opts.withDefaults()
-	if _, err := terminatorOf(opts.Terminator); err != nil {
+	if err := checkTerminator(opts.Terminator); err != nil {
 		return nil, fmt.Errorf("scanner: %w", err)
 	}
 	var vid, pid uint16
@@ -176,7 +180,7 @@ func Open(c config.Scanner, opts Options) (Scanner, error) {
 	case config.ScannerWedge:
 		return NewWedge(opts), nil
 	case config.ScannerSerial:
-		return newSerial(c.Port, vid, pid, c.Baud, opts)
+		return newSerial(c.Port, vid, pid, c.Baud, prof, opts)
 	case config.ScannerHID:
 		if c.VID == "" || c.PID == "" {
 			return nil, fmt.Errorf("scanner: a HID scanner needs vid and pid")

@@ -39,22 +39,23 @@ type serialScanner struct {
 	m manager
 }
 
-func newSerial(port string, vid, pid uint16, baud int, o Options) (Scanner, error) {
+func newSerial(port string, vid, pid uint16, baud int, prof *drivers.Profile, o Options) (Scanner, error) {
 	if port == "" && vid == 0 && pid == 0 {
 		return nil, errors.New("scanner: a serial scanner needs a port, or a vid and pid")
-	}
-	if baud == 0 {
-		baud = 9600
 	}
 	be := o.serialIO
 	if be == nil {
 		be = bugstSerial{}
 	}
-	mode := &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit}
+	mode := serialMode(baud, prof)
 	s := &serialScanner{m: manager{
 		opts: o,
 		describe: func(d Device) string {
-			desc := fmt.Sprintf("serial %d 8N1", baud)
+			stop := 1
+			if mode.StopBits == serial.TwoStopBits {
+				stop = 2
+			}
+			desc := fmt.Sprintf("serial %d %d%c%d", mode.BaudRate, mode.DataBits, "NOEMS"[mode.Parity], stop)
 			if d.VID != 0 {
 				desc += fmt.Sprintf(", USB %04x:%04x", d.VID, d.PID)
 			}
@@ -90,6 +91,30 @@ func newSerial(port string, vid, pid uint16, baud int, o Options) (Scanner, erro
 
 func (s *serialScanner) Run(ctx context.Context, out chan<- Event) error {
 	return s.m.Run(ctx, out, func(d Device) string { return "serial:" + d.Path })
+}
+
+// serialMode is 9600 8N1 unless the configuration (baud) or the profile
+// (baud, data bits, parity, stop bits) says otherwise. CDC devices ignore
+// it all.
+func serialMode(baud int, prof *drivers.Profile) *serial.Mode {
+	m := &serial.Mode{BaudRate: 9600, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit}
+	if prof != nil && prof.Serial != nil {
+		ps := prof.Serial
+		m.BaudRate, m.DataBits = ps.Baud, ps.DataBits
+		switch ps.Parity {
+		case "odd":
+			m.Parity = serial.OddParity
+		case "even":
+			m.Parity = serial.EvenParity
+		}
+		if ps.StopBits == 2 {
+			m.StopBits = serial.TwoStopBits
+		}
+	}
+	if baud > 0 {
+		m.BaudRate = baud
+	}
+	return m
 }
 
 // portPresent: a port that is not there is waited for at the poll

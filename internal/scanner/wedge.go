@@ -1,0 +1,163 @@
+package scanner
+
+import (
+	"context"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Keyboard wedge timing. A scanner types a whole code in one burst with
+// keys 1–20 ms apart; a person's keys are 80 ms or more apart.
+const (
+	DefaultMaxKeyGap = 35 * time.Millisecond
+	// wedgeMinBurst is the shortest burst taken for a scanner: two or three
+	// fast keys happen when a person rolls over keys.
+	wedgeMinBurst = 6
+	// wedgeQueue bounds keys waiting for Run; a TUI that feeds keys while
+	// Run is not running must not grow memory without end.
+	wedgeQueue = 4096
+)
+
+// Wedge reads a scanner in keyboard mode through the keystrokes the
+// checkout screen passes it. On Windows this is the only way to read such
+// a scanner: no program can open a keyboard there. It keeps the scanner's
+// bursts and ignores what a person types.
+type Wedge struct {
+	opts   Options
+	maxGap time.Duration
+
+	mu      sync.Mutex
+	keys    []keystroke
+	dropped int
+	wake    chan struct{}
+}
+
+type keystroke struct {
+	r  rune
+	at time.Time
+}
+
+// NewWedge returns a wedge; Open returns one for kind "wedge".
+func NewWedge(o Options) *Wedge {
+	return &Wedge{opts: o.withDefaults(), maxGap: DefaultMaxKeyGap, wake: make(chan struct{}, 1)}
+}
+
+// Key passes one keystroke, typed at at. It never blocks: the TUI calls it
+// from its event loop.
+func (w *Wedge) Key(r rune, at time.Time) {
+	w.mu.Lock()
+	if len(w.keys) < wedgeQueue {
+		w.keys = append(w.keys, keystroke{r, at})
+	} else {
+		w.dropped++
+	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Wedge) take(into []keystroke) ([]keystroke, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	into = append(into[:0], w.keys...)
+	w.keys = w.keys[:0]
+	d := w.dropped
+	w.dropped = 0
+	return into, d
+}
+
+// Run turns bursts into scans until ctx ends.
+func (w *Wedge) Run(ctx context.Context, out chan<- Event) error {
+	var pending []Event
+	p, err := newPipeline("wedge", "wedge", w.opts, func(e Event) { pending = append(pending, e) })
+	if err != nil {
+		return err
+	}
+	b := burst{p: p, maxGap: w.maxGap, noTerm: w.opts.Terminator == "none"}
+	if !send(ctx, out, Event{Kind: EventConnected, Device: "wedge", Reason: "keyboard wedge: reads what a scanner types into the checkout screen"}) {
+		return nil
+	}
+	var keys []keystroke
+	for {
+		var gap <-chan time.Time
+		if len(b.text) > 0 {
+			gap = w.opts.Clock.After(w.maxGap)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-gap:
+			b.end(b.last)
+		case <-w.wake:
+			var dropped int
+			keys, dropped = w.take(keys)
+			if dropped > 0 {
+				b.reset()
+				p.reject(nil, "keystrokes came faster than they were read; some were lost", w.opts.Clock.Now())
+			}
+			for _, k := range keys {
+				b.key(k.r, k.at)
+			}
+		}
+		for _, e := range pending {
+			if !send(ctx, out, e) {
+				return nil
+			}
+		}
+		pending = pending[:0]
+	}
+}
+
+// burst collects keys that come scanner-fast.
+type burst struct {
+	p      *pipeline
+	maxGap time.Duration
+	noTerm bool // terminator "none": a burst ends with the silence after it
+	text   []byte
+	n      int // runes in text
+	last   time.Time
+}
+
+func (b *burst) key(r rune, at time.Time) {
+	if b.n > 0 && at.Sub(b.last) > b.maxGap {
+		b.end(b.last)
+	}
+	switch {
+	case r == '\r' || r == '\n' || r == '\t':
+		if b.n >= wedgeMinBurst && at.Sub(b.last) <= b.maxGap {
+			b.text = append(b.text, '\r')
+			b.p.write(b.text, at)
+		}
+		b.reset()
+		return
+	case r < 0x20 || r == 0x7f:
+		// Backspace, Escape and the like: a person is editing.
+		b.reset()
+		return
+	}
+	b.text = utf8.AppendRune(b.text, r)
+	b.n++
+	b.last = at
+}
+
+// end closes a burst that stopped without a terminator.
+func (b *burst) end(at time.Time) {
+	switch {
+	case b.n < wedgeMinBurst:
+		// A person typing.
+	case b.noTerm:
+		b.text = append(b.text, '\r')
+		b.p.write(b.text, at)
+	default:
+		b.p.reject(b.text, "typed as fast as a scanner but no Enter followed (if the scanner sends no suffix, set scanner.terminator to none)", at)
+	}
+	b.reset()
+}
+
+func (b *burst) reset() {
+	b.text = b.text[:0]
+	b.n = 0
+}
