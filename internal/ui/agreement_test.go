@@ -10,6 +10,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"posagent/internal/alipay"
+	"posagent/internal/alipay/alipaytest"
 )
 
 // fakeConfirmer answers each AgreementAuthConfirm with the next error the
@@ -109,5 +110,35 @@ func TestAgreementWordsCoverEverySubCode(t *testing.T) {
 			t.Errorf("%s and %s read the same: %q", sub, prev, w)
 		}
 		seen[w] = sub
+	}
+}
+
+// TestAgreementDialogOnFakeGateway goes through the real client and the
+// fake gateway on 127.0.0.1: a wrong code, then the right one.
+func TestAgreementDialogOnFakeGateway(t *testing.T) {
+	srv := alipaytest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.AddAgreement(alipaytest.Agreement{AgreementNo: "20170502000610755993", ApplyToken: "MDEDUCT0068", SMSCode: "423979"})
+	client, err := alipay.NewClient(alipay.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), PrivateKey: srv.AppKey(),
+		SignType: srv.SignType(), Charset: srv.Charset(), AlipayPublicKey: srv.AlipayPublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, Deps{Agreements: client}, 100, 30)
+	h.key(tcell.KeyRune, 'a', tcell.ModAlt)
+	h.waitFor(t, "agreement_no")
+	h.typeText("20170502000610755993")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.typeText("MDEDUCT0068")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.typeText("111111")
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "NOT CONFIRMED: The SMS code is wrong")
+	h.key(tcell.KeyCtrlU, 0, tcell.ModCtrl)
+	h.typeText("423979")
+	h.key(tcell.KeyRune, 'w', tcell.ModAlt)
+	h.waitFor(t, "CONFIRMED: the customer's agreement 20170502000610755993 is confirmed")
+	if !srv.Confirmed("20170502000610755993") {
+		t.Fatal("the gateway did not confirm the agreement")
 	}
 }

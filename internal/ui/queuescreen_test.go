@@ -14,8 +14,6 @@ import (
 	"posagent/internal/queue"
 )
 
-// The real queue is what the screen is for.
-var _ QueueStore = (*queue.Queue)(nil)
 
 // fakeQueue holds jobs in memory and records the calls.
 type fakeQueue struct {

@@ -91,7 +91,9 @@ func describeDevice(d scanner.Device) (main, second string) {
 }
 
 // scannerConfig is cur with the fields a detected device tells filled in. A
-// device in keyboard mode types, so it is read as a keyboard wedge.
+// device in keyboard mode types, so it is read as a keyboard wedge. With a
+// matching profile, baud and terminator are cleared so that the profile's
+// apply; without one, what staff set stays.
 func scannerConfig(cur config.Scanner, d scanner.Device) config.Scanner {
 	s := cur
 	s.Kind, s.Port, s.VID, s.PID, s.Profile = d.Kind, "", "", "", ""
@@ -100,23 +102,14 @@ func scannerConfig(cur config.Scanner, d scanner.Device) config.Scanner {
 	}
 	if s.Kind == config.ScannerSerial {
 		s.Port = d.Path
-		if s.Baud == 0 {
-			s.Baud = 9600
-		}
 	} else {
 		s.Baud = 0 // only serial ports have a rate
 	}
 	if d.VID != 0 || d.PID != 0 {
 		s.VID, s.PID = fmt.Sprintf("%04x", d.VID), fmt.Sprintf("%04x", d.PID)
 	}
-	if p := d.Profile; p != nil {
-		s.Profile = p.Name
-		if p.Terminator != "" {
-			s.Terminator = p.Terminator
-		}
-		if s.Kind == config.ScannerSerial && p.Serial != nil && p.Serial.Baud != 0 {
-			s.Baud = p.Serial.Baud
-		}
+	if d.Profile != nil {
+		s.Profile, s.Baud, s.Terminator = d.Profile.Name, 0, ""
 	}
 	return s
 }

@@ -124,27 +124,27 @@ func (s *settingsScreen) build(focus int) {
 	s.input("alipay_cert", "alipay_cert (file)", c.AlipayCert, &c.AlipayCert)
 	s.input("alipay_root_cert", "alipay_root_cert (file)", c.AlipayRootCert, &c.AlipayRootCert)
 	s.input("encrypt_key", "encrypt_key (file)", c.EncryptKey, &c.EncryptKey)
-	s.dropdown("sign_type", "sign_type", []string{"RSA2", "RSA"}, &c.SignType)
-	s.dropdown("charset", "charset", []string{"utf-8", "GBK"}, &c.Charset)
+	s.dropdown("sign_type", "sign_type", []string{"RSA2", "RSA"}, "", &c.SignType)
+	s.dropdown("charset", "charset", []string{"utf-8", "GBK"}, "", &c.Charset)
 	s.input("app_auth_token", "app_auth_token", c.AppAuthToken, &c.AppAuthToken).SetMaskCharacter('*')
 	s.input("pay_pid", "pay_pid", c.PayPID, &c.PayPID)
 	s.input("terminal_id", "terminal_id", c.TerminalID, &c.TerminalID)
 	s.input("data_dir", "data_dir", c.DataDir, &c.DataDir)
-	s.dropdown("scanner.kind", "scanner.kind", []string{config.ScannerSerial, config.ScannerHID, config.ScannerWedge, config.ScannerSim}, &c.Scanner.Kind)
+	s.dropdown("scanner.kind", "scanner.kind", []string{config.ScannerSerial, config.ScannerHID, config.ScannerWedge, config.ScannerSim}, "", &c.Scanner.Kind)
 	s.input("scanner.port", "scanner.port", c.Scanner.Port, &c.Scanner.Port)
 	baud := ""
 	if c.Scanner.Baud != 0 {
 		baud = strconv.Itoa(c.Scanner.Baud)
 	}
 	s.add(tview.NewInputField().SetLabel("scanner.baud").SetText(baud).SetFieldWidth(fieldWidth).
-		SetAcceptanceFunc(digitsOnly).
+		SetAcceptanceFunc(digitsOnly).SetPlaceholder("(profile's, else 9600)").
 		SetChangedFunc(func(v string) {
-			c.Scanner.Baud, _ = strconv.Atoi(v) // digits only; empty is 0, which Validate names
+			c.Scanner.Baud, _ = strconv.Atoi(v) // digits only; empty is 0: the profile's rate
 			s.changed()
 		}), -1, "scanner.baud")
 	s.input("scanner.vid", "scanner.vid", c.Scanner.VID, &c.Scanner.VID)
 	s.input("scanner.pid", "scanner.pid", c.Scanner.PID, &c.Scanner.PID)
-	s.dropdown("scanner.terminator", "scanner.terminator", config.Terminators, &c.Scanner.Terminator)
+	s.dropdown("scanner.terminator", "scanner.terminator", config.Terminators, "(profile's, else CR)", &c.Scanner.Terminator)
 	s.input("scanner.profile", "scanner.profile", c.Scanner.Profile, &c.Scanner.Profile)
 	s.input("merchant_coupon_url", "merchant_coupon_url", c.MerchantCouponURL, &c.MerchantCouponURL)
 	for i := range c.Coupons {
@@ -203,15 +203,23 @@ func (s *settingsScreen) input(key, label, value string, dst *string) *tview.Inp
 	return in
 }
 
-// dropdown adds a choice bound to *dst. A value outside the options (from a
-// hand-edited file) is kept as an extra option so that it shows, with
-// Validate's complaint beside it.
-func (s *settingsScreen) dropdown(key, label string, options []string, dst *string) {
-	options = slices.Clone(options)
-	cur := slices.Index(options, *dst)
-	if cur < 0 && strings.EqualFold(*dst, "utf-8") {
-		cur = slices.Index(options, "utf-8")
+// dropdown adds a choice bound to *dst. A non-empty unset names the first
+// option, which stands for the empty value (a default chosen elsewhere). A
+// value outside the options (from a hand-edited file) is kept as an extra
+// option so that it shows, with Validate's complaint beside it.
+func (s *settingsScreen) dropdown(key, label string, options []string, unset string, dst *string) {
+	if unset != "" {
+		options = append([]string{unset}, options...)
+	} else {
+		options = slices.Clone(options)
 	}
+	value := func(option string) string {
+		if unset != "" && option == unset {
+			return ""
+		}
+		return option
+	}
+	cur := slices.IndexFunc(options, func(o string) bool { return value(o) == *dst || strings.EqualFold(o, *dst) && o == "utf-8" })
 	if cur < 0 && *dst != "" {
 		options = append(options, *dst)
 		cur = len(options) - 1
@@ -221,8 +229,8 @@ func (s *settingsScreen) dropdown(key, label string, options []string, dst *stri
 	if cur >= 0 {
 		d.SetCurrentOption(cur)
 	}
-	d.SetSelectedFunc(func(v string, _ int) {
-		if *dst != v {
+	d.SetSelectedFunc(func(option string, _ int) {
+		if v := value(option); *dst != v {
 			*dst = v
 			s.changed()
 		}

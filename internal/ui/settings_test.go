@@ -187,7 +187,7 @@ func TestSettingsPicksDetectedScanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config.Scanner{Kind: "hid", VID: "1eab", PID: "8203", Terminator: "none", Profile: "newland-hidpos"}
+	want := config.Scanner{Kind: "hid", VID: "1eab", PID: "8203", Profile: "newland-hidpos"}
 	if got.Scanner != want {
 		t.Fatalf("scanner saved as %+v, want %+v", got.Scanner, want)
 	}
