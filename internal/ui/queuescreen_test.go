@@ -14,7 +14,6 @@ import (
 	"posagent/internal/queue"
 )
 
-
 // fakeQueue holds jobs in memory and records the calls.
 type fakeQueue struct {
 	mu            sync.Mutex
