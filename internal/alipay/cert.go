@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -20,10 +22,12 @@ type CertConfig struct {
 	AlipayCert []byte // alipayCertPublicKey_RSA2.crt: Alipay's certificate, with its chain
 	RootCert   []byte // alipayRootCert.crt: Alipay's root bundle
 
-	// Fetch, when set, is asked for a certificate (PEM, with its chain) that
-	// a response names but the client does not know yet: Alipay rotates its
-	// certificate before the old one expires. Whatever it returns is trusted
-	// only if it chains to the root bundle and has the SN asked for.
+	// Fetch is asked for a certificate (PEM, with its chain) that a response
+	// names but the client does not know yet: Alipay rotates its certificate
+	// before the old one expires. nil means the gateway's own
+	// alipay.open.app.alipaycert.download, as Alipay's SDKs do. Whatever
+	// arrives is trusted only if it chains to the root bundle and has the SN
+	// asked for.
 	Fetch func(ctx context.Context, sn string) ([]byte, error)
 }
 
@@ -155,9 +159,6 @@ func (s *certStore) key(ctx context.Context, sn string) (*rsa.PublicKey, error) 
 	if k != nil {
 		return k, nil
 	}
-	if s.fetch == nil {
-		return nil, fmt.Errorf("%w %s (no Fetch configured to get it)", ErrUnknownCert, sn)
-	}
 	data, err := s.fetch(ctx, sn)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: fetch: %w", ErrUnknownCert, sn, err)
@@ -207,4 +208,49 @@ func (c *Client) verifyKey(ctx context.Context, certSN string) (*rsa.PublicKey, 
 		return c.alipayKey, nil
 	}
 	return c.certs.key(ctx, certSN)
+}
+
+// MethodAlipayCertDownload hands out Alipay's certificate by SN.
+const MethodAlipayCertDownload = "alipay.open.app.alipaycert.download"
+
+// downloadAlipayCert fetches the certificate sn names from the gateway. Its
+// answer is signed under that very certificate, which is not known yet: the
+// trust comes from the chain to the root bundle that certStore.add checks,
+// not from the response's signature.
+func (c *Client) downloadAlipayCert(ctx context.Context, sn string) ([]byte, error) {
+	const method = MethodAlipayCertDownload
+	biz, err := marshalBiz(struct {
+		SN string `json:"alipay_cert_sn"`
+	}{sn})
+	if err != nil {
+		return nil, err
+	}
+	body, err := c.requestBody(method, biz, false)
+	if err != nil {
+		return nil, err
+	}
+	status, raw, err := c.post(ctx, method, body)
+	if err != nil {
+		return nil, err
+	}
+	env, err := c.envelope(method, status, raw)
+	if err != nil {
+		return nil, err
+	}
+	env.hasSig = true // checked through the certificate chain instead
+	obj, err := c.result(method, status, env)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Content string `json:"alipay_cert_content"`
+	}
+	if err := json.Unmarshal(obj, &r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	pemData, err := base64.StdEncoding.DecodeString(r.Content)
+	if err != nil {
+		return nil, fmt.Errorf("%w: alipay_cert_content is not base64", ErrMalformed)
+	}
+	return pemData, nil
 }

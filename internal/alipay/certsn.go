@@ -3,6 +3,8 @@ package alipay
 import (
 	"crypto/md5"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -14,8 +16,20 @@ import (
 // issuer's distinguished name in RFC 2253 order followed by the certificate's
 // serial number in decimal. It is what app_cert_sn and alipay_cert_sn carry.
 func CertSN(cert *x509.Certificate) string {
-	sum := md5.Sum([]byte(cert.Issuer.String() + cert.SerialNumber.String()))
+	sum := md5.Sum([]byte(issuerDN(cert) + cert.SerialNumber.String()))
 	return hex.EncodeToString(sum[:])
+}
+
+// issuerDN is the issuer's RFC 2253 string in the order the certificate
+// holds its attributes, as Java's X500Principal.getName() writes it.
+// pkix.Name.String would sort the attributes into Go's own order and change
+// the SN of a certificate whose issuer lists them differently.
+func issuerDN(cert *x509.Certificate) string {
+	var rdns pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(cert.RawIssuer, &rdns); err == nil && len(rest) == 0 {
+		return rdns.String()
+	}
+	return cert.Issuer.String()
 }
 
 // RootCertSN is alipay_root_cert_sn: the CertSNs of the RSA-signed

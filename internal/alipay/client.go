@@ -92,10 +92,12 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.signType == "" {
 		c.signType = RSA2
 	}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if _, err := c.signType.hash(); err != nil {
 		return nil, err
 	}
-	var err error
 	switch {
 	case strings.TrimSpace(cfg.AppID) == "":
 		return nil, errors.New("alipay: app_id is required")
@@ -126,12 +128,16 @@ func NewClient(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("alipay: charset %q: want utf-8 or GBK", cfg.Charset)
 	}
 
+	var err error
 	switch {
 	case cfg.Certs != nil && cfg.AlipayPublicKey != nil:
 		return nil, errors.New("alipay: both an Alipay public key and certificates: choose public-key mode or certificate mode")
 	case cfg.Certs != nil:
-		if c.certs, err = newCertStore(cfg.Certs, cfg.PrivateKey, c.clock); err != nil {
+		if c.certs, err = newCertStore(cfg.Certs, cfg.PrivateKey, c.now); err != nil {
 			return nil, err
+		}
+		if c.certs.fetch == nil {
+			c.certs.fetch = c.downloadAlipayCert
 		}
 	case cfg.AlipayPublicKey != nil:
 		if cfg.AlipayPublicKey.Equal(&cfg.PrivateKey.PublicKey) {
@@ -165,9 +171,6 @@ func NewClient(cfg Config) (*Client, error) {
 
 	if c.http == nil {
 		c.http = &http.Client{Timeout: DefaultTimeout}
-	}
-	if c.now == nil {
-		c.now = time.Now
 	}
 	return c, nil
 }
@@ -228,8 +231,6 @@ func NewClientFromConfig(c *config.Config) (*Client, error) {
 	}
 	return NewClient(cfg)
 }
-
-func (c *Client) clock() time.Time { return c.now() }
 
 // timestamp is the common parameter timestamp: Beijing time.
 func (c *Client) timestamp() string {
@@ -298,26 +299,35 @@ type param struct{ k, v string }
 // the same string is signed and sent) and returns the verified response
 // object, decrypted and in UTF-8, after checking its code.
 func (c *Client) call(ctx context.Context, method, biz string) ([]byte, error) {
-	body, err := c.requestBody(method, biz)
+	body, err := c.requestBody(method, biz, c.aes != nil)
 	if err != nil {
 		return nil, err
 	}
+	status, raw, err := c.post(ctx, method, body)
+	if err != nil {
+		return nil, err
+	}
+	return c.parseResponse(ctx, method, status, raw)
+}
+
+// post sends a form body to the gateway and reads the answer.
+func (c *Client) post(ctx context.Context, method string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return nil, &Error{Method: method, Err: err}
+		return 0, nil, &Error{Method: method, Err: err}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset="+c.charset)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &Error{Method: method, Err: transportError(err)}
+		return 0, nil, &Error{Method: method, Err: transportError(err)}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Err: transportError(err)}
+		return 0, nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Err: transportError(err)}
 	}
-	return c.parseResponse(ctx, method, resp.StatusCode, raw)
+	return resp.StatusCode, raw, nil
 }
 
 // transportError classifies an error of the HTTP round trip. A call the
@@ -331,11 +341,11 @@ func transportError(err error) error {
 }
 
 // requestBody builds the signed form body of a request: the common
-// parameters, biz_content (encrypted when AES is on), the signature over
+// parameters, biz_content (encrypted if encrypt), the signature over
 // their canonical string in the request charset, all url-encoded in that
 // charset.
-func (c *Client) requestBody(method, biz string, extra ...param) ([]byte, error) {
-	ps, err := c.signedParams(method, biz, extra...)
+func (c *Client) requestBody(method, biz string, encrypt bool) ([]byte, error) {
+	ps, err := c.signedParams(method, biz, encrypt)
 	if err != nil {
 		return nil, err
 	}
@@ -356,9 +366,9 @@ func (c *Client) requestBody(method, biz string, extra ...param) ([]byte, error)
 }
 
 // signedParams returns the request's parameters sorted by key, values in the
-// request charset, the last one being sign.
-func (c *Client) signedParams(method, biz string, extra ...param) ([]param, error) {
-	if c.aes != nil {
+// request charset, the last one being sign. encrypt encrypts biz_content.
+func (c *Client) signedParams(method, biz string, encrypt bool, extra ...param) ([]param, error) {
+	if encrypt {
 		enc, err := c.aes.encrypt(biz, c.gbk)
 		if err != nil {
 			return nil, &Error{Method: method, Err: &FieldError{Field: "biz_content", Msg: err.Error()}}
@@ -380,7 +390,7 @@ func (c *Client) signedParams(method, biz string, extra ...param) ([]param, erro
 		param{"biz_content", biz},
 		param{"charset", c.charset},
 	)
-	if c.aes != nil {
+	if encrypt {
 		ps = append(ps, param{"encrypt_type", "AES"})
 	}
 	ps = append(ps,

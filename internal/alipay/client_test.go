@@ -107,7 +107,7 @@ func TestResponses(t *testing.T) {
 	ak := testAlipayKey(t)
 	other := testAppKey(t) // any key but Alipay's
 	const m = MethodTwostageCommonUse
-	key := responseKey(m)
+	key := ResponseKey(m)
 	sign := func(obj string) string {
 		s, err := Sign([]byte(obj), ak, RSA2)
 		if err != nil {
@@ -445,6 +445,35 @@ func TestNewClientFromConfig(t *testing.T) {
 			t.Errorf("%s: client %+v", key, c)
 		}
 	}
+	// Certificate mode and an AES key file as the console shows it.
+	certs, err := filepath.Abs(filepath.Join("testdata", "certs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aesFile := filepath.Join(t.TempDir(), "aes.txt")
+	if err := os.WriteFile(aesFile, []byte(testAESKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cc := &config.Config{
+		AppID: "2014072300007148", AppPrivateKey: abs("keys/app_private_pkcs8.pem"),
+		AppCert:        filepath.Join(certs, "appCertPublicKey_2014072300007148.crt"),
+		AlipayCert:     filepath.Join(certs, "alipayCertPublicKey_RSA2.crt"),
+		AlipayRootCert: filepath.Join(certs, "alipayRootCert.crt"),
+		EncryptKey:     aesFile,
+		Charset:        "GBK",
+	}
+	c, err := NewClientFromConfig(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sns := wantSNs(t); c.AppCertSN() != sns["app"] || c.RootCertSN() != sns["root"]+"_"+sns["root2"] || c.aes == nil || !c.gbk {
+		t.Errorf("certificate-mode client from files: app %s root %s aes %v gbk %v", c.AppCertSN(), c.RootCertSN(), c.aes != nil, c.gbk)
+	}
+	cc.AlipayRootCert = filepath.Join(certs, "missing.crt")
+	if _, err := NewClientFromConfig(cc); err == nil || !strings.Contains(err.Error(), "alipay_root_cert") {
+		t.Errorf("missing root file: %v", err)
+	}
+
 	cfg := &config.Config{AppID: "2014072300007148", AppPrivateKey: abs("keys/app_private_pkcs1.pem"), AlipayPublicKey: filepath.Join(t.TempDir(), "missing.pem")}
 	if _, err := NewClientFromConfig(cfg); err == nil || !strings.Contains(err.Error(), "alipay_public_key") || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)

@@ -142,5 +142,5 @@ func signedBody(t testing.TB, key *rsa.PrivateKey, method, obj string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []byte(fmt.Sprintf(`{"%s":%s,"sign":"%s"}`, responseKey(method), obj, strings.ReplaceAll(sig, "/", `\/`)))
+	return []byte(fmt.Sprintf(`{"%s":%s,"sign":"%s"}`, ResponseKey(method), obj, strings.ReplaceAll(sig, "/", `\/`)))
 }

@@ -9,10 +9,10 @@ import (
 	"strings"
 )
 
-// responseKey is the top-level key of a method's response object:
+// ResponseKey is the top-level key of a method's response object:
 // "alipay.user.twostage.common.use" answers in
 // "alipay_user_twostage_common_use_response".
-func responseKey(method string) string {
+func ResponseKey(method string) string {
 	return strings.ReplaceAll(method, ".", "_") + "_response"
 }
 
@@ -40,22 +40,9 @@ type commonResult struct {
 // (the gateway writes "\/"), no transcoding first (GBK).
 func (c *Client) parseResponse(ctx context.Context, method string, status int, raw []byte) ([]byte, error) {
 	fail := func(err error) error { return &Error{Method: method, HTTPStatus: status, Err: err} }
-	if looksLikeHTML(raw) {
-		// A proxy's or captive portal's page, whatever its status: the
-		// gateway never answers in HTML.
-		return nil, fail(fmt.Errorf("%w: an HTML page instead of the gateway's JSON", ErrUnreachable))
-	}
-	switch {
-	case status == 502 || status == 503 || status == 504:
-		return nil, fail(ErrUnreachable)
-	case status != 200:
-		return nil, fail(fmt.Errorf("unexpected HTTP status"))
-	case len(raw) > maxResponse:
-		return nil, fail(fmt.Errorf("%w: more than %d bytes", ErrMalformed, maxResponse))
-	}
-	env, err := scanEnvelope(raw, responseKey(method), c.gbk)
+	env, err := c.envelope(method, status, raw)
 	if err != nil {
-		return nil, fail(fmt.Errorf("%w: %v", ErrMalformed, err))
+		return nil, err
 	}
 	if env.hasSig {
 		key, err := c.verifyKey(ctx, env.certSN)
@@ -66,6 +53,36 @@ func (c *Client) parseResponse(ctx context.Context, method string, status int, r
 			return nil, fail(fmt.Errorf("verify response: %w", err))
 		}
 	}
+	return c.result(method, status, env)
+}
+
+// envelope checks the HTTP answer and locates the parts of the body.
+func (c *Client) envelope(method string, status int, raw []byte) (envelope, error) {
+	fail := func(err error) error { return &Error{Method: method, HTTPStatus: status, Err: err} }
+	if looksLikeHTML(raw) {
+		// A proxy's or captive portal's page, whatever its status: the
+		// gateway never answers in HTML.
+		return envelope{}, fail(fmt.Errorf("%w: an HTML page instead of the gateway's JSON", ErrUnreachable))
+	}
+	switch {
+	case status == 502 || status == 503 || status == 504:
+		return envelope{}, fail(ErrUnreachable)
+	case status != 200:
+		return envelope{}, fail(fmt.Errorf("unexpected HTTP status"))
+	case len(raw) > maxResponse:
+		return envelope{}, fail(fmt.Errorf("%w: more than %d bytes", ErrMalformed, maxResponse))
+	}
+	env, err := scanEnvelope(raw, ResponseKey(method), c.gbk)
+	if err != nil {
+		return envelope{}, fail(fmt.Errorf("%w: %v", ErrMalformed, err))
+	}
+	return env, nil
+}
+
+// result opens the response object of env (verified, or unsigned) and
+// checks its code.
+func (c *Client) result(method string, status int, env envelope) ([]byte, error) {
+	fail := func(err error) error { return &Error{Method: method, HTTPStatus: status, Err: err} }
 	obj, err := c.openValue(env.value)
 	if err != nil {
 		return nil, fail(fmt.Errorf("%w: %v", ErrMalformed, err))
