@@ -32,6 +32,7 @@ func newAgreementDialog(a *App, c AgreementConfirmer) *agreementDialog {
 	d.token = d.input("apply_token", 64)
 	d.smsNo = d.input("SMS code", 10)
 	d.form.AddButton("Confirm F9", d.send).AddButton("Close Esc", func() { a.show(pageCheckout) })
+	d.fit()
 	d.say(" Enter the agreement number, the apply token and the code the customer received by SMS.")
 	return d
 }

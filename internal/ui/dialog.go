@@ -51,6 +51,12 @@ func (d *dialog) input(label string, limit int) *tview.InputField {
 	return in
 }
 
+// fit gives the form the height of its fields and buttons (with the border
+// and padding and the line before the buttons), the result the rest.
+func (d *dialog) fit() {
+	d.root.ResizeItem(d.form, d.form.GetFormItemCount()+6, 0)
+}
+
 // say replaces the result text.
 func (d *dialog) say(format string, args ...any) {
 	d.result.SetText(fmt.Sprintf(format, args...))

@@ -84,6 +84,7 @@ var screenKeys = []screenKey{
 	{pageQueue, tcell.KeyF3, 'q', "Queue"},
 	{pageSettings, tcell.KeyF4, 's', "Settings"},
 	{pageAgreement, tcell.KeyF5, 'a', "Agreement"},
+	{pageOrder, tcell.KeyF6, 'o', "App-pay"},
 }
 
 // newMenu is the top line: one clickable entry per screen.

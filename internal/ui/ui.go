@@ -49,6 +49,7 @@ type Deps struct {
 	Queue      QueueStore
 	Keys       KeyFeeder
 	Agreements AgreementConfirmer
+	Orders     OrderBuilder
 	// Scanners lists the scanners the settings screen offers to pick from.
 	Scanners ScannerLister
 
@@ -73,6 +74,7 @@ type App struct {
 	settings  *settingsScreen
 	queue     *queueScreen
 	agreement *agreementDialog
+	order     *orderDialog
 	help      *tview.TextView
 
 	// Background work: every goroutine that may queue an update is counted
@@ -114,13 +116,16 @@ func New(deps Deps) *App {
 	a.settings = newSettingsScreen(a, deps.Config, deps.ConfigPath, deps.OnSave)
 	a.agreement = newAgreementDialog(a, deps.Agreements)
 	a.queue = newQueueScreen(a, deps.Queue)
+	a.order = newOrderDialog(a, deps.Orders)
 
 	a.pages = tview.NewPages().
 		AddPage(pageCheckout, a.checkout.root, true, true).
 		AddPage(pageHelp, a.help, true, false).
 		AddPage(pageQueue, a.queue.root, true, false).
 		AddPage(pageSettings, a.settings.root, true, false).
-		AddPage(pageAgreement, a.agreement.root, true, false)
+		AddPage(pageAgreement, a.agreement.root, true, false).
+		AddPage(pageOrder, a.order.root, true, false).
+		AddPage(pageOrderQR, a.order.qr, true, false)
 	a.menu = newMenu(a.show)
 	// A click on the menu opens a screen; the keyboard stays with the screens.
 	a.menu.SetFocusFunc(func() { a.tv.SetFocus(a.pages) })
@@ -313,6 +318,9 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 	case ev.Key() == tcell.KeyEscape && a.front() == pageHelp:
 		a.show(pageCheckout)
 		return nil
+	case ev.Key() == tcell.KeyEscape && a.front() == pageOrderQR:
+		a.show(pageOrder)
+		return nil
 	}
 	switch a.front() {
 	case pageCheckout:
@@ -323,6 +331,12 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 		return a.settings.key(ev)
 	case pageAgreement:
 		return a.agreement.key(ev, a.agreement.send)
+	case pageOrder:
+		if isAlt(ev, 'g') {
+			a.order.showQR()
+			return nil
+		}
+		return a.order.key(ev, a.order.send)
 	}
 	return ev
 }
