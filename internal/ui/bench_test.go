@@ -50,13 +50,16 @@ func (h *harness) waitDrawn(tb testing.TB, n uint64, seen func(uint64)) {
 	}
 }
 
-// BenchmarkEventsToScreen measures the cost of getting an event from the bus
-// onto the (simulated) screen, batching included: ns/op is per event, and
-// events/s the capacity. Events are published in rounds well under the
-// subscription's backlog, each round waited for, so nothing may be dropped.
+// BenchmarkEventsToScreen measures getting events from the bus onto the
+// (simulated) screen, batching and frame pacing included: ns/op is per
+// event, events/s the capacity. Redraws are paced at one per frame, so the
+// capacity is about maxBatch events per frame by design; what matters is
+// that it is far above 1,000 events/s. Events are published in rounds well
+// under the subscription's backlog, each waited for, and none may be
+// dropped.
 func BenchmarkEventsToScreen(b *testing.B) {
 	h := start(b, Deps{}, 100, 30)
-	const round = 4096
+	const round = 3 * maxBatch
 	evs := checkoutEvents(round)
 	b.ReportAllocs()
 	b.ResetTimer()
