@@ -76,7 +76,6 @@ type checkoutScreen struct {
 	customer *tview.TextView
 	coupons  *tview.TextView
 	last     *tview.Table
-	now      func() time.Time
 
 	scans      []*scanView   // oldest first
 	couponList []*couponView // oldest first
@@ -84,13 +83,12 @@ type checkoutScreen struct {
 	dirty      bool
 }
 
-func newCheckoutScreen(now func() time.Time) *checkoutScreen {
+func newCheckoutScreen() *checkoutScreen {
 	c := &checkoutScreen{
 		current:  tview.NewTextView().SetDynamicColors(true),
 		customer: tview.NewTextView().SetDynamicColors(true),
 		coupons:  tview.NewTextView().SetDynamicColors(true).SetWrap(false),
-		last:     tview.NewTable().SetFixed(1, 0).SetSelectable(true, false),
-		now:      now,
+		last:     tview.NewTable().SetFixed(1, 0).SetSelectable(true, false).SetSelectedStyle(selectedStyle),
 	}
 	for _, v := range []*tview.TextView{c.current, c.customer, c.coupons} {
 		v.SetBorderPadding(0, 0, 1, 1)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -121,5 +122,23 @@ func TestQuitKeysEndRun(t *testing.T) {
 				t.Fatalf("Run: %v", err)
 			}
 		})
+	}
+}
+
+func TestRunWithCancelledContextReturns(t *testing.T) {
+	screen := tcell.NewSimulationScreen("UTF-8")
+	bus := event.NewBus()
+	app := New(Deps{Events: bus.Subscribe(), Screen: screen})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("Run did not return")
 	}
 }

@@ -157,7 +157,7 @@ func (q *queueScreen) render() {
 	}
 	for i, j := range q.jobs {
 		state := tagWarn + symWait + " waiting" + tagOff
-		next := clock(j.NextAt)
+		next := clock(j.NextAt) + " " + until(j.NextAt, q.app.now())
 		switch j.State {
 		case queue.StateRunning:
 			state, next = tagBusy+symBusy+" running"+tagOff, "now"
@@ -279,6 +279,15 @@ func (q *queueScreen) key(ev *tcell.EventKey) *tcell.EventKey {
 		return ev
 	}
 	return nil
+}
+
+// until says how long until t, for a person: "(in 4m10s)" or "(due)".
+func until(t, now time.Time) string {
+	d := t.Sub(now)
+	if d <= 0 {
+		return "(due)"
+	}
+	return "(in " + d.Round(time.Second).String() + ")"
 }
 
 func oneLine(s string) string {

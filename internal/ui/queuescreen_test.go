@@ -71,10 +71,11 @@ func TestQueueScreenRetriesDeadJobAfterConfirmation(t *testing.T) {
 		pending: []queue.Job{{ID: "7", Kind: "coupon", Attempts: 2, NextAt: next, LastError: "gateway down", State: queue.StatePending}},
 		dead:    []queue.Job{{ID: "9", Kind: "coupon", Attempts: 12, LastError: "KP.AE_ALIPASS_APPID_NOSUPPORT", State: queue.StateDead}},
 	}
-	h := start(t, Deps{Queue: fq}, 100, 30)
+	now := func() time.Time { return next.Add(-90 * time.Second) }
+	h := start(t, Deps{Queue: fq, Now: now}, 100, 30)
 	h.waitFor(t, "Queue 1 waiting, 1 dead")
 	h.key(tcell.KeyF3, 0, tcell.ModNone)
-	h.waitFor(t, "waiting", "03:04:05", "gateway down", "DEAD", "never", "KP.AE_ALIPASS_APPID_NOSUPPORT")
+	h.waitFor(t, "waiting", "03:04:05 (in 1m30s)", "gateway down", "DEAD", "never", "KP.AE_ALIPASS_APPID_NOSUPPORT")
 
 	// A pending job cannot be retried by hand.
 	h.key(tcell.KeyRune, 'r', tcell.ModAlt)

@@ -56,7 +56,7 @@ type Deps struct {
 	// Screen is the terminal; nil means the real one. Tests pass
 	// tcell.NewSimulationScreen.
 	Screen tcell.Screen
-	// Now is the clock for key times and "next try" columns; nil is time.Now.
+	// Now is the clock for the queue's "next try" column; nil is time.Now.
 	Now func() time.Time
 }
 
@@ -111,7 +111,7 @@ func New(deps Deps) *App {
 		a.now = time.Now
 	}
 	a.status = newStatusBar()
-	a.checkout = newCheckoutScreen(a.now)
+	a.checkout = newCheckoutScreen()
 	a.help = newHelp()
 	a.settings = newSettingsScreen(a, deps.Config, deps.ConfigPath, deps.OnSave)
 	a.agreement = newAgreementDialog(a, deps.Agreements)
@@ -156,16 +156,23 @@ func (a *App) Run(ctx context.Context) error {
 	if a.deps.Queue != nil {
 		a.goBackground(a.queue.refresher)
 	}
-	stopped := make(chan struct{})
+	stopped, ran := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
 		<-a.ctx.Done()
 		// Wait until nothing can queue an update any more, then stop
-		// tview: an update queued after Stop would block forever.
+		// tview: an update queued after Stop would block forever. Stop
+		// only a running tview: one stopped before it started would open
+		// the real terminal.
 		a.wg.Wait()
-		a.tv.Stop()
+		select {
+		case <-a.started:
+			a.tv.Stop()
+		case <-ran:
+		}
 	}()
 	err := a.tv.Run()
+	close(ran)
 	a.cancel()
 	// tview returns on its own only when the screen failed; then the
 	// background goroutines never started queueing (they wait for the first
