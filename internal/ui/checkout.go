@@ -54,10 +54,19 @@ type scanView struct {
 	action                 string // what the cashier should do, in plain words
 }
 
+// couponState is where one coupon stands.
+type couponState int
+
+const (
+	couponIssued  couponState = iota
+	couponPending             // waiting in the queue
+	couponFailed
+)
+
 // couponView is one coupon: issued, failed, or waiting in the queue.
 type couponView struct {
 	at                   time.Time
-	state                scanState // stateDecoded issued, stateFailed failed, stateRetrying pending
+	state                couponState
 	tplID, serial, pass  string
 	jobID, reason, extra string
 }
@@ -149,17 +158,17 @@ func (c *checkoutScreen) apply(e event.Event) {
 			s.subCode = e.Code
 		}
 	case event.CouponIssued:
-		c.coupon(&couponView{at: e.Time, state: stateDecoded, tplID: e.TplID, serial: e.SerialNumber, pass: e.PassID})
+		c.coupon(&couponView{at: e.Time, state: couponIssued, tplID: e.TplID, serial: e.SerialNumber, pass: e.PassID})
 	case event.CouponFailed:
-		c.coupon(&couponView{at: e.Time, state: stateFailed, tplID: e.TplID, serial: e.SerialNumber, reason: e.Reason})
+		c.coupon(&couponView{at: e.Time, state: couponFailed, tplID: e.TplID, serial: e.SerialNumber, reason: e.Reason})
 	case event.Queued:
 		if strings.Contains(e.Kind, "coupon") {
-			c.coupon(&couponView{at: e.Time, state: stateRetrying, jobID: e.JobID, reason: e.Reason,
+			c.coupon(&couponView{at: e.Time, state: couponPending, jobID: e.JobID, reason: e.Reason,
 				extra: "next try " + clock(e.NextAt)})
 		}
 	case event.Dead:
 		if strings.Contains(e.Kind, "coupon") {
-			c.coupon(&couponView{at: e.Time, state: stateFailed, jobID: e.JobID, reason: e.Reason})
+			c.coupon(&couponView{at: e.Time, state: couponFailed, jobID: e.JobID, reason: e.Reason})
 		}
 	default:
 		return
@@ -176,20 +185,30 @@ func (c *checkoutScreen) add(s *scanView) {
 	c.typing = 0
 }
 
-// find returns the scan an event belongs to: the one with its sence_no, or
-// the newest scan of that code still waiting for one, or the newest open
-// scan; failing all, a new scan (the events may start mid-way).
+// find returns the scan an event belongs to, among the recent ones: for a
+// Decoding (which has the code), the newest scan of that code still waiting
+// to be sent, since a rescan of a code carries the sence_no of its first
+// decode; else the newest scan with the sence_no; else the newest scan
+// still waiting; failing all, a new scan (the events may start mid-way).
 func (c *checkoutScreen) find(senceNo, code string, at time.Time) *scanView {
-	for i := len(c.scans) - 1; i >= 0 && i >= len(c.scans)-20; i-- {
-		if s := c.scans[i]; senceNo != "" && s.senceNo == senceNo {
-			return s
+	recent := c.scans[max(0, len(c.scans)-20):]
+	newest := func(match func(s *scanView) bool) *scanView {
+		for i := len(recent) - 1; i >= 0; i-- {
+			if match(recent[i]) {
+				return recent[i]
+			}
 		}
+		return nil
 	}
-	for i := len(c.scans) - 1; i >= 0 && i >= len(c.scans)-20; i-- {
-		s := c.scans[i]
-		if s.senceNo == "" && s.state == stateRead && (code == "" || s.code == code) {
-			return s
-		}
+	waiting := func(s *scanView) bool { return s.senceNo == "" && s.state == stateRead }
+	if s := newest(func(s *scanView) bool { return code != "" && waiting(s) && s.code == code }); s != nil {
+		return s
+	}
+	if s := newest(func(s *scanView) bool { return senceNo != "" && s.senceNo == senceNo }); s != nil {
+		return s
+	}
+	if s := newest(waiting); s != nil {
+		return s
 	}
 	s := &scanView{at: at, state: stateRead}
 	c.add(s)
@@ -275,10 +294,10 @@ func (c *checkoutScreen) renderCoupons() {
 	for i := len(c.couponList) - 1; i >= 0; i-- {
 		v := c.couponList[i]
 		switch v.state {
-		case stateDecoded:
+		case couponIssued:
 			fmt.Fprintf(&b, "%s%s ISSUED%s  %s  tpl %s  serial %s  pass %s\n", tagOK, symOK, tagOff,
 				clock(v.at), tview.Escape(v.tplID), tview.Escape(v.serial), tview.Escape(v.pass))
-		case stateRetrying:
+		case couponPending:
 			fmt.Fprintf(&b, "%s%s PENDING%s %s  job %s  %s: %s\n", tagWarn, symWait, tagOff,
 				clock(v.at), tview.Escape(v.jobID), v.extra, tview.Escape(v.reason))
 		default:

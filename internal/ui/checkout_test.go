@@ -142,3 +142,26 @@ func TestRunWithCancelledContextReturns(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 }
+
+// TestCheckoutRescanOfSameCode: a rescan of a code carries the sence_no of
+// its first decode; the new scan row must get the result, not the old one.
+func TestCheckoutRescanOfSameCode(t *testing.T) {
+	c := newCheckoutScreen()
+	code := "28************3456"
+	for _, e := range []event.Event{
+		event.Scan{CodeMasked: code},
+		event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 1},
+		event.DecodeFailed{SenceNo: "s1", Code: "40004", SubCode: "SYSTEM_ERROR"},
+		event.Scan{CodeMasked: code},
+		event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 1},
+		event.Decoded{SenceNo: "s1", UserID: "2088********4333"},
+	} {
+		c.apply(e)
+	}
+	if len(c.scans) != 2 {
+		t.Fatalf("%d scans, want 2", len(c.scans))
+	}
+	if first, second := c.scans[0], c.scans[1]; first.state != stateFailed || second.state != stateDecoded || second.userID != "2088********4333" {
+		t.Fatalf("scans end %v and %v (%q), want FAILED then DECODED", first.state, second.state, second.userID)
+	}
+}
