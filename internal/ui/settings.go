@@ -67,19 +67,22 @@ func (f *field) SetDisabled(disabled bool) tview.FormItem {
 	return f
 }
 
-// Draw draws the item and its error to the right of the input area.
+// Draw draws the item and its error to the right of the input area. On a
+// narrow window the input area shrinks so that the error keeps room.
 func (f *field) Draw(screen tcell.Screen) {
-	f.FormItem.Draw(screen)
-	if f.err == "" {
-		return
-	}
 	x, y, w, _ := f.GetRect()
-	width := f.FormItem.GetFieldWidth()
-	if width <= 0 {
-		width = fieldWidth
+	width := min(max((w-f.labelWidth)/2, 16), fieldWidth)
+	switch item := f.FormItem.(type) {
+	case *tview.InputField:
+		item.SetFieldWidth(width)
+	case *tview.DropDown:
+		item.SetFieldWidth(width)
+	default:
+		width = f.FormItem.GetFieldWidth()
 	}
+	f.FormItem.Draw(screen)
 	off := f.labelWidth + width + 1
-	if off >= w {
+	if f.err == "" || off >= w {
 		return
 	}
 	tview.Print(screen, tagBad+symBad+" "+tview.Escape(f.err), x+off, y, w-off, tview.AlignLeft, tcell.ColorDefault)
