@@ -18,6 +18,7 @@ type fakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
 	waiters []waiter
+	waiting chan struct{} // receives when After is called for a future time
 }
 
 type waiter struct {
@@ -26,7 +27,7 @@ type waiter struct {
 }
 
 func newClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	return &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), waiting: make(chan struct{}, 1)}
 }
 
 func (c *fakeClock) Now() time.Time {
@@ -44,6 +45,10 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 		return ch
 	}
 	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
+	select {
+	case c.waiting <- struct{}{}:
+	default:
+	}
 	return ch
 }
 

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -56,32 +57,36 @@ func (q *Queue) release(id, token uint64) {
 // Lease hands out the job that has waited longest among those ready to run
 // (NextAt passed, not leased), for Options.Lease; ok is false when none is
 // ready. The caller must then Ack, Retry or Kill it; if it does none before
-// the lease ends, the job may be leased again. Lease also moves jobs whose
-// deadline passed to the dead list and forgets done keys older than
-// Options.KeepDone.
+// the lease ends, the job may be leased again. Lease first sweeps: jobs
+// whose deadline passed go to the dead list, and done keys older than
+// Options.KeepDone are forgotten.
 func (q *Queue) Lease(ctx context.Context) (j Job, ok bool, err error) {
-	j, ok, _, err = q.lease(ctx)
+	if err := ctx.Err(); err != nil {
+		return Job{}, false, err
+	}
+	now := q.now()
+	if _, err := q.sweep(now); err != nil {
+		return Job{}, false, err
+	}
+	j, ok, _, err = q.lease(now)
 	return j, ok, err
 }
 
-// lease is Lease that also says when to look again (zero: when woken).
-func (q *Queue) lease(ctx context.Context) (j Job, ok bool, wake time.Time, err error) {
-	if err := ctx.Err(); err != nil {
-		return Job{}, false, time.Time{}, err
+// earliest is the earlier of two wake-up times, zero meaning none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
 	}
-	now := q.now()
+	return a
+}
+
+// sweep moves jobs whose deadline passed to the dead list and forgets done
+// keys older than KeepDone. It returns when the next deadline falls (zero:
+// none), for Run to wake then even while it sends nothing.
+func (q *Queue) sweep(now time.Time) (next time.Time, err error) {
 	ns := now.UnixNano()
-	soonest := func(t int64) {
-		if w := time.Unix(0, t); wake.IsZero() || w.Before(wake) {
-			wake = w
-		}
-	}
-	var (
-		expired []uint64
-		claims  []uint64
-		purge   bool
-		leased  uint64
-	)
+	var expired, claims []uint64
+	var purge bool
 	// The lock is held across the read transaction so that a lease ended
 	// by a commit this snapshot predates still counts as taken here. Ops
 	// never take the lock inside a transaction, so this cannot deadlock.
@@ -89,10 +94,14 @@ func (q *Queue) lease(ctx context.Context) (j Job, ok bool, wake time.Time, err 
 	err = q.db.View(func(tx *bbolt.Tx) error {
 		s := open(tx)
 		c := s.deadline.Cursor()
-		for k, _ := c.First(); k != nil && len(expired) < maxGroup; k, _ = c.Next() {
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			t, id := int64(be(k[:8])), be(k[8:])
 			if t > ns {
-				soonest(t)
+				next = time.Unix(0, t)
+				break
+			}
+			if len(expired) == maxGroup {
+				next = now // more to expire: at once
 				break
 			}
 			if q.leases[id] != nil {
@@ -102,22 +111,42 @@ func (q *Queue) lease(ctx context.Context) (j Job, ok bool, wake time.Time, err 
 			q.leases[id] = &lease{token: q.token, finishing: true}
 			expired, claims = append(expired, id), append(claims, q.token)
 		}
-		if len(expired) == maxGroup {
-			soonest(ns) // more to expire: look again at once
-		}
 		if k, _ := s.done.Cursor().First(); k != nil && int64(be(k[:8])) < ns-int64(q.opts.KeepDone) {
 			purge = true
 		}
-		c = s.ready.Cursor()
+		return nil
+	})
+	q.mu.Unlock()
+	if err != nil {
+		err = fmt.Errorf("sweep queue: %w", err)
+	}
+	if len(expired) > 0 {
+		err = errors.Join(err, q.expire(expired, claims, now))
+	}
+	if purge && err == nil {
+		err = q.purge(now)
+	}
+	return next, err
+}
+
+// lease is Lease without the sweep; when no job is ready it says when to
+// look again (zero: not before something is enqueued or retried).
+func (q *Queue) lease(now time.Time) (j Job, ok bool, wake time.Time, err error) {
+	ns := now.UnixNano()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	err = q.db.View(func(tx *bbolt.Tx) error {
+		s := open(tx)
+		c := s.ready.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			t, id := int64(be(k[:8])), be(k[8:])
 			if t > ns {
-				soonest(t)
-				break
+				wake = earliest(wake, time.Unix(0, t))
+				return nil
 			}
 			if l := q.leases[id]; l != nil && (l.finishing || now.Before(l.until)) {
 				if !l.finishing {
-					soonest(l.until.UnixNano())
+					wake = earliest(wake, l.until)
 				}
 				continue
 			}
@@ -126,38 +155,23 @@ func (q *Queue) lease(ctx context.Context) (j Job, ok bool, wake time.Time, err 
 				return err
 			}
 			if !found || r.Deadline <= ns {
-				continue // expired: claimed above, or next time
+				continue // past its deadline: the next sweep takes it
 			}
 			q.token++
 			q.leases[id] = &lease{token: q.token, until: now.Add(q.opts.Lease)}
-			j, ok, leased = r.job(id, StateRunning), true, id
+			j, ok = r.job(id, StateRunning), true
 			j.lease = q.token
 			return nil
 		}
 		return nil
 	})
-	q.mu.Unlock()
 	if err != nil {
-		err = fmt.Errorf("lease job: %w", err)
-	}
-	if len(expired) > 0 {
-		if xerr := q.expire(expired, claims, now); xerr != nil && err == nil {
-			err = xerr
-		}
-	}
-	if purge {
-		if perr := q.purge(now); perr != nil && err == nil {
-			err = perr
-		}
-	}
-	if err != nil && ok {
-		q.release(leased, j.lease)
-		return Job{}, false, time.Time{}, err
+		return Job{}, false, time.Time{}, fmt.Errorf("lease job: %w", err)
 	}
 	if ok {
 		wake = time.Time{}
 	}
-	return j, ok, wake, err
+	return j, ok, wake, nil
 }
 
 // expire moves jobs whose deadline passed to the dead list.
@@ -225,10 +239,14 @@ func (q *Queue) purge(now time.Time) error {
 }
 
 // Ack records that j's work is done: the job is deleted and its key
-// remembered for KeepDone. It is never run again, even if its lease had
+// remembered for KeepDone. Like every change, it waits for the commit once
+// begun; ctx only stops it from beginning. It is never run again, even if its lease had
 // expired and another worker holds it now (that worker's outcome is then
 // ignored). Acking a job that is gone already is not an error.
 func (q *Queue) Ack(ctx context.Context, j Job) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ack job %s: %w", j.ID, err)
+	}
 	id, err := parseID(j.ID)
 	if err != nil {
 		return fmt.Errorf("ack: %w", err)
@@ -273,6 +291,9 @@ func (q *Queue) Ack(ctx context.Context, j Job) error {
 // BaseDelay·2^(attempts-1))). If that would be past the job's deadline the
 // job dies instead. It emits event.Queued or event.Dead.
 func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("retry job %s: %w", j.ID, err)
+	}
 	id, err := parseID(j.ID)
 	if err != nil {
 		return fmt.Errorf("retry: %w", err)
@@ -329,6 +350,9 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 
 // Kill moves j to the dead list with reason, and emits event.Dead.
 func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("kill job %s: %w", j.ID, err)
+	}
 	id, err := parseID(j.ID)
 	if err != nil {
 		return fmt.Errorf("kill: %w", err)

@@ -27,10 +27,16 @@ import (
 
 // Errors the queue returns, wrapped with details; match with errors.Is.
 var (
-	ErrFull     = errors.New("queue full")
+	// ErrFull: MaxJobs or MaxBytes would be exceeded; nothing was stored.
+	ErrFull = errors.New("queue full")
+	// ErrNotFound: no pending or dead job has that id.
 	ErrNotFound = errors.New("no such job")
-	ErrLeased   = errors.New("job is running")
-	ErrNoLease  = errors.New("lease lost")
+	// ErrLeased: the job is being run and cannot be dropped now.
+	ErrLeased = errors.New("job is running")
+	// ErrNoLease: the lease a Retry or Kill was given under has ended (it
+	// ran out and another worker took the job, or its outcome is recorded),
+	// so this outcome is not recorded.
+	ErrNoLease = errors.New("lease lost")
 )
 
 // Publisher receives the queue's events. *event.Bus satisfies it.
@@ -305,8 +311,24 @@ func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
 	}
 	if stored {
 		q.signal()
+	} else if out.State == StatePending {
+		out.State = q.state(out.ID)
 	}
 	return out, nil
+}
+
+// state tells a pending job that is leased (running) from one that waits.
+func (q *Queue) state(id string) State {
+	n, err := parseID(id)
+	if err != nil {
+		return StatePending
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.leases[n] != nil {
+		return StateRunning
+	}
+	return StatePending
 }
 
 func validate(j Job) error {
@@ -351,14 +373,9 @@ func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
 		return nil, fmt.Errorf("list %s: %w", bucket, err)
 	}
 	if st == StatePending {
-		q.mu.Lock()
 		for i := range out {
-			id, _ := parseID(out[i].ID)
-			if _, ok := q.leases[id]; ok {
-				out[i].State = StateRunning
-			}
+			out[i].State = q.state(out[i].ID)
 		}
-		q.mu.Unlock()
 	}
 	return out, nil
 }

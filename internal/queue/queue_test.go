@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,9 +142,16 @@ func TestIdempotencyKeyAcrossRestart(t *testing.T) {
 	if again.ID != first.ID || string(again.Payload) != "one" || again.State != StatePending {
 		t.Fatalf("second enqueue returned %+v, want the first job %+v", again, first)
 	}
+	if l := mustLease(t, q); l.ID != first.ID {
+		t.Fatalf("leased %s, want %s", l.ID, first.ID)
+	} else if got := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-1"}); got.State != StateRunning {
+		t.Errorf("key of a running job gave state %s", got.State)
+	} else if err := q.Retry(ctx, l, errors.New("later")); err != nil {
+		t.Fatal(err)
+	}
 	dead := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-2"})
 	done := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-3"})
-	for range 3 {
+	for range 2 {
 		j := mustLease(t, q)
 		switch j.ID {
 		case dead.ID:
@@ -467,6 +476,60 @@ func TestDiskFullIsAnEnqueueError(t *testing.T) {
 	}
 	if !slices.Equal(ids(pending), stored) {
 		t.Errorf("after the disk filled, %d jobs stored, %d enqueues returned", len(pending), len(stored))
+	}
+	checkConsistent(t, db)
+}
+
+// Jobs that come and go do not grow the file: done jobs are deleted at
+// once, their keys after KeepDone, and no read transaction is held across
+// commits, so bbolt reuses the pages.
+func TestChurnKeepsFileSize(t *testing.T) {
+	q, clock, db := newTestQueue(t, Options{KeepDone: time.Minute})
+	payload := make([]byte, 500)
+	n := 0
+	churn := func(rounds int) int64 {
+		for range rounds {
+			var wg sync.WaitGroup
+			for range 50 {
+				n++
+				key := fmt.Sprint(n)
+				wg.Go(func() {
+					if _, err := q.Enqueue(ctx, Job{Kind: "coupon", Key: key, Payload: payload}); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			for {
+				j, ok, err := q.Lease(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					break
+				}
+				if err := q.Ack(ctx, j); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clock.Advance(20 * time.Second) // keys are forgotten three rounds later
+		}
+		info, err := os.Stat(db.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Size()
+	}
+	warm := churn(15)
+	after := churn(30)
+	t.Logf("file %d bytes after 750 jobs, %d after 1,500 more", warm, after)
+	if after > warm {
+		t.Errorf("file grew from %d to %d bytes over 1,500 more jobs that came and went", warm, after)
+	}
+	var keys int
+	db.View(func(tx *bbolt.Tx) error { keys = tx.Bucket(bucketKeys).Stats().KeyN; return nil })
+	if keys > 4*50 {
+		t.Errorf("%d keys remembered; KeepDone should have let all but the last few rounds' go", keys)
 	}
 	checkConsistent(t, db)
 }

@@ -78,6 +78,10 @@ func (q *Queue) Run(ctx context.Context) error {
 		return errors.New("queue: Run called while running")
 	}
 	defer q.running.Store(false)
+	// A failure stops the handlers too: their outcomes could not be
+	// recorded anyway.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	done := make(chan outcome)
 	var (
@@ -89,20 +93,27 @@ func (q *Queue) Run(ctx context.Context) error {
 	)
 	for {
 		if ctx.Err() != nil || failed != nil {
+			cancel()
 			for ; inflight > 0; inflight-- {
 				<-done
 			}
 			return failed
 		}
 		now := q.now()
-		var wake time.Time
+		// Deadlines pass whether or not the gateway is up: a decode
+		// retry's death is news for the cashier.
+		wake, err := q.sweep(now)
+		if err != nil {
+			failed = err
+			continue
+		}
 		switch {
 		case down && inflight > 0:
 			// one probe at a time
 		case down && now.Before(nextProbe):
-			wake = nextProbe
+			wake = earliest(wake, nextProbe)
 		case inflight < q.opts.Workers:
-			j, ok, w, err := q.lease(ctx)
+			j, ok, w, err := q.lease(now)
 			if err != nil {
 				failed = err
 				continue
@@ -112,7 +123,7 @@ func (q *Queue) Run(ctx context.Context) error {
 				go func() { done <- q.work(ctx, j) }()
 				continue
 			}
-			wake = w
+			wake = earliest(wake, w)
 		}
 		var timer <-chan time.Time
 		if !wake.IsZero() {
@@ -162,7 +173,9 @@ func (q *Queue) work(ctx context.Context, j Job) outcome {
 	case err == nil:
 		return q.settle(q.Ack(record, j), outcome{reached: true})
 	case ctx.Err() != nil:
-		q.release(mustParse(j.ID), j.lease)
+		if id, err := parseID(j.ID); err == nil {
+			q.release(id, j.lease)
+		}
 		return outcome{}
 	case IsPermanent(err):
 		return q.settle(q.Kill(record, j, err.Error()), outcome{reached: true})
@@ -191,12 +204,4 @@ func call(ctx context.Context, h Handler, j Job) (err error) {
 		}
 	}()
 	return h(ctx, j)
-}
-
-func mustParse(id string) uint64 {
-	n, err := parseID(id)
-	if err != nil {
-		panic(fmt.Sprintf("queue: leased job has id %q", id))
-	}
-	return n
 }

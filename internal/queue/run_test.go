@@ -42,16 +42,13 @@ func run(t *testing.T, q *Queue) (stop func()) {
 	}
 }
 
-// waitFor polls cond until it holds, failing after 10s. Used only where
-// the queue offers no event to wait on (its counters).
-func waitFor(t *testing.T, what string, cond func() bool) {
+// await waits for ch to be closed (or to deliver), failing after 10s.
+func await[T any](t *testing.T, what string, ch <-chan T) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-		time.Sleep(time.Millisecond)
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: not within 10s", what)
 	}
 }
 
@@ -73,6 +70,7 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 		ran          = map[string]int{}
 		probing      = make(chan struct{}) // closed after enough probes
 		full         = make(chan struct{}) // closed when workers run at once
+		allRan       = make(chan struct{}) // closed when every job succeeded
 		closeProbing sync.Once
 		closeFull    sync.Once
 	)
@@ -90,6 +88,9 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 			maxUp = max(maxUp, inflight)
 			ran[j.ID]++
 			first = len(ran) == 1
+			if len(ran) == 41 {
+				close(allRan)
+			}
 			if inflight == workers {
 				closeFull.Do(func() { close(full) })
 			}
@@ -124,8 +125,11 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 	down = false
 	mu.Unlock()
 	rec.wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
-	waitFor(t, "queue drained", func() bool { p, _, _ := q.Stats(); return p == 0 })
-	stop()
+	await(t, "every job run", allRan)
+	stop() // returns once the last acks are committed
+	if p, d, _ := q.Stats(); p != 0 || d != 0 {
+		t.Errorf("Stats = %d, %d after every job succeeded", p, d)
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -165,6 +169,7 @@ func TestRunOutcomes(t *testing.T) {
 		mu       sync.Mutex
 		attempts = map[string]int{}
 		acked    = map[string]int{}
+		allAcked = make(chan struct{})
 	)
 	q.Handle("flaky", func(ctx context.Context, j Job) error {
 		mu.Lock()
@@ -177,6 +182,9 @@ func TestRunOutcomes(t *testing.T) {
 			return errors.New("isp.unknow-error")
 		}
 		acked[j.ID]++
+		if len(acked) == 20 {
+			close(allAcked)
+		}
 		return nil
 	})
 	q.Handle("refused", func(ctx context.Context, j Job) error {
@@ -190,8 +198,14 @@ func TestRunOutcomes(t *testing.T) {
 	orphan := mustEnqueue(t, q, Job{Kind: "nobody"})
 	panics := mustEnqueue(t, q, Job{Kind: "panics"})
 	stop := run(t, q)
-	waitFor(t, "all jobs settled", func() bool { p, d, _ := q.Stats(); return p == 0 && d == 3 })
-	stop()
+	await(t, "flaky jobs done", allAcked)
+	for range 3 {
+		rec.wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok })
+	}
+	stop() // returns once the last acks are committed
+	if p, d, _ := q.Stats(); p != 0 || d != 3 {
+		t.Errorf("Stats = %d, %d; want 0 pending, 3 dead", p, d)
+	}
 
 	for i := range 20 {
 		if id := fmt.Sprint(i + 1); acked[id] != 1 || attempts[id] != 3 {
@@ -246,9 +260,12 @@ func TestRunStopReleasesJob(t *testing.T) {
 
 func TestRunTwice(t *testing.T) {
 	q, _, _ := newTestQueue(t, realTime(Options{}))
+	running := make(chan struct{})
+	q.Handle("k", func(ctx context.Context, j Job) error { close(running); return nil })
+	mustEnqueue(t, q, Job{Kind: "k"})
 	stop := run(t, q)
 	defer stop()
-	waitFor(t, "Run started", q.running.Load)
+	await(t, "Run started", running)
 	if err := q.Run(context.Background()); err == nil {
 		t.Error("a second Run at once returned nil")
 	}
@@ -261,13 +278,10 @@ func TestRunWaitsOnClock(t *testing.T) {
 	ran := make(chan string, 1)
 	q.Handle("later", func(ctx context.Context, j Job) error { ran <- j.ID; return nil })
 	j := mustEnqueue(t, q, Job{Kind: "later", NextAt: clock.Now().Add(time.Hour)})
+	<-q.wake // taken here, so that Run's first wait is its only one
 	stop := run(t, q)
 	defer stop()
-	waitFor(t, "Run waiting on the clock", func() bool {
-		clock.mu.Lock()
-		defer clock.mu.Unlock()
-		return len(clock.waiters) > 0
-	})
+	await(t, "Run waiting on the clock", clock.waiting)
 	select {
 	case id := <-ran:
 		t.Fatalf("job %s ran before its time", id)
@@ -281,5 +295,54 @@ func TestRunWaitsOnClock(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("job did not run within 10s after its time came")
+	}
+}
+
+// A deadline passes on time even while no job can be leased (every worker
+// busy, or the gateway down and its probe under way): the job dies then,
+// and event.Dead says so, without waiting for a free worker.
+func TestRunExpiresWhileBusy(t *testing.T) {
+	rec := newRecorder()
+	q, clock, db := newTestQueue(t, Options{Workers: 1, Events: rec})
+	release, started := make(chan struct{}), make(chan struct{})
+	q.Handle("coupon", func(ctx context.Context, j Job) error {
+		close(started)
+		<-release
+		return nil
+	})
+	mustEnqueue(t, q, Job{Kind: "coupon"})
+	decode := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(time.Minute)})
+	<-q.wake // taken here, so that Run's only wait is on the clock
+	stop := run(t, q)
+	await(t, "coupon handler started", started)
+	await(t, "Run waiting on the clock", clock.waiting)
+	clock.Advance(time.Minute)
+	d := rec.wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
+	if d.JobID != decode.ID || d.Reason != "deadline passed" {
+		t.Errorf("dead event %+v, want job %s with reason %q", d, decode.ID, "deadline passed")
+	}
+	close(release)
+	stop()
+	checkConsistent(t, db) // bbolt's check must not run beside a commit
+
+}
+
+// A database that fails stops Run with the error instead of running jobs
+// whose outcomes cannot be recorded.
+func TestRunStopsWhenDatabaseFails(t *testing.T) {
+	q, _, db := newTestQueue(t, realTime(Options{}))
+	done := make(chan error, 1)
+	go func() { done <- q.Run(context.Background()) }()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q.signal()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "database not open") {
+			t.Errorf("Run after the database closed: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run went on for 10s on a closed database")
 	}
 }

@@ -137,7 +137,7 @@ func createBuckets(tx *bbolt.Tx) error {
 }
 
 func open(tx *bbolt.Tx) store {
-	return store{
+	s := store{
 		jobs:     tx.Bucket(bucketJobs),
 		dead:     tx.Bucket(bucketDead),
 		ready:    tx.Bucket(bucketReady),
@@ -146,6 +146,14 @@ func open(tx *bbolt.Tx) store {
 		done:     tx.Bucket(bucketDone),
 		meta:     tx.Bucket(bucketMeta),
 	}
+	// New jobs get ever larger ids and mostly later times, so these
+	// buckets grow at their end: full pages halve the pages a commit
+	// writes (bbolt's default splits at half, for random inserts).
+	s.jobs.FillPercent = 0.95
+	s.ready.FillPercent = 0.95
+	s.deadline.FillPercent = 0.95
+	s.done.FillPercent = 0.95
+	return s
 }
 
 func (s store) counter(name []byte) int64 {

@@ -35,6 +35,19 @@ func WriteText(w io.Writer, pending, dead []Job, now time.Time) error {
 	return nil
 }
 
+// WriteText lists the queue's pending and dead jobs as WriteText does.
+func (q *Queue) WriteText(w io.Writer) error {
+	pending, err := q.Pending()
+	if err != nil {
+		return err
+	}
+	dead, err := q.Dead()
+	if err != nil {
+		return err
+	}
+	return WriteText(w, pending, dead, q.now())
+}
+
 // relative says "now", "in 1m30s" or "2h0m0s ago", to the second.
 func relative(t, now time.Time) string {
 	d := t.Sub(now).Round(time.Second)
