@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
@@ -39,14 +40,15 @@ func newDialog(a *App, title string) *dialog {
 	return d
 }
 
-// input adds a text field that accepts at most limit characters.
+// input adds a text field that accepts at most limit characters (the
+// pages' limits count characters, so a Chinese subject may have 256).
 func (d *dialog) input(label string, limit int) *tview.InputField {
 	width := limit + 1
 	if limit > 24 {
 		width = 0 // as wide as the window: long tokens scroll inside
 	}
 	in := tview.NewInputField().SetLabel(label).SetFieldWidth(width).
-		SetAcceptanceFunc(func(text string, _ rune) bool { return len(text) <= limit })
+		SetAcceptanceFunc(func(text string, _ rune) bool { return utf8.RuneCountInString(text) <= limit })
 	d.form.AddFormItem(in)
 	return in
 }
