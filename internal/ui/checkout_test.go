@@ -165,3 +165,23 @@ func TestCheckoutRescanOfSameCode(t *testing.T) {
 		t.Fatalf("scans end %v and %v (%q), want FAILED then DECODED", first.state, second.state, second.userID)
 	}
 }
+
+// TestBurstReachesScreen: a burst far beyond what a checkout produces is
+// applied in full, without drops, and the newest scan is what shows.
+func TestBurstReachesScreen(t *testing.T) {
+	h := start(t, Deps{}, 80, 24)
+	evs := checkoutEvents(7 * 3000) // 3,000 whole scans of 7 events
+	for _, e := range evs {
+		h.bus.Publish(e)
+	}
+	h.waitDrawn(t, uint64(len(evs)), nil)
+	if d := h.sub.Dropped(); d != 0 {
+		t.Fatalf("%d events dropped", d)
+	}
+	h.waitFor(t, "Scanner ✓ connected sim")
+	var newest string
+	h.app.tv.QueueUpdate(func() { newest = h.app.checkout.scans[len(h.app.checkout.scans)-1].senceNo })
+	if want := fmt.Sprintf("till3-%06d", 3000-1); newest != want {
+		t.Fatalf("newest scan %q, want %q", newest, want)
+	}
+}
