@@ -32,7 +32,9 @@ type KeyFeeder interface {
 }
 
 // Deps is what the UI needs. Only Events is required; a screen whose
-// collaborator is missing says so instead of failing.
+// collaborator is missing says so instead of failing. Leave a missing
+// collaborator as a nil interface, not a nil pointer of a real type (a nil
+// *scanner.Wedge in Keys is a feeder that panics).
 type Deps struct {
 	Events *event.Subscription
 
