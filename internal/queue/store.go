@@ -2,7 +2,6 @@ package queue
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,22 +26,21 @@ var (
 
 // record is a job as stored. Times are Unix nanoseconds, as in the index.
 type record struct {
-	Kind      string `json:"kind"`
-	Key       string `json:"key,omitempty"`
-	Payload   []byte `json:"payload,omitempty"`
-	Attempts  int    `json:"attempts"`
-	NextAt    int64  `json:"next_at"`
-	Deadline  int64  `json:"deadline"`
-	Created   int64  `json:"created"`
-	LastError string `json:"last_error,omitempty"`
+	Kind      string
+	Key       string
+	Payload   []byte
+	Attempts  int
+	NextAt    int64
+	Deadline  int64
+	Created   int64
+	LastError string
 }
 
 // recordV1 starts a record in the binary layout: this byte, attempts (a
 // varint), next_at, deadline and created (8 bytes each, big-endian), then
 // kind, key, payload and last error, each a uvarint length and its bytes.
-// It is about half the size of the JSON (with its base64 payload) the
-// first records were written in, which a group commit pays for in pages;
-// those start with '{' and are still read.
+// It is about half the size of the same record as JSON with a base64
+// payload, and a group commit pays for record size in pages.
 const recordV1 = 1
 
 func (r *record) encode() []byte {
@@ -68,12 +66,6 @@ func appendField(b []byte, s string) []byte {
 // belongs to bbolt.
 func decodeRecord(id uint64, v []byte) (record, error) {
 	var r record
-	if len(v) > 0 && v[0] == '{' {
-		if err := json.Unmarshal(v, &r); err != nil {
-			return record{}, fmt.Errorf("job %d: stored record unreadable: %w", id, err)
-		}
-		return r, nil
-	}
 	if len(v) == 0 || v[0] != recordV1 {
 		return record{}, fmt.Errorf("job %d: stored record unreadable: it is %d bytes and does not start with format byte %d", id, len(v), recordV1)
 	}
