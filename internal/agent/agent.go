@@ -60,6 +60,7 @@ type Options struct {
 
 // Agent is the assembled product.
 type Agent struct {
+	Config  *config.Config
 	Bus     *event.Bus
 	DB      *bbolt.DB
 	Queue   *queue.Queue
@@ -80,7 +81,7 @@ func New(o Options) (a *Agent, err error) {
 	if c == nil {
 		return nil, errors.New("agent: no configuration")
 	}
-	a = &Agent{Bus: o.Bus, log: o.Log, now: o.Now, grace: o.FinishGrace}
+	a = &Agent{Config: c, Bus: o.Bus, log: o.Log, now: o.Now, grace: o.FinishGrace}
 	if a.grace <= 0 {
 		a.grace = DefaultFinishGrace
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"sync"
@@ -74,24 +73,12 @@ func newCertStore(cc *CertConfig, appKey *rsa.PrivateKey, now func() time.Time) 
 	return s, nil
 }
 
-// parseCerts parses every PEM certificate in data, leaf first.
+// parseCerts parses every PEM certificate in data, leaf first; one that does
+// not parse is an error.
 func parseCerts(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	rest := data
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		certs = append(certs, c)
+	certs, _, err := pemCerts(data)
+	if err != nil {
+		return nil, err
 	}
 	if len(certs) == 0 {
 		return nil, errors.New("no PEM certificate")
@@ -102,18 +89,8 @@ func parseCerts(data []byte) ([]*x509.Certificate, error) {
 // parsableCerts returns the certificates of a bundle that Go can parse,
 // skipping the others (SM2).
 func parsableCerts(data []byte) []*x509.Certificate {
-	var certs []*x509.Certificate
-	rest := data
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			return certs
-		}
-		if c, err := x509.ParseCertificate(block.Bytes); err == nil && block.Type == "CERTIFICATE" {
-			certs = append(certs, c)
-		}
-	}
+	certs, _, _ := pemCerts(data)
+	return certs
 }
 
 // add trusts an Alipay certificate (PEM, leaf first, then its chain) if it

@@ -37,23 +37,9 @@ func issuerDN(cert *x509.Certificate) string {
 // parse (the bundle holds SM2 ones) and those not signed with RSA are skipped,
 // as Alipay's own SDKs do.
 func RootCertSN(bundle []byte) (string, error) {
+	certs, blocks, _ := pemCerts(bundle)
 	var sns []string
-	rest := bundle
-	blocks := 0
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		blocks++
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			continue // SM2 and other algorithms Go's x509 does not know
-		}
+	for _, cert := range certs {
 		switch cert.SignatureAlgorithm {
 		case x509.SHA1WithRSA, x509.SHA256WithRSA, x509.SHA384WithRSA, x509.SHA512WithRSA:
 			sns = append(sns, CertSN(cert))
@@ -66,4 +52,31 @@ func RootCertSN(bundle []byte) (string, error) {
 		return "", fmt.Errorf("alipay root cert: none of %d certificates is RSA-signed", blocks)
 	}
 	return strings.Join(sns, "_"), nil
+}
+
+// pemCerts walks the CERTIFICATE blocks of a PEM bundle in order. It returns
+// the certificates Go can parse, how many blocks there were, and the first
+// parse error: callers decide whether an unparsable certificate (SM2 in
+// Alipay's root bundle) is skipped or fatal.
+func pemCerts(data []byte) (certs []*x509.Certificate, blocks int, firstErr error) {
+	rest := data
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return certs, blocks, firstErr
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		blocks++
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		certs = append(certs, c)
+	}
 }

@@ -20,12 +20,13 @@ const maxGather = 2 * time.Millisecond
 // whatever other ops are waiting (group commit).
 //
 // apply runs inside a transaction shared with other ops. To refuse the op
-// alone it returns a *rejection before writing anything, and the others go
-// on; any other error aborts the whole transaction, which fails every op in
-// it. apply reads what it needs from tx each time it runs, so running it
-// again in a fresh transaction is safe.
+// alone it returns a *rejection before writing anything (to the buckets or
+// the index), and the others go on; any other error aborts the whole
+// transaction, which fails every op in it, and leaves the index as it was.
+// apply reads what it needs from t each time it runs, so running it again
+// in a fresh transaction is safe.
 type op struct {
-	apply func(tx *bbolt.Tx) error
+	apply func(t *txn) error
 	err   error
 	wake  chan bool // true: lead the next group; false: done, err is set
 }
@@ -49,7 +50,11 @@ type op struct {
 // nothing ends the grouping. Its retry-everything-on-failure also cannot
 // refuse one op (a full queue) without running the others again.
 type committer struct {
-	db      *bbolt.DB
+	db *bbolt.DB
+	// idx is changed by the leader alone, once a commit has succeeded, with
+	// idxMu held: the leader reads it without the lock, others with it.
+	idx     *index
+	idxMu   *sync.Mutex
 	mu      sync.Mutex
 	waiting []*op
 	leading bool
@@ -105,10 +110,12 @@ func (c *committer) lead() {
 	c.mu.Unlock()
 
 	start := time.Now()
+	var t *txn
 	err := c.db.Update(func(tx *bbolt.Tx) error {
+		t = newTxn(tx, c.idx)
 		for _, g := range group {
 			g.err = nil
-			if err := g.apply(tx); err != nil {
+			if err := g.apply(t); err != nil {
 				var r *rejection
 				if !errors.As(err, &r) {
 					return err
@@ -119,6 +126,13 @@ func (c *committer) lead() {
 		return nil
 	})
 	took := time.Since(start)
+	if err == nil {
+		// Before anyone is told: a caller's next step may rely on it (Run
+		// leasing the job just enqueued).
+		c.idxMu.Lock()
+		c.idx.apply(&t.d)
+		c.idxMu.Unlock()
+	}
 	for i, g := range group {
 		if err != nil {
 			g.err = fmt.Errorf("commit queue database: %w", err)

@@ -11,7 +11,7 @@ import (
 // only their own op; one key among many concurrent enqueues is one job.
 func TestGroupCommit(t *testing.T) {
 	const producers, each, limit = 32, 10, 200
-	q, _, db := newTestQueue(t, Options{MaxJobs: limit})
+	q, _, _ := newTestQueue(t, Options{MaxJobs: limit})
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -60,5 +60,5 @@ func TestGroupCommit(t *testing.T) {
 		t.Errorf("%d commits for %d concurrent enqueues: not grouped", commits, ops)
 	}
 	t.Logf("%d enqueues in %d commits", 2*producers*each, commits)
-	checkConsistent(t, db)
+	checkConsistent(t, q)
 }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,7 +151,9 @@ func TestCrash(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d: reopen after kill: %v", round, err)
 		}
-		q, err := New(db, Options{})
+		// A minute ahead: every retry the child scheduled is due.
+		later := func() time.Time { return time.Now().Add(time.Minute) }
+		q, err := New(db, Options{Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +186,8 @@ func TestCrash(t *testing.T) {
 				acked[id] = true // the ack committed before the kill: it must stay gone
 			}
 		}
-		checkConsistent(t, db)
+		checkConsistent(t, q)
+		checkDue(t, q, pending, later())
 		// Keys hold across the crash: a stored key gives its job back.
 		for _, key := range []string{fmt.Sprintf("r%d-p0-0", round), fmt.Sprintf("r%d-p3-1", round)} {
 			id, seen := idOf[key]
@@ -201,6 +206,50 @@ func TestCrash(t *testing.T) {
 		t.Logf("round %d: %d enqueues and %d acks returned; %d pending, %d dead", round, enq, ack, len(pending), len(dead))
 	}
 	t.Logf("%d rounds, %d jobs, children ran %v", rounds, len(keyOf), total.Round(time.Millisecond))
+}
+
+// checkDue checks the time indexes q rebuilt at open against the records
+// in pending (all due by now): they hold every pending job in NextAt and
+// deadline order, Lease hands the jobs out in NextAt order, and the sweep
+// waits for the earliest deadline. It leases up to 50 jobs.
+func checkDue(t *testing.T, q *Queue, pending []Job, now time.Time) {
+	t.Helper()
+	id := func(j Job) uint64 { n, _ := parseID(j.ID); return n }
+	due := slices.Clone(pending)
+	slices.SortFunc(due, func(a, b Job) int {
+		if c := a.NextAt.Compare(b.NextAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(id(a), id(b))
+	})
+	var ready, deadline timeline
+	var first time.Time
+	for _, j := range due {
+		ready = append(ready, slot{j.NextAt.UnixNano(), id(j)})
+		deadline = append(deadline, slot{j.Deadline.UnixNano(), id(j)})
+		first = earliest(first, j.Deadline)
+	}
+	slices.SortFunc(deadline, slot.cmp)
+	q.mu.Lock()
+	if !slices.Equal(q.idx.ready, ready) || !slices.Equal(q.idx.deadline, deadline) {
+		t.Errorf("after reopen the time indexes do not match the records:\nready    %v\nwant     %v\ndeadline %v\nwant     %v",
+			q.idx.ready, ready, q.idx.deadline, deadline)
+	}
+	q.mu.Unlock()
+	next, err := q.sweep(now)
+	if err != nil || !next.Equal(first) {
+		t.Errorf("after reopen the sweep waits for %v (%v), want the earliest deadline %v", next, err, first)
+	}
+	for i := range min(len(due), 50) {
+		j, ok, err := q.Lease(context.Background())
+		if err != nil || !ok {
+			t.Fatalf("after reopen lease %d of %d due jobs: %v, %v", i, len(due), ok, err)
+		}
+		if j.ID != due[i].ID || !j.NextAt.Equal(due[i].NextAt) || !j.Deadline.Equal(due[i].Deadline) {
+			t.Fatalf("after reopen lease %d gave job %s (next %v, deadline %v), want %s (next %v, deadline %v)",
+				i, j.ID, j.NextAt, j.Deadline, due[i].ID, due[i].NextAt, due[i].Deadline)
+		}
+	}
 }
 
 // runAndKill runs the crash child until it has been working for after,

@@ -26,6 +26,9 @@ var ErrCorrupt = errors.New("database file is unreadable")
 // be told at once.
 const lockTimeout = time.Second
 
+// initialMmapSize is how much of the file bbolt maps at open.
+const initialMmapSize = 16 << 20
+
 // PIDPath is the file beside the database where the process holding it
 // writes its process id, so that a second one can name it. A file rather
 // than /proc or a lock query, because it works the same on Windows.
@@ -57,6 +60,14 @@ func OpenDB(path string) (db *bbolt.DB, err error) {
 		// tree in a goroutine of its own that panics on a damaged page,
 		// killing the process instead of reporting the file.
 		FreelistType: bbolt.FreelistMapType,
+		// Map 16 MiB from the start (the file is extended to that size,
+		// sparsely where the file system can). Below AllocSize, also 16
+		// MiB, bbolt grows a file by doubling its mapping, and each
+		// doubling happens inside a commit: a remap that waits for every
+		// read transaction to end, then a truncate and a full fsync. A
+		// queue (MaxBytes 64 MiB) seldom outgrows this, so its commits
+		// skip all of that, and no read transaction holds one up.
+		InitialMmapSize: initialMmapSize,
 	})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):

@@ -2,6 +2,8 @@ package queue
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -9,9 +11,8 @@ import (
 // decoding must fail cleanly, never panic, and what decodes must survive a
 // round trip.
 func FuzzDecodeRecord(f *testing.F) {
-	f.Add([]byte(`{"kind":"coupon","key":"s-1","payload":"AQI=","attempts":2,"next_at":1,"deadline":2,"created":0,"last_error":"x"}`))
-	f.Add([]byte(`{"kind":""}`))
-	f.Add([]byte(`{"attempts":"2"}`))
+	f.Add((&record{Kind: "coupon", Key: "s-1", Payload: []byte{1, 2}, Attempts: 2, NextAt: 1, Deadline: 2, LastError: "x"}).encode())
+	f.Add([]byte{recordV1, 0x80})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRecord(1, b)
@@ -25,7 +26,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	})
 }
 
-// normal treats an empty payload and none alike, as JSON does.
+// normal treats an empty payload and none alike: both encode as length 0.
 func normal(r record) record {
 	if len(r.Payload) == 0 {
 		r.Payload = nil
@@ -49,4 +50,35 @@ func FuzzDecodeKeyRef(f *testing.F) {
 			t.Fatalf("round trip of %+v gave %+v", ref, again)
 		}
 	})
+}
+
+// Records read back as written; damage is an error naming the job.
+func TestDecodeRecord(t *testing.T) {
+	want := record{Kind: "coupon", Key: "s-1", Payload: []byte{1, 2}, Attempts: 2, NextAt: 1, Deadline: 2, Created: -3, LastError: "x"}
+	v := want.encode()
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		err  string
+	}{
+		{"binary", v, ""},
+		{"truncated", v[:len(v)-1], "job 7: stored record unreadable: record ends early"},
+		{"trailing bytes", append(slices.Clone(v), 0), "1 bytes after the last field"},
+		{"unknown format", append([]byte{9}, v[1:]...), "does not start with format byte 1"},
+		{"empty", nil, "it is 0 bytes"},
+		{"not a record", []byte(`{"kind":"coupon"}`), "job 7: stored record unreadable: it is 17 bytes and does not start with format byte 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := decodeRecord(7, tc.in)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("decode: %+v, %v; want an error saying %q", r, err, tc.err)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(r, want) {
+				t.Fatalf("decode: %+v, %v; want %+v", r, err, want)
+			}
+		})
+	}
 }

@@ -1,8 +1,10 @@
 package queue
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,70 +136,44 @@ func newTestQueue(t testing.TB, opts Options) (*Queue, *fakeClock, *bbolt.DB) {
 	return q, clock, db
 }
 
-// checkConsistent verifies the buckets agree with each other and with the
-// counters: every pending job has exactly its two index entries, no index
-// entry points at nothing, dead jobs have none, keys point at live jobs.
-func checkConsistent(t testing.TB, db *bbolt.DB) {
+// checkConsistent verifies that q's in-memory index is what a fresh scan
+// of its buckets builds (so a restart changes nothing), that no job is both
+// pending and dead, that every remembered done key has its purge entry and
+// names no live job, and that bbolt finds the file sound.
+func checkConsistent(t testing.TB, q *Queue) {
 	t.Helper()
-	err := db.View(func(tx *bbolt.Tx) error {
-		s := open(tx)
-		var jobs, dead, size int64
-		ready, deadline := map[string]bool{}, map[string]bool{}
-		s.jobs.ForEach(func(k, v []byte) error {
-			id := be(k)
-			r, err := decodeRecord(id, v)
-			if err != nil {
-				t.Error(err)
-				return nil
-			}
-			jobs++
-			size += int64(len(v))
-			ready[string(at(r.NextAt, id))] = true
-			deadline[string(at(r.Deadline, id))] = true
-			if r.Key != "" {
-				ref, ok := decodeKeyRef(s.keys.Get([]byte(r.Key)))
-				if !ok || ref.id != id || ref.done {
-					t.Errorf("job %d: key %q maps to %+v", id, r.Key, ref)
-				}
-			}
+	err := q.db.View(func(tx *bbolt.Tx) error {
+		fresh, err := loadIndex(tx)
+		if err != nil {
+			t.Errorf("rebuild index: %v", err)
 			return nil
-		})
-		s.dead.ForEach(func(k, v []byte) error {
-			dead++
-			size += int64(len(v))
+		}
+		q.mu.Lock()
+		diff := indexDiff(q.idx, fresh)
+		q.mu.Unlock()
+		if diff != "" {
+			t.Errorf("index in memory differs from one built from the file: %s", diff)
+		}
+		s := open(tx)
+		s.dead.ForEach(func(k, _ []byte) error {
 			if s.jobs.Get(k) != nil {
 				t.Errorf("job %d is both pending and dead", be(k))
 			}
 			return nil
 		})
-		checkIndex := func(name string, b *bbolt.Bucket, want map[string]bool) {
-			n := 0
-			b.ForEach(func(k, _ []byte) error {
-				n++
-				if !want[string(k)] {
-					t.Errorf("%s index entry %x names no pending job with that time", name, k)
-				}
-				return nil
-			})
-			if n != len(want) {
-				t.Errorf("%s index has %d entries for %d pending jobs", name, n, len(want))
-			}
-		}
-		checkIndex("ready", s.ready, ready)
-		checkIndex("deadline", s.deadline, deadline)
 		s.keys.ForEach(func(k, v []byte) error {
-			ref, _ := decodeKeyRef(v)
-			if !ref.done && s.jobs.Get(u64(ref.id)) == nil && s.dead.Get(u64(ref.id)) == nil {
-				t.Errorf("key %q names job %d, which is gone", k, ref.id)
+			ref, ok := decodeKeyRef(v)
+			if !ok || !ref.done {
+				t.Errorf("key %q: stored reference %x is not a done job's", k, v)
 			}
-			if ref.done && s.done.Get(append(u64(uint64(ref.doneAt)), k...)) == nil {
+			if s.done.Get(append(u64(uint64(ref.doneAt)), k...)) == nil {
 				t.Errorf("done key %q has no purge entry", k)
+			}
+			if id, ok := fresh.live[string(k)]; ok {
+				t.Errorf("key %q names both done job %d and live job %d", k, ref.id, id)
 			}
 			return nil
 		})
-		if got := [3]int64{s.counter(metaJobs), s.counter(metaDead), s.counter(metaBytes)}; got != [3]int64{jobs, dead, size} {
-			t.Errorf("counters jobs,dead,bytes = %v, buckets hold %v", got, [3]int64{jobs, dead, size})
-		}
 		for err := range tx.Check() {
 			t.Errorf("bbolt check: %v", err)
 		}
@@ -206,6 +182,27 @@ func checkConsistent(t testing.TB, db *bbolt.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// indexDiff describes how two indexes differ; "" if they do not.
+func indexDiff(got, want *index) string {
+	var d []string
+	if !slices.Equal(got.ready, want.ready) {
+		d = append(d, fmt.Sprintf("ready %v, want %v", got.ready, want.ready))
+	}
+	if !slices.Equal(got.deadline, want.deadline) {
+		d = append(d, fmt.Sprintf("deadline %v, want %v", got.deadline, want.deadline))
+	}
+	if !maps(got.live, want.live) {
+		d = append(d, fmt.Sprintf("live keys %v, want %v", got.live, want.live))
+	}
+	if g, w := [3]int64{got.jobs, got.dead, got.bytes}, [3]int64{want.jobs, want.dead, want.bytes}; g != w {
+		d = append(d, fmt.Sprintf("jobs, dead, bytes %v, want %v", g, w))
+	}
+	if got.anyDone != want.anyDone || got.oldestDone != want.oldestDone {
+		d = append(d, fmt.Sprintf("oldest done key %v (%v), want %v (%v)", got.oldestDone, got.anyDone, want.oldestDone, want.anyDone))
+	}
+	return strings.Join(d, "; ")
 }
 
 func ids(jobs []Job) []string {

@@ -86,40 +86,25 @@ func earliest(a, b time.Time) time.Time {
 func (q *Queue) sweep(now time.Time) (next time.Time, err error) {
 	ns := now.UnixNano()
 	var expired, claims []uint64
-	var purge bool
-	// The lock is held across the read transaction so that a lease ended
-	// by a commit this snapshot predates still counts as taken here. Ops
-	// never take the lock inside a transaction, so this cannot deadlock.
 	q.mu.Lock()
-	err = q.db.View(func(tx *bbolt.Tx) error {
-		s := open(tx)
-		c := s.deadline.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			t, id := int64(be(k[:8])), be(k[8:])
-			if t > ns {
-				next = time.Unix(0, t)
-				break
-			}
-			if len(expired) == maxGroup {
-				next = now // more to expire: at once
-				break
-			}
-			if q.leases[id] != nil {
-				continue // the running handler's outcome decides
-			}
-			q.token++
-			q.leases[id] = &lease{token: q.token, finishing: true}
-			expired, claims = append(expired, id), append(claims, q.token)
+	for _, s := range q.idx.deadline {
+		if s.t > ns {
+			next = time.Unix(0, s.t)
+			break
 		}
-		if k, _ := s.done.Cursor().First(); k != nil && int64(be(k[:8])) < ns-int64(q.opts.KeepDone) {
-			purge = true
+		if len(expired) == maxGroup {
+			next = now // more to expire: at once
+			break
 		}
-		return nil
-	})
-	q.mu.Unlock()
-	if err != nil {
-		err = fmt.Errorf("sweep queue: %w", err)
+		if q.leases[s.id] != nil {
+			continue // the running handler's outcome decides
+		}
+		q.token++
+		q.leases[s.id] = &lease{token: q.token, finishing: true}
+		expired, claims = append(expired, s.id), append(claims, q.token)
 	}
+	purge := q.idx.anyDone && q.idx.oldestDone < ns-int64(q.opts.KeepDone)
+	q.mu.Unlock()
 	if len(expired) > 0 {
 		err = errors.Join(err, q.expire(expired, claims, now))
 	}
@@ -133,13 +118,16 @@ func (q *Queue) sweep(now time.Time) (next time.Time, err error) {
 // look again (zero: not before something is enqueued or retried).
 func (q *Queue) lease(now time.Time) (j Job, ok bool, wake time.Time, err error) {
 	ns := now.UnixNano()
+	// The lock is held across the read transaction so that a lease ended
+	// by a commit this snapshot predates still counts as taken here, and
+	// the index does not change under the loop. Ops never take the lock
+	// inside a transaction, so this cannot deadlock.
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	err = q.db.View(func(tx *bbolt.Tx) error {
 		s := open(tx)
-		c := s.ready.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			t, id := int64(be(k[:8])), be(k[8:])
+		for _, sl := range q.idx.ready {
+			t, id := sl.t, sl.id
 			if t > ns {
 				wake = earliest(wake, time.Unix(0, t))
 				return nil
@@ -177,9 +165,8 @@ func (q *Queue) lease(now time.Time) (j Job, ok bool, wake time.Time, err error)
 // expire moves jobs whose deadline passed to the dead list.
 func (q *Queue) expire(ids, claims []uint64, now time.Time) error {
 	var died []event.Dead
-	err := q.c.do(&op{apply: func(tx *bbolt.Tx) error {
+	err := q.c.do(&op{apply: func(s *txn) error {
 		died = died[:0]
-		s := open(tx)
 		for _, id := range ids {
 			r, size, ok, err := s.pending(id)
 			if err != nil || !ok || r.Deadline > now.UnixNano() {
@@ -212,8 +199,7 @@ func (q *Queue) expire(ids, claims []uint64, now time.Time) error {
 // a time.
 func (q *Queue) purge(now time.Time) error {
 	cutoff := now.Add(-q.opts.KeepDone).UnixNano()
-	err := q.c.do(&op{apply: func(tx *bbolt.Tx) error {
-		s := open(tx)
+	err := q.c.do(&op{apply: func(s *txn) error {
 		var old [][]byte
 		c := s.done.Cursor()
 		for k, _ := c.First(); k != nil && len(old) < maxGroup && int64(be(k[:8])) < cutoff; k, _ = c.Next() {
@@ -229,6 +215,10 @@ func (q *Queue) purge(now time.Time) error {
 					return err
 				}
 			}
+		}
+		s.d.purged, s.d.anyLeft = true, false
+		if k, _ := s.done.Cursor().First(); k != nil {
+			s.d.oldestLeft, s.d.anyLeft = int64(be(k[:8])), true
 		}
 		return nil
 	}})
@@ -254,8 +244,7 @@ func (q *Queue) Ack(ctx context.Context, j Job) error {
 	_ = q.finishing(id, j.lease) // a stale lease still acks: the work was done
 	defer q.release(id, j.lease)
 	now := q.now().UnixNano()
-	err = q.c.do(&op{apply: func(tx *bbolt.Tx) error {
-		s := open(tx)
+	err = q.c.do(&op{apply: func(s *txn) error {
 		r, size, ok, err := s.pending(id)
 		if err != nil {
 			return reject(err)
@@ -266,19 +255,11 @@ func (q *Queue) Ack(ctx context.Context, j Job) error {
 		if err := s.removePending(id, &r); err != nil {
 			return err
 		}
-		if err := s.adjust(-1, 0, -int64(size)); err != nil {
-			return err
-		}
-		if r.Key == "" {
+		s.adjust(-1, 0, -int64(size))
+		if n, ok := s.liveKey(r.Key); !ok || n != id {
 			return nil
 		}
-		if ref, ok := decodeKeyRef(s.keys.Get([]byte(r.Key))); !ok || ref.id != id {
-			return nil
-		}
-		if err := s.keys.Put([]byte(r.Key), keyRef{id: id, done: true, doneAt: now, kind: r.Kind}.encode()); err != nil {
-			return err
-		}
-		return s.done.Put(append(u64(uint64(now)), r.Key...), nil)
+		return s.remember(r.Key, id, r.Kind, now)
 	}})
 	if err != nil {
 		return fmt.Errorf("ack job %s: %w", j.ID, err)
@@ -308,8 +289,7 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 		reason = cause.Error()
 	}
 	var ev event.Event
-	err = q.c.do(&op{apply: func(tx *bbolt.Tx) error {
-		s := open(tx)
+	err = q.c.do(&op{apply: func(s *txn) error {
 		r, size, ok, err := s.pending(id)
 		if err != nil {
 			return reject(err)
@@ -325,19 +305,16 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 			ev = event.Dead{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, Reason: why}
 			return s.kill(id, &r, size, why)
 		}
-		if err := s.ready.Delete(at(r.NextAt, id)); err != nil {
-			return err
-		}
+		s.index(&s.idx.ready, slot{r.NextAt, id}, false)
 		r.NextAt, r.LastError = next.UnixNano(), reason
 		v := r.encode()
 		if err := s.jobs.Put(u64(id), v); err != nil {
 			return err
 		}
-		if err := s.ready.Put(at(r.NextAt, id), nil); err != nil {
-			return err
-		}
+		s.index(&s.idx.ready, slot{r.NextAt, id}, true)
 		ev = event.Queued{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, Attempt: r.Attempts, NextAt: next, Reason: reason}
-		return s.adjust(0, 0, int64(len(v)-size))
+		s.adjust(0, 0, int64(len(v)-size))
+		return nil
 	}})
 	q.release(id, j.lease)
 	if err != nil {
@@ -362,8 +339,7 @@ func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
 	}
 	defer q.release(id, j.lease)
 	var kind string
-	err = q.c.do(&op{apply: func(tx *bbolt.Tx) error {
-		s := open(tx)
+	err = q.c.do(&op{apply: func(s *txn) error {
 		r, size, ok, err := s.pending(id)
 		if err != nil {
 			return reject(err)

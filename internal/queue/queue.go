@@ -169,9 +169,10 @@ type Queue struct {
 	opts Options
 	c    committer
 
-	mu     sync.Mutex // guards leases and token
+	mu     sync.Mutex // guards leases and token, and idx for all but the committer's leader
 	leases map[uint64]*lease
 	token  uint64
+	idx    *index
 
 	hmu      sync.RWMutex
 	handlers map[string]Handler
@@ -193,7 +194,10 @@ type lease struct {
 }
 
 // New returns a queue keeping its jobs in db, creating its buckets if
-// needed. Call Run to have handlers work the jobs.
+// needed, and reads every stored job once to index them in memory. A
+// record that cannot be read fails New with an error wrapping ErrCorrupt.
+// Only one Queue may use a database at a time. Call Run to have handlers
+// work the jobs.
 func New(db *bbolt.DB, opts Options) (*Queue, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
@@ -201,14 +205,24 @@ func New(db *bbolt.DB, opts Options) (*Queue, error) {
 	if err := db.Update(createBuckets); err != nil {
 		return nil, fmt.Errorf("queue database %s: %w", db.Path(), err)
 	}
-	return &Queue{
+	var idx *index
+	err := db.View(func(tx *bbolt.Tx) (err error) {
+		idx, err = loadIndex(tx)
+		return err
+	})
+	if err != nil {
+		return nil, corrupt(db.Path(), err)
+	}
+	q := &Queue{
 		db:       db,
 		opts:     opts,
-		c:        committer{db: db},
 		leases:   make(map[uint64]*lease),
+		idx:      idx,
 		handlers: make(map[string]Handler),
 		wake:     make(chan struct{}, 1),
-	}, nil
+	}
+	q.c = committer{db: db, idx: idx, idxMu: &q.mu}
+	return q, nil
 }
 
 func (q *Queue) now() time.Time { return q.opts.Now() }
@@ -265,9 +279,8 @@ func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
 
 	var out Job
 	var stored bool
-	err := q.c.do(&op{apply: func(tx *bbolt.Tx) error {
+	err := q.c.do(&op{apply: func(s *txn) error {
 		out, stored = Job{}, false
-		s := open(tx)
 		if r.Key != "" {
 			old, ok, err := s.byKey(r.Key)
 			if err != nil {
@@ -278,7 +291,7 @@ func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
 				return nil
 			}
 		}
-		jobs, dead, bytes := s.counter(metaJobs), s.counter(metaDead), s.counter(metaBytes)
+		jobs, dead, bytes := s.counts()
 		if jobs+dead >= int64(q.opts.MaxJobs) {
 			return reject(fmt.Errorf("%w: %d jobs waiting and %d dead, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
 				ErrFull, jobs, dead, q.opts.MaxJobs))
@@ -295,13 +308,9 @@ func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
 			return err
 		}
 		if r.Key != "" {
-			if err := s.keys.Put([]byte(r.Key), keyRef{id: id}.encode()); err != nil {
-				return err
-			}
+			s.setKey(r.Key, id)
 		}
-		if err := s.adjust(+1, 0, int64(len(v))); err != nil {
-			return err
-		}
+		s.adjust(+1, 0, int64(len(v)))
 		out, stored = r.job(id, StatePending), true
 		out.Payload = slices.Clone(j.Payload)
 		return nil
@@ -380,17 +389,12 @@ func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
 	return out, nil
 }
 
-// Stats counts pending (including running) and dead jobs.
+// Stats counts pending (including running) and dead jobs. It reads no
+// file: the counts are kept in memory.
 func (q *Queue) Stats() (pending, dead int, err error) {
-	err = q.db.View(func(tx *bbolt.Tx) error {
-		s := open(tx)
-		pending, dead = int(s.counter(metaJobs)), int(s.counter(metaDead))
-		return nil
-	})
-	if err != nil {
-		return 0, 0, fmt.Errorf("queue stats: %w", err)
-	}
-	return pending, dead, nil
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return int(q.idx.jobs), int(q.idx.dead), nil
 }
 
 // RetryDead puts a dead job back in line to run now, with its attempts
@@ -402,8 +406,7 @@ func (q *Queue) RetryDead(id string) error {
 		return fmt.Errorf("retry dead job: %w", err)
 	}
 	now := q.now().UnixNano()
-	err = q.c.do(&op{apply: func(tx *bbolt.Tx) error {
-		s := open(tx)
+	err = q.c.do(&op{apply: func(s *txn) error {
 		v := s.dead.Get(u64(n))
 		if v == nil {
 			if s.jobs.Get(u64(n)) != nil {
@@ -427,7 +430,8 @@ func (q *Queue) RetryDead(id string) error {
 		if err := s.putPending(n, &r, nv); err != nil {
 			return err
 		}
-		return s.adjust(+1, -1, int64(len(nv)-len(v)))
+		s.adjust(+1, -1, int64(len(nv)-len(v)))
+		return nil
 	}})
 	if err != nil {
 		return fmt.Errorf("retry dead job: %w", err)
@@ -449,8 +453,7 @@ func (q *Queue) Drop(id string) error {
 		return fmt.Errorf("drop job %s: %w", id, err)
 	}
 	defer q.release(n, token)
-	err = q.c.do(&op{apply: func(tx *bbolt.Tx) error {
-		s := open(tx)
+	err = q.c.do(&op{apply: func(s *txn) error {
 		var (
 			r    record
 			size int
@@ -464,9 +467,7 @@ func (q *Queue) Drop(id string) error {
 			if err := s.dead.Delete(u64(n)); err != nil {
 				return err
 			}
-			if err := s.adjust(0, -1, -int64(len(v))); err != nil {
-				return err
-			}
+			s.adjust(0, -1, -int64(len(v)))
 		} else {
 			if r, size, ok, err = s.pending(n); err != nil {
 				return reject(err)
@@ -477,15 +478,9 @@ func (q *Queue) Drop(id string) error {
 			if err := s.removePending(n, &r); err != nil {
 				return err
 			}
-			if err := s.adjust(-1, 0, -int64(size)); err != nil {
-				return err
-			}
+			s.adjust(-1, 0, -int64(size))
 		}
-		if r.Key != "" {
-			if ref, ok := decodeKeyRef(s.keys.Get([]byte(r.Key))); ok && ref.id == n && !ref.done {
-				return s.keys.Delete([]byte(r.Key))
-			}
-		}
+		s.dropKey(r.Key, n)
 		return nil
 	}})
 	if err != nil {

@@ -47,7 +47,7 @@ func noLease(t testing.TB, q *Queue) {
 }
 
 func TestEnqueueLeaseAck(t *testing.T) {
-	q, clock, db := newTestQueue(t, Options{})
+	q, clock, _ := newTestQueue(t, Options{})
 	a := mustEnqueue(t, q, Job{Kind: "coupon", Payload: []byte("a")})
 	b := mustEnqueue(t, q, Job{Kind: "coupon", Payload: []byte("b"), NextAt: clock.Now().Add(time.Minute)})
 	c := mustEnqueue(t, q, Job{Kind: "decode", Payload: []byte("c")})
@@ -86,7 +86,7 @@ func TestEnqueueLeaseAck(t *testing.T) {
 	if l := mustLease(t, q); l.ID != b.ID {
 		t.Errorf("leased %s, want %s", l.ID, b.ID)
 	}
-	checkConsistent(t, db)
+	checkConsistent(t, q)
 }
 
 func maps[K, V comparable](a, b map[K]V) bool {
@@ -205,7 +205,7 @@ func TestIdempotencyKeyAcrossRestart(t *testing.T) {
 	if fresh := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-3"}); fresh.ID == done.ID || fresh.State != StatePending {
 		t.Errorf("key serial-3 after KeepDone gave %+v, want a new job", fresh)
 	}
-	checkConsistent(t, db)
+	checkConsistent(t, q)
 }
 
 // A lease that is not acked returns the job after Options.Lease, and the
@@ -237,7 +237,7 @@ func TestLeaseExpiryAndStaleOutcome(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q, clock, db := newTestQueue(t, Options{Lease: 30 * time.Second})
+			q, clock, _ := newTestQueue(t, Options{Lease: 30 * time.Second})
 			j := mustEnqueue(t, q, Job{Kind: "k", Key: "once"})
 			stale := mustLease(t, q)
 			clock.Advance(29 * time.Second)
@@ -261,7 +261,7 @@ func TestLeaseExpiryAndStaleOutcome(t *testing.T) {
 			if got := mustEnqueue(t, q, Job{Kind: "k", Key: "once"}); got.State != StateDone {
 				t.Errorf("key after ack: %s, want done", got.State)
 			}
-			checkConsistent(t, db)
+			checkConsistent(t, q)
 		})
 	}
 }
@@ -298,7 +298,7 @@ func TestBackoffBounds(t *testing.T) {
 // a retry past the deadline kills the job with the reason.
 func TestRetryBackoffAndDeadline(t *testing.T) {
 	rec := newRecorder()
-	q, clock, db := newTestQueue(t, Options{BaseDelay: time.Second, MaxDelay: 8 * time.Second, Events: rec})
+	q, clock, _ := newTestQueue(t, Options{BaseDelay: time.Second, MaxDelay: 8 * time.Second, Events: rec})
 	j := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(time.Minute)})
 	bound := time.Second
 	for attempt := 1; ; attempt++ {
@@ -328,14 +328,14 @@ func TestRetryBackoffAndDeadline(t *testing.T) {
 	if len(dead) != 1 || dead[0].ID != j.ID || !strings.Contains(dead[0].LastError, "deadline") {
 		t.Fatalf("Dead() = %+v", dead)
 	}
-	checkConsistent(t, db)
+	checkConsistent(t, q)
 }
 
 // A job whose deadline passes while it waits is moved to the dead list by
 // the next Lease, with its last error in the reason.
 func TestDeadlinePassesWhileWaiting(t *testing.T) {
 	rec := newRecorder()
-	q, clock, db := newTestQueue(t, Options{BaseDelay: time.Hour, MaxDelay: time.Hour, Events: rec})
+	q, clock, _ := newTestQueue(t, Options{BaseDelay: time.Hour, MaxDelay: time.Hour, Events: rec})
 	j := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(2 * time.Hour)})
 	if err := q.Retry(ctx, mustLease(t, q), errors.New("gateway timeout")); err != nil {
 		t.Fatal(err)
@@ -349,11 +349,11 @@ func TestDeadlinePassesWhileWaiting(t *testing.T) {
 	if p, dn, _ := q.Stats(); p != 0 || dn != 1 {
 		t.Errorf("Stats = %d, %d; want 0, 1", p, dn)
 	}
-	checkConsistent(t, db)
+	checkConsistent(t, q)
 }
 
 func TestRetryDeadAndDrop(t *testing.T) {
-	q, clock, db := newTestQueue(t, Options{})
+	q, clock, _ := newTestQueue(t, Options{})
 	a := mustEnqueue(t, q, Job{Kind: "coupon", Key: "a", Deadline: clock.Now().Add(3 * time.Hour)})
 	b := mustEnqueue(t, q, Job{Kind: "coupon", Key: "b"})
 	c := mustEnqueue(t, q, Job{Kind: "coupon", Key: "c"})
@@ -408,12 +408,12 @@ func TestRetryDeadAndDrop(t *testing.T) {
 	if p, d, _ := q.Stats(); p != 2 || d != 0 {
 		t.Errorf("Stats = %d, %d; want 2 (a, b again), 0", p, d)
 	}
-	checkConsistent(t, db)
+	checkConsistent(t, q)
 }
 
 func TestFull(t *testing.T) {
 	t.Run("jobs", func(t *testing.T) {
-		q, _, db := newTestQueue(t, Options{MaxJobs: 3})
+		q, _, _ := newTestQueue(t, Options{MaxJobs: 3})
 		mustEnqueue(t, q, Job{Kind: "k"})
 		mustEnqueue(t, q, Job{Kind: "k"})
 		if err := q.Kill(ctx, mustLease(t, q), "dead ones count"); err != nil {
@@ -428,12 +428,12 @@ func TestFull(t *testing.T) {
 		if j, err := q.Enqueue(ctx, Job{Kind: "k", Key: "last"}); err != nil || j.State != StatePending {
 			t.Errorf("re-enqueue of a stored key in a full queue: %+v, %v", j, err)
 		}
-		checkConsistent(t, db)
+		checkConsistent(t, q)
 	})
 	t.Run("bytes", func(t *testing.T) {
 		q, _, _ := newTestQueue(t, Options{MaxBytes: 1000})
-		mustEnqueue(t, q, Job{Kind: "k", Payload: make([]byte, 300)})
-		_, err := q.Enqueue(ctx, Job{Kind: "k", Payload: make([]byte, 300)})
+		mustEnqueue(t, q, Job{Kind: "k", Payload: make([]byte, 600)})
+		_, err := q.Enqueue(ctx, Job{Kind: "k", Payload: make([]byte, 600)})
 		if !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), "the limit is 1000") {
 			t.Fatalf("Enqueue past MaxBytes: %v", err)
 		}
@@ -477,7 +477,7 @@ func TestDiskFullIsAnEnqueueError(t *testing.T) {
 	if !slices.Equal(ids(pending), stored) {
 		t.Errorf("after the disk filled, %d jobs stored, %d enqueues returned", len(pending), len(stored))
 	}
-	checkConsistent(t, db)
+	checkConsistent(t, q)
 }
 
 // Jobs that come and go do not grow the file: done jobs are deleted at
@@ -531,5 +531,76 @@ func TestChurnKeepsFileSize(t *testing.T) {
 	if keys > 4*50 {
 		t.Errorf("%d keys remembered; KeepDone should have let all but the last few rounds' go", keys)
 	}
-	checkConsistent(t, db)
+	checkConsistent(t, q)
+}
+
+// The index kept in memory (due order, deadlines, live keys, counts, the
+// oldest done key) is rebuilt at open exactly as it was before the close,
+// and the reopened queue behaves the same: the same job is due first.
+func TestIndexRebuiltAtOpen(t *testing.T) {
+	db, path := tempDB(t)
+	clock := newClock()
+	opts := Options{Now: clock.Now, After: clock.After, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	q, err := New(db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := clock.Now()
+	var jobs []Job
+	for i := range 12 {
+		j := Job{Kind: "coupon", Payload: []byte{byte(i)},
+			NextAt:   now.Add(time.Duration(11-i) * time.Second), // due in reverse order
+			Deadline: now.Add(time.Duration(1+i%5) * time.Hour)}
+		if i%3 != 0 {
+			j.Key = fmt.Sprintf("serial-%d", i)
+		}
+		jobs = append(jobs, mustEnqueue(t, q, j))
+	}
+	clock.Advance(time.Minute)
+	for i, j := range []Job{mustLease(t, q), mustLease(t, q), mustLease(t, q), mustLease(t, q), mustLease(t, q)} {
+		switch i {
+		case 0, 1:
+			err = q.Retry(ctx, j, errors.New("gateway timeout"))
+		case 2:
+			err = q.Kill(ctx, j, "refused")
+		default:
+			err = q.Ack(ctx, j)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Drop(jobs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	checkConsistent(t, q)
+
+	q.mu.Lock()
+	before := *q.idx
+	before.ready, before.deadline = slices.Clone(before.ready), slices.Clone(before.deadline)
+	q.mu.Unlock()
+	if len(before.ready) != 8 || len(before.live) != 6 || before.dead != 1 || !before.anyDone {
+		t.Fatalf("index before close: %+v; want 8 pending, 6 live keys, 1 dead, done keys", before)
+	}
+	next, _ := q.sweep(clock.Now())
+	due := mustLease(t, q)
+
+	db.Close()
+	db, err = OpenDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if q, err = New(db, opts); err != nil {
+		t.Fatal(err)
+	}
+	if diff := indexDiff(q.idx, &before); diff != "" {
+		t.Errorf("index rebuilt at open differs from the one before close: %s", diff)
+	}
+	if again, _ := q.sweep(clock.Now()); !again.Equal(next) {
+		t.Errorf("after reopen the sweep waits for %v, before it waited for %v", again, next)
+	}
+	if j := mustLease(t, q); j.ID != due.ID {
+		t.Errorf("after reopen job %s is due first, before it was %s", j.ID, due.ID)
+	}
 }

@@ -58,7 +58,7 @@ func await[T any](t *testing.T, what string, ch <-chan T) {
 func TestRunDownModeProbesOneAtATime(t *testing.T) {
 	const workers = 4
 	rec := newRecorder()
-	q, _, db := newTestQueue(t, realTime(Options{Workers: workers, Events: rec}))
+	q, _, _ := newTestQueue(t, realTime(Options{Workers: workers, Events: rec}))
 
 	var (
 		mu           sync.Mutex
@@ -156,7 +156,7 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 	if strings.Join(states, ",") != "down,up" || q.Down() {
 		t.Errorf("gateway events %v (Down() = %v), want down then up", states, q.Down())
 	}
-	checkConsistent(t, db)
+	checkConsistent(t, q)
 }
 
 // Handlers decide: nil acks, Permanent kills with the reason, anything
@@ -164,7 +164,7 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 // once, and a job of a kind nobody handles dies saying so.
 func TestRunOutcomes(t *testing.T) {
 	rec := newRecorder()
-	q, _, db := newTestQueue(t, realTime(Options{Workers: 3, Events: rec}))
+	q, _, _ := newTestQueue(t, realTime(Options{Workers: 3, Events: rec}))
 	var (
 		mu       sync.Mutex
 		attempts = map[string]int{}
@@ -234,13 +234,13 @@ func TestRunOutcomes(t *testing.T) {
 	if queued != 40 || died != 3 {
 		t.Errorf("%d queued and %d dead events, want 40 and 3", queued, died)
 	}
-	checkConsistent(t, db)
+	checkConsistent(t, q)
 }
 
 // Stopping Run while a handler runs releases its job untouched: no attempt
 // counted, available at once to the next Run.
 func TestRunStopReleasesJob(t *testing.T) {
-	q, _, db := newTestQueue(t, realTime(Options{}))
+	q, _, _ := newTestQueue(t, realTime(Options{}))
 	started := make(chan struct{})
 	q.Handle("slow", func(ctx context.Context, j Job) error {
 		close(started)
@@ -255,7 +255,7 @@ func TestRunStopReleasesJob(t *testing.T) {
 	if l.ID != j.ID || l.Attempts != 0 || l.LastError != "" {
 		t.Errorf("after stop, leased %+v; want job %s untouched", l, j.ID)
 	}
-	checkConsistent(t, db)
+	checkConsistent(t, q)
 }
 
 func TestRunTwice(t *testing.T) {
@@ -303,7 +303,7 @@ func TestRunWaitsOnClock(t *testing.T) {
 // and event.Dead says so, without waiting for a free worker.
 func TestRunExpiresWhileBusy(t *testing.T) {
 	rec := newRecorder()
-	q, clock, db := newTestQueue(t, Options{Workers: 1, Events: rec})
+	q, clock, _ := newTestQueue(t, Options{Workers: 1, Events: rec})
 	release, started := make(chan struct{}), make(chan struct{})
 	q.Handle("coupon", func(ctx context.Context, j Job) error {
 		close(started)
@@ -323,7 +323,7 @@ func TestRunExpiresWhileBusy(t *testing.T) {
 	}
 	close(release)
 	stop()
-	checkConsistent(t, db) // bbolt's check must not run beside a commit
+	checkConsistent(t, q) // bbolt's check must not run beside a commit
 
 }
 

@@ -40,6 +40,13 @@ var caName = pkix.Name{
 	CommonName:         "posagent fake Alipay Root CA",
 }
 
+// Certificates are valid over a wide fixed span, so that clients on a fake
+// clock (WithClock, ClientConfig) find them valid.
+var (
+	notBefore = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	notAfter  = time.Date(2099, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
 func serial() (*big.Int, error) {
 	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 }
@@ -56,12 +63,11 @@ func newCertSet(rootKey, appKey, alipayKey *rsa.PrivateKey) (*certSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          sn,
 		Subject:               caName,
-		NotBefore:             now.Add(-24 * time.Hour),
-		NotAfter:              now.Add(20 * 365 * 24 * time.Hour),
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -103,12 +109,11 @@ func issueBy(parent *x509.Certificate, parentKey *rsa.PrivateKey, key *rsa.Priva
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:       sn,
 		Subject:            pkix.Name{Country: []string{"CN"}, Organization: []string{"posagent test"}, CommonName: cn},
-		NotBefore:          now.Add(-24 * time.Hour),
-		NotAfter:           now.Add(5 * 365 * 24 * time.Hour),
+		NotBefore:          notBefore,
+		NotAfter:           notAfter,
 		KeyUsage:           x509.KeyUsageDigitalSignature,
 		SignatureAlgorithm: x509.SHA256WithRSA,
 	}
@@ -145,12 +150,11 @@ func otherRoots() (sm2, ec []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          sn,
 		Subject:               pkix.Name{Country: []string{"CN"}, Organization: []string{"posagent test"}, CommonName: "posagent fake ECC Root"},
-		NotBefore:             now.Add(-24 * time.Hour),
-		NotAfter:              now.Add(20 * 365 * 24 * time.Hour),
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -180,6 +184,22 @@ var (
 
 func pemCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// AlipayCert returns the Alipay certificate with the given SN (PEM), any
+// the server has used: what MethodCertDownload hands out, and what
+// ClientConfig's CertConfig.Fetch returns.
+func (s *Server) AlipayCert(sn string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.certs == nil {
+		return nil, ErrNotCertMode
+	}
+	p, ok := s.certs.issued[sn]
+	if !ok {
+		return nil, fmt.Errorf("alipaytest: no Alipay certificate %s", sn)
+	}
+	return p, nil
 }
 
 // ErrNotCertMode is returned by the certificate methods of a server in
@@ -215,8 +235,9 @@ func (s *Server) RotateAlipayCert(key *rsa.PrivateKey) error {
 	return s.rotateAlipay(key, false)
 }
 
-// RotateAlipayCertUnchained is RotateAlipayCert with a certificate from a CA
-// outside the root bundle: a client must refuse to trust it.
+// RotateAlipayCertUnchained is RotateAlipayCert with a certificate that
+// names the root as its issuer but is signed by key itself, so it does not
+// chain to the root bundle: a client must refuse to trust it.
 func (s *Server) RotateAlipayCertUnchained(key *rsa.PrivateKey) error {
 	return s.rotateAlipay(key, true)
 }

@@ -2,7 +2,6 @@ package alipaytest
 
 import (
 	"encoding/json"
-	"html"
 	"net/http"
 	"strings"
 	"time"
@@ -70,6 +69,10 @@ func subMsg(sub, detail string) string {
 	return m + ": " + detail
 }
 
+// htmlEscaper escapes the way the gateway shows the canonical string in
+// its invalid-signature message.
+var htmlEscaper = strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;")
+
 // ServeHTTP answers gateway requests at /gateway.do.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.enter() {
@@ -94,8 +97,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = s.handle(in, &rec)
 	}
 	if faulty && !s.wait(r.Context(), f.Latency) {
-		rec.Fault = "latency: client gone"
+		rec.Fault = "latency: client gone or server closed"
 		s.record(rec)
+		drop(w) // no answer, not net/http's empty 200
 		return
 	}
 	latency := ""
@@ -128,13 +132,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.writeReply(w, rep, in.charset, badSign)
 }
 
+// MaxRecorded bounds Requests, so that a demo running for days does not
+// grow without end: the oldest requests are forgotten first.
+const MaxRecorded = 10000
+
 func (s *Server) record(rec Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.requests) == MaxRecorded {
+		s.requests = append(s.requests[:0], s.requests[1:]...)
+	}
 	s.requests = append(s.requests, rec)
 }
 
-// Requests returns what the server saw, oldest first.
+// Requests returns what the server saw, oldest first (the last MaxRecorded).
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,7 +200,7 @@ func (s *Server) handle(in *inbound, rec *Request) *reply {
 	if err := alipay.Verify([]byte(canonical), in.raw["sign"], &s.appKey.PublicKey, st); err != nil {
 		shown, _ := decodeText(canonical, in.charset)
 		return invalid(alipay.SubInvalidSignature,
-			"验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为："+html.EscapeString(shown))
+			"验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为："+htmlEscaper.Replace(shown))
 	}
 	ts, err := time.ParseInLocation(timestampLayout, in.get("timestamp"), beijing)
 	if err != nil {

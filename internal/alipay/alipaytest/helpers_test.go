@@ -145,22 +145,26 @@ func (s *Server) params(t testing.TB, c call) url.Values {
 	if certs, err := s.Certs(); err == nil {
 		p["app_cert_sn"], p["alipay_root_cert_sn"] = certs.AppSN, certs.RootSN
 	}
+	enc, ok := charsetOf(cs) // the bytes' charset; the parameter keeps the name as given
+	if !ok {
+		enc = "utf-8"
+	}
 	for k, v := range p {
-		p[k] = string(encodeText(v, cs))
+		p[k] = string(encodeText(v, enc))
 	}
 	if c.aes != nil && biz != "" {
-		enc, err := aesEncrypt(c.aes, encodeText(biz, cs))
+		sealed, err := aesEncrypt(c.aes, encodeText(biz, enc))
 		if err != nil {
 			t.Fatal(err)
 		}
-		p["biz_content"], p["encrypt_type"] = enc, "AES"
+		p["biz_content"], p["encrypt_type"] = sealed, "AES"
 	}
 	for k, v := range c.set {
 		if v == "" {
 			delete(p, k)
 			continue
 		}
-		p[k] = string(encodeText(v, cs))
+		p[k] = string(encodeText(v, enc))
 	}
 	key := c.key
 	if key == nil {

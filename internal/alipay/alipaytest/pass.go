@@ -91,14 +91,14 @@ func (s *Server) passInstanceAdd(obj map[string]any, bizErr error) *reply {
 		}
 		fields[p.name] = v
 	}
-	if fields["recognition_type"] != alipay.RecognitionTypeOrder {
-		return fail(alipay.SubPassRecognitionType, "recognition_type must be "+alipay.RecognitionTypeOrder)
-	}
 	params, err := stringObject(fields["tpl_params"])
 	if err != nil {
 		return fail(alipay.SubPassParamsFormatError, "tpl_params: "+err.Error())
 	}
 	serial = params["serialNumber"]
+	if fields["recognition_type"] != alipay.RecognitionTypeOrder {
+		return fail(alipay.SubPassRecognitionType, "recognition_type must be "+alipay.RecognitionTypeOrder)
+	}
 	info, err := stringObject(fields["recognition_info"])
 	if err != nil {
 		return fail(alipay.SubPassParamsFormatError, "recognition_info: "+err.Error())

@@ -123,6 +123,7 @@ type Server struct {
 	closed    bool
 	down      bool
 	downTimer *time.Timer
+	up        chan struct{} // closed while up
 	conns     map[net.Conn]struct{}
 
 	users      map[string]User
@@ -156,6 +157,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 		codeTTL:    DefaultCodeTTL,
 		addr:       "127.0.0.1:0",
 		quit:       make(chan struct{}),
+		up:         make(chan struct{}),
 		conns:      map[net.Conn]struct{}{},
 		users:      map[string]User{},
 		codes:      map[string]*payCode{},
@@ -165,6 +167,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 		agreements: map[string]*agreement{},
 		faults:     map[string]*Fault{},
 	}
+	close(s.up)
 	for _, o := range opts {
 		o(s)
 	}
@@ -296,6 +299,7 @@ func (s *Server) setDownLocked(down bool) error {
 	}
 	if down {
 		s.down = true
+		s.up = make(chan struct{})
 		s.ln.Close()
 		for c := range s.conns {
 			c.Close()
@@ -308,6 +312,7 @@ func (s *Server) setDownLocked(down bool) error {
 	}
 	s.ln = ln
 	s.down = false
+	close(s.up)
 	if s.started {
 		go s.srv.Serve(ln)
 	}
@@ -343,6 +348,22 @@ func (s *Server) comeBackUp() {
 			return
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// WaitUp waits until the gateway is up (at once if it is), the server
+// closes, or ctx is done.
+func (s *Server) WaitUp(ctx context.Context) error {
+	s.mu.Lock()
+	up := s.up
+	s.mu.Unlock()
+	select {
+	case <-up:
+		return nil
+	case <-s.quit:
+		return fmt.Errorf("alipaytest: server closed")
+	case <-ctx.Done():
+		return fmt.Errorf("alipaytest: wait for the gateway to come up: %w", ctx.Err())
 	}
 }
 

@@ -1,0 +1,41 @@
+package alipaytest
+
+import (
+	"context"
+	"encoding/base64"
+
+	"posagent/internal/alipay"
+)
+
+// ClientConfig is a configuration of the real client that talks to this
+// server: its URL, app_id, app key, sign type, charset, AES key (as the
+// console's base64 text), and clock; in public-key mode the current Alipay
+// public key, in certificate mode the three certificates with a Fetch that
+// hands out the certificate a rotated server names.
+func (s *Server) ClientConfig() alipay.Config {
+	cfg := alipay.Config{
+		GatewayURL: s.URL(),
+		AppID:      s.appID,
+		PrivateKey: s.appKey,
+		SignType:   s.signType,
+		Charset:    s.charset,
+		Now:        s.now,
+	}
+	if s.encryptKey != nil {
+		cfg.EncryptKey = []byte(base64.StdEncoding.EncodeToString(s.encryptKey))
+	}
+	c, err := s.Certs()
+	if err != nil {
+		cfg.AlipayPublicKey = s.AlipayPublicKey()
+		return cfg
+	}
+	cfg.Certs = &alipay.CertConfig{
+		AppCert:    c.App,
+		AlipayCert: c.Alipay,
+		RootCert:   c.Root,
+		Fetch: func(ctx context.Context, sn string) ([]byte, error) {
+			return s.AlipayCert(sn)
+		},
+	}
+	return cfg
+}

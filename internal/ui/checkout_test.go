@@ -1,0 +1,187 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"posagent/internal/event"
+	"posagent/internal/redact"
+)
+
+func TestCheckoutShowsDecodedCustomer(t *testing.T) {
+	h := start(t, Deps{}, 100, 30)
+	at := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	code := redact.Code("281234567890123456")
+	user := redact.UserID("2088102122524333")
+	h.bus.Publish(event.Scan{Stamp: event.Stamp{Time: at}, CodeMasked: code, Source: "serial:/dev/ttyACM0"})
+	h.bus.Publish(event.Decoding{Stamp: event.Stamp{Time: at}, SenceNo: "till3-0001", CodeMasked: code, Attempt: 1})
+	h.bus.Publish(event.Decoded{Stamp: event.Stamp{Time: at}, SenceNo: "till3-0001", UserID: user,
+		SchoolStdCode: "4136013432", CampusNo: "2018012345"})
+
+	screen := h.waitFor(t, "DECODED", user, "4136013432", "2018012345", code, "till3-0001")
+	if strings.Contains(screen, "2088102122524333") || strings.Contains(screen, "281234567890123456") {
+		t.Fatalf("screen shows an unmasked value:\n%s", screen)
+	}
+}
+
+func TestCheckoutShowsFailureAndAction(t *testing.T) {
+	h := start(t, Deps{}, 80, 24)
+	code := redact.Code("281234567890123456")
+	h.bus.Publish(event.Scan{CodeMasked: code, Source: "sim"})
+	h.bus.Publish(event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 1})
+	h.bus.Publish(event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 2})
+	h.waitFor(t, "RETRYING (attempt 2)")
+	h.bus.Publish(event.DecodeFailed{SenceNo: "s1", Code: "40004", SubCode: "CODE_EXPIRED", Message: "code expired",
+		Action: "Ask the customer to refresh the code"})
+	h.waitFor(t, "FAILED CODE_EXPIRED", "Cashier: Ask the customer to refresh the code")
+}
+
+func TestCheckoutStatusBarAndCoupons(t *testing.T) {
+	h := start(t, Deps{}, 100, 30)
+	h.waitFor(t, "Gateway ? unknown", "Scanner ? unknown")
+	h.bus.Publish(event.Scanner{State: event.ScannerConnected, Device: "hid:05e0:1200"})
+	h.bus.Publish(event.Gateway{State: event.GatewayDown})
+	h.bus.Publish(event.Queued{JobID: "j1", Kind: "coupon", Attempt: 1, Reason: "gateway down"})
+	h.bus.Publish(event.CouponIssued{TplID: "tplA", SerialNumber: "ser-1", PassID: "pass-9"})
+	h.waitFor(t, "Gateway ✗ DOWN", "Queue 1 waiting", "Scanner ✓ connected hid:05e0:1200",
+		"PENDING", "job j1", "ISSUED", "tpl tplA", "serial ser-1")
+	h.bus.Publish(event.Dead{JobID: "j1", Kind: "coupon", Reason: "template gone"})
+	h.waitFor(t, "Queue 0 waiting, 1 dead", "template gone")
+}
+
+func TestCheckoutFeedsWedgeKeys(t *testing.T) {
+	keys := newFakeKeys()
+	h := start(t, Deps{Keys: keys}, 80, 24)
+	h.typeText("2812")
+	h.waitFor(t, "READING 4 characters")
+	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+	keys.waitText(t, "2812\r")
+	// Screen keys are not typed into the wedge.
+	h.key(tcell.KeyRune, 'h', tcell.ModAlt)
+	h.waitFor(t, "Help — keys of every screen")
+	h.typeText("9")
+	h.key(tcell.KeyF2, 0, tcell.ModNone)
+	h.typeText("7")
+	keys.waitText(t, "2812\r7")
+}
+
+func TestResizeTo80x24Redraws(t *testing.T) {
+	h := start(t, Deps{}, 120, 40)
+	h.bus.Publish(event.Gateway{State: event.GatewayUp})
+	h.bus.Publish(event.Scan{CodeMasked: "28************3456", Source: "sim"})
+	h.bus.Publish(event.Decoded{SenceNo: "s1", UserID: "2088********4333", SchoolStdCode: "4136013432", CampusNo: "2018012345"})
+	h.waitFor(t, "DECODED", "2018012345")
+
+	h.screen.SetSize(80, 24)
+	if err := h.screen.PostEvent(tcell.NewEventResize(80, 24)); err != nil {
+		t.Fatal(err)
+	}
+	// Everything the cashier needs is still there, the menu on the first
+	// line and the status bar on the last.
+	h.waitUntil(t, func(screen string) string {
+		lines := strings.Split(strings.TrimSuffix(screen, "\n"), "\n")
+		switch {
+		case len(lines) != 24 || len(lines[0]) == 0:
+			return fmt.Sprintf("24 lines (got %d)", len(lines))
+		case !strings.HasPrefix(lines[0], "F1 Help"):
+			return "the menu on the first line"
+		case !strings.Contains(lines[23], "Gateway ✓ up"):
+			return "the status bar on the last line"
+		}
+		for _, w := range []string{"Current scan", "Customer", "Coupons", "Last scans", "2088********4333", "4136013432"} {
+			if !strings.Contains(screen, w) {
+				return w
+			}
+		}
+		return ""
+	})
+}
+
+func TestQuitKeysEndRun(t *testing.T) {
+	for _, k := range []struct {
+		name string
+		key  tcell.Key
+		r    rune
+		mod  tcell.ModMask
+	}{
+		{"F10", tcell.KeyF10, 0, tcell.ModNone},
+		{"Alt-X", tcell.KeyRune, 'x', tcell.ModAlt},
+		{"Ctrl-C", tcell.KeyCtrlC, 'c', tcell.ModCtrl},
+	} {
+		t.Run(k.name, func(t *testing.T) {
+			h := start(t, Deps{}, 80, 24)
+			// An event in flight while quitting must not hold Run up.
+			h.bus.Publish(event.Gateway{State: event.GatewayUp})
+			h.key(k.key, k.r, k.mod)
+			if err := h.waitExit(t); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		})
+	}
+}
+
+func TestRunWithCancelledContextReturns(t *testing.T) {
+	screen := tcell.NewSimulationScreen("UTF-8")
+	bus := event.NewBus()
+	app := New(Deps{Events: bus.Subscribe(), Screen: screen})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("Run did not return")
+	}
+}
+
+// TestCheckoutRescanOfSameCode: a rescan of a code carries the sence_no of
+// its first decode; the new scan row must get the result, not the old one.
+func TestCheckoutRescanOfSameCode(t *testing.T) {
+	c := newCheckoutScreen()
+	code := "28************3456"
+	for _, e := range []event.Event{
+		event.Scan{CodeMasked: code},
+		event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 1},
+		event.DecodeFailed{SenceNo: "s1", Code: "40004", SubCode: "SYSTEM_ERROR"},
+		event.Scan{CodeMasked: code},
+		event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 1},
+		event.Decoded{SenceNo: "s1", UserID: "2088********4333"},
+	} {
+		c.apply(e)
+	}
+	if len(c.scans) != 2 {
+		t.Fatalf("%d scans, want 2", len(c.scans))
+	}
+	if first, second := c.scans[0], c.scans[1]; first.state != stateFailed || second.state != stateDecoded || second.userID != "2088********4333" {
+		t.Fatalf("scans end %v and %v (%q), want FAILED then DECODED", first.state, second.state, second.userID)
+	}
+}
+
+// TestBurstReachesScreen: a burst far beyond what a checkout produces is
+// applied in full, without drops, and the newest scan is what shows.
+func TestBurstReachesScreen(t *testing.T) {
+	h := start(t, Deps{}, 80, 24)
+	evs := checkoutEvents(7 * 3000) // 3,000 whole scans of 7 events
+	for _, e := range evs {
+		h.bus.Publish(e)
+	}
+	h.waitDrawn(t, uint64(len(evs)), nil)
+	if d := h.sub.Dropped(); d != 0 {
+		t.Fatalf("%d events dropped", d)
+	}
+	h.waitFor(t, "Scanner ✓ connected sim")
+	var newest string
+	h.app.tv.QueueUpdate(func() { newest = h.app.checkout.scans[len(h.app.checkout.scans)-1].senceNo })
+	if want := fmt.Sprintf("till3-%06d", 3000-1); newest != want {
+		t.Fatalf("newest scan %q, want %q", newest, want)
+	}
+}

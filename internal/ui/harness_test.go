@@ -1,0 +1,175 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"posagent/internal/event"
+)
+
+// harness runs a real App on tcell's simulation screen.
+type harness struct {
+	t      *testing.T
+	bus    *event.Bus
+	sub    *event.Subscription
+	screen tcell.SimulationScreen
+	app    *App
+	cancel context.CancelFunc
+	exited chan struct{} // closed when Run returned, with its error in err
+	err    error
+}
+
+// waitLimit bounds every wait; a UI that needs longer is broken.
+const waitLimit = 10 * time.Second
+
+func start(t testing.TB, deps Deps, w, h int) *harness {
+	bus := event.NewBus()
+	sub := bus.Subscribe()
+	screen := tcell.NewSimulationScreen("UTF-8")
+	deps.Events, deps.Screen = sub, screen
+	app := New(deps)
+	screen.SetSize(w, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	hs := &harness{bus: bus, sub: sub, screen: screen, app: app, cancel: cancel, exited: make(chan struct{})}
+	go func() {
+		defer close(hs.exited)
+		hs.err = app.Run(ctx)
+	}()
+	t.Cleanup(hs.stop)
+	select {
+	case <-app.started:
+	case <-time.After(waitLimit):
+		t.Fatal("the UI did not draw")
+	}
+	return hs
+}
+
+// stop ends Run and checks it returns.
+func (h *harness) stop() {
+	h.cancel()
+	select {
+	case <-h.exited:
+	case <-time.After(waitLimit):
+		panic("App.Run did not return after its context was cancelled")
+	}
+}
+
+// waitExit waits for Run to return by itself.
+func (h *harness) waitExit(t testing.TB) error {
+	t.Helper()
+	select {
+	case <-h.exited:
+		return h.err
+	case <-time.After(waitLimit):
+		t.Fatal("App.Run did not return")
+		return nil
+	}
+}
+
+// text is the screen as rows of text, read on the UI goroutine.
+func (h *harness) text() string {
+	var b strings.Builder
+	h.app.tv.QueueUpdate(func() {
+		cells, w, ht := h.screen.GetContents()
+		for y := 0; y < ht; y++ {
+			for x := 0; x < w; x++ {
+				c := cells[y*w+x]
+				if len(c.Runes) == 0 {
+					b.WriteByte(' ')
+					continue
+				}
+				b.WriteString(string(c.Runes))
+			}
+			b.WriteByte('\n')
+		}
+	})
+	return b.String()
+}
+
+// waitFor waits until every want is on the screen.
+func (h *harness) waitFor(t testing.TB, want ...string) string {
+	t.Helper()
+	return h.waitUntil(t, func(screen string) string {
+		for _, w := range want {
+			if !strings.Contains(screen, w) {
+				return fmt.Sprintf("%q", w)
+			}
+		}
+		return ""
+	})
+}
+
+// waitUntil checks the screen after each draw until check finds nothing
+// missing (returns ""), or fails the test naming what is missing.
+func (h *harness) waitUntil(t testing.TB, check func(screen string) (missing string)) string {
+	t.Helper()
+	deadline := time.After(waitLimit)
+	for {
+		screen := h.text()
+		missing := check(screen)
+		if missing == "" {
+			return screen
+		}
+		select {
+		case <-h.app.drawn:
+		case <-deadline:
+			t.Fatalf("screen never showed %s; it shows:\n%s", missing, screen)
+		}
+	}
+}
+
+// key injects one key press.
+func (h *harness) key(k tcell.Key, r rune, mod tcell.ModMask) {
+	h.screen.InjectKey(k, r, mod)
+}
+
+// typeText injects runes as key presses.
+func (h *harness) typeText(s string) {
+	for _, r := range s {
+		h.screen.InjectKey(tcell.KeyRune, r, tcell.ModNone)
+	}
+}
+
+// fakeKeys records what the checkout screen fed to the keyboard wedge.
+type fakeKeys struct {
+	mu    sync.Mutex
+	runes []rune
+	fed   chan struct{}
+}
+
+func newFakeKeys() *fakeKeys { return &fakeKeys{fed: make(chan struct{}, 1)} }
+
+func (k *fakeKeys) Key(r rune, _ time.Time) {
+	k.mu.Lock()
+	k.runes = append(k.runes, r)
+	k.mu.Unlock()
+	select {
+	case k.fed <- struct{}{}:
+	default:
+	}
+}
+
+func (k *fakeKeys) text() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return string(k.runes)
+}
+
+// waitText waits until the wedge was fed want.
+func (k *fakeKeys) waitText(t testing.TB, want string) {
+	t.Helper()
+	deadline := time.After(waitLimit)
+	for k.text() != want {
+		select {
+		case <-k.fed:
+		case <-deadline:
+			t.Fatalf("wedge got %q, want %q", k.text(), want)
+		}
+	}
+}

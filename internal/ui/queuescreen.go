@@ -1,0 +1,295 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+	"github.com/rivo/tview"
+
+	"posagent/internal/event"
+	"posagent/internal/queue"
+)
+
+const pageQueue = "queue"
+
+// QueueStore is the retry queue as the UI sees it (queue.Queue).
+type QueueStore interface {
+	Pending() ([]queue.Job, error)
+	Dead() ([]queue.Job, error)
+	RetryDead(id string) error
+	Drop(id string) error
+}
+
+// queueCounter is what a store may offer to count jobs without listing
+// them; queue.Queue does.
+type queueCounter interface {
+	Stats() (pending, dead int, err error)
+}
+
+// countEvery is how often the status bar's queue counts are read even
+// without an event: a job that succeeds leaves the queue without one.
+const countEvery = 5 * time.Second
+
+// queueScreen lists pending and dead jobs and retries or drops a dead one
+// after asking.
+type queueScreen struct {
+	app     *App
+	store   QueueStore
+	root    *tview.Flex
+	table   *tview.Table
+	msg     *tview.TextView
+	jobs    []queue.Job // the table's rows, after its header
+	visible atomic.Bool // read by the refresher goroutine
+	kick    chan struct{}
+	note    string
+
+	rendering bool
+}
+
+func newQueueScreen(a *App, store QueueStore) *queueScreen {
+	q := &queueScreen{
+		app:   a,
+		store: store,
+		table: tview.NewTable().SetFixed(1, 0).SetSelectable(true, false).SetSelectedStyle(selectedStyle),
+		msg:   tview.NewTextView().SetDynamicColors(true),
+		kick:  make(chan struct{}, 1),
+	}
+	q.table.SetBorder(true).SetTitle(" Queue — pending and dead jobs ")
+	q.table.SetSelectedFunc(func(row, _ int) { q.choose(row) })
+	q.table.SetDoneFunc(func(k tcell.Key) {
+		if k == tcell.KeyEscape {
+			a.show(pageCheckout)
+		}
+	})
+	q.table.SetSelectionChangedFunc(func(int, int) {
+		if !q.rendering { // staff moved: the last note was about another row
+			q.note = ""
+			q.showMessage()
+		}
+	})
+	q.root = tview.NewFlex().SetDirection(tview.FlexRow).
+		AddItem(q.table, 0, 1, true).
+		AddItem(q.msg, 2, 0, false)
+	q.render()
+	return q
+}
+
+// refresh asks the refresher to read the queue now.
+func (q *queueScreen) refresh() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// apply notes events that change the queue.
+func (q *queueScreen) apply(e event.Event) {
+	switch e.(type) {
+	case event.Queued, event.Dead, event.CouponIssued, event.CouponFailed, event.Decoded, event.Gateway:
+		q.refresh()
+	}
+}
+
+// refresher reads the queue off the UI goroutine: counts for the status
+// bar always, the lists while the screen shows. bbolt reads are quick, but a
+// big queue or a busy disk must never stall the screen.
+func (q *queueScreen) refresher(ctx context.Context) {
+	tick := time.NewTicker(countEvery)
+	defer tick.Stop()
+	for {
+		var (
+			pending, dead []queue.Job
+			np, nd        int
+			err           error
+		)
+		lists := q.visible.Load()
+		if lists {
+			pending, err = q.store.Pending()
+			if err == nil {
+				dead, err = q.store.Dead()
+			}
+			np, nd = len(pending), len(dead)
+		} else if c, ok := q.store.(queueCounter); ok {
+			np, nd, err = c.Stats()
+		} else {
+			pending, err = q.store.Pending()
+			if err == nil {
+				dead, err = q.store.Dead()
+			}
+			np, nd = len(pending), len(dead)
+		}
+		if !q.app.update(func() {
+			if err != nil {
+				q.note = fmt.Sprintf(" %s%s Cannot read the queue:%s %s", tagBad, symBad, tagOff, tview.Escape(err.Error()))
+				q.showMessage()
+				return
+			}
+			q.app.status.setCounts(np, nd)
+			q.app.status.render()
+			if lists {
+				q.jobs = append(pending, dead...)
+				q.render()
+			}
+		}) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.kick:
+		case <-tick.C:
+		}
+	}
+}
+
+func (q *queueScreen) render() {
+	q.rendering = true
+	defer func() { q.rendering = false }()
+	t := q.table
+	row, _ := t.GetSelection()
+	t.Clear()
+	for col, h := range []string{"State", "Job", "Kind", "Attempts", "Next try", "Reason"} {
+		t.SetCell(0, col, tview.NewTableCell(h).SetAttributes(tcell.AttrBold).SetSelectable(false))
+	}
+	for i, j := range q.jobs {
+		state := tagWarn + symWait + " waiting" + tagOff
+		next := clock(j.NextAt) + " " + until(j.NextAt, q.app.now())
+		switch j.State {
+		case queue.StateRunning:
+			state, next = tagBusy+symBusy+" running"+tagOff, "now"
+		case queue.StateDead:
+			state, next = tagBad+symBad+" DEAD"+tagOff, "never"
+		}
+		t.SetCell(i+1, 0, tview.NewTableCell(state))
+		t.SetCell(i+1, 1, tview.NewTableCell(tview.Escape(j.ID)))
+		t.SetCell(i+1, 2, tview.NewTableCell(tview.Escape(j.Kind)))
+		t.SetCell(i+1, 3, tview.NewTableCell(fmt.Sprint(j.Attempts)).SetAlign(tview.AlignRight))
+		t.SetCell(i+1, 4, tview.NewTableCell(next))
+		t.SetCell(i+1, 5, tview.NewTableCell(tview.Escape(oneLine(j.LastError))).SetExpansion(1))
+	}
+	if len(q.jobs) > 0 {
+		t.Select(min(max(row, 1), len(q.jobs)), 0)
+	}
+	q.showMessage()
+}
+
+func (q *queueScreen) showMessage() {
+	switch {
+	case q.store == nil:
+		q.msg.SetText(" This posagent has no queue.")
+	case q.note != "":
+		q.msg.SetText(q.note)
+	case len(q.jobs) == 0:
+		q.msg.SetText(" " + symOK + " The queue is empty.")
+	default:
+		q.msg.SetText(" Enter or Alt-R retries the chosen dead job, Alt-D drops it; Alt-U refreshes.")
+	}
+}
+
+// selected is the dead job the table's selection is on.
+func (q *queueScreen) selected() (queue.Job, bool) {
+	row, _ := q.table.GetSelection()
+	if row < 1 || row > len(q.jobs) {
+		return queue.Job{}, false
+	}
+	j := q.jobs[row-1]
+	if j.State != queue.StateDead {
+		q.note = " Job " + tview.Escape(j.ID) + " is not dead: it will be tried again by itself."
+		q.showMessage()
+		return j, false
+	}
+	return j, true
+}
+
+// choose offers both actions for a dead job (Enter or a click).
+func (q *queueScreen) choose(row int) {
+	j, ok := q.selected()
+	if !ok {
+		return
+	}
+	q.app.ask(fmt.Sprintf("Dead job %s (%s): %s\n\nRetry it now, or drop it for good?", j.ID, j.Kind, oneLine(j.LastError)),
+		[]string{"Retry", "Drop", "Cancel"}, func(button string) {
+			switch button {
+			case "Retry":
+				q.do("retry", j, q.store.RetryDead)
+			case "Drop":
+				q.do("drop", j, q.store.Drop)
+			}
+		})
+}
+
+func (q *queueScreen) retry() {
+	if j, ok := q.selected(); ok {
+		q.app.ask(fmt.Sprintf("Retry dead job %s (%s) now?\nIt goes back in line with its attempts reset.", j.ID, j.Kind),
+			[]string{"Retry", "Cancel"}, func(button string) {
+				if button == "Retry" {
+					q.do("retry", j, q.store.RetryDead)
+				}
+			})
+	}
+}
+
+func (q *queueScreen) drop() {
+	if j, ok := q.selected(); ok {
+		q.app.ask(fmt.Sprintf("Drop dead job %s (%s) for good?\nIts work will never be done.", j.ID, j.Kind),
+			[]string{"Drop", "Cancel"}, func(button string) {
+				if button == "Drop" {
+					q.do("drop", j, q.store.Drop)
+				}
+			})
+	}
+}
+
+// do runs a confirmed action off the UI goroutine, then refreshes.
+func (q *queueScreen) do(verb string, j queue.Job, f func(id string) error) {
+	q.note = fmt.Sprintf(" %s%s %s job %s…%s", tagBusy, symBusy, verb, tview.Escape(j.ID), tagOff)
+	q.showMessage()
+	q.app.goBackground(func(ctx context.Context) {
+		err := f(j.ID)
+		q.app.update(func() {
+			if err != nil {
+				q.note = fmt.Sprintf(" %s%s Could not %s job %s:%s %s", tagBad, symBad, verb, tview.Escape(j.ID), tagOff, tview.Escape(err.Error()))
+			} else {
+				q.note = fmt.Sprintf(" %s%s Job %s: %s done.%s", tagOK, symOK, tview.Escape(j.ID), verb, tagOff)
+			}
+			q.showMessage()
+			q.refresh()
+		})
+	})
+}
+
+// key handles the queue screen's keys.
+func (q *queueScreen) key(ev *tcell.EventKey) *tcell.EventKey {
+	if q.store == nil {
+		return ev
+	}
+	switch {
+	case isAlt(ev, 'r'):
+		q.retry()
+	case isAlt(ev, 'd'):
+		q.drop()
+	case isAlt(ev, 'u'):
+		q.note = ""
+		q.refresh()
+	default:
+		return ev
+	}
+	return nil
+}
+
+// until says how long until t, for a person: "(in 4m10s)" or "(due)".
+func until(t, now time.Time) string {
+	d := t.Sub(now)
+	if d <= 0 {
+		return "(due)"
+	}
+	return "(in " + d.Round(time.Second).String() + ")"
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

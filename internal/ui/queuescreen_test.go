@@ -1,0 +1,142 @@
+package ui
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"posagent/internal/event"
+	"posagent/internal/queue"
+)
+
+// fakeQueue holds jobs in memory and records the calls.
+type fakeQueue struct {
+	mu            sync.Mutex
+	pending, dead []queue.Job
+	calls         []string
+	called        chan struct{}
+}
+
+func (f *fakeQueue) Pending() ([]queue.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.pending), nil
+}
+
+func (f *fakeQueue) Dead() ([]queue.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.dead), nil
+}
+
+func (f *fakeQueue) RetryDead(id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "retry "+id)
+	for i, j := range f.dead {
+		if j.ID == id {
+			j.State, j.Attempts = queue.StatePending, 0
+			f.pending = append(f.pending, j)
+			f.dead = slices.Delete(f.dead, i, i+1)
+			break
+		}
+	}
+	f.called <- struct{}{}
+	return nil
+}
+
+func (f *fakeQueue) Drop(id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "drop "+id)
+	f.called <- struct{}{}
+	return nil
+}
+
+func (f *fakeQueue) recorded() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func TestQueueScreenRetriesDeadJobAfterConfirmation(t *testing.T) {
+	next := time.Date(2026, 11, 22, 3, 4, 5, 0, time.Local)
+	fq := &fakeQueue{
+		called:  make(chan struct{}, 4),
+		pending: []queue.Job{{ID: "7", Kind: "coupon", Attempts: 2, NextAt: next, LastError: "gateway down", State: queue.StatePending}},
+		dead:    []queue.Job{{ID: "9", Kind: "coupon", Attempts: 12, LastError: "KP.AE_ALIPASS_APPID_NOSUPPORT", State: queue.StateDead}},
+	}
+	now := func() time.Time { return next.Add(-90 * time.Second) }
+	h := start(t, Deps{Queue: fq, Now: now}, 100, 30)
+	h.waitFor(t, "Queue 1 waiting, 1 dead")
+	h.key(tcell.KeyF3, 0, tcell.ModNone)
+	h.waitFor(t, "waiting", "03:04:05 (in 1m30s)", "gateway down", "DEAD", "never", "KP.AE_ALIPASS_APPID_NOSUPPORT")
+
+	// A pending job cannot be retried by hand.
+	h.key(tcell.KeyRune, 'r', tcell.ModAlt)
+	h.waitFor(t, "Job 7 is not dead")
+
+	// Dropping asks first; Cancel does nothing.
+	h.key(tcell.KeyDown, 0, tcell.ModNone)
+	h.key(tcell.KeyRune, 'd', tcell.ModAlt)
+	h.waitFor(t, "Drop dead job 9 (coupon)", "Cancel")
+	h.key(tcell.KeyEscape, 0, tcell.ModNone)
+
+	h.key(tcell.KeyRune, 'r', tcell.ModAlt)
+	h.waitFor(t, "Retry dead job 9 (coupon)", "attempts reset")
+	if calls := fq.recorded(); len(calls) != 0 {
+		t.Fatalf("called %v before the confirmation", calls)
+	}
+	h.key(tcell.KeyEnter, 0, tcell.ModNone) // the first button: Retry
+	select {
+	case <-fq.called:
+	case <-time.After(waitLimit):
+		t.Fatal("RetryDead was not called")
+	}
+	if calls := fq.recorded(); !slices.Equal(calls, []string{"retry 9"}) {
+		t.Fatalf("calls %v, want [retry 9]", calls)
+	}
+	h.waitFor(t, "Job 9: retry done", "Queue 2 waiting │")
+}
+
+// TestQueueScreenOnRealQueue drives the screen against a bbolt-backed queue:
+// a job killed by its handler shows as dead, and the retry puts it back.
+func TestQueueScreenOnRealQueue(t *testing.T) {
+	db, err := queue.OpenDB(filepath.Join(t.TempDir(), "posagent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	bus := event.NewBus()
+	q, err := queue.New(db, queue.Options{Events: bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := q.Enqueue(ctx, queue.Job{Kind: "coupon", Key: "tplA/ser-1", Payload: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	j, ok, err := q.Lease(ctx)
+	if err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	if err := q.Kill(ctx, j, "template does not exist"); err != nil {
+		t.Fatal(err)
+	}
+
+	h := start(t, Deps{Queue: q}, 100, 30)
+	h.key(tcell.KeyF3, 0, tcell.ModNone)
+	h.waitFor(t, "DEAD", "template does not exist", "Queue 0 waiting, 1 dead")
+	h.key(tcell.KeyEnter, 0, tcell.ModNone) // Retry, Drop or Cancel
+	h.waitFor(t, "Retry it now, or drop it")
+	h.key(tcell.KeyEnter, 0, tcell.ModNone) // Retry
+	h.waitFor(t, "retry done", "… waiting", "Queue 1 waiting │")
+	if pending, dead, _ := q.Stats(); pending != 1 || dead != 0 {
+		t.Fatalf("queue has %d pending, %d dead; want 1, 0", pending, dead)
+	}
+}

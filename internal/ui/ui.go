@@ -1,0 +1,401 @@
+// Package ui is posagent's terminal user interface: the checkout screen the
+// cashier watches, and the screens store staff use to set posagent up (queue,
+// settings, agreement confirmation, app-pay orders, help).
+//
+// It consumes the same events as headless mode and holds no business logic:
+// everything it shows comes from an *event.Subscription, and everything it
+// does goes through the small interfaces below, which the real packages
+// satisfy (queue.Queue, alipay.Client, scanner.Wedge, scanner.List).
+//
+// Every primitive is touched only on tview's event goroutine. Work from other
+// goroutines (events, queue counts, gateway calls) reaches the screen through
+// the application's update queue, so a slow gateway never freezes the screen.
+package ui
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+	"github.com/rivo/tview"
+
+	"posagent/internal/config"
+	"posagent/internal/event"
+)
+
+// KeyFeeder receives what a keyboard-wedge scanner types into the checkout
+// screen (scanner.Wedge). Enter arrives as '\r' and Tab as '\t', so the
+// wedge's framer sees the scanner's terminator.
+type KeyFeeder interface {
+	Key(r rune, at time.Time)
+}
+
+// Deps is what the UI needs. Only Events is required; a screen whose
+// collaborator is missing says so instead of failing. Leave a missing
+// collaborator as a nil interface, not a nil pointer of a real type (a nil
+// *scanner.Wedge in Keys is a feeder that panics).
+type Deps struct {
+	Events *event.Subscription
+
+	// Config is the configuration in use, and ConfigPath the file the
+	// settings screen saves to. A nil Config starts the settings form empty.
+	Config     *config.Config
+	ConfigPath string
+	// OnSave is called on the UI goroutine after the settings screen saved
+	// the file, so the program can apply what it can without a restart. An
+	// error is shown to staff (for example "scanner changes apply after a
+	// restart"); the file stays saved.
+	OnSave func(*config.Config) error
+
+	Queue      QueueStore
+	Keys       KeyFeeder
+	Agreements AgreementConfirmer
+	Orders     OrderBuilder
+	// Scanners lists the scanners the settings screen offers to pick from.
+	Scanners ScannerLister
+
+	// Screen is the terminal; nil means the real one. Tests pass
+	// tcell.NewSimulationScreen.
+	Screen tcell.Screen
+	// Now is the clock for the queue's "next try" column; nil is time.Now.
+	Now func() time.Time
+}
+
+// App is the terminal UI. Create it with New and start it with Run.
+type App struct {
+	deps Deps
+	now  func() time.Time
+	tv   *tview.Application
+
+	pages  *tview.Pages
+	menu   *tview.TextView
+	status *statusBar
+
+	checkout  *checkoutScreen
+	settings  *settingsScreen
+	queue     *queueScreen
+	agreement *agreementDialog
+	order     *orderDialog
+	help      *tview.TextView
+
+	// Background work: every goroutine that may queue an update is counted
+	// in wg, so Run stops tview only once none of them can block on it.
+	wg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+	started chan struct{} // closed after the first draw
+	once    sync.Once
+
+	// applied counts events applied to the screen, drawn the events applied
+	// when the last draw finished (for tests and the benchmark).
+	applied uint64
+	drawn   chan uint64
+}
+
+// Page names.
+const (
+	pageCheckout = "checkout"
+	pageHelp     = "help"
+)
+
+// New builds the UI. Nothing is drawn before Run.
+func New(deps Deps) *App {
+	setTheme()
+	a := &App{
+		deps:    deps,
+		now:     deps.Now,
+		tv:      tview.NewApplication(),
+		started: make(chan struct{}),
+		drawn:   make(chan uint64, 1),
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	a.status = newStatusBar()
+	a.checkout = newCheckoutScreen()
+	a.help = newHelp()
+	a.settings = newSettingsScreen(a, deps.Config, deps.ConfigPath, deps.OnSave)
+	a.agreement = newAgreementDialog(a, deps.Agreements)
+	a.queue = newQueueScreen(a, deps.Queue)
+	a.order = newOrderDialog(a, deps.Orders)
+
+	a.pages = tview.NewPages().
+		AddPage(pageCheckout, a.checkout.root, true, true).
+		AddPage(pageHelp, a.help, true, false).
+		AddPage(pageQueue, a.queue.root, true, false).
+		AddPage(pageSettings, a.settings.root, true, false).
+		AddPage(pageAgreement, a.agreement.root, true, false).
+		AddPage(pageOrder, a.order.root, true, false).
+		AddPage(pageOrderQR, a.order.qr, true, false)
+	a.menu = newMenu(a.show)
+	// A click on the menu opens a screen; the keyboard stays with the screens.
+	a.menu.SetFocusFunc(func() { a.tv.SetFocus(a.pages) })
+
+	root := tview.NewFlex().SetDirection(tview.FlexRow).
+		AddItem(a.menu, 1, 0, false).
+		AddItem(a.pages, 0, 1, true).
+		AddItem(a.status.view, 1, 0, false)
+
+	a.tv.SetRoot(root, true).
+		EnableMouse(true).
+		SetInputCapture(a.globalKeys).
+		SetAfterDrawFunc(a.afterDraw)
+	if deps.Screen != nil {
+		a.tv.SetScreen(deps.Screen)
+	}
+	return a
+}
+
+// Run shows the UI until ctx is done or staff quit (F10, Alt-X, Ctrl-C). It
+// returns the terminal to its normal state before returning.
+func (a *App) Run(ctx context.Context) error {
+	a.ctx, a.cancel = context.WithCancel(ctx)
+	defer a.cancel()
+	if a.deps.Events != nil {
+		a.goBackground(a.pump)
+	}
+	if a.deps.Queue != nil {
+		a.goBackground(a.queue.refresher)
+	}
+	stopped, ran := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		<-a.ctx.Done()
+		// Wait until nothing can queue an update any more, then stop
+		// tview: an update queued after Stop would block forever. Stop
+		// only a running tview: one stopped before it started would open
+		// the real terminal.
+		a.wg.Wait()
+		select {
+		case <-a.started:
+			a.tv.Stop()
+		case <-ran:
+		}
+	}()
+	err := a.tv.Run()
+	close(ran)
+	a.cancel()
+	// tview returns on its own only when the screen failed; then the
+	// background goroutines never started queueing (they wait for the first
+	// draw) and the stopper exits at once.
+	<-stopped
+	return err
+}
+
+// quit asks Run to stop; safe on the UI goroutine.
+func (a *App) quit() { a.cancel() }
+
+// goBackground runs f in a goroutine Run waits for before stopping tview.
+func (a *App) goBackground(f func(ctx context.Context)) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f(a.ctx)
+	}()
+}
+
+// update runs f on the UI goroutine and redraws. It returns false without
+// running f once the UI is stopping. Call it only from goroutines started
+// with goBackground.
+func (a *App) update(f func()) bool {
+	select {
+	case <-a.started:
+	case <-a.ctx.Done():
+		return false
+	}
+	if a.ctx.Err() != nil {
+		return false
+	}
+	a.tv.QueueUpdateDraw(f)
+	return true
+}
+
+func (a *App) afterDraw(tcell.Screen) {
+	a.once.Do(func() { close(a.started) })
+	// Keep only the newest count: readers want the latest state.
+	select {
+	case <-a.drawn:
+	default:
+	}
+	a.drawn <- a.applied
+}
+
+// maxBatch bounds one screen update, so that a flood of events still lets
+// key presses through between batches.
+const maxBatch = 4096
+
+// frame is the shortest time between two event-driven redraws. A redraw of
+// the whole screen per event would cost a cashier PC a core at 1,000 events
+// a second; at most one per frame, events wait at most a frame and gather
+// into the next batch meanwhile.
+const frame = 20 * time.Millisecond
+
+// pump drains the subscription in batches and applies each batch in one
+// update: while the UI draws, and for the rest of the frame, events gather
+// in the subscription, and the next batch takes them all. Nothing is
+// dropped and the screen is never more than a frame and a draw behind.
+func (a *App) pump(ctx context.Context) {
+	sub := a.deps.Events
+	batch := make([]event.Event, 0, 64)
+	pause := time.NewTimer(0)
+	defer pause.Stop()
+	for {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		batch = append(batch[:0], e)
+		for len(batch) < maxBatch {
+			e, ok := sub.TryNext()
+			if !ok {
+				break
+			}
+			batch = append(batch, e)
+		}
+		began := time.Now()
+		if !a.update(func() { a.apply(batch) }) {
+			return
+		}
+		pause.Reset(frame - time.Since(began))
+		select {
+		case <-pause.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// apply updates every screen's state from a batch of events and re-renders
+// once; it runs on the UI goroutine.
+func (a *App) apply(batch []event.Event) {
+	for _, e := range batch {
+		a.status.apply(e)
+		a.checkout.apply(e)
+		if a.deps.Queue != nil {
+			a.queue.apply(e)
+		}
+	}
+	a.status.render()
+	a.checkout.render()
+	a.applied += uint64(len(batch))
+}
+
+// show brings a page to the front, closing any open modal.
+func (a *App) show(page string) {
+	a.closeModal()
+	a.pages.SwitchToPage(page)
+	a.tv.SetFocus(a.pages)
+	a.menu.Highlight(page)
+	a.queue.visible.Store(page == pageQueue)
+	if page == pageQueue {
+		a.queue.refresh()
+	}
+}
+
+// front is the name of the page in front.
+func (a *App) front() string {
+	name, _ := a.pages.GetFrontPage()
+	return name
+}
+
+const pageModal = "modal"
+
+// ask shows a modal question over the current page; done gets the chosen
+// button, or "" when staff pressed Esc. Focus returns to where it was.
+func (a *App) ask(text string, buttons []string, done func(button string)) {
+	a.closeModal()
+	prev := a.tv.GetFocus()
+	m := tview.NewModal().SetText(text).AddButtons(buttons).
+		SetBackgroundColor(tcell.ColorNavy).SetTextColor(tcell.ColorWhite).
+		SetButtonStyle(buttonStyle).SetButtonActivatedStyle(buttonActiveStyle)
+	m.SetDoneFunc(func(_ int, label string) {
+		a.closeModal()
+		a.tv.SetFocus(prev)
+		if done != nil {
+			done(label)
+		}
+	})
+	a.pages.AddPage(pageModal, m, true, true)
+	a.tv.SetFocus(m)
+}
+
+func (a *App) closeModal() {
+	if a.pages.HasPage(pageModal) {
+		a.pages.RemovePage(pageModal)
+	}
+}
+
+// globalKeys handles the keys that work on every screen, and sends what a
+// keyboard-wedge scanner types on the checkout screen to the KeyFeeder.
+// Screen keys are F-keys and Alt-letters so that they never collide with
+// the digits and terminator a scanner types.
+func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
+	if p := a.pageFor(ev); p != "" {
+		a.show(p)
+		return nil
+	}
+	switch {
+	case ev.Key() == tcell.KeyF10, ev.Key() == tcell.KeyCtrlC, isAlt(ev, 'x'):
+		a.quit()
+		return nil
+	case ev.Key() == tcell.KeyEscape && a.front() == pageHelp:
+		a.show(pageCheckout)
+		return nil
+	case ev.Key() == tcell.KeyEscape && a.front() == pageOrderQR:
+		a.show(pageOrder)
+		return nil
+	}
+	switch a.front() {
+	case pageCheckout:
+		return a.checkoutKey(ev)
+	case pageQueue:
+		return a.queue.key(ev)
+	case pageSettings:
+		return a.settings.key(ev)
+	case pageAgreement:
+		return a.agreement.key(ev, a.agreement.send)
+	case pageOrder:
+		if isAlt(ev, 'g') {
+			a.order.showQR()
+			return nil
+		}
+		return a.order.key(ev, a.order.send)
+	}
+	return ev
+}
+
+// pageFor maps a key to the page it opens.
+func (a *App) pageFor(ev *tcell.EventKey) string {
+	for _, k := range screenKeys {
+		if ev.Key() == k.fkey || isAlt(ev, k.alt) {
+			return k.page
+		}
+	}
+	return ""
+}
+
+// checkoutKey feeds the keyboard wedge: printable runes, Enter and Tab.
+func (a *App) checkoutKey(ev *tcell.EventKey) *tcell.EventKey {
+	var r rune
+	switch {
+	case ev.Key() == tcell.KeyRune && ev.Modifiers()&(tcell.ModAlt|tcell.ModCtrl|tcell.ModMeta) == 0:
+		r = ev.Rune()
+	case ev.Key() == tcell.KeyEnter:
+		r = '\r'
+	case ev.Key() == tcell.KeyTab:
+		r = '\t'
+	default:
+		return ev // arrows etc. scroll the list of last scans
+	}
+	a.checkout.typed(r)
+	if a.deps.Keys != nil {
+		a.deps.Keys.Key(r, ev.When())
+	}
+	return nil
+}
+
+func isAlt(ev *tcell.EventKey, r rune) bool {
+	return r != 0 && ev.Key() == tcell.KeyRune && ev.Modifiers()&tcell.ModAlt != 0 &&
+		(ev.Rune() == r || ev.Rune() == r-'a'+'A')
+}
