@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gdamore/tcell/v2"
 
+	"posagent/internal/config"
 	"posagent/internal/event"
 	"posagent/internal/ui"
 )
@@ -41,5 +43,35 @@ func TestWithUI(t *testing.T) {
 	}
 	if _, err := a.Queue.Pending(); err == nil {
 		t.Error("the database is still open after the UI quit")
+	}
+}
+
+// Saving the settings applies new coupon rules at once and names the keys
+// that wait for a restart.
+func TestApply(t *testing.T) {
+	srv := newServer(t)
+	scan := make(feed)
+	a := newAgent(t, srv, t.TempDir(), scan)
+	w := start(t, a)
+
+	c := *a.Config
+	c.Coupons = []config.CouponRule{{Match: config.Match{AnyUser: true}, TplID: "tplNew"}}
+	if err := a.Apply(&c); err != nil {
+		t.Fatalf("Apply(coupons only) = %v", err)
+	}
+	scan <- srv.IssueCode(student.UserID)
+	w.reach("a coupon", 1, isType(event.TypeCouponIssued))
+	if p := srv.Passes(); len(p) != 1 || p[0].TplID != "tplNew" {
+		t.Errorf("passes %+v, want the new rule's", p)
+	}
+
+	c.TerminalID, c.GatewayURL = "till2", "http://127.0.0.1:1/gateway.do"
+	err := a.Apply(&c)
+	if err == nil || !strings.Contains(err.Error(), "gateway_url, terminal_id") {
+		t.Errorf("Apply(terminal and gateway) = %v, want both named", err)
+	}
+	c.Coupons = []config.CouponRule{{Match: config.Match{AnyUser: true}, TplID: "x", TplParams: []byte(`{"a":"{nope}"}`)}}
+	if err := a.Apply(&c); err == nil || !strings.Contains(err.Error(), "coupons[0].tpl_params.a") {
+		t.Errorf("Apply(bad placeholder) = %v", err)
 	}
 }

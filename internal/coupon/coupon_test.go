@@ -375,3 +375,12 @@ func (notFound) RoundTrip(r *http.Request) (*http.Response, error) {
 	http.NotFound(rec, r)
 	return rec.Result(), nil
 }
+
+func TestSetRules(t *testing.T) {
+	h := newHarness(t, rules(t, campusRules), nil)
+	h.cs.SetRules(rules(t, `[{"match":{"any_user":true},"tpl_id":"tplNew"}]`), nil)
+	ts := h.cs.Templates(context.Background(), student)
+	if len(ts) != 1 || ts[0].TplID != "tplNew" {
+		t.Errorf("templates after SetRules: %+v", ts)
+	}
+}

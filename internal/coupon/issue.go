@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"posagent/internal/alipay"
@@ -75,7 +76,13 @@ type Config struct {
 }
 
 // Coupons plans and issues coupons.
-type Coupons struct{ c Config }
+type Coupons struct {
+	c Config
+
+	mu       sync.Mutex // guards rules and merchant, which SetRules replaces
+	rules    Rules
+	merchant *Merchant
+}
 
 // New checks c.
 func New(c Config) (*Coupons, error) {
@@ -100,7 +107,16 @@ func New(c Config) (*Coupons, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Coupons{c: c}, nil
+	return &Coupons{c: c, rules: c.Rules, merchant: c.Merchant}, nil
+}
+
+// SetRules replaces the rules and the merchant endpoint (nil for none), for
+// the settings screen: coupons already queued keep what they were planned
+// with.
+func (cs *Coupons) SetRules(rs Rules, m *Merchant) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.rules, cs.merchant = rs, m
 }
 
 // job is a queued issue, its parameters already filled.
@@ -114,11 +130,14 @@ type job struct {
 // Templates returns what id gets: the matching rules, then what the merchant
 // endpoint adds. A merchant that is down or slow is logged and skipped.
 func (cs *Coupons) Templates(ctx context.Context, id decode.Identity) []Template {
-	ts := cs.c.Rules.Match(id)
-	if cs.c.Merchant == nil {
+	cs.mu.Lock()
+	rules, merchant := cs.rules, cs.merchant
+	cs.mu.Unlock()
+	ts := rules.Match(id)
+	if merchant == nil {
 		return ts
 	}
-	more, err := cs.c.Merchant.Lookup(ctx, id)
+	more, err := merchant.Lookup(ctx, id)
 	if err != nil {
 		cs.c.Log.Warn("merchant coupon endpoint failed; local rules only", "sence_no", id.SenceNo, "user_id", redact.UserID(id.UserID), "err", err)
 		return ts
