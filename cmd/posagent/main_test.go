@@ -85,7 +85,7 @@ func TestDemoHeadless(t *testing.T) {
 		count[k]++
 	}
 	want := map[string]int{
-		"decoded": 4, "coupon_issued": 5, "gateway down": 1, "gateway up": 1,
+		"decoded": 4, "coupon_issued": 5, "gateway down": 1, "gateway up": 2,
 		"decode_failed ILLEGAL_CODE": 1, "decode_failed CODE_EXPIRED": 1, "decode_failed USER_UN_AUTH": 1,
 	}
 	for k, n := range want {

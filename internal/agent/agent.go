@@ -212,12 +212,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	scans := make(chan scanner.Event, 16)
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
-	deaths := a.Bus.Subscribe()
-	defer deaths.Close()
+	own := a.Bus.Subscribe()
+	defer own.Close()
 	wg.Add(4)
 	go func() {
 		defer wg.Done()
-		a.dropDeadDecodes(ctx, deaths)
+		a.watch(ctx, own)
 	}()
 	go func() {
 		defer wg.Done()
@@ -280,19 +280,37 @@ func (a *Agent) handle(ctx context.Context, e scanner.Event) {
 	}
 }
 
-// dropDeadDecodes removes decode jobs the queue gave up on (their deadline
-// passed while it backed off): each holds a payment code, which has no
-// business in the dead list, and the cashier was told when the code expired.
-func (a *Agent) dropDeadDecodes(ctx context.Context, sub *event.Subscription) {
+// watch follows the agent's own events for two chores. It drops decode jobs
+// the queue gave up on (their deadline passed while it backed off): each
+// holds a payment code, which has no business in the dead list, and the
+// cashier was told when the code expired. And it reports the gateway up at
+// its first answer: the queue reports only changes, and until one the screen
+// would show the gateway's state as unknown.
+func (a *Agent) watch(ctx context.Context, sub *event.Subscription) {
+	known := false
 	for {
 		e, err := sub.Next(ctx)
 		if err != nil {
 			return
 		}
-		if d, ok := e.(event.Dead); ok && d.Kind == decode.JobKind {
-			if err := a.Queue.Drop(d.JobID); err != nil && !errors.Is(err, queue.ErrNotFound) {
-				a.log.Error("dead decode job not dropped", "job", d.JobID, "err", err)
+		answered := false
+		switch e := e.(type) {
+		case event.Dead:
+			if e.Kind == decode.JobKind {
+				if err := a.Queue.Drop(e.JobID); err != nil && !errors.Is(err, queue.ErrNotFound) {
+					a.log.Error("dead decode job not dropped", "job", e.JobID, "err", err)
+				}
 			}
+		case event.Gateway:
+			known = true
+		case event.Decoded, event.CouponIssued:
+			answered = true
+		case event.DecodeFailed:
+			answered = e.Code != ""
+		}
+		if answered && !known {
+			known = true
+			a.Bus.Publish(event.Gateway{Stamp: event.Stamp{Time: a.now()}, State: event.GatewayUp})
 		}
 	}
 }

@@ -224,7 +224,8 @@ func TestOutageWhileIssuingCoupons(t *testing.T) {
 	}
 	srv.ClearFaults()
 	w.reach("2 coupon_issued", 2, isType(event.TypeCouponIssued))
-	w.reach("gateway up", 1, func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
+	// Up at the first answer (the decode), then again after the outage.
+	w.reach("gateway up again", 2, func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
 	passes := srv.Passes()
 	if len(passes) != 2 {
 		t.Fatalf("%d passes, want 2: %+v", len(passes), passes)
@@ -299,7 +300,7 @@ func TestDeadDecodeJobsAreDropped(t *testing.T) {
 	a.Bus.Publish(event.Dead{JobID: dj.ID, Kind: "decode"})
 	a.Bus.Publish(event.Dead{JobID: cj.ID, Kind: coupon.JobKind})
 	sub.Close()
-	a.dropDeadDecodes(ctx, sub)
+	a.watch(ctx, sub)
 	pending, err := a.Queue.Pending()
 	if err != nil || len(pending) != 1 || pending[0].ID != cj.ID {
 		t.Errorf("after the deaths: %+v, %v; want only the coupon job", pending, err)
@@ -349,5 +350,19 @@ func TestMerchantCoupons(t *testing.T) {
 				t.Errorf("passes %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestGatewayUpAtFirstAnswer(t *testing.T) {
+	srv := newServer(t)
+	scan := make(feed)
+	w := start(t, newAgent(t, srv, t.TempDir(), scan))
+	scan <- srv.IssueCode(plain.UserID)
+	w.until("gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
+	scan <- srv.IssueCode(plain.UserID)
+	w.reach("a second decode", 2, isType(event.TypeDecoded))
+	w.reach("both coupons", 2, isType(event.TypeCouponIssued))
+	if n := w.count(isType(event.TypeGateway)); n != 1 {
+		t.Errorf("%d gateway events, want the first answer's only", n)
 	}
 }
