@@ -208,7 +208,13 @@ func final(err error) error {
 // Run runs the agent until ctx is done: the scanner, the decode of every scan
 // it reads, the queue's workers and the ledger's purge. It returns once all
 // of them stopped; a scan being decoded then gets FinishGrace to finish.
+//
+// A scanner that cannot run at all, or a queue whose database fails, stops
+// the whole agent: a till that cannot read codes or keep its retries must
+// say so rather than limp on.
 func (a *Agent) Run(ctx context.Context) error {
+	ctx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
 	scans := make(chan scanner.Event, 16)
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
@@ -224,12 +230,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer close(scans)
 		if err := a.Scanner.Run(ctx, scans); err != nil {
 			errs <- fmt.Errorf("scanner: %w", err)
+			stopAll()
 		}
 	}()
 	go func() {
 		defer wg.Done()
 		if err := a.Queue.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			errs <- fmt.Errorf("queue: %w", err)
+			stopAll()
 		}
 	}()
 	go func() {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -364,5 +365,28 @@ func TestGatewayUpAtFirstAnswer(t *testing.T) {
 	w.reach("both coupons", 2, isType(event.TypeCouponIssued))
 	if n := w.count(isType(event.TypeGateway)); n != 1 {
 		t.Errorf("%d gateway events, want the first answer's only", n)
+	}
+}
+
+// brokenScanner cannot run at all.
+type brokenScanner struct{}
+
+func (brokenScanner) Run(context.Context, chan<- scanner.Event) error {
+	return errors.New("no such device")
+}
+
+func TestScannerFailureStopsAgent(t *testing.T) {
+	srv := newServer(t)
+	a := newAgent(t, srv, t.TempDir(), brokenScanner{})
+	defer a.Close()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "no such device") {
+			t.Errorf("Run = %v, want the scanner's error", err)
+		}
+	case <-time.After(patience):
+		t.Fatal("Run went on without a scanner")
 	}
 }
