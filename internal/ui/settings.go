@@ -67,11 +67,15 @@ func (f *field) SetDisabled(disabled bool) tview.FormItem {
 	return f
 }
 
-// Draw draws the item and its error to the right of the input area. On a
-// narrow window the input area shrinks so that the error keeps room.
+// Draw draws the item and its error to the right of the input area. A
+// field without an error takes the whole row, so that a long key-file path
+// shows in full; one with an error shrinks so that the error keeps room.
 func (f *field) Draw(screen tcell.Screen) {
 	x, y, w, _ := f.GetRect()
-	width := min(max((w-f.labelWidth)/2, 16), fieldWidth)
+	width := max(w-f.labelWidth-1, 16)
+	if f.err != "" {
+		width = min(max((w-f.labelWidth)/2, 16), fieldWidth)
+	}
 	switch item := f.FormItem.(type) {
 	case *tview.InputField:
 		item.SetFieldWidth(width)

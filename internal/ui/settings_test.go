@@ -192,3 +192,20 @@ func TestSettingsPicksDetectedScanner(t *testing.T) {
 		t.Fatalf("scanner saved as %+v, want %+v", got.Scanner, want)
 	}
 }
+
+// A key-file path longer than the field's width with an error shows in full
+// when the field has none: staff must see which file is configured.
+func TestSettingsShowsLongPathInFull(t *testing.T) {
+	path := copyConfig(t)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AppPrivateKey = "/var/lib/posagent/store-0042/keys/app_private_key_2026_rsa2048.pem"
+	h := start(t, Deps{Config: cfg, ConfigPath: path}, 120, 30)
+	h.key(tcell.KeyF4, 0, tcell.ModNone)
+	screen := h.waitFor(t, "Settings", "no problems")
+	if r := row(screen, "app_private_key"); !strings.Contains(r, cfg.AppPrivateKey) {
+		t.Fatalf("app_private_key row cuts the path: %q", r)
+	}
+}
