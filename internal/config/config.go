@@ -133,7 +133,9 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes a configuration and fills defaults, without validating it.
 // An unknown key is an error that names it.
+// A UTF-8 byte-order mark, which Windows Notepad writes, is skipped.
 func Parse(data []byte) (*Config, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var c Config

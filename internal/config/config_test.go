@@ -104,6 +104,18 @@ func TestValidateNamesTheKey(t *testing.T) {
 	}
 }
 
+// Windows Notepad saves UTF-8 with a byte-order mark; such a file is read
+// like any other.
+func TestParseSkipsByteOrderMark(t *testing.T) {
+	c, err := Parse([]byte("\xef\xbb\xbf{\"app_id\": \"2014072300007148\"}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AppID != "2014072300007148" {
+		t.Fatalf("app_id %q", c.AppID)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name, data, want string
