@@ -24,6 +24,6 @@ func (c *Client) AgreementAuthConfirm(ctx context.Context, req AgreementAuthConf
 	if err != nil {
 		return &Error{Method: method, Err: err}
 	}
-	_, err = c.call(ctx, method, biz)
+	_, err = c.call(ctx, method, biz, nil)
 	return err
 }

@@ -297,11 +297,17 @@ type param struct{ k, v string }
 
 // call sends one signed request of method with biz (already serialized once:
 // the same string is signed and sent) and returns the verified response
-// object, decrypted and in UTF-8, after checking its code.
-func (c *Client) call(ctx context.Context, method, biz string) ([]byte, error) {
+// object, decrypted and in UTF-8, after checking its code. A non-nil ready
+// is called between signing and sending; its error stops the request.
+func (c *Client) call(ctx context.Context, method, biz string, ready func() error) ([]byte, error) {
 	body, err := c.requestBody(method, biz, c.aes != nil)
 	if err != nil {
 		return nil, err
+	}
+	if ready != nil {
+		if err := ready(); err != nil {
+			return nil, &Error{Method: method, Err: fmt.Errorf("not sent: %w", err)}
+		}
 	}
 	status, raw, err := c.post(ctx, method, body)
 	if err != nil {

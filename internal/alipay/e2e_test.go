@@ -166,3 +166,51 @@ func TestFakeGatewayRotation(t *testing.T) {
 		t.Fatalf("unchained certificate: got %v, want ErrUnknownCert", err)
 	}
 }
+
+// TestReadyGatesTheSend: a request's Ready is called once, after signing and
+// before sending; when it fails nothing reaches the gateway and the call
+// fails with its error, as a final answer (nothing to retry).
+func TestReadyGatesTheSend(t *testing.T) {
+	s := alipaytest.NewServer()
+	defer s.Close()
+	c := clientFor(t, s)
+	s.AddUser(alipaytest.User{UserID: "2088123412341234", Authorised: true})
+	ctx := context.Background()
+	notOnDisk := errors.New("sence_no not on disk")
+	for _, tt := range []struct {
+		name string
+		err  error
+		sent int
+	}{
+		{"ready", nil, 1},
+		{"not ready", notOnDisk, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(s.Requests())
+			calls := 0
+			ready := func() error {
+				calls++
+				if n := len(s.Requests()); n != before {
+					t.Errorf("gateway had %d new requests before Ready returned", n-before)
+				}
+				return tt.err
+			}
+			r, err := c.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: s.IssueCode("2088123412341234"), SenceNo: "G-" + tt.name, PayPID: "2088702093900999", Ready: ready})
+			if calls != 1 {
+				t.Errorf("Ready called %d times, want once", calls)
+			}
+			if sent := len(s.Requests()) - before; sent != tt.sent {
+				t.Errorf("gateway got %d requests, want %d", sent, tt.sent)
+			}
+			if tt.err == nil {
+				if err != nil || r.UserID != "2088123412341234" {
+					t.Fatalf("decode: %+v, %v", r, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.err) || alipay.Retryable(err) {
+				t.Errorf("err = %v (retryable %v), want %v, final", err, alipay.Retryable(err), tt.err)
+			}
+		})
+	}
+}

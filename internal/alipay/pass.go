@@ -84,7 +84,7 @@ func (c *Client) PassInstanceAdd(ctx context.Context, req PassInstanceAddRequest
 	if err != nil {
 		return nil, &Error{Method: method, Err: err}
 	}
-	obj, err := c.call(ctx, method, biz)
+	obj, err := c.call(ctx, method, biz, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func (c *Client) TwostageCommonUse(ctx context.Context, req TwostageRequest) (*T
 	if err != nil {
 		return nil, &Error{Method: method, Err: err}
 	}
-	obj, err := c.call(ctx, method, biz)
+	obj, err := c.call(ctx, method, biz, req.Ready)
 	if err != nil {
 		return nil, err
 	}

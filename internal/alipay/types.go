@@ -112,6 +112,13 @@ type TwostageRequest struct {
 	DynamicID string `json:"dynamic_id"` // the scanned payment code, max 32
 	SenceNo   string `json:"sence_no"`   // max 128; the same for every decode of one code
 	PayPID    string `json:"pay_pid"`    // max 32
+
+	// Ready, when set, holds the request between signing and sending: the
+	// client builds and signs it, calls Ready once, and sends it only if
+	// Ready returns nil; otherwise nothing is sent and the call fails with
+	// Ready's error. The decode flow signs while its sence_no is still
+	// being committed, and lets the request leave once it is on disk.
+	Ready func() error `json:"-"`
 }
 
 // TwostageResponse is what a decode returns.

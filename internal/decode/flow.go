@@ -18,7 +18,10 @@ import (
 	"posagent/internal/redact"
 )
 
-// Gateway is the one gateway method the decode flow calls.
+// Gateway is the one gateway method the decode flow calls. It must call the
+// request's Ready, when set, before the request leaves, and not send it
+// unless Ready returns nil: the flow's promise that a sence_no is on disk
+// before it leaves rests on that.
 type Gateway interface {
 	TwostageCommonUse(ctx context.Context, req alipay.TwostageRequest) (*alipay.TwostageResponse, error)
 }
@@ -150,13 +153,14 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 		s.Time = f.c.Now()
 	}
 	f.c.Events.Publish(event.Scan{Stamp: f.stamp(), CodeMasked: redact.Code(s.Code), Source: s.Source})
-	e, _, err := f.c.Ledger.Assign(s.Code, s.Time)
+	// The request is built and signed while a new sence_no is committed,
+	// and leaves only once it is on disk.
+	e, _, durable, err := f.c.Ledger.Reserve(s.Code, s.Time)
 	if err != nil {
-		// Without a durable sence_no no request may leave.
-		return Identity{}, f.fail(&Failure{Action: Action{"The terminal cannot record the scan.", doSupport}, Err: err})
+		return Identity{}, f.fail(unrecorded(err))
 	}
 	r := retry{Code: s.Code, SenceNo: e.SenceNo, Deadline: e.FirstSeen.Add(f.c.CodeTTL)}
-	id, err := f.attempt(ctx, r, 1)
+	id, err := f.attempt(ctx, r, 1, durable)
 	if !errors.Is(err, ErrQueued) {
 		return id, err
 	}
@@ -242,18 +246,26 @@ func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
 		}
 		return nil
 	}
-	_, err := f.attempt(ctx, r, attempt)
+	_, err := f.attempt(ctx, r, attempt, nil)
 	if errors.Is(err, ErrQueued) {
 		return err
 	}
 	return nil
 }
 
-// attempt sends one decode request. It settles r's watch on any final
-// outcome, and returns ErrQueued, wrapping the cause, when it may be retried.
-func (f *Flow) attempt(ctx context.Context, r retry, n int) (Identity, error) {
+// attempt sends one decode request, once ready (if not nil) returns nil. It
+// settles r's watch on any final outcome, and returns ErrQueued, wrapping the
+// cause, when it may be retried.
+func (f *Flow) attempt(ctx context.Context, r retry, n int, ready func() error) (Identity, error) {
 	f.c.Events.Publish(event.Decoding{Stamp: f.stamp(), SenceNo: r.SenceNo, CodeMasked: redact.Code(r.Code), Attempt: n})
-	resp, err := f.c.Gateway.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: r.Code, SenceNo: r.SenceNo, PayPID: f.c.PayPID})
+	resp, err := f.c.Gateway.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: r.Code, SenceNo: r.SenceNo, PayPID: f.c.PayPID, Ready: ready})
+	// A sence_no that did not reach the disk is the news, whatever the
+	// gateway said: the request was not sent (Gateway honours Ready).
+	if ready != nil {
+		if err := ready(); err != nil {
+			return Identity{}, f.fail(unrecorded(err))
+		}
+	}
 	// A cancelled context is a shutdown, not a verdict: the work stays queued.
 	if err != nil && (ctx.Err() != nil || f.c.Retryable(err)) {
 		return Identity{}, fmt.Errorf("%w: %w", ErrQueued, err)
@@ -268,6 +280,12 @@ func (f *Flow) attempt(ctx context.Context, r retry, n int) (Identity, error) {
 		return Identity{}, f.fail(failure(r.SenceNo, err, ActionFor(err)))
 	}
 	return f.decoded(ctx, r.SenceNo, resp), nil
+}
+
+// unrecorded is the failure of a scan whose sence_no could not be committed:
+// without a durable sence_no no request may leave.
+func unrecorded(err error) *Failure {
+	return &Failure{Action: Action{"The terminal cannot record the scan.", doSupport}, Err: err}
 }
 
 func failure(senceNo string, err error, a Action) *Failure {

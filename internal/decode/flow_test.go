@@ -5,18 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
 	"posagent/internal/alipay"
 	"posagent/internal/event"
 )
 
 // fakeGateway answers decodes from a script of errors; after the script it
-// answers with resp. It records every request.
+// answers with resp. Like the real client it waits for a request's Ready and
+// sends nothing if that fails. It records every request sent.
 type fakeGateway struct {
 	mu     sync.Mutex
 	errs   []error
@@ -26,6 +31,11 @@ type fakeGateway struct {
 }
 
 func (g *fakeGateway) TwostageCommonUse(ctx context.Context, req alipay.TwostageRequest) (*alipay.TwostageResponse, error) {
+	if req.Ready != nil {
+		if err := req.Ready(); err != nil {
+			return nil, &alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: err}
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.reqs = append(g.reqs, req)
@@ -452,14 +462,21 @@ func TestRescanEndsQueuedDecode(t *testing.T) {
 }
 
 // The sence_no is committed before the request leaves: the gateway, called,
-// finds it in the ledger already, and the database is not in NoSync mode.
+// finds it in the ledger already, its commit is over (bbolt counts a commit's
+// writes only after its fsync), and the database is not in NoSync mode.
 func TestSenceNoCommittedBeforeRequest(t *testing.T) {
 	h := newHarness(t)
-	if h.flow.c.Ledger.db.NoSync {
+	db := h.flow.c.Ledger.db
+	if db.NoSync {
 		t.Fatal("the ledger's database skips fsync")
 	}
+	writes := func() int64 { st := db.Stats(); return st.TxStats.GetWrite() }
+	written := writes()
 	var found Entry
 	h.gw.before = func(context.Context) error {
+		if writes() == written {
+			return errors.New("the ledger's commit is not over when the request leaves")
+		}
 		e, ok, err := h.flow.c.Ledger.Lookup(code)
 		if !ok || err != nil {
 			return fmt.Errorf("ledger has no entry when the request leaves: %v", err)
@@ -474,6 +491,53 @@ func TestSenceNoCommittedBeforeRequest(t *testing.T) {
 	if found.SenceNo != id.SenceNo {
 		t.Errorf("ledger held %q, request carried %q", found.SenceNo, id.SenceNo)
 	}
+}
+
+// A sence_no whose commit fails never leaves: the scan ends as one the
+// terminal could not record, and the gateway is not asked. The database is
+// capped at its size, so a commit fails once it needs a new page.
+func TestCommitFailureSendsNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	_, db := newLedger(t, path, "till3")
+	db.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err = bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, MaxSize: int(fi.Size())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := NewLedger(db, "till3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	f, err := New(Config{Gateway: h.gw, Ledger: l, Events: h.events, Retryable: alipay.Retryable, PayPID: payPID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		c := fmt.Sprintf("2868612604%08d", i)
+		_, err := f.Scan(context.Background(), Scan{Code: c})
+		if err == nil {
+			continue
+		}
+		t.Logf("failed after %d scans: %v", i, err)
+		var fl *Failure
+		if !errors.As(err, &fl) || !errors.Is(err, berrors.ErrMaxSizeReached) || fl.Action.Message != "The terminal cannot record the scan." {
+			t.Fatalf("scan %d: %v, want the ledger's failure", i, err)
+		}
+		if n := len(h.gw.reqs); n != i {
+			t.Errorf("gateway got %d requests for %d recorded scans", n, i)
+		}
+		if _, ok, _ := l.Lookup(c); ok {
+			t.Error("the failed code has an entry")
+		}
+		return
+	}
+	t.Fatal("no commit failed")
 }
 
 func TestWatchAfterRestart(t *testing.T) {

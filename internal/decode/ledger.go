@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -105,33 +106,67 @@ func (l *Ledger) key(code string) []byte {
 
 // Assign returns the sence_no of code, creating it if the code was never seen
 // (then first is true). A new entry is committed, and so on disk, before
-// Assign returns. A code seen before costs only a read.
+// Assign returns.
 func (l *Ledger) Assign(code string, now time.Time) (e Entry, first bool, err error) {
-	k := l.key(code)
-	if e, ok, err := l.lookup(k); err != nil || ok {
-		return e, false, err
-	}
-	err = l.db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket([]byte(Bucket)).Bucket(keyCodes)
-		if v := b.Get(k); v != nil { // another scan of the same code won the race
-			e, err = decodeEntry(v)
-			return err
-		}
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		e = Entry{
-			SenceNo:   l.terminal + "-" + now.In(beijing).Format("20060102") + "-" + l.tag + fmt.Sprintf("%06d", seq),
-			FirstSeen: time.UnixMilli(now.UnixMilli()), // as it reads back
-		}
-		first = true
-		return b.Put(k, encodeEntry(e))
-	})
+	e, first, durable, err := l.Reserve(code, now)
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("sence ledger: assign: %w", err)
+		return Entry{}, false, err
+	}
+	if err := durable(); err != nil {
+		return Entry{}, false, err
 	}
 	return e, first, nil
+}
+
+// Reserve is Assign without the wait for the disk: it returns the sence_no as
+// soon as it is chosen, while a new entry's commit (its fsync, the bulk of the
+// time) runs on its own goroutine, and durable reports that commit's outcome
+// once it is over (nil at once for a code seen before). The sence_no must not
+// leave the process before durable returns nil: the decode flow builds and
+// signs its request meanwhile and sends it after. durable may be called any
+// number of times.
+func (l *Ledger) Reserve(code string, now time.Time) (e Entry, first bool, durable func() error, err error) {
+	k := l.key(code)
+	// One write transaction, also for a code seen before: a rescan is rare,
+	// and a read first would cost every new code a second transaction.
+	tx, err := l.db.Begin(true)
+	if err != nil {
+		return Entry{}, false, nil, fmt.Errorf("sence ledger: assign: %w", err)
+	}
+	e, first, err = l.reserve(tx, k, now)
+	if err != nil || !first {
+		tx.Rollback() // nothing written; its error would add nothing
+		if err != nil {
+			return Entry{}, false, nil, fmt.Errorf("sence ledger: assign: %w", err)
+		}
+		return e, false, func() error { return nil }, nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- tx.Commit() }()
+	return e, true, sync.OnceValue(func() error {
+		if err := <-done; err != nil {
+			return fmt.Errorf("sence ledger: assign: %w", err)
+		}
+		return nil
+	}), nil
+}
+
+// reserve finds or adds the entry of key k in tx.
+func (l *Ledger) reserve(tx *bbolt.Tx, k []byte, now time.Time) (Entry, bool, error) {
+	b := tx.Bucket([]byte(Bucket)).Bucket(keyCodes)
+	if v := b.Get(k); v != nil {
+		e, err := decodeEntry(v)
+		return e, false, err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return Entry{}, false, err
+	}
+	e := Entry{
+		SenceNo:   l.terminal + "-" + now.In(beijing).Format("20060102") + "-" + l.tag + fmt.Sprintf("%06d", seq),
+		FirstSeen: time.UnixMilli(now.UnixMilli()), // as it reads back
+	}
+	return e, true, b.Put(k, encodeEntry(e))
 }
 
 // Lookup returns the entry of code, if the ledger has one.

@@ -69,6 +69,30 @@ func TestLedgerSameCodeSameSenceNo(t *testing.T) {
 	}
 }
 
+// Reserve hands out the sence_no before its commit is over; durable waits
+// for that commit, as often as asked, and a code seen before is durable at
+// once.
+func TestLedgerReserve(t *testing.T) {
+	l, db := newLedger(t, filepath.Join(t.TempDir(), "posagent.db"), "till3")
+	defer db.Close()
+	e, first, durable, err := l.Reserve("286861260475412123", t0)
+	if err != nil || !first || e.SenceNo == "" {
+		t.Fatalf("Reserve = %+v, %v, %v; want a new entry", e, first, err)
+	}
+	for range 2 {
+		if err := durable(); err != nil {
+			t.Fatalf("durable: %v", err)
+		}
+	}
+	if got, ok, err := l.Lookup("286861260475412123"); !ok || err != nil || got != e {
+		t.Fatalf("after durable, Lookup = %+v, %v, %v; want %+v", got, ok, err, e)
+	}
+	again, first, durable, err := l.Reserve("286861260475412123", t0.Add(time.Second))
+	if err != nil || first || again != e || durable() != nil {
+		t.Fatalf("rescan = %+v, first %v, %v; want %+v, durable at once", again, first, err, e)
+	}
+}
+
 func TestLedgerSenceNoForm(t *testing.T) {
 	tests := []struct {
 		terminal string
