@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"strings"
 	"testing"
 
 	"posagent/internal/alipay"
 	"posagent/internal/alipay/alipaytest"
+	"posagent/internal/redact"
 )
 
 // clientFor configures a client from what the fake gateway publishes, the
@@ -212,5 +214,35 @@ func TestReadyGatesTheSend(t *testing.T) {
 				t.Errorf("err = %v (retryable %v), want %v, final", err, alipay.Retryable(err), tt.err)
 			}
 		})
+	}
+}
+
+// The gateway echoes the string it verified when a signature fails, and
+// that string holds biz_content with the payment code: the error a caller
+// logs must carry the code masked, never in full.
+func TestSignatureErrorMasksPaymentCode(t *testing.T) {
+	s := alipaytest.NewServer()
+	defer s.Close()
+	s.AddUser(alipaytest.User{UserID: "2088123412341234", Authorised: true})
+	wrong, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := alipay.Config{GatewayURL: s.URL(), AppID: s.AppID(), PrivateKey: wrong, AlipayPublicKey: s.AlipayPublicKey()}
+	c, err := alipay.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := s.IssueCode("2088123412341234")
+	_, err = c.TwostageCommonUse(context.Background(), alipay.TwostageRequest{DynamicID: code, SenceNo: "T1-S", PayPID: "2088702093900999"})
+	var e *alipay.Error
+	if !errors.As(err, &e) || e.SubCode != alipay.SubInvalidSignature {
+		t.Fatalf("got %v, want %s", err, alipay.SubInvalidSignature)
+	}
+	if strings.Contains(err.Error(), code) || strings.Contains(e.SubMsg, code) {
+		t.Fatalf("the error carries the full payment code: %v", err)
+	}
+	if !strings.Contains(e.SubMsg, redact.Code(code)) {
+		t.Fatalf("sub_msg no longer echoes the verified string (masked): %q", e.SubMsg)
 	}
 }
