@@ -119,8 +119,15 @@ func TestRunNamesBadKey(t *testing.T) {
 }
 
 // `run --headless` on a configuration with the simulated scanner decodes
-// against the fake gateway and stops cleanly on SIGTERM.
-func TestRunHeadlessStopsOnSIGTERM(t *testing.T) {
+// against the fake gateway and stops cleanly on SIGTERM, on Ctrl-C, and on
+// SIGHUP (a closed terminal or a dropped SSH session).
+func TestRunHeadlessStopsOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) { runUntilSignal(t, sig) })
+	}
+}
+
+func runUntilSignal(t *testing.T, sig syscall.Signal) {
 	srv := alipaytest.NewServer()
 	defer srv.Close()
 	dir := t.TempDir()
@@ -154,13 +161,13 @@ func TestRunHeadlessStopsOnSIGTERM(t *testing.T) {
 			break
 		}
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Process.Signal(sig)
 	for sc.Scan() {
 		out.Write(sc.Bytes())
 		out.WriteByte('\n')
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("after SIGTERM: %v\n%s", err, stderr.String())
+		t.Fatalf("after %v: %v\n%s", sig, err, stderr.String())
 	}
 	if evs := lines(t, out.Bytes()); len(evs) < 3 {
 		t.Errorf("events: %s", out.String())
