@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -106,7 +105,7 @@ func WriteJobs(w io.Writer, pending, dead []queue.Job) error {
 // user id an error might quote.
 func oneLine(s string) string {
 	out := []rune{}
-	for _, r := range maskRuns(s) {
+	for _, r := range redact.DigitRuns(s) {
 		if r == '\n' || r == '\t' {
 			r = ' '
 		}
@@ -116,29 +115,6 @@ func oneLine(s string) string {
 		out = append(out[:117], '.', '.', '.')
 	}
 	return string(out)
-}
-
-// maskRuns masks every run of 16 to 24 digits: it may be a payment code, or
-// a user id (16 digits from 2088).
-func maskRuns(s string) string {
-	b := []byte(s)
-	for i := 0; i < len(b); {
-		j := i
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		switch run := string(b[i:j]); {
-		case len(run) == 16 && strings.HasPrefix(run, "2088"):
-			copy(b[i:j], redact.UserID(run))
-		case len(run) >= 16 && len(run) <= 24:
-			copy(b[i:j], redact.Code(run))
-		}
-		if j == i {
-			j++
-		}
-		i = j
-	}
-	return string(b)
 }
 
 // FeedKeys passes what arrives on r to a keyboard-wedge scanner, as the TUI

@@ -1,6 +1,7 @@
 package alipay
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
@@ -25,8 +26,11 @@ type CertConfig struct {
 	// names but the client does not know yet: Alipay rotates its certificate
 	// before the old one expires. nil means the gateway's own
 	// alipay.open.app.alipaycert.download, as Alipay's SDKs do. Whatever
-	// arrives is trusted only if it chains to the root bundle and has the SN
-	// asked for.
+	// arrives is trusted only if it chains to the root bundle, has the
+	// subject of AlipayCert, is not AppCert and has the SN asked for: every
+	// developer's app certificate chains to the same root, and the answer
+	// comes over the channel that named the SN. Only responses fetch;
+	// notifications are verified with the certificates already known.
 	Fetch func(ctx context.Context, sn string) ([]byte, error)
 }
 
@@ -36,11 +40,13 @@ var ErrUnknownCert = errors.New("unknown alipay_cert_sn")
 
 // certStore holds the trusted Alipay certificates' keys by SN.
 type certStore struct {
-	appSN  string
-	rootSN string
-	roots  *x509.CertPool
-	fetch  func(ctx context.Context, sn string) ([]byte, error)
-	now    func() time.Time
+	appSN   string
+	appCert *x509.Certificate
+	rootSN  string
+	roots   *x509.CertPool
+	subject []byte // RawSubject of the configured Alipay certificate
+	fetch   func(ctx context.Context, sn string) ([]byte, error)
+	now     func() time.Time
 
 	mu      sync.RWMutex
 	keys    map[string]*rsa.PublicKey
@@ -57,7 +63,7 @@ func newCertStore(cc *CertConfig, appKey *rsa.PrivateKey, now func() time.Time) 
 	if !ok || !pub.Equal(&appKey.PublicKey) {
 		return nil, errors.New("alipay: app cert is not the certificate of the application private key")
 	}
-	s.appSN = CertSN(app[0])
+	s.appSN, s.appCert = CertSN(app[0]), app[0]
 	if s.rootSN, err = RootCertSN(cc.RootCert); err != nil {
 		return nil, err
 	}
@@ -65,7 +71,12 @@ func newCertStore(cc *CertConfig, appKey *rsa.PrivateKey, now func() time.Time) 
 	for _, c := range parsableCerts(cc.RootCert) {
 		s.roots.AddCert(c)
 	}
-	sn, err := s.add(cc.AlipayCert)
+	configured, err := parseCerts(cc.AlipayCert)
+	if err != nil {
+		return nil, fmt.Errorf("alipay: alipay cert: %w", err)
+	}
+	s.subject = configured[0].RawSubject
+	sn, err := s.add(cc.AlipayCert, "")
 	if err != nil {
 		return nil, fmt.Errorf("alipay: alipay cert: %w", err)
 	}
@@ -93,9 +104,13 @@ func parsableCerts(data []byte) []*x509.Certificate {
 	return certs
 }
 
-// add trusts an Alipay certificate (PEM, leaf first, then its chain) if it
-// chains to the root bundle and is valid now, and returns its SN.
-func (s *certStore) add(data []byte) (string, error) {
+// add trusts an Alipay certificate (PEM, leaf first, then its chain) and
+// returns its SN, if it chains to the root bundle and is valid now, has the
+// subject of the configured Alipay certificate, is not the application's
+// own certificate, and has the SN want (any when want is empty). The root
+// alone proves little: it signs every developer's app certificate too, and
+// whoever answers in the gateway's place could name their own.
+func (s *certStore) add(data []byte, want string) (string, error) {
 	chain, err := parseCerts(data)
 	if err != nil {
 		return "", err
@@ -113,11 +128,18 @@ func (s *certStore) add(data []byte) (string, error) {
 	}); err != nil {
 		return "", fmt.Errorf("certificate %s does not chain to the Alipay root: %w", CertSN(leaf), err)
 	}
-	pub, ok := leaf.PublicKey.(*rsa.PublicKey)
-	if !ok {
-		return "", fmt.Errorf("certificate %s: %T is not an RSA key", CertSN(leaf), leaf.PublicKey)
-	}
 	sn := CertSN(leaf)
+	pub, ok := leaf.PublicKey.(*rsa.PublicKey)
+	switch {
+	case want != "" && sn != want:
+		return "", fmt.Errorf("certificate is %s, not the %s asked for", sn, want)
+	case leaf.Equal(s.appCert) || ok && pub.Equal(s.appCert.PublicKey):
+		return "", fmt.Errorf("certificate %s is the application's own certificate, not Alipay's", sn)
+	case !bytes.Equal(leaf.RawSubject, s.subject):
+		return "", fmt.Errorf("certificate %s is issued to %q, not to the subject of the configured Alipay certificate", sn, leaf.Subject)
+	case !ok:
+		return "", fmt.Errorf("certificate %s: %T is not an RSA key", sn, leaf.PublicKey)
+	}
 	s.mu.Lock()
 	s.keys[sn] = pub
 	s.mu.Unlock()
@@ -140,26 +162,43 @@ func (s *certStore) key(ctx context.Context, sn string) (*rsa.PublicKey, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: fetch: %w", ErrUnknownCert, sn, err)
 	}
-	got, err := s.add(data)
-	if err != nil {
+	if _, err := s.add(data, sn); err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrUnknownCert, sn, err)
-	}
-	if got != sn {
-		return nil, fmt.Errorf("%w %s: fetched certificate is %s", ErrUnknownCert, sn, got)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.keys[sn], nil
 }
 
+// known returns the key of a certificate already trusted, never fetching:
+// for what arrives unauthenticated from anyone, such as a notification.
+// An empty sn means the configured certificate.
+func (s *certStore) known(sn string) (*rsa.PublicKey, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if sn == "" {
+		sn = s.current
+	}
+	if k := s.keys[sn]; k != nil {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w %s: not fetched for a notification; a response from the gateway, or TrustAlipayCert, makes it known", ErrUnknownCert, sn)
+}
+
 // TrustAlipayCert adds an Alipay certificate (PEM, with its chain) to those
-// that verify responses, if it chains to the configured root bundle. It
-// returns the certificate's SN. Only in certificate mode.
+// that verify responses and notifications, if it chains to the configured
+// root bundle, has the subject of the configured Alipay certificate and is
+// not the application's own. It returns the certificate's SN. Only in
+// certificate mode.
 func (c *Client) TrustAlipayCert(pemData []byte) (string, error) {
 	if c.certs == nil {
 		return "", errors.New("alipay: not in certificate mode")
 	}
-	return c.certs.add(pemData)
+	sn, err := c.certs.add(pemData, "")
+	if err != nil {
+		return "", fmt.Errorf("alipay: %w", err)
+	}
+	return sn, nil
 }
 
 // AppCertSN and RootCertSN are what requests carry in app_cert_sn and
@@ -187,13 +226,21 @@ func (c *Client) verifyKey(ctx context.Context, certSN string) (*rsa.PublicKey, 
 	return c.certs.key(ctx, certSN)
 }
 
+// knownKey is verifyKey without fetching.
+func (c *Client) knownKey(certSN string) (*rsa.PublicKey, error) {
+	if c.certs == nil {
+		return c.alipayKey, nil
+	}
+	return c.certs.known(certSN)
+}
+
 // MethodAlipayCertDownload hands out Alipay's certificate by SN.
 const MethodAlipayCertDownload = "alipay.open.app.alipaycert.download"
 
 // downloadAlipayCert fetches the certificate sn names from the gateway. Its
 // answer is signed under that very certificate, which is not known yet: the
-// trust comes from the chain to the root bundle that certStore.add checks,
-// not from the response's signature.
+// trust comes from what certStore.add checks (the chain to the root bundle,
+// Alipay's subject, the SN asked for), not from the response's signature.
 func (c *Client) downloadAlipayCert(ctx context.Context, sn string) ([]byte, error) {
 	const method = MethodAlipayCertDownload
 	biz, err := marshalBiz(struct {

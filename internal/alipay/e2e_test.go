@@ -242,7 +242,70 @@ func TestSignatureErrorMasksPaymentCode(t *testing.T) {
 	if strings.Contains(err.Error(), code) || strings.Contains(e.SubMsg, code) {
 		t.Fatalf("the error carries the full payment code: %v", err)
 	}
-	if !strings.Contains(e.SubMsg, redact.Code(code)) {
-		t.Fatalf("sub_msg no longer echoes the verified string (masked): %q", e.SubMsg)
+	if strings.Contains(e.SubMsg, redact.Code(code)) {
+		t.Fatalf("sub_msg still quotes the request, masked: %q", e.SubMsg)
+	}
+}
+
+// For isv.invalid-signature the gateway echoes the whole string it verified,
+// biz_content and app_auth_token included. Whatever the method, the *Error
+// keeps the gateway's advice and leaves the echo out, so none of the
+// request's secrets reach a log, an event or the screen.
+func TestSignatureErrorLeavesOutTheEcho(t *testing.T) {
+	const (
+		userID    = "2088123412341234"
+		authToken = "201510BBaabdb44d8fd04607abf8d5931ec75D84"
+		smsCode   = "739105"
+		token     = "APPLYTOKEN20261122abcdef"
+	)
+	s := alipaytest.NewServer()
+	defer s.Close()
+	s.AddUser(alipaytest.User{UserID: userID, Authorised: true})
+	wrong, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := alipay.NewClient(alipay.Config{GatewayURL: s.URL(), AppID: s.AppID(), PrivateKey: wrong,
+		AlipayPublicKey: s.AlipayPublicKey(), AppAuthToken: authToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	code := s.IssueCode(userID)
+	for _, tc := range []struct {
+		method  string
+		call    func() error
+		secrets []string
+	}{
+		{alipay.MethodTwostageCommonUse, func() error {
+			_, err := c.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: code, SenceNo: "T1-S", PayPID: "2088702093900999"})
+			return err
+		}, []string{code, authToken}},
+		{alipay.MethodPassInstanceAdd, func() error {
+			_, err := c.PassInstanceAdd(ctx, alipay.PassInstanceAddRequest{TplID: "tplA", TplParams: map[string]string{"who": userID},
+				RecognitionInfo: alipay.RecognitionInfo{PartnerID: "2088702093900999", OutTradeNo: "T1-S"}})
+			return err
+		}, []string{userID, authToken}},
+		{alipay.MethodAgreementAuthConfirm, func() error {
+			return c.AgreementAuthConfirm(ctx, alipay.AgreementAuthConfirmRequest{AgreementNo: "20261122000000000001", ApplyToken: token, AuthConfirmNo: smsCode})
+		}, []string{smsCode, token, authToken}},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			err := tc.call()
+			var e *alipay.Error
+			if !errors.As(err, &e) || e.SubCode != alipay.SubInvalidSignature {
+				t.Fatalf("got %v, want %s", err, alipay.SubInvalidSignature)
+			}
+			for _, secret := range tc.secrets {
+				if strings.Contains(err.Error(), secret) || strings.Contains(e.Msg, secret) || strings.Contains(e.SubMsg, secret) {
+					t.Errorf("the error quotes %q from the request: %v", secret, err)
+				}
+			}
+			for _, want := range []string{"验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配", "left out", "customer data"} {
+				if !strings.Contains(e.SubMsg, want) {
+					t.Errorf("sub_msg %q lacks %q", e.SubMsg, want)
+				}
+			}
+		})
 	}
 }

@@ -144,3 +144,22 @@ func signedBody(t testing.TB, key *rsa.PrivateKey, method, obj string) []byte {
 	}
 	return []byte(fmt.Sprintf(`{"%s":%s,"sign":"%s"}`, ResponseKey(method), obj, strings.ReplaceAll(sig, "/", `\/`)))
 }
+
+func TestDropEcho(t *testing.T) {
+	const advice = "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为："
+	for _, tc := range []struct{ name, in, want string }{
+		{"no echo", "业务异常解码失败", "业务异常解码失败"},
+		{"empty", "", ""},
+		{"escaped echo", advice + "app_id=2021&amp;biz_content={&quot;dynamic_id&quot;:&quot;281234567890123456&quot;}&amp;charset=utf-8", advice + echoOmitted},
+		{"plain echo", advice + `app_id=2021&biz_content={"auth_confirm_no":"739105"}`, advice + echoOmitted},
+		{"app_auth_token first", advice + "app_auth_token=201510BB&amp;app_id=2021", advice + echoOmitted},
+		{"cert mode, root SN first", advice + "alipay_root_cert_sn=687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6&amp;app_cert_sn=1", advice + echoOmitted},
+		{"echo from the middle", "bad: &amp;biz_content={&quot;user_id&quot;:&quot;2088123412341234&quot;}", "bad:" + echoOmitted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := dropEcho(tc.in); got != tc.want {
+				t.Errorf("dropEcho(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}

@@ -98,13 +98,48 @@ func (c *Client) result(method string, status int, env envelope) ([]byte, error)
 	case res.Code == "":
 		return nil, fail(fmt.Errorf("%w: response object without code", ErrMalformed))
 	case res.Code != CodeSuccess:
-		e := &Error{Method: method, HTTPStatus: status, Code: res.Code, Msg: res.Msg, SubCode: res.SubCode, SubMsg: res.SubMsg}
+		e := &Error{Method: method, HTTPStatus: status, Code: res.Code, Msg: dropEcho(res.Msg), SubCode: res.SubCode, SubMsg: dropEcho(res.SubMsg)}
 		if !env.hasSig {
 			e.Err = ErrUnsigned
 		}
 		return nil, e
 	}
 	return obj, nil
+}
+
+// requestParams are the names of the parameters a request carries, each
+// followed by '=' as they stand in the string the client signs.
+var requestParams = []string{
+	"alipay_root_cert_sn=", "app_auth_token=", "app_cert_sn=", "app_id=",
+	"biz_content=", "charset=", "encrypt_type=", "format=", "method=",
+	"notify_url=", "sign=", "sign_type=", "timestamp=", "version=",
+}
+
+// echoOmitted stands in an *Error's Msg or SubMsg for the part the gateway
+// copied from the request.
+const echoOmitted = "[the gateway's copy of the signed request is left out: it holds customer data]"
+
+// dropEcho cuts a gateway message where it starts to quote the request. For
+// isv.invalid-signature the gateway echoes the whole string it verified
+// (HTML-escaped), and that string holds biz_content (payment codes, user ids,
+// SMS codes, apply tokens) and app_auth_token. The message goes on into
+// errors, events, the queue's last error and the screen, so the copy is cut
+// here, for every method, and only the human part is kept: "验签出错，建议检查
+// 签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：" and a note.
+// The echo begins with the first parameter in key order; the parameter names
+// and '=' read the same HTML-escaped, so looking for them finds it either way.
+func dropEcho(msg string) string {
+	cut := -1
+	for _, p := range requestParams {
+		if i := strings.Index(msg, p); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut < 0 {
+		return msg
+	}
+	head := strings.TrimSuffix(strings.TrimSuffix(msg[:cut], "&amp;"), "&")
+	return strings.TrimSpace(head) + echoOmitted
 }
 
 // openValue turns the verified response value into a UTF-8 JSON object:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"posagent/internal/redact"
 )
 
 // Validate checks the request against the limits of
@@ -32,7 +31,7 @@ func (c *Client) TwostageCommonUse(ctx context.Context, req TwostageRequest) (*T
 	}
 	obj, err := c.call(ctx, method, biz, req.Ready)
 	if err != nil {
-		return nil, scrub(err, req.DynamicID, redact.Code(req.DynamicID))
+		return nil, err
 	}
 	var r TwostageResponse
 	if err := json.Unmarshal(obj, &r); err != nil {

@@ -1,9 +1,7 @@
 package alipay
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 )
 
 // Method names of the gateway methods posagent calls.
@@ -108,20 +106,6 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
-
-// scrub replaces secret with mask in the gateway's messages of a *Error.
-// For isv.invalid-signature the gateway echoes the string it verified in
-// sub_msg, and that string holds the whole biz_content: without this, a key
-// mismatch in the field would write full payment codes to the log.
-func scrub(err error, secret, mask string) error {
-	var e *Error
-	if secret == "" || !errors.As(err, &e) {
-		return err
-	}
-	e.Msg = strings.ReplaceAll(e.Msg, secret, mask)
-	e.SubMsg = strings.ReplaceAll(e.SubMsg, secret, mask)
-	return err
-}
 
 // TwostageRequest is the biz_content of alipay.user.twostage.common.use.
 type TwostageRequest struct {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -213,18 +214,27 @@ var reasons = map[string]string{
 	alipay.SubPassCharNotGBK:         "a template parameter has characters outside GBK",
 }
 
+// reason is the words of a coupon_failed event and of the dead job's last
+// error, both shown on screens and kept on disk. The gateway's own errors
+// (isv.*) are about the terminal's setup and read as a fixed instruction;
+// any other text from the gateway is passed on with long digit runs masked,
+// in case it names the customer.
 func reason(err error) string {
 	var ae *alipay.Error
 	if !errors.As(err, &ae) {
-		return err.Error()
+		return redact.DigitRuns(err.Error())
 	}
-	if r, ok := reasons[ae.SubCode]; ok {
+	switch r, ok := reasons[ae.SubCode]; {
+	case ok:
 		return ae.SubCode + ": " + r
+	case ae.SubCode == alipay.SubInvalidSignature, ae.SubCode == "isv.missing-signature-config":
+		return ae.SubCode + ": the terminal's key does not match the app's public key on Alipay: call support"
+	case strings.HasPrefix(ae.SubCode, "isv."):
+		return ae.SubCode + ": Alipay refused the terminal's configuration: call support"
+	case ae.SubMsg != "":
+		return redact.DigitRuns(ae.SubCode + ": " + ae.SubMsg)
 	}
-	if ae.SubMsg != "" {
-		return ae.SubCode + ": " + ae.SubMsg
-	}
-	return err.Error()
+	return redact.DigitRuns(err.Error())
 }
 
 func (cs *Coupons) fail(f *Failure) *Failure {

@@ -61,7 +61,7 @@ func ActionFor(err error) Action {
 	switch {
 	case errors.Is(err, ErrExpired):
 		return Expired
-	case errors.As(err, &fe) && fe.Field == "biz_content.dynamic_id":
+	case errors.As(err, &fe) && fe.Field == "dynamic_id":
 		return Action{"The scanned code is too long for a payment code; nothing was sent.", doAlipay}
 	case errors.As(err, &fe):
 		return Action{"The request breaks a limit (" + fe.Field + "); nothing was sent.", doConfig}

@@ -199,7 +199,7 @@ func TestScanFinalFailures(t *testing.T) {
 		{bizErr("40006", "isv.insufficient-isv-permissions"), "permission"},
 		{bizErr("20001", "aop.invalid-app-auth-token"), "app_auth_token"},
 		{bizErr("40004", "SOMETHING_NEW"), "support"},
-		{&alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: &alipay.FieldError{Field: "biz_content.dynamic_id", Msg: "40 characters, at most 32"}}, "Alipay payment code"},
+		{&alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: &alipay.FieldError{Field: "dynamic_id", Msg: "40 characters, at most 32"}}, "Alipay payment code"},
 		{&alipay.Error{Method: alipay.MethodTwostageCommonUse, Err: &alipay.FieldError{Field: "biz_content.pay_pid", Msg: "too long"}}, "configuration"},
 	}
 	for _, tt := range tests {

@@ -27,3 +27,26 @@ func TestMask(t *testing.T) {
 		})
 	}
 }
+
+func TestDigitRuns(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"no digits", "gateway busy", "gateway busy"},
+		{"short runs stay", "40004 on 20261122 for 12.50", "40004 on 20261122 for 12.50"},
+		{"15 digits stay", "123456789012345", "123456789012345"},
+		{"user id", "user 2088123412341234 refused", "user 2088********1234 refused"},
+		{"16 digits not 2088 is a code", "1234567890123456", "12**********3456"},
+		{"payment code", "code=286861260475412123&x", "code=28************2123&x"},
+		{"24 digits", "301234567890123456789012", "30******************9012"},
+		{"25 digits stay", "3012345678901234567890123", "3012345678901234567890123"},
+		{"two runs", "2088123412341234,286861260475412123", "2088********1234,28************2123"},
+		{"beside non-ASCII", "用户2088123412341234券", "用户2088********1234券"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := DigitRuns(tt.in); got != tt.want {
+				t.Errorf("DigitRuns(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

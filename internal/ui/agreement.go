@@ -8,6 +8,7 @@ import (
 	"github.com/rivo/tview"
 
 	"posagent/internal/alipay"
+	"posagent/internal/redact"
 )
 
 const pageAgreement = "agreement"
@@ -105,8 +106,17 @@ func agreementWords(err error) string {
 	case alipay.SubSystemError, alipay.SubUnknownError:
 		return "Alipay is busy. Try again in a moment."
 	}
+	// The gateway's own errors (isv.*) are about the terminal's setup, not
+	// the customer: the cashier can do nothing but call support, and their
+	// text is not for the screen (for a bad signature it quotes the request).
+	switch {
+	case e.SubCode == alipay.SubInvalidSignature, e.SubCode == "isv.missing-signature-config":
+		return "The terminal's key does not match the app's public key on Alipay: call support."
+	case strings.HasPrefix(e.SubCode, "isv."):
+		return "Alipay refused the terminal's configuration (" + e.SubCode + "): call support."
+	}
 	if e.Code == "" {
 		return "Could not reach Alipay (" + e.Error() + "). Check the network and try again."
 	}
-	return "Alipay refused: " + strings.TrimSpace(e.Code+" "+e.Msg+" "+e.SubCode+" "+e.SubMsg)
+	return "Alipay refused: " + redact.DigitRuns(strings.TrimSpace(e.Code+" "+e.Msg+" "+e.SubCode+" "+e.SubMsg))
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,5 +141,41 @@ func TestAgreementDialogOnFakeGateway(t *testing.T) {
 	h.waitFor(t, "CONFIRMED: the customer's agreement 20170502000610755993 is confirmed")
 	if !srv.Confirmed("20170502000610755993") {
 		t.Fatal("the gateway did not confirm the agreement")
+	}
+}
+
+// Errors of the terminal's setup read as a fixed instruction, never as the
+// gateway's text: for a bad signature that text quotes the signed request,
+// SMS code and apply token included.
+func TestAgreementWordsForConfigurationErrors(t *testing.T) {
+	const echo = "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：app_id=2021&amp;biz_content={&quot;apply_token&quot;:&quot;MDEDUCT0068&quot;,&quot;auth_confirm_no&quot;:&quot;423979&quot;}"
+	gw := func(code, sub, msg string) error {
+		return &alipay.Error{Method: alipay.MethodAgreementAuthConfirm, HTTPStatus: 200, Code: code, Msg: "Invalid Arguments", SubCode: sub, SubMsg: msg}
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"invalid signature", gw(alipay.CodeInvalidParameter, alipay.SubInvalidSignature, echo),
+			"The terminal's key does not match the app's public key on Alipay: call support."},
+		{"no key configured", gw(alipay.CodeInvalidParameter, "isv.missing-signature-config", "验签出错, 未配置对应签名算法的公钥或者证书"),
+			"The terminal's key does not match the app's public key on Alipay: call support."},
+		{"other gateway error", gw(alipay.CodeInvalidParameter, "isv.invalid-app-id", "无效的AppID参数"),
+			"Alipay refused the terminal's configuration (isv.invalid-app-id): call support."},
+		{"unknown business code masks numbers", gw(alipay.CodeBusinessFailed, "SOMETHING_NEW", "user 2088123412341234"),
+			"Alipay refused: 40004 Invalid Arguments SOMETHING_NEW user 2088********1234"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := agreementWords(tc.err)
+			if got != tc.want {
+				t.Errorf("agreementWords = %q, want %q", got, tc.want)
+			}
+			for _, secret := range []string{"423979", "MDEDUCT0068", "2088123412341234"} {
+				if strings.Contains(got, secret) {
+					t.Errorf("%q shows %s", got, secret)
+				}
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"posagent/internal/event"
 	"posagent/internal/queue"
+	"posagent/internal/redact"
 )
 
 const pageQueue = "queue"
@@ -290,6 +291,8 @@ func until(t, now time.Time) string {
 	return "(in " + d.Round(time.Second).String() + ")"
 }
 
+// oneLine keeps a job's last error on one line, and masks any payment code
+// or user_id it quotes: the error holds whatever the gateway answered.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(strings.Fields(redact.DigitRuns(s)), " ")
 }

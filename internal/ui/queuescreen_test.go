@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,5 +139,40 @@ func TestQueueScreenOnRealQueue(t *testing.T) {
 	h.waitFor(t, "retry done", "… waiting", "Queue 1 waiting │")
 	if pending, dead, _ := q.Stats(); pending != 1 || dead != 0 {
 		t.Fatalf("queue has %d pending, %d dead; want 1, 0", pending, dead)
+	}
+}
+
+// A job's last error quotes the gateway, which may name a payment code or a
+// user_id: the queue screen masks them, in the table and in the dead job's
+// dialog, as `posagent queue` does.
+func TestQueueScreenMasksDigitRuns(t *testing.T) {
+	const (
+		userID = "2088123412341234"
+		code   = "286861260475412123"
+	)
+	for _, tc := range []struct {
+		name, lastError, masked string
+	}{
+		{"user id", "KP.AE_ALIPASS_USERID_NOSUPPORT: " + userID, "2088********1234"},
+		{"payment code", "decode " + code + " failed", "28************2123"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fq := &fakeQueue{
+				called: make(chan struct{}, 4),
+				dead:   []queue.Job{{ID: "9", Kind: "coupon", Attempts: 12, LastError: tc.lastError, State: queue.StateDead}},
+			}
+			h := start(t, Deps{Queue: fq}, 120, 30)
+			h.waitFor(t, "1 dead")
+			h.key(tcell.KeyF3, 0, tcell.ModNone)
+			screen := h.waitFor(t, "DEAD", tc.masked)
+			if strings.Contains(screen, userID) || strings.Contains(screen, code) {
+				t.Errorf("the queue table shows a full number:\n%s", screen)
+			}
+			h.key(tcell.KeyRune, 'd', tcell.ModAlt)
+			screen = h.waitFor(t, "Drop dead job 9 (coupon)", tc.masked)
+			if strings.Contains(screen, userID) || strings.Contains(screen, code) {
+				t.Errorf("the dead job's dialog shows a full number:\n%s", screen)
+			}
+		})
 	}
 }

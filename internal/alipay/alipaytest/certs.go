@@ -230,7 +230,9 @@ func (s *Server) Certs() (CertPEMs, error) {
 
 // RotateAlipayCert replaces Alipay's certificate with a new one from the
 // root for key (nil generates a key): responses are then signed with key
-// and name the new alipay_cert_sn, which MethodCertDownload hands out.
+// and name the new alipay_cert_sn, which MethodCertDownload hands out. The
+// new certificate has the subject of the first, as Alipay's rotations keep
+// theirs: a client trusts a new certificate only under that subject.
 func (s *Server) RotateAlipayCert(key *rsa.PrivateKey) error {
 	return s.rotateAlipay(key, false)
 }
