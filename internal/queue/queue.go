@@ -178,6 +178,7 @@ type Queue struct {
 	handlers map[string]Handler
 
 	wake    chan struct{} // a job may have become ready: Run looks again
+	gmu     sync.Mutex    // orders changes of down and their events
 	down    atomic.Bool
 	running atomic.Bool
 }
