@@ -132,15 +132,16 @@ func New(o Options) (a *Agent, err error) {
 		return nil, err
 	}
 	later := deferrer{a.Queue}
+	gw := gateway{c: a.Client}
 	a.Coupons, err = coupon.New(coupon.Config{
-		Issuer: a.Client, Rules: rules, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
+		Issuer: gw, Rules: rules, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
 		PayPID: c.PayPID, Log: a.log, Now: a.now, Merchant: merchant(c.MerchantCouponURL),
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.Decode, err = decode.New(decode.Config{
-		Gateway: a.Client, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
+		Gateway: gw, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
 		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded,
 	})
 	if err != nil {
@@ -159,14 +160,14 @@ func New(o Options) (a *Agent, err error) {
 			}
 		}
 	}
-	a.Queue.Handle(decode.JobKind, func(ctx context.Context, j queue.Job) error {
+	a.Queue.Handle(decode.JobKind, handler(func(ctx context.Context, j queue.Job) error {
 		// Attempts counts the queue's tries before this one; the scan's
 		// own request was attempt 1.
-		return final(a.Decode.Retry(ctx, j.Payload, j.Attempts+2))
-	})
-	a.Queue.Handle(coupon.JobKind, func(ctx context.Context, j queue.Job) error {
-		return final(a.Coupons.Issue(ctx, j.Payload))
-	})
+		return a.Decode.Retry(ctx, j.Payload, j.Attempts+2)
+	}))
+	a.Queue.Handle(coupon.JobKind, handler(func(ctx context.Context, j queue.Job) error {
+		return a.Coupons.Issue(ctx, j.Payload)
+	}))
 	return a, nil
 }
 
