@@ -132,7 +132,7 @@ func New(o Options) (a *Agent, err error) {
 		return nil, err
 	}
 	later := deferrer{a.Queue}
-	gw := gateway{c: a.Client}
+	gw := gateway{c: a.Client, q: a.Queue}
 	a.Coupons, err = coupon.New(coupon.Config{
 		Issuer: gw, Rules: rules, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
 		PayPID: c.PayPID, Log: a.log, Now: a.now, Merchant: merchant(c.MerchantCouponURL),

@@ -10,6 +10,12 @@ import (
 )
 
 // gateway is the client as the decode flow and the coupon issuer call it.
+//
+// It tells the queue of every verified answer (queue.Reached), so that
+// "gateway down" ends with the first scan that decodes: the queue alone
+// learns only from its jobs, and once staff drop the job it probed with
+// (or it dies), nothing would end it.
+//
 // It notes on a queued job's context whether a request left, so that a job
 // that ends without one (a decode whose code expired in the queue, a
 // payload that cannot be read, a parameter refused before sending) does not
@@ -17,6 +23,7 @@ import (
 // would otherwise end "down" on no evidence.
 type gateway struct {
 	c *alipay.Client
+	q *queue.Queue
 }
 
 func (g gateway) TwostageCommonUse(ctx context.Context, req alipay.TwostageRequest) (*alipay.TwostageResponse, error) {
@@ -35,6 +42,17 @@ func (g gateway) note(ctx context.Context, err error) {
 	if t, ok := ctx.Value(tallyKey{}).(*tally); ok && sent(err) {
 		t.sent.Store(true)
 	}
+	if answered(err) {
+		g.q.Reached()
+	}
+}
+
+// answered reports whether a call got a verified answer from the gateway: a
+// result, or the gateway's own error code in a signed answer. Transport
+// failures, HTTP errors and answers that do not verify prove nothing.
+func answered(err error) bool {
+	var ae *alipay.Error
+	return err == nil || errors.As(err, &ae) && ae.Code != "" && ae.Err == nil
 }
 
 // sent reports whether a call's request left for the gateway, whatever came

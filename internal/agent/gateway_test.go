@@ -2,9 +2,13 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
+	"posagent/internal/alipay"
 	"posagent/internal/decode"
 	"posagent/internal/event"
 	"posagent/internal/queue"
@@ -63,6 +67,76 @@ func TestExpiredQueuedDecodeIsNoProbe(t *testing.T) {
 	for _, j := range pending {
 		if j.Kind == decode.JobKind {
 			t.Errorf("expired decode job %s still pending", j.ID)
+		}
+	}
+}
+
+// "Gateway down" ends with the first scan that decodes, even when the
+// queue has no job left to probe with (staff dropped the waiting one).
+func TestDirectDecodeEndsGatewayDown(t *testing.T) {
+	srv := newServer(t)
+	code := srv.IssueCode(plain.UserID)
+	if err := srv.SetDown(true); err != nil {
+		t.Fatal(err)
+	}
+	f := make(feed, 1)
+	a := newAgentOpts(t, srv, t.TempDir(), f, func(o *Options) { o.Config.Coupons = nil })
+	w := start(t, a)
+	f <- code
+	w.until("gateway down", isGateway(event.GatewayDown))
+	// Staff drop the waiting decode from the queue screen; it may be
+	// running as a probe just then.
+	giveUp := time.Now().Add(patience)
+	for {
+		pending, err := a.Queue.Pending()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) == 0 {
+			break
+		}
+		err = a.Queue.Drop(pending[0].ID)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, queue.ErrLeased) || time.Now().After(giveUp) {
+			t.Fatalf("drop job %s: %v", pending[0].ID, err)
+		}
+		runtime.Gosched()
+	}
+	if err := srv.SetDown(false); err != nil {
+		t.Fatal(err)
+	}
+	f <- srv.IssueCode(student.UserID)
+	w.until("decoded", isType(event.TypeDecoded))
+	w.reach("gateway up", 1, isGateway(event.GatewayUp)) // before or after decoded
+	if a.Queue.Down() {
+		t.Error("Down() = true after a scan decoded")
+	}
+}
+
+// Only a verified answer clears "down"; a request counts as sent whenever
+// something came back or the transport failed on the way.
+func TestGatewayAnsweredSent(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		err            error
+		answered, sent bool
+	}{
+		{"success", nil, true, true},
+		{"business error", &alipay.Error{Code: "40004", SubCode: "INVALID_DYNAMIC_ID", HTTPStatus: 200}, true, true},
+		{"unsigned business error", &alipay.Error{Code: "40004", HTTPStatus: 200, Err: alipay.ErrUnsigned}, false, true},
+		{"HTTP 503", &alipay.Error{HTTPStatus: 503, Err: alipay.ErrUnreachable}, false, true},
+		{"refused", &alipay.Error{Err: fmt.Errorf("%w: dial tcp: connection refused", alipay.ErrUnreachable)}, false, true},
+		{"timed out", &alipay.Error{Err: fmt.Errorf("%w: %w", alipay.ErrUnreachable, context.DeadlineExceeded)}, false, true},
+		{"bad field", &alipay.Error{Err: &alipay.FieldError{Field: "biz_content.sence_no", Msg: "too long"}}, false, false},
+		{"sence_no not on disk", &alipay.Error{Err: errors.New("not sent: disk full")}, false, false},
+	} {
+		if got := answered(c.err); got != c.answered {
+			t.Errorf("%s: answered = %v, want %v", c.name, got, c.answered)
+		}
+		if got := sent(c.err); got != c.sent {
+			t.Errorf("%s: sent = %v, want %v", c.name, got, c.sent)
 		}
 	}
 }
