@@ -49,7 +49,7 @@ type Options struct {
 	// Scanner overrides the one Config describes (demo, tests).
 	Scanner        scanner.Scanner
 	ScannerOptions scanner.Options
-	// Queue tunes the queue; Events, Unreachable and Now are set by the agent.
+	// Queue tunes the queue; Events, Unreachable, Discard and Now are set by the agent.
 	Queue queue.Options
 	// CodeTTL is how long a scanned code may be retried (decode.DefaultCodeTTL).
 	CodeTTL time.Duration
@@ -124,6 +124,10 @@ func New(o Options) (a *Agent, err error) {
 	qo := o.Queue
 	qo.Events = a.Bus
 	qo.Unreachable = alipay.Unreachable
+	// A decode job holds a full payment code: one that dies is deleted
+	// (its end is on screen already), and New deletes any a version
+	// without this left in the dead list.
+	qo.Discard = func(kind string) bool { return kind == decode.JobKind }
 	qo.Now = a.now
 	if a.Queue, err = queue.New(a.DB, qo); err != nil {
 		return nil, err
@@ -289,12 +293,9 @@ func (a *Agent) handle(ctx context.Context, e scanner.Event) {
 	}
 }
 
-// watch follows the agent's own events for two chores. It drops decode jobs
-// the queue gave up on (their deadline passed while it backed off): each
-// holds a payment code, which has no business in the dead list, and the
-// cashier was told when the code expired. And it reports the gateway up at
-// its first answer: the queue reports only changes, and until one the screen
-// would show the gateway's state as unknown.
+// watch reports the gateway up at its first answer: the queue reports only
+// changes, and until one the screen would show the gateway's state as
+// unknown.
 func (a *Agent) watch(ctx context.Context, sub *event.Subscription) {
 	known := false
 	for {
@@ -304,12 +305,6 @@ func (a *Agent) watch(ctx context.Context, sub *event.Subscription) {
 		}
 		answered := false
 		switch e := e.(type) {
-		case event.Dead:
-			if e.Kind == decode.JobKind {
-				if err := a.Queue.Drop(e.JobID); err != nil && !errors.Is(err, queue.ErrNotFound) {
-					a.log.Error("dead decode job not dropped", "job", e.JobID, "err", err)
-				}
-			}
 		case event.Gateway:
 			known = true
 		case event.Decoded, event.CouponIssued:
