@@ -38,6 +38,19 @@ const LogFile = "posagent.log"
 // decode stays in the queue.
 const DefaultFinishGrace = 5 * time.Second
 
+// FirstDecodeWait bounds a scan's own decode request; after it the decode
+// goes to the queue with the same sence_no and the cashier sees it
+// retrying. A payment code lives about a minute and a healthy gateway
+// answers a decode in well under a second, while on a network that drops
+// packets the client's own timeout (15 s) would hold the till that long at
+// every scan.
+const FirstDecodeWait = 5 * time.Second
+
+// FirstDecodeWaitDown is FirstDecodeWait while the queue takes the gateway
+// to be down: a scan then most likely fails, and the queue's probes find
+// the gateway back without holding the customer.
+const FirstDecodeWaitDown = 2 * time.Second
+
 // Options build an Agent. Only Config is required.
 type Options struct {
 	Config *config.Config
@@ -55,7 +68,10 @@ type Options struct {
 	CodeTTL time.Duration
 	// FinishGrace is DefaultFinishGrace when zero.
 	FinishGrace time.Duration
-	Now         func() time.Time
+	// DecodeWait and DecodeWaitDown are FirstDecodeWait and
+	// FirstDecodeWaitDown when zero.
+	DecodeWait, DecodeWaitDown time.Duration
+	Now                        func() time.Time
 }
 
 // Agent is the assembled product.
@@ -147,6 +163,7 @@ func New(o Options) (a *Agent, err error) {
 	a.Decode, err = decode.New(decode.Config{
 		Gateway: gw, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
 		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded,
+		FirstWait: firstWait(a.Queue, o.DecodeWait, o.DecodeWaitDown),
 	})
 	if err != nil {
 		return nil, err
@@ -173,6 +190,23 @@ func New(o Options) (a *Agent, err error) {
 		return a.Coupons.Issue(ctx, j.Payload)
 	}))
 	return a, nil
+}
+
+// firstWait is how long a scan's own decode may take: up, or down (the
+// queue's state at the scan).
+func firstWait(q interface{ Down() bool }, up, down time.Duration) func() time.Duration {
+	if up <= 0 {
+		up = FirstDecodeWait
+	}
+	if down <= 0 {
+		down = FirstDecodeWaitDown
+	}
+	return func() time.Duration {
+		if q.Down() {
+			return down
+		}
+		return up
+	}
 }
 
 func merchant(url string) *coupon.Merchant {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"posagent/internal/alipay"
+	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/decode"
 	"posagent/internal/event"
 	"posagent/internal/queue"
@@ -137,6 +138,71 @@ func TestGatewayAnsweredSent(t *testing.T) {
 		}
 		if got := sent(c.err); got != c.sent {
 			t.Errorf("%s: sent = %v, want %v", c.name, got, c.sent)
+		}
+	}
+}
+
+// A gateway that does not answer (packets dropped) holds the till only
+// DecodeWait, not the client's 15 s: the scan then goes to the queue, whose
+// retry carries the same sence_no.
+func TestSilentGatewayQueuesScanQuickly(t *testing.T) {
+	srv := newServer(t)
+	srv.SetFault(alipay.MethodTwostageCommonUse, alipaytest.Fault{Latency: time.Minute, Count: 1})
+	f := make(feed, 1)
+	const wait = 300 * time.Millisecond
+	a := newAgentOpts(t, srv, t.TempDir(), f, func(o *Options) {
+		o.DecodeWait = wait
+		o.Config.Coupons = nil
+	})
+	w := start(t, a)
+	code := srv.IssueCode(plain.UserID)
+	scanned := time.Now()
+	f <- code
+	isAttempt := func(n int) func(event.Event) bool {
+		return func(e event.Event) bool { d, ok := e.(event.Decoding); return ok && d.Attempt == n }
+	}
+	first := w.until("the scan's decode", isAttempt(1)).(event.Decoding)
+	second := w.until("the queued retry", isAttempt(2)).(event.Decoding)
+	// Well before the client's own timeout, let alone the minute the
+	// server would take.
+	if took := time.Since(scanned); took > 10*wait {
+		t.Errorf("the retry began %v after the scan; want about %v", took, wait)
+	}
+	if second.SenceNo != first.SenceNo {
+		t.Errorf("retry sence_no %s, the scan's %s", second.SenceNo, first.SenceNo)
+	}
+	if d, ok := w.until("the decode's end", ended).(event.Decoded); !ok || d.SenceNo != first.SenceNo {
+		t.Errorf("decode ended %+v, want decoded with sence_no %s; events:\n%s", d, first.SenceNo, w.dump())
+	}
+	var sences []any
+	for _, r := range srv.Requests() {
+		if r.Method == alipay.MethodTwostageCommonUse {
+			sences = append(sences, bizOf(r)["sence_no"])
+		}
+	}
+	if len(sences) != 2 || sences[0] != first.SenceNo || sences[1] != first.SenceNo {
+		t.Errorf("the gateway saw sence_no %v, want %s twice", sences, first.SenceNo)
+	}
+}
+
+type downFlag bool
+
+func (d downFlag) Down() bool { return bool(d) }
+
+// The scan's own decode waits less once the gateway is known down.
+func TestFirstWait(t *testing.T) {
+	for _, c := range []struct {
+		down   bool
+		up, dn time.Duration
+		want   time.Duration
+	}{
+		{false, 0, 0, FirstDecodeWait},
+		{true, 0, 0, FirstDecodeWaitDown},
+		{false, time.Second, 0, time.Second},
+		{true, time.Second, 100 * time.Millisecond, 100 * time.Millisecond},
+	} {
+		if got := firstWait(downFlag(c.down), c.up, c.dn)(); got != c.want {
+			t.Errorf("firstWait(down %v, %v, %v) = %v, want %v", c.down, c.up, c.dn, got, c.want)
 		}
 	}
 }
