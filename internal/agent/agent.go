@@ -38,6 +38,19 @@ const LogFile = "posagent.log"
 // decode stays in the queue.
 const DefaultFinishGrace = 5 * time.Second
 
+// FirstDecodeWait bounds a scan's own decode request; after it the decode
+// goes to the queue with the same sence_no and the cashier sees it
+// retrying. A payment code lives about a minute and a healthy gateway
+// answers a decode in well under a second, while on a network that drops
+// packets the client's own timeout (15 s) would hold the till that long at
+// every scan.
+const FirstDecodeWait = 5 * time.Second
+
+// FirstDecodeWaitDown is FirstDecodeWait while the queue takes the gateway
+// to be down: a scan then most likely fails, and the queue's probes find
+// the gateway back without holding the customer.
+const FirstDecodeWaitDown = 2 * time.Second
+
 // Options build an Agent. Only Config is required.
 type Options struct {
 	Config *config.Config
@@ -49,13 +62,16 @@ type Options struct {
 	// Scanner overrides the one Config describes (demo, tests).
 	Scanner        scanner.Scanner
 	ScannerOptions scanner.Options
-	// Queue tunes the queue; Events, Unreachable and Now are set by the agent.
+	// Queue tunes the queue; Events, Unreachable, Discard and Now are set by the agent.
 	Queue queue.Options
 	// CodeTTL is how long a scanned code may be retried (decode.DefaultCodeTTL).
 	CodeTTL time.Duration
 	// FinishGrace is DefaultFinishGrace when zero.
 	FinishGrace time.Duration
-	Now         func() time.Time
+	// DecodeWait and DecodeWaitDown are FirstDecodeWait and
+	// FirstDecodeWaitDown when zero.
+	DecodeWait, DecodeWaitDown time.Duration
+	Now                        func() time.Time
 }
 
 // Agent is the assembled product.
@@ -124,6 +140,10 @@ func New(o Options) (a *Agent, err error) {
 	qo := o.Queue
 	qo.Events = a.Bus
 	qo.Unreachable = alipay.Unreachable
+	// A decode job holds a full payment code: one that dies is deleted
+	// (its end is on screen already), and New deletes any a version
+	// without this left in the dead list.
+	qo.Discard = func(kind string) bool { return kind == decode.JobKind }
 	qo.Now = a.now
 	if a.Queue, err = queue.New(a.DB, qo); err != nil {
 		return nil, err
@@ -132,16 +152,18 @@ func New(o Options) (a *Agent, err error) {
 		return nil, err
 	}
 	later := deferrer{a.Queue}
+	gw := gateway{c: a.Client, q: a.Queue}
 	a.Coupons, err = coupon.New(coupon.Config{
-		Issuer: a.Client, Rules: rules, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
+		Issuer: gw, Rules: rules, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
 		PayPID: c.PayPID, Log: a.log, Now: a.now, Merchant: merchant(c.MerchantCouponURL),
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.Decode, err = decode.New(decode.Config{
-		Gateway: a.Client, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
+		Gateway: gw, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
 		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded,
+		FirstWait: firstWait(a.Queue, o.DecodeWait, o.DecodeWaitDown),
 	})
 	if err != nil {
 		return nil, err
@@ -159,15 +181,32 @@ func New(o Options) (a *Agent, err error) {
 			}
 		}
 	}
-	a.Queue.Handle(decode.JobKind, func(ctx context.Context, j queue.Job) error {
+	a.Queue.Handle(decode.JobKind, handler(func(ctx context.Context, j queue.Job) error {
 		// Attempts counts the queue's tries before this one; the scan's
 		// own request was attempt 1.
-		return final(a.Decode.Retry(ctx, j.Payload, j.Attempts+2))
-	})
-	a.Queue.Handle(coupon.JobKind, func(ctx context.Context, j queue.Job) error {
-		return final(a.Coupons.Issue(ctx, j.Payload))
-	})
+		return a.Decode.Retry(ctx, j.Payload, j.Attempts+2)
+	}))
+	a.Queue.Handle(coupon.JobKind, handler(func(ctx context.Context, j queue.Job) error {
+		return a.Coupons.Issue(ctx, j.Payload)
+	}))
 	return a, nil
+}
+
+// firstWait is how long a scan's own decode may take: up, or down (the
+// queue's state at the scan).
+func firstWait(q interface{ Down() bool }, up, down time.Duration) func() time.Duration {
+	if up <= 0 {
+		up = FirstDecodeWait
+	}
+	if down <= 0 {
+		down = FirstDecodeWaitDown
+	}
+	return func() time.Duration {
+		if q.Down() {
+			return down
+		}
+		return up
+	}
 }
 
 func merchant(url string) *coupon.Merchant {
@@ -288,12 +327,9 @@ func (a *Agent) handle(ctx context.Context, e scanner.Event) {
 	}
 }
 
-// watch follows the agent's own events for two chores. It drops decode jobs
-// the queue gave up on (their deadline passed while it backed off): each
-// holds a payment code, which has no business in the dead list, and the
-// cashier was told when the code expired. And it reports the gateway up at
-// its first answer: the queue reports only changes, and until one the screen
-// would show the gateway's state as unknown.
+// watch reports the gateway up at its first answer: the queue reports only
+// changes, and until one the screen would show the gateway's state as
+// unknown.
 func (a *Agent) watch(ctx context.Context, sub *event.Subscription) {
 	known := false
 	for {
@@ -303,12 +339,6 @@ func (a *Agent) watch(ctx context.Context, sub *event.Subscription) {
 		}
 		answered := false
 		switch e := e.(type) {
-		case event.Dead:
-			if e.Kind == decode.JobKind {
-				if err := a.Queue.Drop(e.JobID); err != nil && !errors.Is(err, queue.ErrNotFound) {
-					a.log.Error("dead decode job not dropped", "job", e.JobID, "err", err)
-				}
-			}
 		case event.Gateway:
 			known = true
 		case event.Decoded, event.CouponIssued:

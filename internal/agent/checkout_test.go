@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/config"
 	"posagent/internal/coupon"
+	"posagent/internal/decode"
 	"posagent/internal/event"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
@@ -282,29 +284,85 @@ func TestStopLeavesDecodeQueued(t *testing.T) {
 	}
 }
 
-// A decode job the queue gave up on holds a payment code: it is dropped, not
-// kept in the dead list. Other dead jobs stay for staff.
-func TestDeadDecodeJobsAreDropped(t *testing.T) {
+// A decode job the queue gives up on holds a payment code: it is deleted
+// as it dies, not kept in the dead list, and its death is still news.
+// Other dead jobs stay for staff.
+func TestDeadDecodeJobsAreNotKept(t *testing.T) {
 	srv := newServer(t)
 	a := newAgent(t, srv, t.TempDir(), make(feed))
 	defer a.Close()
-	ctx := context.Background()
-	dj, err := a.Queue.Enqueue(ctx, queue.Job{Kind: "decode", Key: "d", Payload: []byte(`{"code":"286861260475412123"}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cj, err := a.Queue.Enqueue(ctx, queue.Job{Kind: coupon.JobKind, Key: "c", Payload: []byte(`{}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sub := a.Bus.Subscribe()
-	a.Bus.Publish(event.Dead{JobID: dj.ID, Kind: "decode"})
-	a.Bus.Publish(event.Dead{JobID: cj.ID, Kind: coupon.JobKind})
-	sub.Close()
-	a.watch(ctx, sub)
-	pending, err := a.Queue.Pending()
-	if err != nil || len(pending) != 1 || pending[0].ID != cj.ID {
-		t.Errorf("after the deaths: %+v, %v; want only the coupon job", pending, err)
+	defer sub.Close()
+	ctx := context.Background()
+	for _, j := range []queue.Job{
+		{Kind: decode.JobKind, Key: "d", Payload: []byte(`{"code":"286861260475412123"}`)},
+		{Kind: coupon.JobKind, Key: "c", Payload: []byte(`{}`)},
+	} {
+		if _, err := a.Queue.Enqueue(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		l, ok, err := a.Queue.Lease(ctx)
+		if err != nil || !ok {
+			t.Fatalf("lease: %v, %v", ok, err)
+		}
+		if err := a.Queue.Kill(ctx, l, "gave up"); err != nil {
+			t.Fatal(err)
+		}
+		e, _ := sub.TryNext()
+		if d, ok := e.(event.Dead); !ok || d.JobID != l.ID || d.Kind != j.Kind {
+			t.Errorf("after killing %s job %s: event %+v, want it dead", j.Kind, l.ID, e)
+		}
+	}
+	dead, err := a.Queue.Dead()
+	if err != nil || len(dead) != 1 || dead[0].Kind != coupon.JobKind {
+		t.Errorf("dead jobs %+v, %v; want only the coupon job", dead, err)
+	}
+	if p, d, _ := a.Queue.Stats(); p != 0 || d != 1 {
+		t.Errorf("Stats = %d pending, %d dead; want 0, 1", p, d)
+	}
+}
+
+// A dead decode job left in the file (by a version that kept them, or a
+// crash before it was dropped) is deleted when the agent starts.
+func TestDeadDecodeJobOnDiskDeletedAtStart(t *testing.T) {
+	srv := newServer(t)
+	dir := t.TempDir()
+	db, err := queue.OpenDB(filepath.Join(dir, DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := queue.New(db, queue.Options{}) // keeps every kind's dead
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, kind := range []string{decode.JobKind, coupon.JobKind} {
+		if _, err := old.Enqueue(ctx, queue.Job{Kind: kind, Payload: []byte(`{"code":"286861260475412123"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		l, _, err := old.Lease(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Kill(ctx, l, "gave up"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dead, _ := old.Dead(); len(dead) != 2 {
+		t.Fatalf("%d dead jobs before the start, want 2", len(dead))
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	a := newAgent(t, srv, dir, make(feed))
+	defer a.Close()
+	dead, err := a.Queue.Dead()
+	if err != nil || len(dead) != 1 || dead[0].Kind != coupon.JobKind {
+		t.Errorf("dead jobs after the start %+v, %v; want only the coupon job", dead, err)
+	}
+	if p, d, _ := a.Queue.Stats(); p != 0 || d != 1 {
+		t.Errorf("Stats = %d pending, %d dead; want 0, 1", p, d)
 	}
 }
 

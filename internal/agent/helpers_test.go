@@ -54,20 +54,33 @@ var fastQueue = queue.Options{BaseDelay: 10 * time.Millisecond, MaxDelay: 100 * 
 
 func newAgent(t testing.TB, srv *alipaytest.Server, dataDir string, sc scanner.Scanner, edit ...func(*config.Config)) *Agent {
 	t.Helper()
-	c := testConfig(t, srv, dataDir)
-	for _, e := range edit {
-		e(c)
-	}
+	return newAgentOpts(t, srv, dataDir, sc, func(o *Options) {
+		for _, e := range edit {
+			e(o.Config)
+		}
+	})
+}
+
+// newAgentOpts is newAgent with the options edited before New.
+func newAgentOpts(t testing.TB, srv *alipaytest.Server, dataDir string, sc scanner.Scanner, edit func(*Options)) *Agent {
+	t.Helper()
 	client, err := alipay.NewClient(alipay.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), PrivateKey: srv.AppKey(), AlipayPublicKey: srv.AlipayPublicKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{Config: c, Gateway: client, Scanner: sc, Queue: fastQueue,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	o := Options{Config: testConfig(t, srv, dataDir), Gateway: client, Scanner: sc, Queue: fastQueue,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	edit(&o)
+	a, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// isGateway accepts gateway events of state.
+func isGateway(state string) func(event.Event) bool {
+	return func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == state }
 }
 
 // start runs a until the test ends; it returns the events from the start.

@@ -96,6 +96,11 @@ type Config struct {
 	Retryable func(error) bool
 	PayPID    string
 	CodeTTL   time.Duration // DefaultCodeTTL when zero
+	// FirstWait, when set, says how long a scan's own request (attempt 1)
+	// may take before it goes to the queue as if the gateway were
+	// unreachable, with the same sence_no; asked at each scan. Without
+	// it only ctx and the client's timeout bound it.
+	FirstWait func() time.Duration
 	// Decoded is told of every customer, after the decoded event: the
 	// coupon issuer hangs here.
 	Decoded func(ctx context.Context, id Identity)
@@ -160,7 +165,11 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 		return Identity{}, f.fail(unrecorded(err))
 	}
 	r := retry{Code: s.Code, SenceNo: e.SenceNo, Deadline: e.FirstSeen.Add(f.c.CodeTTL)}
-	id, err := f.attempt(ctx, r, 1, durable)
+	var wait time.Duration
+	if f.c.FirstWait != nil {
+		wait = f.c.FirstWait()
+	}
+	id, err := f.attempt(ctx, r, 1, durable, wait)
 	if !errors.Is(err, ErrQueued) {
 		return id, err
 	}
@@ -231,7 +240,10 @@ func (f *Flow) settle(senceNo string) bool {
 // to be tried again.
 //
 // Only decodes this Flow watches (queued by Scan, or passed to Watch after a
-// restart) publish their end: one that expired already has.
+// restart) publish their end: one that expired already has. An ended
+// decode returns nil without a request: the queue must not take that for
+// the gateway's answer (the agent's handler marks it queue.NotSent, seeing
+// that its gateway was not called).
 func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
 	var r retry
 	if err := json.Unmarshal(payload, &r); err != nil || r.Code == "" || r.SenceNo == "" {
@@ -246,19 +258,26 @@ func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
 		}
 		return nil
 	}
-	_, err := f.attempt(ctx, r, attempt, nil)
+	_, err := f.attempt(ctx, r, attempt, nil, 0)
 	if errors.Is(err, ErrQueued) {
 		return err
 	}
 	return nil
 }
 
-// attempt sends one decode request, once ready (if not nil) returns nil. It
-// settles r's watch on any final outcome, and returns ErrQueued, wrapping the
-// cause, when it may be retried.
-func (f *Flow) attempt(ctx context.Context, r retry, n int, ready func() error) (Identity, error) {
+// attempt sends one decode request, once ready (if not nil) returns nil,
+// and waits for its answer at most wait (if not zero). It settles r's watch
+// on any final outcome, and returns ErrQueued, wrapping the cause, when it
+// may be retried.
+func (f *Flow) attempt(ctx context.Context, r retry, n int, ready func() error, wait time.Duration) (Identity, error) {
 	f.c.Events.Publish(event.Decoding{Stamp: f.stamp(), SenceNo: r.SenceNo, CodeMasked: redact.Code(r.Code), Attempt: n})
-	resp, err := f.c.Gateway.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: r.Code, SenceNo: r.SenceNo, PayPID: f.c.PayPID, Ready: ready})
+	rctx := ctx
+	if wait > 0 {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	resp, err := f.c.Gateway.TwostageCommonUse(rctx, alipay.TwostageRequest{DynamicID: r.Code, SenceNo: r.SenceNo, PayPID: f.c.PayPID, Ready: ready})
 	// A sence_no that did not reach the disk is the news, whatever the
 	// gateway said: the request was not sent (Gateway honours Ready).
 	if ready != nil {
@@ -266,8 +285,9 @@ func (f *Flow) attempt(ctx context.Context, r retry, n int, ready func() error) 
 			return Identity{}, f.fail(unrecorded(err))
 		}
 	}
-	// A cancelled context is a shutdown, not a verdict: the work stays queued.
-	if err != nil && (ctx.Err() != nil || f.c.Retryable(err)) {
+	// A cancelled context is a shutdown, not a verdict, and a wait that
+	// ran out no answer: the work stays queued.
+	if err != nil && (rctx.Err() != nil || f.c.Retryable(err)) {
 		return Identity{}, fmt.Errorf("%w: %w", ErrQueued, err)
 	}
 	// A final answer ends any queued decode of the same code too (a rescan

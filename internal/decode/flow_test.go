@@ -579,3 +579,35 @@ func TestWatchAfterRestart(t *testing.T) {
 		t.Error("Watch(bad payload): no error")
 	}
 }
+
+// FirstWait bounds the scan's own request only: when it runs out, the
+// decode is queued with the scan's sence_no (even were the error not
+// called retryable), and the queue's retries get no such bound.
+func TestFirstWaitQueuesSlowScan(t *testing.T) {
+	h := newHarness(t)
+	h.flow.c.FirstWait = func() time.Duration { return time.Millisecond }
+	h.flow.c.Retryable = func(error) bool { return false }
+	var deadlines []bool
+	h.gw.before = func(ctx context.Context) error {
+		_, ok := ctx.Deadline()
+		deadlines = append(deadlines, ok)
+		if len(deadlines) > 1 {
+			return nil
+		}
+		<-ctx.Done() // a gateway that does not answer
+		return ctx.Err()
+	}
+	_, err := h.flow.Scan(context.Background(), Scan{Code: code})
+	if !errors.Is(err, ErrQueued) || !errors.Is(err, context.DeadlineExceeded) || len(h.later.jobs) != 1 {
+		t.Fatalf("Scan past FirstWait = %v, %d jobs; want the decode queued", err, len(h.later.jobs))
+	}
+	if err := h.flow.Retry(context.Background(), h.later.jobs[0].payload, 2); err != nil {
+		t.Fatalf("Retry: %v", err)
+	}
+	if len(h.gw.reqs) != 2 || h.gw.reqs[1].SenceNo != h.gw.reqs[0].SenceNo {
+		t.Fatalf("requests %+v, want two with one sence_no", h.gw.reqs)
+	}
+	if !deadlines[0] || deadlines[1] {
+		t.Errorf("request deadlines %v; want the scan's bounded and the retry's not", deadlines)
+	}
+}

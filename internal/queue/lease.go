@@ -162,7 +162,8 @@ func (q *Queue) lease(now time.Time) (j Job, ok bool, wake time.Time, err error)
 	return j, ok, wake, nil
 }
 
-// expire moves jobs whose deadline passed to the dead list.
+// expire moves jobs whose deadline passed to the dead list (or deletes
+// them, if their kind is discarded).
 func (q *Queue) expire(ids, claims []uint64, now time.Time) error {
 	var died []event.Dead
 	err := q.c.do(&op{apply: func(s *txn) error {
@@ -176,7 +177,7 @@ func (q *Queue) expire(ids, claims []uint64, now time.Time) error {
 			if r.LastError != "" {
 				reason = fmt.Sprintf("deadline passed after %d attempts; last error: %s", r.Attempts, r.LastError)
 			}
-			if err := s.kill(id, &r, size, reason); err != nil {
+			if err := s.kill(id, &r, size, reason, q.opts.Discard(r.Kind)); err != nil {
 				return err
 			}
 			died = append(died, event.Dead{Stamp: event.Stamp{Time: now}, JobID: formatID(id), Kind: r.Kind, Reason: reason})
@@ -303,7 +304,7 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 			why := fmt.Sprintf("deadline %s passed after %d attempts; last error: %s",
 				time.Unix(0, r.Deadline).Format(time.RFC3339), r.Attempts, reason)
 			ev = event.Dead{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, Reason: why}
-			return s.kill(id, &r, size, why)
+			return s.kill(id, &r, size, why, q.opts.Discard(r.Kind))
 		}
 		s.index(&s.idx.ready, slot{r.NextAt, id}, false)
 		r.NextAt, r.LastError = next.UnixNano(), reason
@@ -325,7 +326,8 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 	return nil
 }
 
-// Kill moves j to the dead list with reason, and emits event.Dead.
+// Kill moves j to the dead list with reason (or deletes it, if
+// Options.Discard says so for its kind), and emits event.Dead.
 func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("kill job %s: %w", j.ID, err)
@@ -348,7 +350,7 @@ func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
 			return reject(fmt.Errorf("job %s: %w", j.ID, ErrNotFound))
 		}
 		kind = r.Kind
-		return s.kill(id, &r, size, reason)
+		return s.kill(id, &r, size, reason, q.opts.Discard(r.Kind))
 	}})
 	if err != nil {
 		return fmt.Errorf("kill job %s: %w", j.ID, err)

@@ -68,8 +68,15 @@ type Options struct {
 	// reached at all (alipay.Unreachable): the queue then probes with one
 	// job at a time until one gets through.
 	Unreachable func(error) bool
-	Now         func() time.Time                     // default time.Now
-	After       func(time.Duration) <-chan time.Time // default time.After; Run waits with it
+	// Discard tells the kinds of job that must not outlive their work,
+	// because their payload is sensitive (a decode retry holds a payment
+	// code): such a job that dies is deleted, as Drop would, instead of
+	// kept in the dead list, in the same commit; event.Dead still says it
+	// ended and why. New deletes any found in the dead list (left by a
+	// version without this option). Default: keep every kind.
+	Discard func(kind string) bool
+	Now     func() time.Time                     // default time.Now
+	After   func(time.Duration) <-chan time.Time // default time.After; Run waits with it
 }
 
 func (o *Options) defaults() error {
@@ -115,6 +122,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Unreachable == nil {
 		o.Unreachable = func(error) bool { return false }
+	}
+	if o.Discard == nil {
+		o.Discard = func(string) bool { return false }
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -178,6 +188,7 @@ type Queue struct {
 	handlers map[string]Handler
 
 	wake    chan struct{} // a job may have become ready: Run looks again
+	gmu     sync.Mutex    // orders changes of down and their events
 	down    atomic.Bool
 	running atomic.Bool
 }
@@ -202,11 +213,17 @@ func New(db *bbolt.DB, opts Options) (*Queue, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	if err := db.Update(createBuckets); err != nil {
+	err := db.Update(func(tx *bbolt.Tx) error {
+		if err := createBuckets(tx); err != nil {
+			return err
+		}
+		return discardDead(tx, opts.Discard)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("queue database %s: %w", db.Path(), err)
 	}
 	var idx *index
-	err := db.View(func(tx *bbolt.Tx) (err error) {
+	err = db.View(func(tx *bbolt.Tx) (err error) {
 		idx, err = loadIndex(tx)
 		return err
 	})
@@ -223,6 +240,32 @@ func New(db *bbolt.DB, opts Options) (*Queue, error) {
 	}
 	q.c = committer{db: db, idx: idx, idxMu: &q.mu}
 	return q, nil
+}
+
+// discardDead deletes the dead jobs of the kinds discard names. Keys of
+// dead jobs live only in their records, so nothing else changes. An
+// unreadable record is left for loadIndex to report.
+func discardDead(tx *bbolt.Tx, discard func(string) bool) error {
+	dead := tx.Bucket(bucketDead)
+	var gone [][]byte
+	err := dead.ForEach(func(k, v []byte) error {
+		if len(k) != 8 {
+			return nil
+		}
+		if r, err := decodeRecord(be(k), v); err == nil && discard(r.Kind) {
+			gone = append(gone, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range gone {
+		if err := dead.Delete(k); err != nil {
+			return fmt.Errorf("discard dead job %d: %w", be(k), err)
+		}
+	}
+	return nil
 }
 
 func (q *Queue) now() time.Time { return q.opts.Now() }

@@ -604,3 +604,83 @@ func TestIndexRebuiltAtOpen(t *testing.T) {
 		t.Errorf("after reopen job %s is due first, before it was %s", j.ID, due.ID)
 	}
 }
+
+// Jobs of a discarded kind never stay in the dead list: killed, retried
+// past their deadline or expired, they are deleted in the same commit and
+// event.Dead still says so; other kinds die as before.
+func TestDiscardDeletesInsteadOfKilling(t *testing.T) {
+	rec := newRecorder()
+	q, clock, _ := newTestQueue(t, Options{Events: rec, BaseDelay: time.Hour, MaxDelay: time.Hour,
+		Discard: func(kind string) bool { return kind == "decode" }})
+	killed := mustEnqueue(t, q, Job{Kind: "decode", Key: "k", Payload: []byte("286861260475412123")})
+	if err := q.Kill(ctx, mustLease(t, q), "bad payload"); err != nil {
+		t.Fatal(err)
+	}
+	// Any wait drawn from an hour passes a deadline a nanosecond away.
+	retried := mustEnqueue(t, q, Job{Kind: "decode", Key: "r", Deadline: clock.Now().Add(time.Nanosecond)})
+	if err := q.Retry(ctx, mustLease(t, q), errors.New("SYSTEM_ERROR")); err != nil {
+		t.Fatal(err)
+	}
+	expired := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(time.Minute)})
+	coupon := mustEnqueue(t, q, Job{Kind: "coupon", Deadline: clock.Now().Add(time.Minute)})
+	clock.Advance(time.Minute)
+	if _, ok, err := q.Lease(ctx); err != nil || ok {
+		t.Fatalf("Lease after the deadlines: %v, %v", ok, err)
+	}
+
+	dead, _ := q.Dead()
+	if len(dead) != 1 || dead[0].ID != coupon.ID {
+		t.Errorf("dead jobs %v, want only the coupon %s", ids(dead), coupon.ID)
+	}
+	if p, d, _ := q.Stats(); p != 0 || d != 1 {
+		t.Errorf("Stats = %d, %d; want 0 pending, 1 dead", p, d)
+	}
+	died := map[string]bool{}
+	for _, e := range rec.all() {
+		if d, ok := e.(event.Dead); ok {
+			died[d.JobID] = true
+		}
+	}
+	for _, j := range []Job{killed, retried, expired, coupon} {
+		if !died[j.ID] {
+			t.Errorf("no dead event for %s job %s", j.Kind, j.ID)
+		}
+	}
+	// A discarded job's key is forgotten, as Drop forgets it.
+	if j := mustEnqueue(t, q, Job{Kind: "decode", Key: "k"}); j.State != StatePending || j.ID == killed.ID {
+		t.Errorf("enqueue with the key of a discarded job: %+v, want a new pending job", j)
+	}
+	checkConsistent(t, q)
+}
+
+// New deletes dead jobs of a discarded kind left in the file by a queue
+// that kept them; other dead jobs stay.
+func TestNewDiscardsDeadLeftInFile(t *testing.T) {
+	db, _ := tempDB(t)
+	old, err := New(db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"decode", "coupon", "decode"} {
+		j := mustEnqueue(t, old, Job{Kind: kind, Key: kind + "-key-" + fmt.Sprint(time.Now().UnixNano())})
+		l := mustLease(t, old)
+		if l.ID != j.ID {
+			t.Fatalf("leased %s, want %s", l.ID, j.ID)
+		}
+		if err := old.Kill(ctx, l, "gave up"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, err := New(db, Options{Discard: func(kind string) bool { return kind == "decode" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, _ := q.Dead()
+	if len(dead) != 1 || dead[0].Kind != "coupon" {
+		t.Errorf("dead jobs %+v, want only the coupon", dead)
+	}
+	if p, d, _ := q.Stats(); p != 0 || d != 1 {
+		t.Errorf("Stats = %d, %d; want 0 pending, 1 dead", p, d)
+	}
+	checkConsistent(t, q)
+}

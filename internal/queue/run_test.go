@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -344,5 +345,100 @@ func TestRunStopsWhenDatabaseFails(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run went on for 10s on a closed database")
+	}
+}
+
+// A run marked NotSent while the gateway is down (a decode that expired in
+// the queue, ended without a request) is no probe: the job is acked or
+// killed as its error says, but the queue stays down and emits no "up".
+func TestRunNotSentLeavesGatewayDown(t *testing.T) {
+	rec := newRecorder()
+	q, _, _ := newTestQueue(t, realTime(Options{Workers: 4, Events: rec}))
+	probed := make(chan struct{}, 100)
+	q.Handle("probe", func(ctx context.Context, j Job) error {
+		probed <- struct{}{}
+		return fmt.Errorf("decode: %w", errUnreachable)
+	})
+	ran := make(chan string, 2)
+	q.Handle("expired", func(ctx context.Context, j Job) error {
+		ran <- j.ID
+		return NotSent(nil)
+	})
+	q.Handle("unreadable", func(ctx context.Context, j Job) error {
+		ran <- j.ID
+		return fmt.Errorf("job %s: %w", j.ID, NotSent(Permanent(errors.New("bad payload"))))
+	})
+	mustEnqueue(t, q, Job{Kind: "probe"})
+	stop := run(t, q)
+	defer stop()
+	rec.wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
+	expired := mustEnqueue(t, q, Job{Kind: "expired"})
+	unreadable := mustEnqueue(t, q, Job{Kind: "unreadable"})
+	await(t, "first NotSent run", ran)
+	await(t, "second NotSent run", ran)
+	// While down, one job runs at a time: once the probe has run twice
+	// more, both NotSent outcomes were taken in.
+	for len(probed) > 0 {
+		<-probed
+	}
+	await(t, "a probe after the NotSent runs", probed)
+	await(t, "another probe", probed)
+
+	for _, e := range rec.all() {
+		if g, ok := e.(event.Gateway); ok && g.State == event.GatewayUp {
+			t.Fatalf("gateway reported up after runs that sent nothing; events %v", rec.all())
+		}
+	}
+	if !q.Down() {
+		t.Error("Down() = false after runs that sent nothing")
+	}
+	pending, _ := q.Pending()
+	for _, j := range pending {
+		if j.ID == expired.ID || j.ID == unreadable.ID {
+			t.Errorf("job %s (%s) still pending", j.ID, j.Kind)
+		}
+	}
+	dead, _ := q.Dead()
+	if len(dead) != 1 || dead[0].ID != unreadable.ID || dead[0].LastError != "job "+unreadable.ID+": bad payload" {
+		t.Errorf("dead jobs %+v, want only %s, dead of %q", dead, unreadable.ID, "bad payload")
+	}
+}
+
+// Reached, called when a request outside the queue got the gateway's
+// answer, ends "down" at once even with no job left to probe with: one
+// "up" event, and Down() false; while up it changes nothing.
+func TestReachedEndsDownWithoutJobs(t *testing.T) {
+	rec := newRecorder()
+	q, _, _ := newTestQueue(t, realTime(Options{Events: rec}))
+	q.Handle("probe", func(ctx context.Context, j Job) error { return errUnreachable })
+	j := mustEnqueue(t, q, Job{Kind: "probe"})
+	stop := run(t, q)
+	defer stop()
+	rec.wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
+	// Staff drop the job the queue probes with; nothing is left to probe.
+	for {
+		err := q.Drop(j.ID)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrLeased) {
+			t.Fatal(err)
+		}
+		runtime.Gosched()
+	}
+	q.Reached()
+	rec.wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
+	if q.Down() {
+		t.Error("Down() = true after Reached")
+	}
+	q.Reached()
+	var states []string
+	for _, e := range rec.all() {
+		if g, ok := e.(event.Gateway); ok {
+			states = append(states, g.State)
+		}
+	}
+	if strings.Join(states, ",") != "down,up" {
+		t.Errorf("gateway events %v, want down then up once", states)
 	}
 }

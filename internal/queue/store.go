@@ -310,10 +310,16 @@ func (t *txn) removePending(id uint64, r *record) error {
 	return nil
 }
 
-// kill moves a pending job to the dead list with reason as its last error.
-func (t *txn) kill(id uint64, r *record, oldSize int, reason string) error {
+// kill moves a pending job to the dead list with reason as its last error,
+// or deletes it (as Drop would) if discard.
+func (t *txn) kill(id uint64, r *record, oldSize int, reason string, discard bool) error {
 	if err := t.removePending(id, r); err != nil {
 		return err
+	}
+	if discard {
+		t.dropKey(r.Key, id)
+		t.adjust(-1, 0, -int64(oldSize))
+		return nil
 	}
 	r.LastError = reason
 	v := r.encode()
