@@ -101,16 +101,10 @@ func WriteJobs(w io.Writer, pending, dead []queue.Job) error {
 	return tw.Flush()
 }
 
-// oneLine keeps a table row on one line, and masks any payment code or
-// user id an error might quote.
+// oneLine shows a job's last error in one table row of at most 120
+// characters, masked (redact.Line).
 func oneLine(s string) string {
-	out := []rune{}
-	for _, r := range redact.DigitRuns(s) {
-		if r == '\n' || r == '\t' {
-			r = ' '
-		}
-		out = append(out, r)
-	}
+	out := []rune(redact.Line(s))
 	if len(out) > 120 {
 		out = append(out[:117], '.', '.', '.')
 	}

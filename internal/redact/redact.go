@@ -62,3 +62,10 @@ func DigitRuns(s string) string {
 	}
 	return string(b)
 }
+
+// Line masks digit runs as DigitRuns does and folds s onto one line, for
+// showing an error in a table row: errors quote what the gateway answered,
+// which may carry a payment code or a user id, and may span lines.
+func Line(s string) string {
+	return strings.Join(strings.Fields(DigitRuns(s)), " ")
+}

@@ -50,3 +50,18 @@ func TestDigitRuns(t *testing.T) {
 		})
 	}
 }
+
+func TestLine(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"folds lines", "coupon tplA:\n\tgateway  down\r\n", "coupon tplA: gateway down"},
+		{"masks", "pass add: 40004 user 2088123412341234\nsaid no", "pass add: 40004 user 2088********1234 said no"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Line(tt.in); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -170,7 +169,7 @@ func (q *queueScreen) render() {
 		t.SetCell(i+1, 2, tview.NewTableCell(tview.Escape(j.Kind)))
 		t.SetCell(i+1, 3, tview.NewTableCell(fmt.Sprint(j.Attempts)).SetAlign(tview.AlignRight))
 		t.SetCell(i+1, 4, tview.NewTableCell(next))
-		t.SetCell(i+1, 5, tview.NewTableCell(tview.Escape(oneLine(j.LastError))).SetExpansion(1))
+		t.SetCell(i+1, 5, tview.NewTableCell(tview.Escape(redact.Line(j.LastError))).SetExpansion(1))
 	}
 	if len(q.jobs) > 0 {
 		t.Select(min(max(row, 1), len(q.jobs)), 0)
@@ -212,7 +211,7 @@ func (q *queueScreen) choose(row int) {
 	if !ok {
 		return
 	}
-	q.app.ask(fmt.Sprintf("Dead job %s (%s): %s\n\nRetry it now, or drop it for good?", j.ID, j.Kind, oneLine(j.LastError)),
+	q.app.ask(fmt.Sprintf("Dead job %s (%s): %s\n\nRetry it now, or drop it for good?", j.ID, j.Kind, redact.Line(j.LastError)),
 		[]string{"Retry", "Drop", "Cancel"}, func(button string) {
 			switch button {
 			case "Retry":
@@ -289,10 +288,4 @@ func until(t, now time.Time) string {
 		return "(due)"
 	}
 	return "(in " + d.Round(time.Second).String() + ")"
-}
-
-// oneLine keeps a job's last error on one line, and masks any payment code
-// or user_id it quotes: the error holds whatever the gateway answered.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(redact.DigitRuns(s)), " ")
 }
