@@ -9,7 +9,8 @@ import (
 	"posagent/internal/queue"
 )
 
-// gateway is the client as the decode flow and the coupon issuer call it.
+// gateway is the client as the decode flow, the coupon issuer and the
+// agreement dialog call it.
 //
 // It tells the queue of every verified answer (queue.Reached), so that
 // "gateway down" ends with the first scan that decodes: the queue alone
@@ -36,6 +37,12 @@ func (g gateway) PassInstanceAdd(ctx context.Context, req alipay.PassInstanceAdd
 	resp, err := g.c.PassInstanceAdd(ctx, req)
 	g.note(ctx, err)
 	return resp, err
+}
+
+func (g gateway) AgreementAuthConfirm(ctx context.Context, req alipay.AgreementAuthConfirmRequest) error {
+	err := g.c.AgreementAuthConfirm(ctx, req)
+	g.note(ctx, err)
+	return err
 }
 
 func (g gateway) note(ctx context.Context, err error) {

@@ -74,7 +74,31 @@ func TestExpiredQueuedDecodeIsNoProbe(t *testing.T) {
 
 // "Gateway down" ends with the first scan that decodes, even when the
 // queue has no job left to probe with (staff dropped the waiting one).
-func TestDirectDecodeEndsGatewayDown(t *testing.T) {
+// Any verified answer ends "gateway down", also when no queued job is left
+// to probe with: a scan that decodes, or an agreement confirmed on the
+// agreement screen.
+func TestDirectAnswerEndsGatewayDown(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(t *testing.T, a *Agent, srv *alipaytest.Server, w *watcher, f feed)
+	}{
+		{"scan decodes", func(t *testing.T, a *Agent, srv *alipaytest.Server, w *watcher, f feed) {
+			f <- srv.IssueCode(student.UserID)
+			w.until("decoded", isType(event.TypeDecoded))
+		}},
+		{"agreement confirmed", func(t *testing.T, a *Agent, srv *alipaytest.Server, w *watcher, f feed) {
+			srv.AddAgreement(alipaytest.Agreement{AgreementNo: "20170502000610755993", ApplyToken: "MDEDUCT0068", SMSCode: "423979"})
+			req := alipay.AgreementAuthConfirmRequest{AgreementNo: "20170502000610755993", ApplyToken: "MDEDUCT0068", AuthConfirmNo: "423979"}
+			if err := (gateway{c: a.Client, q: a.Queue}).AgreementAuthConfirm(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { directAnswerEndsDown(t, tc.answer) })
+	}
+}
+
+func directAnswerEndsDown(t *testing.T, answer func(t *testing.T, a *Agent, srv *alipaytest.Server, w *watcher, f feed)) {
 	srv := newServer(t)
 	code := srv.IssueCode(plain.UserID)
 	if err := srv.SetDown(true); err != nil {
@@ -108,11 +132,10 @@ func TestDirectDecodeEndsGatewayDown(t *testing.T) {
 	if err := srv.SetDown(false); err != nil {
 		t.Fatal(err)
 	}
-	f <- srv.IssueCode(student.UserID)
-	w.until("decoded", isType(event.TypeDecoded))
-	w.reach("gateway up", 1, isGateway(event.GatewayUp)) // before or after decoded
+	answer(t, a, srv, w, f)
+	w.reach("gateway up", 1, isGateway(event.GatewayUp)) // before or after the answer's own event
 	if a.Queue.Down() {
-		t.Error("Down() = true after a scan decoded")
+		t.Error("Down() = true after a verified answer")
 	}
 }
 

@@ -28,7 +28,7 @@ func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 	deps.Config = a.Config
 	deps.OnSave = a.Apply
 	deps.Queue = a.Queue
-	deps.Agreements = a.Client
+	deps.Agreements = gateway{c: a.Client, q: a.Queue}
 	deps.Orders = a.Client
 	deps.Scanners = scanner.List
 	if w, ok := a.Scanner.(*scanner.Wedge); ok && w != nil {
