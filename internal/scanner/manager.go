@@ -33,17 +33,9 @@ type manager struct {
 var errNotFound = errors.New("not found")
 
 func (m *manager) Run(ctx context.Context, out chan<- Event, source func(Device) string) error {
-	var pending []Event
-	emit := func(e Event) { pending = append(pending, e) }
-	flush := func() bool {
-		for _, e := range pending {
-			if !send(ctx, out, e) {
-				return false
-			}
-		}
-		pending = pending[:0]
-		return true
-	}
+	var box outbox
+	emit := box.add
+	flush := func() bool { return box.flush(ctx, out) }
 	clock := m.opts.Clock
 	wait := func(d time.Duration) bool {
 		select {

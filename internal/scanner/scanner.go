@@ -201,6 +201,24 @@ func parseIDs(vid, pid string) (uint16, uint16, error) {
 	return v, p, nil
 }
 
+// outbox holds what a pipeline emits while it handles input, so that the
+// events go out on the channel between reads, in order, and a slow consumer
+// never blocks the pipeline in the middle of a frame.
+type outbox struct{ events []Event }
+
+func (o *outbox) add(e Event) { o.events = append(o.events, e) }
+
+// flush sends the held events in order; false means ctx ended first.
+func (o *outbox) flush(ctx context.Context, out chan<- Event) bool {
+	for _, e := range o.events {
+		if !send(ctx, out, e) {
+			return false
+		}
+	}
+	o.events = o.events[:0]
+	return true
+}
+
 // send delivers e unless ctx ends first.
 func send(ctx context.Context, out chan<- Event, e Event) bool {
 	select {

@@ -61,21 +61,13 @@ func DemoScript(codes []string) []Step {
 }
 
 func (s *sim) Run(ctx context.Context, out chan<- Event) error {
-	var pending []Event
-	p, err := newPipeline("sim", "sim", s.opts, func(e Event) { pending = append(pending, e) })
+	var box outbox
+	p, err := newPipeline("sim", "sim", s.opts, box.add)
 	if err != nil {
 		return err
 	}
 	clock := s.opts.Clock
-	flush := func() bool {
-		for _, e := range pending {
-			if !send(ctx, out, e) {
-				return false
-			}
-		}
-		pending = pending[:0]
-		return true
-	}
+	flush := func() bool { return box.flush(ctx, out) }
 	// wait sleeps d on the clock, ending a half-read frame when its gap
 	// passes on the way.
 	wait := func(d time.Duration) bool {

@@ -71,8 +71,8 @@ func (w *Wedge) take(into []keystroke) ([]keystroke, int) {
 
 // Run turns bursts into scans until ctx ends.
 func (w *Wedge) Run(ctx context.Context, out chan<- Event) error {
-	var pending []Event
-	p, err := newPipeline("wedge", "wedge", w.opts, func(e Event) { pending = append(pending, e) })
+	var box outbox
+	p, err := newPipeline("wedge", "wedge", w.opts, box.add)
 	if err != nil {
 		return err
 	}
@@ -102,12 +102,9 @@ func (w *Wedge) Run(ctx context.Context, out chan<- Event) error {
 				b.key(k.r, k.at)
 			}
 		}
-		for _, e := range pending {
-			if !send(ctx, out, e) {
-				return nil
-			}
+		if !box.flush(ctx, out) {
+			return nil
 		}
-		pending = pending[:0]
 	}
 }
 
