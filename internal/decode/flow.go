@@ -332,7 +332,7 @@ func (f *Flow) decoded(ctx context.Context, senceNo string, resp *alipay.Twostag
 	if s := resp.School(); s != nil {
 		id.SchoolStdCode, id.CampusNo = s.SchoolStdCode, s.CampusNo
 	}
-	f.c.Events.Publish(event.Decoded{Stamp: event.Stamp{Time: id.At}, SenceNo: senceNo, UserID: redact.UserID(id.UserID), SchoolStdCode: id.SchoolStdCode, CampusNo: id.CampusNo})
+	f.c.Events.Publish(event.Decoded{Stamp: event.Stamp{Time: id.At}, SenceNo: senceNo, UserID: id.UserID, UserIDMasked: redact.UserID(id.UserID), SchoolStdCode: id.SchoolStdCode, CampusNo: id.CampusNo})
 	if f.c.Decoded != nil {
 		f.c.Decoded(ctx, id)
 	}

@@ -154,7 +154,7 @@ func TestScanDecodes(t *testing.T) {
 		t.Fatalf("events %v, want %v", got, want)
 	}
 	d := h.events.last().(event.Decoded)
-	if d.UserID != "2088********1234" || d.SenceNo != id.SenceNo {
+	if d.UserID != "2088123412341234" || d.UserIDMasked != "2088********1234" || d.SenceNo != id.SenceNo {
 		t.Errorf("decoded event %+v: want the masked user and sence_no %s", d, id.SenceNo)
 	}
 	if s := h.events.events[0].(event.Scan); s.CodeMasked != "28************2123" || s.Source != "sim" {

@@ -26,6 +26,7 @@ type Bus struct {
 	closed  bool
 	now     func() time.Time
 	backlog int
+	seq     uint64 // of the last event published
 }
 
 // NewBus returns an empty bus.
@@ -47,13 +48,26 @@ func (b *Bus) Subscribe() *Subscription {
 	return s
 }
 
-// Publish sends e to every subscriber. Publishing on a closed bus does nothing.
+// Publish numbers e (its seq: one more than the event before it) and sends
+// it to every subscriber; an event with no time gets the bus's clock.
+// Publishing on a closed bus does nothing.
+//
+// Numbering happens under the same lock as delivery, so every subscriber
+// sees seq in order and without holes, except where it fell more than the
+// backlog behind (Dropped).
 func (b *Bus) Publish(e Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return
 	}
+	st := e.stamp()
+	if st.Time.IsZero() {
+		st.Time = b.now()
+	}
+	b.seq++
+	st.Seq = b.seq
+	e = e.with(st)
 	for s := range b.subs {
 		s.push(e)
 	}

@@ -2,13 +2,16 @@
 // carries those reports to the terminal UI, to headless JSON-lines output and,
 // later, to a local API for the POS software.
 //
-// The JSON form of every event is a contract other programs rely on (see the
-// README): one object per line with "type" and "time" (RFC 3339) first, then
-// the fields of that type, all of them present even when empty. Fields are
-// added, never renamed.
+// The JSON form of every event is a contract other programs rely on (see
+// docs/events.md): one object per line with "type", "time" (RFC 3339 with
+// milliseconds) and "seq" first, then the fields of that type, all of them
+// present even when empty. Fields are added, never renamed.
 //
-// Events never carry a full payment code or a full user_id: producers put
-// masked values in (see package redact).
+// Every event that belongs to a customer carries that customer's sence_no,
+// so that a client joins them without guessing. Events never carry a full
+// payment code. The one full user_id is Decoded.UserID, for the integration
+// channels (headless stdout, the local API); the screen and the logs show
+// Decoded.UserIDMasked.
 package event
 
 import (
@@ -36,25 +39,43 @@ const (
 	TypeScanRejected Type = "scan_rejected" // input that is not a payment code, refused locally
 	TypeDecoding     Type = "decoding"      // a decode request is on its way
 	TypeCouponFailed Type = "coupon_failed" // a coupon that will not be issued
+	TypeStarted      Type = "started"       // the first event of a run
+	TypeStopping     Type = "stopping"      // the last event of a clean stop
+	TypePayment      Type = "payment"       // a payment (stage two) changed state
 )
 
 // Event is one report. Each concrete type below is an Event.
 type Event interface {
 	Type() Type
 	When() time.Time
+	// Sequence is the event's seq: set by the bus when it is published,
+	// growing by one per event within a run (0 before publishing).
+	Sequence() uint64
+	// with returns the event with its stamp replaced; only this package
+	// defines events, so the bus can number them without reflection.
+	with(Stamp) Event
+	stamp() Stamp
 }
 
-// Stamp is embedded in every event: the moment it happened.
+// Stamp is embedded in every event: the moment it happened and, once
+// published, its place in the run.
 type Stamp struct {
 	Time time.Time `json:"-"`
+	Seq  uint64    `json:"-"`
 }
 
 // When reports when the event happened.
 func (s Stamp) When() time.Time { return s.Time }
 
+// Sequence reports the event's seq.
+func (s Stamp) Sequence() uint64 { return s.Seq }
+
+func (s Stamp) stamp() Stamp { return s }
+
 // Scan: the scanner produced a payment code that passed local validation.
 type Scan struct {
 	Stamp
+	SenceNo    string `json:"sence_no"`
 	CodeMasked string `json:"code_masked"`
 	Source     string `json:"source"` // driver and device, e.g. "serial:/dev/ttyACM0"
 }
@@ -77,11 +98,13 @@ type Decoding struct {
 
 // Decoded: the gateway turned a payment code into a customer. SenceNo is what
 // the merchant's alipay.trade.pay must send as
-// extend_params.DYNAMIC_TOKEN_OUT_BIZ_NO. UserID is masked.
+// extend_params.DYNAMIC_TOKEN_OUT_BIZ_NO. UserID is the full 2088… id, for
+// the integration channels only; the screen and the logs use UserIDMasked.
 type Decoded struct {
 	Stamp
 	SenceNo       string `json:"sence_no"`
 	UserID        string `json:"user_id"`
+	UserIDMasked  string `json:"user_id_masked"`
 	SchoolStdCode string `json:"school_std_code"`
 	CampusNo      string `json:"campus_no"`
 }
@@ -100,6 +123,7 @@ type DecodeFailed struct {
 // CouponIssued: alipay.pass.instance.add succeeded.
 type CouponIssued struct {
 	Stamp
+	SenceNo      string `json:"sence_no"`
 	TplID        string `json:"tpl_id"`
 	SerialNumber string `json:"serial_number"`
 	PassID       string `json:"pass_id"`
@@ -108,27 +132,36 @@ type CouponIssued struct {
 // CouponFailed: a coupon that will not be issued, with the reason.
 type CouponFailed struct {
 	Stamp
+	SenceNo      string `json:"sence_no"`
 	TplID        string `json:"tpl_id"`
 	SerialNumber string `json:"serial_number"`
 	Reason       string `json:"reason"`
 }
 
-// Queued: work that failed for now waits in the queue until NextAt.
+// Queued: work that failed for now waits in the queue until NextAt. SenceNo
+// names the customer the job belongs to; TplID and SerialNumber are set
+// where the job is a coupon.
 type Queued struct {
 	Stamp
-	JobID   string    `json:"job_id"`
-	Kind    string    `json:"kind"`
-	Attempt int       `json:"attempt"`
-	NextAt  time.Time `json:"next_at"`
-	Reason  string    `json:"reason"`
+	JobID        string    `json:"job_id"`
+	Kind         string    `json:"kind"`
+	SenceNo      string    `json:"sence_no"`
+	TplID        string    `json:"tpl_id,omitempty"`
+	SerialNumber string    `json:"serial_number,omitempty"`
+	Attempt      int       `json:"attempt"`
+	NextAt       time.Time `json:"next_at"`
+	Reason       string    `json:"reason"`
 }
 
 // Dead: work that will not be retried any more.
 type Dead struct {
 	Stamp
-	JobID  string `json:"job_id"`
-	Kind   string `json:"kind"`
-	Reason string `json:"reason"`
+	JobID        string `json:"job_id"`
+	Kind         string `json:"kind"`
+	SenceNo      string `json:"sence_no"`
+	TplID        string `json:"tpl_id,omitempty"`
+	SerialNumber string `json:"serial_number,omitempty"`
+	Reason       string `json:"reason"`
 }
 
 // Gateway state.
@@ -158,6 +191,57 @@ type Scanner struct {
 	Detail string `json:"detail"`
 }
 
+// Started: the first event of a run. RunID tells runs apart (seq starts
+// again at 1 in each); APIURL and APITokenFile are empty when the local API
+// is off.
+type Started struct {
+	Stamp
+	Version      string `json:"version"`
+	RunID        string `json:"run_id"`
+	TerminalID   string `json:"terminal_id"`
+	GatewayURL   string `json:"gateway_url"`
+	DataDir      string `json:"data_dir"`
+	Scanner      string `json:"scanner"`
+	APIURL       string `json:"api_url"`
+	APITokenFile string `json:"api_token_file"`
+}
+
+// Stopping: the last event of a clean stop, with why.
+type Stopping struct {
+	Stamp
+	Reason string `json:"reason"`
+}
+
+// Payment states, in the order a payment may pass through them. Paid,
+// Failed, Cancelled and Refunded are final; Unknown is never final: it is
+// resolved by a query and, unless paid, a cancel.
+const (
+	PaymentSending      = "sending"
+	PaymentWaitingBuyer = "waiting_buyer"
+	PaymentPaid         = "paid"
+	PaymentFailed       = "failed"
+	PaymentUnknown      = "unknown"
+	PaymentCancelling   = "cancelling"
+	PaymentCancelled    = "cancelled"
+	PaymentRefunded     = "refunded"
+)
+
+// Payment: a payment (alipay.trade.pay with the scanned code) changed
+// state. TotalAmount is yuan as a decimal string ("12.50"). Recovered is
+// true when the state was found after a restart (the POS should
+// reconcile).
+type Payment struct {
+	Stamp
+	SenceNo     string `json:"sence_no"`
+	OutTradeNo  string `json:"out_trade_no"`
+	State       string `json:"state"`
+	TotalAmount string `json:"total_amount"`
+	TradeNo     string `json:"trade_no"`
+	Message     string `json:"message"`
+	Action      string `json:"action"`
+	Recovered   bool   `json:"recovered"`
+}
+
 func (Scan) Type() Type         { return TypeScan }
 func (ScanRejected) Type() Type { return TypeScanRejected }
 func (Decoding) Type() Type     { return TypeDecoding }
@@ -169,12 +253,30 @@ func (Queued) Type() Type       { return TypeQueued }
 func (Dead) Type() Type         { return TypeDead }
 func (Gateway) Type() Type      { return TypeGateway }
 func (Scanner) Type() Type      { return TypeScanner }
+func (Started) Type() Type      { return TypeStarted }
+func (Stopping) Type() Type     { return TypeStopping }
+func (Payment) Type() Type      { return TypePayment }
+
+func (e Scan) with(s Stamp) Event         { e.Stamp = s; return e }
+func (e ScanRejected) with(s Stamp) Event { e.Stamp = s; return e }
+func (e Decoding) with(s Stamp) Event     { e.Stamp = s; return e }
+func (e Decoded) with(s Stamp) Event      { e.Stamp = s; return e }
+func (e DecodeFailed) with(s Stamp) Event { e.Stamp = s; return e }
+func (e CouponIssued) with(s Stamp) Event { e.Stamp = s; return e }
+func (e CouponFailed) with(s Stamp) Event { e.Stamp = s; return e }
+func (e Queued) with(s Stamp) Event       { e.Stamp = s; return e }
+func (e Dead) with(s Stamp) Event         { e.Stamp = s; return e }
+func (e Gateway) with(s Stamp) Event      { e.Stamp = s; return e }
+func (e Scanner) with(s Stamp) Event      { e.Stamp = s; return e }
+func (e Started) with(s Stamp) Event      { e.Stamp = s; return e }
+func (e Stopping) with(s Stamp) Event     { e.Stamp = s; return e }
+func (e Payment) with(s Stamp) Event      { e.Stamp = s; return e }
 
 // timeLayout is RFC 3339 with milliseconds, in the event's own zone.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// MarshalJSONLine encodes e as one JSON object: "type" and "time" first, then
-// the fields of its type. The result holds no newline.
+// MarshalJSONLine encodes e as one JSON object: "type", "time" and "seq"
+// first, then the fields of its type. The result holds no newline.
 func MarshalJSONLine(e Event) ([]byte, error) {
 	body, err := json.Marshal(e)
 	if err != nil {
@@ -185,7 +287,7 @@ func MarshalJSONLine(e Event) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(body) + 64)
-	fmt.Fprintf(&buf, `{"type":%q,"time":%q`, e.Type(), e.When().Format(timeLayout))
+	fmt.Fprintf(&buf, `{"type":%q,"time":%q,"seq":%d`, e.Type(), e.When().Format(timeLayout), e.Sequence())
 	if len(body) > 2 {
 		buf.WriteByte(',')
 		buf.Write(body[1:])

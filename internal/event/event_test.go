@@ -17,17 +17,21 @@ func TestMarshalJSONLine(t *testing.T) {
 		ev     Event
 		fields []string // every field the contract requires, beyond type and time
 	}{
-		{Scan{Stamp{at}, "28**********1234", "sim"}, []string{"code_masked", "source"}},
-		{Decoded{Stamp: Stamp{at}, SenceNo: "T1-20261122-000001", UserID: "2088********1234"}, []string{"sence_no", "user_id", "school_std_code", "campus_no"}},
-		{DecodeFailed{Stamp: Stamp{at}, SubCode: "CODE_EXPIRED"}, []string{"sence_no", "code", "sub_code", "message", "action"}},
-		{CouponIssued{Stamp: Stamp{at}}, []string{"tpl_id", "serial_number", "pass_id"}},
-		{Queued{Stamp: Stamp{at}, NextAt: at.Add(time.Second)}, []string{"job_id", "kind", "attempt", "next_at", "reason"}},
-		{Dead{Stamp: Stamp{at}}, []string{"job_id", "kind", "reason"}},
-		{Gateway{Stamp{at}, GatewayDown}, []string{"state"}},
-		{Scanner{Stamp: Stamp{at}, State: ScannerConnected}, []string{"state", "device", "detail"}},
-		{ScanRejected{Stamp: Stamp{at}}, []string{"code_masked", "source", "reason"}},
-		{Decoding{Stamp: Stamp{at}, Attempt: 1}, []string{"sence_no", "code_masked", "attempt"}},
-		{CouponFailed{Stamp: Stamp{at}}, []string{"tpl_id", "serial_number", "reason"}},
+		{Scan{Stamp: Stamp{Time: at}, SenceNo: "T1-20261122-000001", CodeMasked: "28**********1234", Source: "sim"}, []string{"sence_no", "code_masked", "source"}},
+		{Decoded{Stamp: Stamp{Time: at}, SenceNo: "T1-20261122-000001", UserID: "2088********1234"}, []string{"sence_no", "user_id", "user_id_masked", "school_std_code", "campus_no"}},
+		{DecodeFailed{Stamp: Stamp{Time: at}, SubCode: "CODE_EXPIRED"}, []string{"sence_no", "code", "sub_code", "message", "action"}},
+		{CouponIssued{Stamp: Stamp{Time: at}}, []string{"sence_no", "tpl_id", "serial_number", "pass_id"}},
+		{Queued{Stamp: Stamp{Time: at}, NextAt: at.Add(time.Second)}, []string{"job_id", "kind", "sence_no", "attempt", "next_at", "reason"}},
+		{Dead{Stamp: Stamp{Time: at}}, []string{"job_id", "kind", "sence_no", "reason"}},
+		{Queued{Stamp: Stamp{Time: at}, TplID: "tpl1", SerialNumber: "s1"}, []string{"job_id", "kind", "sence_no", "tpl_id", "serial_number", "attempt", "next_at", "reason"}},
+		{Gateway{Stamp{Time: at}, GatewayDown}, []string{"state"}},
+		{Scanner{Stamp: Stamp{Time: at}, State: ScannerConnected}, []string{"state", "device", "detail"}},
+		{ScanRejected{Stamp: Stamp{Time: at}}, []string{"code_masked", "source", "reason"}},
+		{Decoding{Stamp: Stamp{Time: at}, Attempt: 1}, []string{"sence_no", "code_masked", "attempt"}},
+		{CouponFailed{Stamp: Stamp{Time: at}}, []string{"sence_no", "tpl_id", "serial_number", "reason"}},
+		{Started{Stamp: Stamp{Time: at}}, []string{"version", "run_id", "terminal_id", "gateway_url", "data_dir", "scanner", "api_url", "api_token_file"}},
+		{Stopping{Stamp: Stamp{Time: at}}, []string{"reason"}},
+		{Payment{Stamp: Stamp{Time: at}}, []string{"sence_no", "out_trade_no", "state", "total_amount", "trade_no", "message", "action", "recovered"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.ev.Type()), func(t *testing.T) {
@@ -38,7 +42,7 @@ func TestMarshalJSONLine(t *testing.T) {
 			if strings.ContainsAny(string(b), "\n\r") {
 				t.Fatalf("line holds a newline: %s", b)
 			}
-			prefix := `{"type":"` + string(tt.ev.Type()) + `","time":"2026-11-22T10:30:00.123+08:00"`
+			prefix := `{"type":"` + string(tt.ev.Type()) + `","time":"2026-11-22T10:30:00.123+08:00","seq":0`
 			if !strings.HasPrefix(string(b), prefix) {
 				t.Fatalf("got %s, want prefix %s", b, prefix)
 			}
@@ -46,7 +50,7 @@ func TestMarshalJSONLine(t *testing.T) {
 			if err := json.Unmarshal(b, &m); err != nil {
 				t.Fatalf("not JSON: %v: %s", err, b)
 			}
-			if got, want := len(m), len(tt.fields)+2; got != want {
+			if got, want := len(m), len(tt.fields)+3; got != want {
 				t.Errorf("%d fields, want %d: %s", got, want, b)
 			}
 			for _, f := range tt.fields {
@@ -68,7 +72,7 @@ func TestBusOrderAndFanOut(t *testing.T) {
 	const n = 1000
 	go func() {
 		for i := range n {
-			b.Publish(Queued{Stamp: Stamp{at}, Attempt: i})
+			b.Publish(Queued{Stamp: Stamp{Time: at}, Attempt: i})
 		}
 		b.Close()
 	}()
@@ -138,5 +142,27 @@ func TestSubscriptionCloseAndContext(t *testing.T) {
 	b.Close()
 	if _, err := b.Subscribe().Next(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Subscribe after bus Close: %v", err)
+	}
+}
+
+func TestBusNumbersEvents(t *testing.T) {
+	b := NewBus()
+	sub := b.Subscribe()
+	b.Publish(Gateway{State: GatewayUp})
+	b.Publish(Scan{Stamp: Stamp{Time: at}, SenceNo: "s1"})
+	b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for want := uint64(1); want <= 2; want++ {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Sequence() != want {
+			t.Errorf("%s: seq %d, want %d", e.Type(), e.Sequence(), want)
+		}
+		if e.When().IsZero() {
+			t.Errorf("%s: no time", e.Type())
+		}
 	}
 }

@@ -21,7 +21,7 @@ func checkoutEvents(n int) []event.Event {
 			event.Scan{Stamp: st, CodeMasked: code, Source: "sim"},
 			event.Decoding{Stamp: st, SenceNo: sence, CodeMasked: code, Attempt: 1},
 			event.Decoding{Stamp: st, SenceNo: sence, CodeMasked: code, Attempt: 2},
-			event.Decoded{Stamp: st, SenceNo: sence, UserID: "2088********4333", SchoolStdCode: "4136013432", CampusNo: "2018012345"},
+			event.Decoded{Stamp: st, SenceNo: sence, UserIDMasked: "2088********4333", SchoolStdCode: "4136013432", CampusNo: "2018012345"},
 			event.CouponIssued{Stamp: st, TplID: "tplA", SerialNumber: sence + "-tplA", PassID: "p"},
 			event.Gateway{Stamp: st, State: event.GatewayUp},
 			event.Scanner{Stamp: st, State: event.ScannerConnected, Device: "sim"},

@@ -149,7 +149,7 @@ func (c *checkoutScreen) apply(e event.Event) {
 	case event.Decoded:
 		s := c.find(e.SenceNo, "", e.Time)
 		s.senceNo, s.state = e.SenceNo, stateDecoded
-		s.userID, s.school, s.campus = e.UserID, e.SchoolStdCode, e.CampusNo
+		s.userID, s.school, s.campus = e.UserIDMasked, e.SchoolStdCode, e.CampusNo
 	case event.DecodeFailed:
 		s := c.find(e.SenceNo, "", e.Time)
 		s.senceNo, s.state = e.SenceNo, stateFailed

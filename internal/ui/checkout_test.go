@@ -20,7 +20,7 @@ func TestCheckoutShowsDecodedCustomer(t *testing.T) {
 	user := redact.UserID("2088102122524333")
 	h.bus.Publish(event.Scan{Stamp: event.Stamp{Time: at}, CodeMasked: code, Source: "serial:/dev/ttyACM0"})
 	h.bus.Publish(event.Decoding{Stamp: event.Stamp{Time: at}, SenceNo: "till3-0001", CodeMasked: code, Attempt: 1})
-	h.bus.Publish(event.Decoded{Stamp: event.Stamp{Time: at}, SenceNo: "till3-0001", UserID: user,
+	h.bus.Publish(event.Decoded{Stamp: event.Stamp{Time: at}, SenceNo: "till3-0001", UserID: "2088102122524333", UserIDMasked: user,
 		SchoolStdCode: "4136013432", CampusNo: "2018012345"})
 
 	screen := h.waitFor(t, "DECODED", user, "4136013432", "2018012345", code, "till3-0001")
@@ -74,7 +74,7 @@ func TestResizeTo80x24Redraws(t *testing.T) {
 	h := start(t, Deps{}, 120, 40)
 	h.bus.Publish(event.Gateway{State: event.GatewayUp})
 	h.bus.Publish(event.Scan{CodeMasked: "28************3456", Source: "sim"})
-	h.bus.Publish(event.Decoded{SenceNo: "s1", UserID: "2088********4333", SchoolStdCode: "4136013432", CampusNo: "2018012345"})
+	h.bus.Publish(event.Decoded{SenceNo: "s1", UserIDMasked: "2088********4333", SchoolStdCode: "4136013432", CampusNo: "2018012345"})
 	h.waitFor(t, "DECODED", "2018012345")
 
 	h.screen.SetSize(80, 24)
@@ -154,7 +154,7 @@ func TestCheckoutRescanOfSameCode(t *testing.T) {
 		event.DecodeFailed{SenceNo: "s1", Code: "40004", SubCode: "SYSTEM_ERROR"},
 		event.Scan{CodeMasked: code},
 		event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 1},
-		event.Decoded{SenceNo: "s1", UserID: "2088********4333"},
+		event.Decoded{SenceNo: "s1", UserIDMasked: "2088********4333"},
 	} {
 		c.apply(e)
 	}

@@ -1,0 +1,124 @@
+// Package httpjson is the JSON side of posagent's local API, shared by every
+// package that serves part of it: request bodies decoded strictly (a size
+// cap, unknown fields refused by name, one value only) and errors in one
+// shape, {"error": {"code": "...", "message": "..."}}, so that a POS
+// developer handles every endpoint's failures the same way.
+package httpjson
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// MaxBody caps a request body when Decode is given no limit: every request
+// of the API is a few hundred bytes.
+const MaxBody = 64 << 10
+
+// ErrorBody is the JSON of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong: Code is a stable word for programs
+// ("bad_request", "unauthorized", "not_found", "conflict", ...), Message a
+// sentence for the person at the till.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Write sends v as JSON with the status.
+func Write(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// Error sends an error answer.
+func Error(w http.ResponseWriter, status int, code, message string) {
+	Write(w, status, ErrorBody{ErrorDetail{Code: code, Message: message}})
+}
+
+// BadRequest is a request body that cannot be used; its message names what
+// is wrong (the field, the type, the size).
+type BadRequest struct {
+	Status int // 400, or 413 for a body over the cap, 415 for another type
+	Msg    string
+}
+
+func (e *BadRequest) Error() string { return e.Msg }
+
+// Decode reads r's JSON body into v: at most max bytes (MaxBody when max is
+// 0), no field v does not have, exactly one value. Every failure is a
+// *BadRequest whose message names the field or the problem; v may be
+// partly filled then, so callers act on nothing until Decode returned nil.
+func Decode(w http.ResponseWriter, r *http.Request, v any, max int64) error {
+	if max <= 0 {
+		max = MaxBody
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return &BadRequest{http.StatusUnsupportedMediaType, fmt.Sprintf("body is %s; send application/json", ct)}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err, max)
+	}
+	if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return &BadRequest{http.StatusBadRequest, "body holds more than one JSON value"}
+		}
+		return decodeError(err, max)
+	}
+	return nil
+}
+
+func decodeError(err error, max int64) error {
+	var (
+		mbe *http.MaxBytesError
+		ute *json.UnmarshalTypeError
+		se  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return &BadRequest{http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over %d bytes", max)}
+	case errors.As(err, &ute):
+		field := ute.Field
+		if field == "" {
+			field = "body"
+		}
+		return &BadRequest{http.StatusBadRequest, fmt.Sprintf("%s: want %s, got JSON %s", field, ute.Type, ute.Value)}
+	case errors.As(err, &se):
+		return &BadRequest{http.StatusBadRequest, fmt.Sprintf("body is not JSON: %v (at byte %d)", se, se.Offset)}
+	case errors.Is(err, io.EOF):
+		return &BadRequest{http.StatusBadRequest, "body is empty; send a JSON object"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &BadRequest{http.StatusBadRequest, "body ends in the middle of a JSON value"}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return &BadRequest{http.StatusBadRequest, "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")}
+	}
+	return &BadRequest{http.StatusBadRequest, "body: " + err.Error()}
+}
+
+// DecodeOrFail is Decode that answers the error itself; it reports whether
+// the handler may go on.
+func DecodeOrFail(w http.ResponseWriter, r *http.Request, v any, max int64) bool {
+	err := Decode(w, r, v, max)
+	if err == nil {
+		return true
+	}
+	var br *BadRequest
+	if errors.As(err, &br) {
+		Error(w, br.Status, "bad_request", br.Msg)
+	} else {
+		Error(w, http.StatusBadRequest, "bad_request", err.Error())
+	}
+	return false
+}

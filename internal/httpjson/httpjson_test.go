@@ -1,0 +1,60 @@
+package httpjson
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+type payment struct {
+	SenceNo string `json:"sence_no"`
+	Amount  string `json:"total_amount"`
+	Count   int    `json:"count"`
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name, body, ctype string
+		status            int
+		names             string // in the error message
+	}{
+		{"ok", `{"sence_no":"s1","total_amount":"1.00"}`, "application/json", 0, ""},
+		{"unknown field", `{"sence_no":"s1","amount":1}`, "application/json", 400, `"amount"`},
+		{"wrong type", `{"count":"3"}`, "", 400, "count"},
+		{"not json", `{sence_no:1}`, "application/json", 400, "not JSON"},
+		{"empty", ``, "application/json", 400, "empty"},
+		{"truncated", `{"sence_no":`, "application/json", 400, "middle"},
+		{"two values", `{} {}`, "application/json", 400, "more than one"},
+		{"too big", `{"sence_no":"` + strings.Repeat("x", 200) + `"}`, "application/json", 413, "over 100 bytes"},
+		{"form", `a=b`, "application/x-www-form-urlencoded", 415, "application/json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tt.body))
+			if tt.ctype != "" {
+				r.Header.Set("Content-Type", tt.ctype)
+			}
+			w := httptest.NewRecorder()
+			var p payment
+			ok := DecodeOrFail(w, r, &p, 100)
+			if tt.status == 0 {
+				if !ok || p.SenceNo != "s1" {
+					t.Fatalf("refused: %s", w.Body)
+				}
+				return
+			}
+			if ok || w.Code != tt.status {
+				t.Fatalf("status %d ok=%v, want %d: %s", w.Code, ok, tt.status, w.Body)
+			}
+			var eb ErrorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || eb.Error.Code != "bad_request" {
+				t.Fatalf("error body %s (%v)", w.Body, err)
+			}
+			if !strings.Contains(eb.Error.Message, tt.names) {
+				t.Errorf("message %q does not name %q", eb.Error.Message, tt.names)
+			}
+		})
+	}
+}
