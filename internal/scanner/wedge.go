@@ -11,6 +11,11 @@ import (
 // keys 1–20 ms apart; a person's keys are 80 ms or more apart.
 const (
 	DefaultMaxKeyGap = 35 * time.Millisecond
+	// DefaultTermGap is how long after a burst its terminator may come:
+	// some scanners, and a terminal passing keys on, send the suffix a
+	// little after the code. Nobody types six keys 35 ms apart, so a
+	// longer wait here cannot take a person's typing for a scan.
+	DefaultTermGap = 200 * time.Millisecond
 	// wedgeMinBurst is the shortest burst taken for a scanner: two or three
 	// fast keys happen when a person rolls over keys.
 	wedgeMinBurst = 6
@@ -83,7 +88,10 @@ func (w *Wedge) Run(ctx context.Context, out chan<- Event) error {
 	var keys []keystroke
 	for {
 		var gap <-chan time.Time
-		if len(b.text) > 0 {
+		switch {
+		case b.n >= wedgeMinBurst:
+			gap = w.opts.Clock.After(DefaultTermGap)
+		case len(b.text) > 0:
 			gap = w.opts.Clock.After(w.maxGap)
 		}
 		select {
@@ -119,12 +127,13 @@ type burst struct {
 }
 
 func (b *burst) key(r rune, at time.Time) {
-	if b.n > 0 && at.Sub(b.last) > b.maxGap {
+	term := r == '\r' || r == '\n' || r == '\t'
+	if gap := at.Sub(b.last); b.n > 0 && gap > b.maxGap && (!term || b.n < wedgeMinBurst || gap > DefaultTermGap) {
 		b.end(b.last)
 	}
 	switch {
-	case r == '\r' || r == '\n' || r == '\t':
-		if b.n >= wedgeMinBurst && at.Sub(b.last) <= b.maxGap {
+	case term:
+		if b.n >= wedgeMinBurst {
 			b.text = append(b.text, '\r')
 			b.p.write(b.text, at)
 		}
