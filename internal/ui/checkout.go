@@ -118,13 +118,13 @@ func newCheckoutScreen() *checkoutScreen {
 	return c
 }
 
-// typed notes a key a wedge scanner typed, to show that a code is being read.
-func (c *checkoutScreen) typed(r rune) {
-	if r == '\r' || r == '\n' || r == '\t' {
-		c.typing = 0
-	} else {
-		c.typing++
+// reading shows how many keys wait at the burst gate: a code being read.
+// It is 0 as soon as the read ended or timed out.
+func (c *checkoutScreen) reading(n int) {
+	if n == c.typing {
+		return
 	}
+	c.typing = n
 	c.dirty = true
 	c.render()
 }

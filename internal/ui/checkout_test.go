@@ -57,17 +57,26 @@ func TestCheckoutStatusBarAndCoupons(t *testing.T) {
 func TestCheckoutFeedsWedgeKeys(t *testing.T) {
 	keys := newFakeKeys()
 	h := start(t, Deps{Keys: keys}, 80, 24)
-	h.typeText("2812")
-	h.waitFor(t, "READING 4 characters")
-	h.key(tcell.KeyEnter, 0, tcell.ModNone)
-	keys.waitText(t, "2812\r")
-	// Screen keys are not typed into the wedge.
+	burst := recording(t, "scanner-usb-slow")
+	h.play(burst)
+	keys.waitText(t, text(burst)+"\r")
+	// The read is over: no "READING" left behind.
+	h.waitUntil(t, func(screen string) string {
+		if strings.Contains(screen, "READING") {
+			return "no READING counter"
+		}
+		return ""
+	})
+	// A person's keys on the checkout screen reach the wedge too (it
+	// ignores them); screen keys do not.
+	h.typeText("7")
+	keys.waitText(t, text(burst)+"\r7")
 	h.key(tcell.KeyRune, 'h', tcell.ModAlt)
 	h.waitFor(t, "Help — keys of every screen")
 	h.typeText("9")
 	h.key(tcell.KeyF2, 0, tcell.ModNone)
-	h.typeText("7")
-	keys.waitText(t, "2812\r7")
+	h.typeText("5")
+	keys.waitText(t, text(burst)+"\r75")
 }
 
 func TestResizeTo80x24Redraws(t *testing.T) {

@@ -87,6 +87,16 @@ type App struct {
 	started chan struct{} // closed after the first draw
 	once    sync.Once
 
+	// gate holds typed keys until it knows a scanner's burst from a
+	// person's typing; gateWake tells gateTimer when to decide by silence.
+	// keyTime is when a key was typed and gateNow the gate's clock (tests
+	// replay recorded timings on a clock of their own).
+	gate     burstGate
+	gateWake chan time.Time
+	keyTime  func(*tcell.EventKey) time.Time
+	gateNow  func() time.Time
+	root     *tview.Flex
+
 	// applied counts events applied to the screen, drawn the events applied
 	// when the last draw finished (for tests and the benchmark).
 	applied uint64
@@ -103,11 +113,14 @@ const (
 func New(deps Deps) *App {
 	setTheme()
 	a := &App{
-		deps:    deps,
-		now:     deps.Now,
-		tv:      tview.NewApplication(),
-		started: make(chan struct{}),
-		drawn:   make(chan uint64, 1),
+		deps:     deps,
+		now:      deps.Now,
+		tv:       tview.NewApplication(),
+		started:  make(chan struct{}),
+		drawn:    make(chan uint64, 1),
+		gateWake: make(chan time.Time, 1),
+		keyTime:  (*tcell.EventKey).When,
+		gateNow:  time.Now,
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -132,14 +145,17 @@ func New(deps Deps) *App {
 	// A click on the menu opens a screen; the keyboard stays with the screens.
 	a.menu.SetFocusFunc(func() { a.tv.SetFocus(a.pages) })
 
-	root := tview.NewFlex().SetDirection(tview.FlexRow).
+	a.root = tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(a.menu, 1, 0, false).
 		AddItem(a.pages, 0, 1, true).
 		AddItem(a.status.view, 1, 0, false)
 
-	a.tv.SetRoot(root, true).
+	// Paste arrives as one paste event, past the burst gate: staff may
+	// paste a path into a field.
+	a.tv.SetRoot(a.root, true).
 		EnableMouse(true).
-		SetInputCapture(a.globalKeys).
+		EnablePaste(true).
+		SetInputCapture(a.capture).
 		SetAfterDrawFunc(a.afterDraw)
 	if deps.Screen != nil {
 		a.tv.SetScreen(deps.Screen)
@@ -158,6 +174,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.deps.Queue != nil {
 		a.goBackground(a.queue.refresher)
 	}
+	a.goBackground(a.gateTimer)
 	stopped, ran := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -326,8 +343,9 @@ func (a *App) closeModal() {
 	}
 }
 
-// globalKeys handles the keys that work on every screen, and sends what a
-// keyboard-wedge scanner types on the checkout screen to the KeyFeeder.
+// globalKeys handles the keys that work on every screen, and passes the
+// keys a person types on the checkout screen to the KeyFeeder too (the
+// scanner diagnostics show them; the wedge ignores them).
 // Screen keys are F-keys and Alt-letters so that they never collide with
 // the digits and terminator a scanner types.
 func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
@@ -388,7 +406,6 @@ func (a *App) checkoutKey(ev *tcell.EventKey) *tcell.EventKey {
 	default:
 		return ev // arrows etc. scroll the list of last scans
 	}
-	a.checkout.typed(r)
 	if a.deps.Keys != nil {
 		a.deps.Keys.Key(r, ev.When())
 	}
