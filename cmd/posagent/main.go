@@ -24,8 +24,9 @@ import (
 const usage = `usage: posagent <command> [flags]
 
 commands:
-  demo [--headless] [--data DIR] [--speed N]
+  demo [--headless] [--data DIR] [--speed N] [--scanner wedge|serial:PORT|hid[:VID:PID]]
                                    the whole product on a fake gateway and a simulated scanner
+                                   (or a real one: any payment code decodes to a demo customer)
   run --config FILE [--headless]   the product on a real configuration
   scanners                         list the scanners this PC can see
   queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
@@ -110,8 +111,16 @@ func runDemo(ctx context.Context, args []string) error {
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
 	dir := fs.String("data", "", "keep the demo's keys and data in `DIR` (default: a temporary directory, removed at exit)")
 	speed := fs.Float64("speed", 1, "play the scanner script this many times faster")
+	live := fs.String("scanner", "", "read a real scanner instead of the script: `wedge`, serial:PORT, hid or hid:VID:PID")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var sc config.Scanner
+	if *live != "" {
+		var err error
+		if sc, err = demo.ParseScanner(*live, scanner.List); err != nil {
+			return err
+		}
 	}
 	if *dir == "" {
 		tmp, err := os.MkdirTemp("", "posagent-demo-")
@@ -126,12 +135,18 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
+	opts := agent.Options{Config: d.Config, Scanner: scanner.NewSim(d.Script, scanner.Options{})}
+	if *live != "" {
+		d.UseScanner(sc)
+		opts.Scanner = nil // the one d.Config names
+	}
 	log, closeLog, err := agent.Logger(*headlessMode, d.Config.DataDir, os.Stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog.Close()
-	a, err := agent.New(agent.Options{Config: d.Config, Log: log, Scanner: scanner.NewSim(d.Script, scanner.Options{})})
+	opts.Log = log
+	a, err := agent.New(opts)
 	if err != nil {
 		return err
 	}
@@ -141,7 +156,7 @@ func runDemo(ctx context.Context, args []string) error {
 	go func() {
 		defer played.Close()
 		// The outage needs Play in both modes; only headless ends with it.
-		if d.Play(ctx, played, a.Idle) && *headlessMode {
+		if d.Play(ctx, played, a.Idle) && *headlessMode && *live == "" {
 			fmt.Fprintln(os.Stderr, "posagent demo: the script has played and the queue is empty")
 			cancel()
 		}
@@ -150,6 +165,9 @@ func runDemo(ctx context.Context, args []string) error {
 		return agent.WithUI(ctx, a, "")
 	}
 	fmt.Fprintf(os.Stderr, "posagent demo: fake gateway at %s, data in %s; events follow on stdout (Ctrl-C stops)\n", d.Server.URL(), *dir)
+	if w, ok := a.Scanner.(*scanner.Wedge); ok {
+		go agent.FeedKeys(ctx, w, os.Stdin)
+	}
 	return agent.Headless(ctx, a, os.Stdout)
 }
 
