@@ -40,13 +40,13 @@ type hub struct {
 
 // status is what the hub learned from the events.
 type status struct {
-	lastSeq     uint64
-	gateway     string
+	lastSeq      uint64
+	gateway      string
 	gatewaySince time.Time
-	scanner     string
-	device      string
+	scanner      string
+	device       string
 	scannerSince time.Time
-	customer    *customer
+	customer     *customer
 }
 
 type customer struct {
