@@ -31,6 +31,8 @@ var (
 	ErrFull = errors.New("queue full")
 	// ErrNotFound: no pending or dead job has that id.
 	ErrNotFound = errors.New("no such job")
+	// ErrNotDead: RetryDead was given a job that is pending, not dead.
+	ErrNotDead = errors.New("job is not dead")
 	// ErrLeased: the job is being run and cannot be dropped now.
 	ErrLeased = errors.New("job is running")
 	// ErrNoLease: the lease a Retry or Kill was given under has ended (it
@@ -161,7 +163,12 @@ type Job struct {
 	Created  time.Time
 	// LastError is why the last run failed; for a dead job, why it died.
 	LastError string
-	State     State
+	// Subject names the customer (and coupon) the job is for. The enqueuer
+	// sets it; the queue stores it and copies it into the job's queued and
+	// dead events, so a client joins them to the customer without the queue
+	// reading payloads.
+	Subject event.Subject
+	State   State
 
 	lease uint64 // token of the lease this copy was handed out under
 }
@@ -299,7 +306,7 @@ func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
 		return Job{}, err
 	}
 	now := q.now()
-	r := record{Kind: j.Kind, Key: j.Key, Payload: j.Payload, Created: now.UnixNano(),
+	r := record{Kind: j.Kind, Key: j.Key, Payload: j.Payload, Subject: j.Subject, Created: now.UnixNano(),
 		NextAt: now.UnixNano(), Deadline: now.Add(q.opts.TTL).UnixNano()}
 	if !j.NextAt.IsZero() {
 		r.NextAt = j.NextAt.UnixNano()
@@ -453,7 +460,7 @@ func (q *Queue) RetryDead(id string) error {
 		v := s.dead.Get(u64(n))
 		if v == nil {
 			if s.jobs.Get(u64(n)) != nil {
-				return reject(fmt.Errorf("job %s is not dead", id))
+				return reject(fmt.Errorf("job %s: %w", id, ErrNotDead))
 			}
 			return reject(fmt.Errorf("job %s: %w", id, ErrNotFound))
 		}
