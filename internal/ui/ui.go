@@ -125,8 +125,8 @@ func New(deps Deps) *App {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	a.status = newStatusBar()
-	a.checkout = newCheckoutScreen()
+	a.checkout = newCheckoutScreen(a.now)
+	a.status = newStatusBar(a.checkout.model, a.now)
 	a.help = newHelp()
 	a.settings = newSettingsScreen(a, deps.Config, deps.ConfigPath, deps.OnSave)
 	a.agreement = newAgreementDialog(a, deps.Agreements)
@@ -175,6 +175,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.goBackground(a.queue.refresher)
 	}
 	a.goBackground(a.gateTimer)
+	a.goBackground(a.ticker)
 	stopped, ran := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -296,6 +297,26 @@ func (a *App) apply(batch []event.Event) {
 	a.status.render()
 	a.checkout.render()
 	a.applied += uint64(len(batch))
+}
+
+// ticker redraws what counts down (the next try while the gateway is
+// down) once a second.
+func (a *App) ticker(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if !a.update(func() {
+				a.checkout.tick()
+				a.status.render()
+			}) {
+				return
+			}
+		}
+	}
 }
 
 // show brings a page to the front, closing any open modal.
