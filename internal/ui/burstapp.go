@@ -11,6 +11,10 @@ import (
 // capture is the application's input capture: every key passes the burst
 // gate before any screen sees it.
 func (a *App) capture(ev *tcell.EventKey) *tcell.EventKey {
+	if ev == a.silence.Load() {
+		a.decided(a.gate.flush(a.gateNow()))
+		return nil
+	}
 	replay, burst, taken := a.gate.key(ev, a.keyTime(ev))
 	a.decided(replay, burst)
 	if taken {
@@ -61,7 +65,9 @@ func (a *App) scanned(burst []*tcell.EventKey) {
 }
 
 // gateTimer decides held keys once the silence after them is long enough:
-// a person's single key must not wait for the next one.
+// a person's single key must not wait for the next one. The decision
+// travels as a marker key behind the keys already typed: a busy screen
+// takes keys late, and keys waiting in line are no silence.
 func (a *App) gateTimer(ctx context.Context) {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
@@ -73,9 +79,12 @@ func (a *App) gateTimer(ctx context.Context) {
 		case d := <-a.gateWake:
 			t.Reset(d.Sub(a.gateNow()))
 		case <-t.C:
-			if !a.update(func() { a.decided(a.gate.flush(a.gateNow())) }) {
+			if ctx.Err() != nil {
 				return
 			}
+			m := tcell.NewEventKey(tcell.KeyF64, 0, tcell.ModNone)
+			a.silence.Store(m)
+			a.tv.QueueEvent(m)
 		}
 	}
 }

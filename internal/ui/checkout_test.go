@@ -208,3 +208,25 @@ func TestBurstReachesScreen(t *testing.T) {
 		t.Fatalf("newest scan %q, want %q", newest, want)
 	}
 }
+
+// TestTooSmall: below 80x24 the screen says so, and says it again no more
+// once the terminal is big enough.
+func TestTooSmall(t *testing.T) {
+	h := start(t, Deps{}, 79, 24)
+	h.waitFor(t, "Terminal too small (need 80x24, have 79x24).")
+	for _, size := range [][2]int{{80, 23}, {80, 24}} {
+		h.screen.SetSize(size[0], size[1])
+		if err := h.screen.PostEvent(tcell.NewEventResize(size[0], size[1])); err != nil {
+			t.Fatal(err)
+		}
+		if size[1] < 24 {
+			h.waitFor(t, "have 80x23")
+			continue
+		}
+		h.waitFor(t, "Last scans", "Gateway ? unknown")
+	}
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	if err := h.waitExit(t); err != nil {
+		t.Fatal(err)
+	}
+}

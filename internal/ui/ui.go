@@ -14,7 +14,9 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gdamore/tcell/v2"
@@ -95,6 +97,7 @@ type App struct {
 	gateWake chan time.Time
 	keyTime  func(*tcell.EventKey) time.Time
 	gateNow  func() time.Time
+	silence  atomic.Pointer[tcell.EventKey] // the marker gateTimer queued last
 	root     *tview.Flex
 
 	// applied counts events applied to the screen, drawn the events applied
@@ -156,6 +159,7 @@ func New(deps Deps) *App {
 		EnableMouse(true).
 		EnablePaste(true).
 		SetInputCapture(a.capture).
+		SetBeforeDrawFunc(a.beforeDraw).
 		SetAfterDrawFunc(a.afterDraw)
 	if deps.Screen != nil {
 		a.tv.SetScreen(deps.Screen)
@@ -226,6 +230,31 @@ func (a *App) update(f func()) bool {
 		return false
 	}
 	a.tv.QueueUpdateDraw(f)
+	return true
+}
+
+// Smallest terminal the screens are laid out for.
+const minWidth, minHeight = 80, 24
+
+// beforeDraw draws, instead of a broken screen, what is wrong with a
+// terminal below 80x24; it reports whether it did (tview then draws
+// nothing else). Keys still work: staff can quit or resize.
+func (a *App) beforeDraw(screen tcell.Screen) bool {
+	w, h := screen.Size()
+	if w >= minWidth && h >= minHeight {
+		return false
+	}
+	screen.Clear()
+	lines := []string{
+		fmt.Sprintf("Terminal too small (need %dx%d, have %dx%d).", minWidth, minHeight, w, h),
+		"Make the window bigger; F10 quits.",
+	}
+	for i, l := range lines {
+		y := h/2 - 1 + i
+		tview.Print(screen, l, 0, y, w, tview.AlignCenter, tcell.ColorDefault)
+	}
+	// tview calls no afterDraw for this draw; it is a draw all the same.
+	a.afterDraw(screen)
 	return true
 }
 
