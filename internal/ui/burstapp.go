@@ -27,6 +27,16 @@ func (a *App) capture(ev *tcell.EventKey) *tcell.EventKey {
 // screen in front, in the order they were typed; then it arms the timer
 // for the keys still held.
 func (a *App) decided(replay, burst []*tcell.EventKey) {
+	if len(replay) > 0 && a.front() != pageCheckout || len(burst) > 0 {
+		now := a.gateNow()
+		if len(replay) > 0 {
+			a.diag.add(constLine(diagKeys(now, replay, a.keyTime, false)))
+		}
+		if len(burst) > 0 {
+			a.diag.add(constLine(diagKeys(now, burst, a.keyTime, true)))
+		}
+		a.diag.render()
+	}
 	for _, ev := range replay {
 		if ev = a.globalKeys(ev); ev != nil && a.root.HasFocus() {
 			a.root.InputHandler()(ev, func(p tview.Primitive) { a.tv.SetFocus(p) })
@@ -88,3 +98,5 @@ func (a *App) gateTimer(ctx context.Context) {
 		}
 	}
 }
+
+func constLine(s string) func() string { return func() string { return s } }

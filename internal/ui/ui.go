@@ -80,6 +80,8 @@ type App struct {
 	agreement *agreementDialog
 	order     *orderDialog
 	help      *tview.TextView
+	events    *logView
+	diag      *logView
 
 	// Background work: every goroutine that may queue an update is counted
 	// in wg, so Run stops tview only once none of them can block on it.
@@ -131,6 +133,8 @@ func New(deps Deps) *App {
 	a.checkout = newCheckoutScreen(a.now)
 	a.status = newStatusBar(a.checkout.model, a.now)
 	a.help = newHelp()
+	a.events = newLogView(" Event log — the last events, newest first, ids masked ")
+	a.diag = newLogView(" Scanner diagnostics — keys and reads as they arrive, newest first ")
 	a.settings = newSettingsScreen(a, deps.Config, deps.ConfigPath, deps.OnSave)
 	a.agreement = newAgreementDialog(a, deps.Agreements)
 	a.queue = newQueueScreen(a, deps.Queue)
@@ -139,6 +143,8 @@ func New(deps Deps) *App {
 	a.pages = tview.NewPages().
 		AddPage(pageCheckout, a.checkout.root, true, true).
 		AddPage(pageHelp, a.help, true, false).
+		AddPage(pageEvents, a.events.view, true, false).
+		AddPage(pageScanner, a.diag.view, true, false).
 		AddPage(pageQueue, a.queue.root, true, false).
 		AddPage(pageSettings, a.settings.root, true, false).
 		AddPage(pageAgreement, a.agreement.root, true, false).
@@ -317,6 +323,10 @@ func (a *App) pump(ctx context.Context) {
 // once; it runs on the UI goroutine.
 func (a *App) apply(batch []event.Event) {
 	for _, e := range batch {
+		a.events.add(func() string { return eventLine(e) })
+		if line, ok := diagEvent(e); ok {
+			a.diag.add(func() string { return line })
+		}
 		a.status.apply(e)
 		a.checkout.apply(e)
 		if a.deps.Queue != nil {
@@ -325,6 +335,8 @@ func (a *App) apply(batch []event.Event) {
 	}
 	a.status.render()
 	a.checkout.render()
+	a.events.render()
+	a.diag.render()
 	a.applied += uint64(len(batch))
 }
 
@@ -355,6 +367,9 @@ func (a *App) show(page string) {
 	a.tv.SetFocus(a.pages)
 	a.menu.Highlight(page)
 	a.queue.visible.Store(page == pageQueue)
+	a.events.shown, a.diag.shown = page == pageEvents, page == pageScanner
+	a.events.render()
+	a.diag.render()
 	if page == pageQueue {
 		a.queue.refresh()
 	}
@@ -407,7 +422,7 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 	case ev.Key() == tcell.KeyF10, ev.Key() == tcell.KeyCtrlC, isAlt(ev, 'x'):
 		a.quit()
 		return nil
-	case ev.Key() == tcell.KeyEscape && a.front() == pageHelp:
+	case ev.Key() == tcell.KeyEscape && (a.front() == pageHelp || a.front() == pageEvents || a.front() == pageScanner):
 		a.show(pageCheckout)
 		return nil
 	case ev.Key() == tcell.KeyEscape && a.front() == pageOrderQR:
