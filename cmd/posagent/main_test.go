@@ -16,7 +16,6 @@ import (
 	"posagent/internal/agent"
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/config"
-	"posagent/internal/coupon"
 	"posagent/internal/demo"
 	"posagent/internal/queue"
 )
@@ -221,7 +220,7 @@ func TestSampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := coupon.NewRules(c.Coupons); err != nil {
+	if _, err := agent.CouponRules(c); err != nil {
 		t.Fatal(err)
 	}
 }

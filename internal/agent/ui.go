@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"posagent/internal/config"
-	"posagent/internal/coupon"
 	"posagent/internal/scanner"
 	"posagent/internal/ui"
 )
@@ -50,7 +49,7 @@ func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 // running parts were built on; if any of them changed, Apply says which take
 // effect only when posagent is started again.
 func (a *Agent) Apply(c *config.Config) error {
-	rules, err := coupon.NewRules(c.Coupons)
+	rules, err := CouponRules(c)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"posagent/internal/alipay"
-	"posagent/internal/config"
 	"posagent/internal/decode"
 	"posagent/internal/event"
 )
@@ -26,13 +25,30 @@ var (
 	plain   = decode.Identity{SenceNo: "till3-20261123-ab12000002", UserID: "2088000000005678", At: t0}
 )
 
-func rules(t *testing.T, js string) Rules {
+// specs reads rules written as the configuration file's "coupons".
+func specs(t *testing.T, js string) []Spec {
 	t.Helper()
-	var cs []config.CouponRule
-	if err := json.Unmarshal([]byte(js), &cs); err != nil {
+	var file []struct {
+		Match struct {
+			SchoolStdCode string `json:"school_std_code"`
+			AnyUser       bool   `json:"any_user"`
+		} `json:"match"`
+		TplID     string          `json:"tpl_id"`
+		TplParams json.RawMessage `json:"tpl_params"`
+	}
+	if err := json.Unmarshal([]byte(js), &file); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := NewRules(cs)
+	ss := make([]Spec, len(file))
+	for i, r := range file {
+		ss[i] = Spec{SchoolStdCode: r.Match.SchoolStdCode, AnyUser: r.Match.AnyUser, TplID: r.TplID, TplParams: r.TplParams}
+	}
+	return ss
+}
+
+func rules(t *testing.T, js string) Rules {
+	t.Helper()
+	rs, err := NewRules(specs(t, js))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +108,8 @@ func TestFill(t *testing.T) {
 }
 
 func TestNewRulesNamesBadKey(t *testing.T) {
-	var cs []config.CouponRule
-	json.Unmarshal([]byte(`[{"match":{"any_user":true},"tpl_id":"a"},{"match":{"any_user":true},"tpl_id":"b","tpl_params":{"x":"{student_name}"}}]`), &cs)
-	_, err := NewRules(cs)
-	var fe *config.FieldError
+	_, err := NewRules(specs(t, `[{"match":{"any_user":true},"tpl_id":"a"},{"match":{"any_user":true},"tpl_id":"b","tpl_params":{"x":"{student_name}"}}]`))
+	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Key != "coupons[1].tpl_params.x" || !strings.Contains(fe.Msg, "{student_name}") {
 		t.Fatalf("NewRules = %v, want an error naming coupons[1].tpl_params.x", err)
 	}

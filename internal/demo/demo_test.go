@@ -18,7 +18,7 @@ func TestSetup(t *testing.T) {
 		if err := d.Config.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := alipay.NewClientFromConfig(d.Config); err != nil {
+		if _, err := alipay.NewClientFromFiles(alipay.Options{GatewayURL: d.Config.GatewayURL, AppID: d.Config.AppID, AppPrivateKey: d.Config.AppPrivateKey, AlipayPublicKey: d.Config.AlipayPublicKey}); err != nil {
 			t.Errorf("the demo's keys do not make a client: %v", err)
 		}
 		scans := 0
