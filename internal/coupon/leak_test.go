@@ -25,10 +25,7 @@ func TestIssueFailureKeepsUserIDOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongKey, err := alipay.NewClient(alipay.Config{GatewayURL: s.URL(), AppID: s.AppID(), PrivateKey: wrong, AlipayPublicKey: s.AlipayPublicKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wrongKey := s.Client(func(c *alipay.Config) { c.PrivateKey = wrong })
 	uid := student.UserID
 	for _, tc := range []struct {
 		name   string
