@@ -17,6 +17,7 @@ import (
 	"posagent/internal/alipay"
 	"posagent/internal/decode"
 	"posagent/internal/event"
+	"posagent/internal/event/eventtest"
 )
 
 var (
@@ -153,17 +154,6 @@ func (f *fakeIssuer) PassInstanceAdd(ctx context.Context, req alipay.PassInstanc
 	return &alipay.PassInstanceAddResponse{Success: true, Result: alipay.PassResult{SerialNumber: serial, PassID: f.passes[serial], Operate: "ADD", ErrorCode: "SUCCESS"}}, nil
 }
 
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (r *recorder) Publish(e event.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
 type queued struct {
 	kind, key string
 	payload   []byte
@@ -192,12 +182,12 @@ func (q *fakeQueue) Defer(ctx context.Context, kind, key string, payload []byte,
 type harness struct {
 	cs     *Coupons
 	issuer *fakeIssuer
-	events *recorder
+	events *eventtest.Recorder
 	queue  *fakeQueue
 }
 
 func newHarness(t *testing.T, rs Rules, m *Merchant) *harness {
-	h := &harness{issuer: &fakeIssuer{}, events: &recorder{}, queue: &fakeQueue{}}
+	h := &harness{issuer: &fakeIssuer{}, events: &eventtest.Recorder{}, queue: &fakeQueue{}}
 	cs, err := New(Config{Issuer: h.issuer, Rules: rs, Merchant: m, Events: h.events, Later: h.queue, Retryable: alipay.Retryable,
 		PayPID: "2088702093900999", Now: func() time.Time { return t0 }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -249,7 +239,7 @@ func TestPlanAndIssue(t *testing.T) {
 		t.Errorf("request %+v", req)
 	}
 	var issued []string
-	for _, e := range h.events.events {
+	for _, e := range h.events.All() {
 		ci, ok := e.(event.CouponIssued)
 		if !ok {
 			t.Fatalf("event %T %+v, want coupon_issued", e, e)
@@ -280,8 +270,8 @@ func TestIssueRetriesSameSerial(t *testing.T) {
 			t.Fatalf("attempt %d during the outage: %v, want one retryable error", i+1, errs)
 		}
 	}
-	if len(h.events.events) != 0 {
-		t.Fatalf("events during the outage: %+v", h.events.events)
+	if len(h.events.All()) != 0 {
+		t.Fatalf("events during the outage: %+v", h.events.All())
 	}
 	if errs := h.drain(t); errs != nil {
 		t.Fatal(errs)
@@ -306,9 +296,9 @@ func TestIssueFinalFailure(t *testing.T) {
 	if len(errs) != 1 || !errors.As(errs[0], &fl) {
 		t.Fatalf("Issue = %v, want a final *Failure", errs)
 	}
-	cf, ok := h.events.events[0].(event.CouponFailed)
+	cf, ok := h.events.All()[0].(event.CouponFailed)
 	if !ok || cf.TplID != "tplAny" || !strings.Contains(cf.Reason, alipay.SubPassUserIDNotSupported) || cf.SerialNumber == "" {
-		t.Errorf("event %+v, want coupon_failed naming the sub code", h.events.events[0])
+		t.Errorf("event %+v, want coupon_failed naming the sub code", h.events.All()[0])
 	}
 }
 
@@ -318,8 +308,8 @@ func TestPlanUnqueueable(t *testing.T) {
 	if _, err := h.cs.Plan(context.Background(), plain); err == nil || !strings.Contains(err.Error(), "queue full") {
 		t.Fatalf("Plan = %v", err)
 	}
-	if cf, ok := h.events.events[0].(event.CouponFailed); !ok || !strings.Contains(cf.Reason, "queue full") {
-		t.Errorf("event %+v", h.events.events[0])
+	if cf, ok := h.events.All()[0].(event.CouponFailed); !ok || !strings.Contains(cf.Reason, "queue full") {
+		t.Errorf("event %+v", h.events.All()[0])
 	}
 }
 
