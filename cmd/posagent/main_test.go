@@ -16,7 +16,6 @@ import (
 	"posagent/internal/agent"
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/config"
-	"posagent/internal/coupon"
 	"posagent/internal/demo"
 	"posagent/internal/queue"
 )
@@ -229,7 +228,7 @@ func TestSampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := coupon.NewRules(c.Coupons); err != nil {
+	if _, err := agent.CouponRules(c); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -274,7 +273,7 @@ func checkContract(t *testing.T, evs []map[string]any) {
 				t.Errorf("%s with sence_no %q joins no scan before it: %v", e["type"], sn, e)
 			}
 		}
-		if e["type"] == "queued" && e["kind"] == coupon.JobKind && (e["tpl_id"] == "" || e["serial_number"] == "") {
+		if e["type"] == "queued" && e["kind"] == "coupon" && (e["tpl_id"] == "" || e["serial_number"] == "") {
 			t.Errorf("queued coupon job without tpl_id/serial_number: %v", e)
 		}
 	}

@@ -124,19 +124,19 @@ func New(o Options) (a *Agent, err error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	rules, err := coupon.NewRules(c.Coupons)
+	rules, err := CouponRules(c)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	a.Client = o.Gateway
 	if a.Client == nil {
-		if a.Client, err = alipay.NewClientFromConfig(c); err != nil {
+		if a.Client, err = alipay.NewClientFromFiles(gatewayOptions(c)); err != nil {
 			return nil, err
 		}
 	}
 	a.Scanner = o.Scanner
 	if a.Scanner == nil {
-		if a.Scanner, err = scanner.Open(c.Scanner, o.ScannerOptions); err != nil {
+		if a.Scanner, err = scanner.Open(scannerSpec(c.Scanner), o.ScannerOptions); err != nil {
 			return nil, err
 		}
 	}
