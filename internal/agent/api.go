@@ -61,6 +61,7 @@ func (a *Agent) serveAPI() (stop func()) {
 	served := make(chan error, 1)
 	go func() { served <- a.API.Serve() }()
 	dir := a.Config.DataDir
+	a.log.Info("local API", "url", a.apiURL, "token_file", a.apiTokenFile)
 	if err := api.WriteEndpoint(dir, api.Endpoint{URL: a.apiURL, TokenFile: a.apiTokenFile, PID: os.Getpid()}); err != nil {
 		a.log.Warn("api endpoint file not written: posagent queue retry|drop will not find this agent", "err", err)
 	}
