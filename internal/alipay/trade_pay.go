@@ -58,16 +58,16 @@ const (
 // payment code. TotalAmount is yuan as a string ("12.50"): it is signed as
 // written and never passes through a float.
 type TradePayRequest struct {
-	OutTradeNo   string                `json:"out_trade_no"`           // required, max 64
-	Scene        string                `json:"scene"`                  // "bar_code" (the default)
-	AuthCode     string                `json:"auth_code"`              // the scanned code, max 32
-	ProductCode  string                `json:"product_code"`           // "FACE_TO_FACE_PAYMENT" (the default)
-	Subject      string                `json:"subject"`                // required, max 256
-	TotalAmount  string                `json:"total_amount"`           // required: yuan in [0.01, 100000000], at most two decimals
+	OutTradeNo   string                `json:"out_trade_no"`            // required, max 64
+	Scene        string                `json:"scene"`                   // "bar_code" (the default)
+	AuthCode     string                `json:"auth_code"`               // the scanned code, max 32
+	ProductCode  string                `json:"product_code"`            // "FACE_TO_FACE_PAYMENT" (the default)
+	Subject      string                `json:"subject"`                 // required, max 256
+	TotalAmount  string                `json:"total_amount"`            // required: yuan in [0.01, 100000000], at most two decimals
 	ExtendParams *TradePayExtendParams `json:"extend_params,omitempty"` // carries the decode's sence_no
-	StoreID      string                `json:"store_id,omitempty"`     // max 32
-	OperatorID   string                `json:"operator_id,omitempty"`  // max 28
-	TerminalID   string                `json:"terminal_id,omitempty"`  // max 32
+	StoreID      string                `json:"store_id,omitempty"`      // max 32
+	OperatorID   string                `json:"operator_id,omitempty"`   // max 28
+	TerminalID   string                `json:"terminal_id,omitempty"`   // max 32
 }
 
 // TradePayExtendParams are alipay.trade.pay's extensions. A payment code
