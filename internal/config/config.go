@@ -39,6 +39,8 @@ type Config struct {
 	Coupons         []CouponRule `json:"coupons,omitempty"`
 
 	MerchantCouponURL string `json:"merchant_coupon_url,omitempty"`
+
+	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
 }
 
 // Scanner kinds.
@@ -250,6 +252,7 @@ func (c *Config) Validate() error {
 	}
 	required("data_dir", c.DataDir)
 	c.validateScanner(bad)
+	c.validatePayment(bad)
 	for i, r := range c.Coupons {
 		key := fmt.Sprintf("coupons[%d]", i)
 		if r.Match.SchoolStdCode == "" && !r.Match.AnyUser {
