@@ -135,6 +135,7 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	d.Payments = a.Payments
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	played := a.Bus.Subscribe()

@@ -306,6 +306,9 @@ func (s *Service) Run(ctx context.Context) error {
 	s.ctx = ctx
 	s.runMu.Unlock()
 	err := s.resume(ctx)
+	if err != nil {
+		s.o.Log.Error("payments left open by the last run not resumed", "err", err)
+	}
 	<-ctx.Done()
 	s.runMu.Lock()
 	s.stopped = true
@@ -527,7 +530,7 @@ func (s *Service) RunCancel(ctx context.Context, payload []byte) error {
 	case !ok:
 		return queue.Permanent(fmt.Errorf("payment cancel: no payment %s", j.OutTradeNo))
 	case rec.Final():
-		return queue.NotSent(nil) // done before a crash ate the acknowledgement
+		return nil // done before a crash ate the acknowledgement
 	}
 	// Query before cancel: a buyer who confirmed at the last moment is
 	// paid, not refunded.
