@@ -180,3 +180,20 @@ func tradeFailure(method, sub, detail string) *reply {
 	}
 	return failure(method, alipay.CodeBusinessFailed, sub, m)
 }
+
+// Confirm is the buyer confirming a trade that waits for them in the app,
+// now: it is paid if the balance allows, closed otherwise. It reports
+// whether there was such a trade.
+func (s *Server) Confirm(outTradeNo string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pay.init()
+	t, ok := s.pay.trades[outTradeNo]
+	if !ok || t.Status != alipay.TradeWaitBuyerPay {
+		return false
+	}
+	if !s.chargeLocked(t) {
+		t.Status = alipay.TradeClosed
+	}
+	return true
+}
