@@ -147,8 +147,11 @@ func TestKillDuringPayment(t *testing.T) {
 			arm: func(srv *alipaytest.Server) {
 				srv.SetFault(alipay.MethodTradePay, alipaytest.Fault{Processed: true, Latency: time.Minute})
 			},
-			ready: func(srv *alipaytest.Server, otn string) bool { tr, ok := srv.TradeByOutTradeNo(otn); return ok && tr.Charges == 1 },
-			want:  event.PaymentPaid, charges: 1, recover: true},
+			ready: func(srv *alipaytest.Server, otn string) bool {
+				tr, ok := srv.TradeByOutTradeNo(otn)
+				return ok && tr.Charges == 1
+			},
+			want: event.PaymentPaid, charges: 1, recover: true},
 		{name: "waiting for a buyer who never confirms", killAt: event.PaymentWaitingBuyer, buyerWait: 1,
 			payer: &alipaytest.Payer{Balance: 100000, Confirm: true, NeverConfirm: true},
 			want:  event.PaymentCancelled, recover: true},
