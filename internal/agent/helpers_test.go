@@ -64,11 +64,7 @@ func newAgent(t testing.TB, srv *alipaytest.Server, dataDir string, sc scanner.S
 // newAgentOpts is newAgent with the options edited before New.
 func newAgentOpts(t testing.TB, srv *alipaytest.Server, dataDir string, sc scanner.Scanner, edit func(*Options)) *Agent {
 	t.Helper()
-	client, err := alipay.NewClient(alipay.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), PrivateKey: srv.AppKey(), AlipayPublicKey: srv.AlipayPublicKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := Options{Config: testConfig(t, srv, dataDir), Gateway: client, Scanner: sc, Queue: fastQueue,
+	o := Options{Config: testConfig(t, srv, dataDir), Gateway: srv.Client(), Scanner: sc, Queue: fastQueue,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	edit(&o)
 	a, err := New(o)

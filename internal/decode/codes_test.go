@@ -8,6 +8,7 @@ import (
 
 	"posagent/internal/alipay"
 	"posagent/internal/event"
+	"posagent/internal/event/eventtest"
 )
 
 // keeper records what the flow hands to stage two's code store.
@@ -16,7 +17,7 @@ type keeper struct {
 	codes   map[string]string
 	expires map[string]time.Time
 	failed  []string
-	events  *recorder // to check the code is kept before decoded goes out
+	events  *eventtest.Recorder // to check the code is kept before decoded goes out
 	before  bool
 }
 
@@ -25,7 +26,7 @@ func (k *keeper) Decoded(senceNo, code string, expires time.Time) {
 	defer k.mu.Unlock()
 	k.codes[senceNo], k.expires[senceNo] = code, expires
 	k.before = true
-	for _, e := range k.events.events {
+	for _, e := range k.events.All() {
 		if e.Type() == event.TypeDecoded {
 			k.before = false
 		}

@@ -16,6 +16,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"posagent/internal/event"
+	"posagent/internal/event/eventtest"
 )
 
 var ctx = context.Background()
@@ -297,7 +298,7 @@ func TestBackoffBounds(t *testing.T) {
 // Retry schedules within the backoff bound, counts attempts, emits Queued;
 // a retry past the deadline kills the job with the reason.
 func TestRetryBackoffAndDeadline(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, clock, _ := newTestQueue(t, Options{BaseDelay: time.Second, MaxDelay: 8 * time.Second, Events: rec})
 	j := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(time.Minute)})
 	bound := time.Second
@@ -307,7 +308,7 @@ func TestRetryBackoffAndDeadline(t *testing.T) {
 		if err := q.Retry(ctx, l, fmt.Errorf("timeout %d", attempt)); err != nil {
 			t.Fatal(err)
 		}
-		ev := rec.all()[len(rec.all())-1]
+		ev := rec.Last()
 		if d, ok := ev.(event.Dead); ok {
 			if !strings.Contains(d.Reason, "deadline") || !strings.Contains(d.Reason, fmt.Sprintf("timeout %d", attempt)) || d.JobID != j.ID {
 				t.Errorf("dead event %+v", d)
@@ -334,7 +335,7 @@ func TestRetryBackoffAndDeadline(t *testing.T) {
 // A job whose deadline passes while it waits is moved to the dead list by
 // the next Lease, with its last error in the reason.
 func TestDeadlinePassesWhileWaiting(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, clock, _ := newTestQueue(t, Options{BaseDelay: time.Hour, MaxDelay: time.Hour, Events: rec})
 	j := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(2 * time.Hour)})
 	if err := q.Retry(ctx, mustLease(t, q), errors.New("gateway timeout")); err != nil {
@@ -342,7 +343,7 @@ func TestDeadlinePassesWhileWaiting(t *testing.T) {
 	}
 	clock.Advance(2 * time.Hour)
 	noLease(t, q)
-	d := rec.wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
+	d := rec.Wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
 	if d.JobID != j.ID || !strings.Contains(d.Reason, "deadline passed after 1 attempts; last error: gateway timeout") {
 		t.Errorf("dead event %+v", d)
 	}
@@ -609,7 +610,7 @@ func TestIndexRebuiltAtOpen(t *testing.T) {
 // past their deadline or expired, they are deleted in the same commit and
 // event.Dead still says so; other kinds die as before.
 func TestDiscardDeletesInsteadOfKilling(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, clock, _ := newTestQueue(t, Options{Events: rec, BaseDelay: time.Hour, MaxDelay: time.Hour,
 		Discard: func(kind string) bool { return kind == "decode" }})
 	killed := mustEnqueue(t, q, Job{Kind: "decode", Key: "k", Payload: []byte("286861260475412123")})
@@ -636,7 +637,7 @@ func TestDiscardDeletesInsteadOfKilling(t *testing.T) {
 		t.Errorf("Stats = %d, %d; want 0 pending, 1 dead", p, d)
 	}
 	died := map[string]bool{}
-	for _, e := range rec.all() {
+	for _, e := range rec.All() {
 		if d, ok := e.(event.Dead); ok {
 			died[d.JobID] = true
 		}
@@ -683,4 +684,39 @@ func TestNewDiscardsDeadLeftInFile(t *testing.T) {
 		t.Errorf("Stats = %d, %d; want 0 pending, 1 dead", p, d)
 	}
 	checkConsistent(t, q)
+}
+
+// A job's subject is stored with it, survives a reopen, and names the
+// customer and coupon in its queued and dead events.
+func TestSubjectInEvents(t *testing.T) {
+	rec := &eventtest.Recorder{}
+	q, clock, _ := newTestQueue(t, Options{BaseDelay: time.Second, MaxDelay: time.Second, Events: rec})
+	subj := event.Subject{SenceNo: "2026112200000001", TplID: "tplA", SerialNumber: "s-1"}
+	j := mustEnqueue(t, q, Job{Kind: "coupon", Key: "k", Subject: subj, Deadline: clock.Now().Add(time.Minute)})
+	if j.Subject != subj {
+		t.Fatalf("Enqueue returned subject %+v, want %+v", j.Subject, subj)
+	}
+	if err := q.Retry(ctx, mustLease(t, q), errors.New("timeout")); err != nil {
+		t.Fatal(err)
+	}
+	qe := rec.Last().(event.Queued)
+	if qe.SenceNo != subj.SenceNo || qe.TplID != subj.TplID || qe.SerialNumber != subj.SerialNumber {
+		t.Errorf("queued event %+v, want subject %+v", qe, subj)
+	}
+	pending, err := q.Pending()
+	if err != nil || len(pending) != 1 || pending[0].Subject != subj {
+		t.Fatalf("Pending = %+v, %v; want the subject kept", pending, err)
+	}
+	clock.Advance(time.Second)
+	if err := q.Kill(ctx, mustLease(t, q), "refused"); err != nil {
+		t.Fatal(err)
+	}
+	d := rec.Last().(event.Dead)
+	if d.SenceNo != subj.SenceNo || d.TplID != subj.TplID || d.SerialNumber != subj.SerialNumber || d.JobID != j.ID {
+		t.Errorf("dead event %+v, want subject %+v", d, subj)
+	}
+	dead, err := q.Dead()
+	if err != nil || len(dead) != 1 || dead[0].Subject != subj {
+		t.Fatalf("Dead = %+v, %v; want the subject kept", dead, err)
+	}
 }

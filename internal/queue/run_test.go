@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"posagent/internal/event"
+	"posagent/internal/event/eventtest"
 )
 
 var errUnreachable = errors.New("dial tcp 127.0.0.1:1: connection refused")
@@ -58,7 +59,7 @@ func await[T any](t *testing.T, what string, ch <-chan T) {
 // Workers handlers at once, never more.
 func TestRunDownModeProbesOneAtATime(t *testing.T) {
 	const workers = 4
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, _, _ := newTestQueue(t, realTime(Options{Workers: workers, Events: rec}))
 
 	var (
@@ -114,7 +115,7 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 	// One job finds the gateway down; the rest arrive while it is.
 	mustEnqueue(t, q, Job{Kind: "coupon", Key: "first"})
 	stop := run(t, q)
-	rec.wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
+	rec.Wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
 	if !q.Down() {
 		t.Error("Down() = false after the down event")
 	}
@@ -125,7 +126,7 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 	mu.Lock()
 	down = false
 	mu.Unlock()
-	rec.wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
+	rec.Wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
 	await(t, "every job run", allRan)
 	stop() // returns once the last acks are committed
 	if p, d, _ := q.Stats(); p != 0 || d != 0 {
@@ -149,7 +150,7 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 		}
 	}
 	var states []string
-	for _, e := range rec.all() {
+	for _, e := range rec.All() {
 		if g, ok := e.(event.Gateway); ok {
 			states = append(states, g.State)
 		}
@@ -164,7 +165,7 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 // else retries (here: fails twice, then succeeds). Every job ends exactly
 // once, and a job of a kind nobody handles dies saying so.
 func TestRunOutcomes(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, _, _ := newTestQueue(t, realTime(Options{Workers: 3, Events: rec}))
 	var (
 		mu       sync.Mutex
@@ -201,7 +202,7 @@ func TestRunOutcomes(t *testing.T) {
 	stop := run(t, q)
 	await(t, "flaky jobs done", allAcked)
 	for range 3 {
-		rec.wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok })
+		rec.Wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok })
 	}
 	stop() // returns once the last acks are committed
 	if p, d, _ := q.Stats(); p != 0 || d != 3 {
@@ -224,7 +225,7 @@ func TestRunOutcomes(t *testing.T) {
 		}
 	}
 	var queued, died int
-	for _, e := range rec.all() {
+	for _, e := range rec.All() {
 		switch e.(type) {
 		case event.Queued:
 			queued++
@@ -303,7 +304,7 @@ func TestRunWaitsOnClock(t *testing.T) {
 // busy, or the gateway down and its probe under way): the job dies then,
 // and event.Dead says so, without waiting for a free worker.
 func TestRunExpiresWhileBusy(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, clock, _ := newTestQueue(t, Options{Workers: 1, Events: rec})
 	release, started := make(chan struct{}), make(chan struct{})
 	q.Handle("coupon", func(ctx context.Context, j Job) error {
@@ -318,7 +319,7 @@ func TestRunExpiresWhileBusy(t *testing.T) {
 	await(t, "coupon handler started", started)
 	await(t, "Run waiting on the clock", clock.waiting)
 	clock.Advance(time.Minute)
-	d := rec.wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
+	d := rec.Wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
 	if d.JobID != decode.ID || d.Reason != "deadline passed" {
 		t.Errorf("dead event %+v, want job %s with reason %q", d, decode.ID, "deadline passed")
 	}
@@ -352,7 +353,7 @@ func TestRunStopsWhenDatabaseFails(t *testing.T) {
 // the queue, ended without a request) is no probe: the job is acked or
 // killed as its error says, but the queue stays down and emits no "up".
 func TestRunNotSentLeavesGatewayDown(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, _, _ := newTestQueue(t, realTime(Options{Workers: 4, Events: rec}))
 	probed := make(chan struct{}, 100)
 	q.Handle("probe", func(ctx context.Context, j Job) error {
@@ -371,7 +372,7 @@ func TestRunNotSentLeavesGatewayDown(t *testing.T) {
 	mustEnqueue(t, q, Job{Kind: "probe"})
 	stop := run(t, q)
 	defer stop()
-	rec.wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
+	rec.Wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
 	expired := mustEnqueue(t, q, Job{Kind: "expired"})
 	unreadable := mustEnqueue(t, q, Job{Kind: "unreadable"})
 	await(t, "first NotSent run", ran)
@@ -384,9 +385,9 @@ func TestRunNotSentLeavesGatewayDown(t *testing.T) {
 	await(t, "a probe after the NotSent runs", probed)
 	await(t, "another probe", probed)
 
-	for _, e := range rec.all() {
+	for _, e := range rec.All() {
 		if g, ok := e.(event.Gateway); ok && g.State == event.GatewayUp {
-			t.Fatalf("gateway reported up after runs that sent nothing; events %v", rec.all())
+			t.Fatalf("gateway reported up after runs that sent nothing; events %v", rec.All())
 		}
 	}
 	if !q.Down() {
@@ -408,13 +409,13 @@ func TestRunNotSentLeavesGatewayDown(t *testing.T) {
 // answer, ends "down" at once even with no job left to probe with: one
 // "up" event, and Down() false; while up it changes nothing.
 func TestReachedEndsDownWithoutJobs(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, _, _ := newTestQueue(t, realTime(Options{Events: rec}))
 	q.Handle("probe", func(ctx context.Context, j Job) error { return errUnreachable })
 	j := mustEnqueue(t, q, Job{Kind: "probe"})
 	stop := run(t, q)
 	defer stop()
-	rec.wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
+	rec.Wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
 	// Staff drop the job the queue probes with; nothing is left to probe.
 	for {
 		err := q.Drop(j.ID)
@@ -427,13 +428,13 @@ func TestReachedEndsDownWithoutJobs(t *testing.T) {
 		runtime.Gosched()
 	}
 	q.Reached()
-	rec.wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
+	rec.Wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
 	if q.Down() {
 		t.Error("Down() = true after Reached")
 	}
 	q.Reached()
 	var states []string
-	for _, e := range rec.all() {
+	for _, e := range rec.All() {
 		if g, ok := e.(event.Gateway); ok {
 			states = append(states, g.State)
 		}

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestValidPaymentCode(t *testing.T) {
+func TestCheckCode(t *testing.T) {
 	tests := []struct {
 		code   string
 		reason string // "" = valid
@@ -27,16 +27,16 @@ func TestValidPaymentCode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
-			err := ValidPaymentCode(tt.code)
+			err := checkCode(tt.code)
 			if tt.reason == "" {
 				if err != nil {
-					t.Fatalf("ValidPaymentCode = %v, want valid", err)
+					t.Fatalf("checkCode = %v, want valid", err)
 				}
 				return
 			}
 			var ce *CodeError
 			if !errors.As(err, &ce) || ce.Reason != tt.reason {
-				t.Fatalf("ValidPaymentCode = %v, want reason %q", err, tt.reason)
+				t.Fatalf("checkCode = %v, want reason %q", err, tt.reason)
 			}
 			if !errors.Is(err, ErrNotPaymentCode) {
 				t.Fatalf("%v does not match ErrNotPaymentCode", err)

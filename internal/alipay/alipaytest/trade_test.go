@@ -18,7 +18,7 @@ func tradeSetup(t *testing.T, payer *Payer) (*Server, *alipay.Client, *fakeClock
 	if payer != nil {
 		s.SetPayer("2088000000000001", *payer)
 	}
-	return s, newClient(t, s), clock, s.IssueCode("2088000000000001")
+	return s, s.Client(), clock, s.IssueCode("2088000000000001")
 }
 
 func decodeWith(t *testing.T, c *alipay.Client, code, sence string) {
