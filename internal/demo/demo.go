@@ -73,9 +73,10 @@ type Demo struct {
 	OutageCode string
 	// Payments, set before Play, is asked to charge the student and the
 	// customer without campus info once each is decoded, as a POS would.
-	Payments Payments
-	outage   time.Duration
-	length   time.Duration // of the script
+	Payments  Payments
+	outage    time.Duration
+	lingerFor time.Duration
+	length    time.Duration // of the script
 }
 
 // Setup starts the fake gateway and writes its keys and the demo's data
@@ -149,6 +150,7 @@ func Setup(dir string, speed float64) (*Demo, error) {
 		d.length += st.Delay + st.Unplug
 	}
 	d.outage = time.Duration(float64(OutageLength) / speed)
+	d.lingerFor = max(time.Duration(float64(Linger)/speed), 2*time.Second)
 	return d, nil
 }
 
@@ -163,7 +165,8 @@ func (d *Demo) Close() { d.Server.Close() }
 // starts failing as if the network were down, for OutageLength. It returns
 // true once the script has played, every scan has ended in decoded or
 // decode_failed, every payment it asked for has ended, and idle reports no work left (checked after each event and
-// every idleCheck, as the queue acknowledges a job after its last event); or
+// every idleCheck, as the queue acknowledges a job after its last event),
+// and Linger has passed; or
 // false when ctx is done or sub closed first.
 func (d *Demo) Play(ctx context.Context, sub *event.Subscription, idle func() bool) bool {
 	played := time.Now().Add(d.length)
@@ -202,8 +205,26 @@ func (d *Demo) Play(ctx context.Context, sub *event.Subscription, idle func() bo
 			}
 		}
 		if time.Now().After(played) && ended >= scans && paysEnded >= pays && idle() {
-			return true
+			return d.linger(ctx)
 		}
+	}
+}
+
+// Linger is how long Play goes on after the last payment ended, at speed 1:
+// a POS trying the local API against the headless demo can still look at
+// that payment (GET /v1/payments/…) before the demo stops.
+const Linger = 10 * time.Second
+
+// linger waits Linger (shortened by the speed, but never under two
+// seconds); false if ctx ends first.
+func (d *Demo) linger(ctx context.Context) bool {
+	t := time.NewTimer(d.lingerFor)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
