@@ -162,12 +162,13 @@ const minPause = scanner.DefaultStaleGap + 100*time.Millisecond
 func (d *Demo) Close() { d.Server.Close() }
 
 // Play drives the outage: when the outage code is scanned, coupon issuing
-// starts failing as if the network were down, for OutageLength. It returns
-// true once the script has played, every scan has ended in decoded or
-// decode_failed, every payment it asked for has ended, and idle reports no work left (checked after each event and
-// every idleCheck, as the queue acknowledges a job after its last event),
-// and Linger has passed; or
-// false when ctx is done or sub closed first.
+// starts failing as if the network were down, for OutageLength. It asks
+// Payments for the demo's sales as customers are decoded. It returns true
+// once the script has played, every scan has ended in decoded or
+// decode_failed, every payment it asked for has ended, idle reports no work
+// left (checked after each event and every idleCheck, as the queue
+// acknowledges a job after its last event), and Linger has passed; or false
+// when ctx is done or sub closed first.
 func (d *Demo) Play(ctx context.Context, sub *event.Subscription, idle func() bool) bool {
 	played := time.Now().Add(d.length)
 	scans, ended := 0, 0
