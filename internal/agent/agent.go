@@ -24,6 +24,7 @@ import (
 	"posagent/internal/coupon"
 	"posagent/internal/decode"
 	"posagent/internal/event"
+	"posagent/internal/payment"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
 	"posagent/internal/scanner"
@@ -73,9 +74,12 @@ type Options struct {
 	// DecodeWait and DecodeWaitDown are FirstDecodeWait and
 	// FirstDecodeWaitDown when zero.
 	DecodeWait, DecodeWaitDown time.Duration
-	Now                        func() time.Time
-	// Payments serves the local API's /v1/payments routes (nil: they
-	// answer 503).
+	// PaymentPoll is how often a payment waiting for its buyer is queried
+	// (payment.DefaultPollEvery when zero).
+	PaymentPoll time.Duration
+	Now         func() time.Time
+	// Payments serves the local API's /v1/payments routes in place of the
+	// agent's own payment service (tests).
 	Payments http.Handler
 }
 
@@ -90,6 +94,11 @@ type Agent struct {
 	Decode  *decode.Flow
 	Coupons *coupon.Coupons
 	Scanner scanner.Scanner
+	// Codes holds decoded payment codes in memory for stage two;
+	// Payments takes payments with them (Payments.Handler is the local
+	// API's /v1/payments).
+	Codes    *payment.Codes
+	Payments *payment.Service
 	// RunID tells this run's events from another's (event.Started).
 	RunID string
 	// API is the local API, nil when api.listen is "off".
@@ -174,9 +183,17 @@ func New(o Options) (a *Agent, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.Codes = payment.NewCodes(a.now)
+	a.Payments, err = payment.New(payment.Options{
+		DB: a.DB, Gateway: gw, Codes: a.Codes, Queue: a.Queue, Events: a.Bus,
+		BuyerWait: c.BuyerWait(), PollEvery: o.PaymentPoll, TerminalID: c.TerminalID, Log: a.log, Now: a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
 	a.Decode, err = decode.New(decode.Config{
 		Gateway: gw, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
-		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded,
+		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded, Codes: a.Codes,
 		FirstWait: firstWait(a.Queue, o.DecodeWait, o.DecodeWaitDown),
 	})
 	if err != nil {
@@ -202,6 +219,9 @@ func New(o Options) (a *Agent, err error) {
 	}))
 	a.Queue.Handle(coupon.JobKind, handler(func(ctx context.Context, j queue.Job) error {
 		return a.Coupons.Issue(ctx, j.Payload)
+	}))
+	a.Queue.Handle(payment.JobKind, handler(func(ctx context.Context, j queue.Job) error {
+		return a.Payments.RunCancel(ctx, j.Payload)
 	}))
 	if err := a.newAPI(o); err != nil {
 		return nil, err
@@ -282,10 +302,10 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	defer stopAll()
 	scans := make(chan scanner.Event, 16)
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	own := a.Bus.Subscribe()
 	defer own.Close()
-	wg.Add(4)
+	wg.Add(5)
 	go func() {
 		defer wg.Done()
 		a.watch(ctx, own)
@@ -308,6 +328,14 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	go func() {
 		defer wg.Done()
 		a.purge(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		// Payments a crash left open are resolved first thing.
+		if err := a.Payments.Run(ctx); err != nil {
+			errs <- fmt.Errorf("payments: %w", err)
+			stopAll()
+		}
 	}()
 
 	// Scans are decoded one after the other: a till has one customer at a

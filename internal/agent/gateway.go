@@ -45,6 +45,24 @@ func (g gateway) AgreementAuthConfirm(ctx context.Context, req alipay.AgreementA
 	return err
 }
 
+func (g gateway) TradePay(ctx context.Context, req alipay.TradePayRequest) (*alipay.TradePayResponse, error) {
+	resp, err := g.c.TradePay(ctx, req)
+	g.note(ctx, err)
+	return resp, err
+}
+
+func (g gateway) TradeQuery(ctx context.Context, req alipay.TradeQueryRequest) (*alipay.TradeQueryResponse, error) {
+	resp, err := g.c.TradeQuery(ctx, req)
+	g.note(ctx, err)
+	return resp, err
+}
+
+func (g gateway) TradeCancel(ctx context.Context, req alipay.TradeCancelRequest) (*alipay.TradeCancelResponse, error) {
+	resp, err := g.c.TradeCancel(ctx, req)
+	g.note(ctx, err)
+	return resp, err
+}
+
 func (g gateway) note(ctx context.Context, err error) {
 	if t, ok := ctx.Value(tallyKey{}).(*tally); ok && sent(err) {
 		t.sent.Store(true)
