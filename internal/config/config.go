@@ -37,7 +37,7 @@ type Config struct {
 
 	MerchantCouponURL string `json:"merchant_coupon_url,omitempty"`
 
-	API API `json:"api,omitzero"`
+	API     API      `json:"api,omitzero"`
 	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
 }
 
