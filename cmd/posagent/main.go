@@ -105,6 +105,10 @@ func runConfig(ctx context.Context, args []string) error {
 	return agent.Headless(ctx, a, os.Stdout)
 }
 
+// errDemoPlayed is the reason of the stopping event when the headless demo
+// has shown everything.
+var errDemoPlayed = errors.New("the demo script has played and the queue is empty")
+
 func runDemo(ctx context.Context, args []string) error {
 	fs := flags("demo")
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
@@ -135,15 +139,15 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	played := a.Bus.Subscribe()
 	go func() {
 		defer played.Close()
 		// The outage needs Play in both modes; only headless ends with it.
 		if d.Play(ctx, played, a.Idle) && *headlessMode {
 			fmt.Fprintln(os.Stderr, "posagent demo: the script has played and the queue is empty")
-			cancel()
+			cancel(errDemoPlayed)
 		}
 	}()
 	if !*headlessMode {

@@ -91,6 +91,10 @@ type Agent struct {
 	Decode  *decode.Flow
 	Coupons *coupon.Coupons
 	Scanner scanner.Scanner
+	// RunID tells this run's events from another's (event.Started).
+	RunID string
+
+	apiURL, apiTokenFile string
 
 	log   *slog.Logger
 	now   func() time.Time
@@ -103,7 +107,7 @@ func New(o Options) (a *Agent, err error) {
 	if c == nil {
 		return nil, errors.New("agent: no configuration")
 	}
-	a = &Agent{Config: c, Bus: o.Bus, log: o.Log, now: o.Now, grace: o.FinishGrace}
+	a = &Agent{Config: c, Bus: o.Bus, RunID: newRunID(), log: o.Log, now: o.Now, grace: o.FinishGrace}
 	if a.grace <= 0 {
 		a.grace = DefaultFinishGrace
 	}
@@ -237,8 +241,8 @@ func (a *Agent) decoded(ctx context.Context, id decode.Identity) {
 // deferrer puts the flow's later work into the queue.
 type deferrer struct{ q *queue.Queue }
 
-func (d deferrer) Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error {
-	_, err := d.q.Enqueue(ctx, queue.Job{Kind: kind, Key: key, Payload: payload, Deadline: deadline})
+func (d deferrer) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error {
+	_, err := d.q.Enqueue(ctx, queue.Job{Kind: kind, Key: key, Subject: subj, Payload: payload, Deadline: deadline})
 	return err
 }
 
@@ -259,7 +263,14 @@ func final(err error) error {
 // A scanner that cannot run at all, or a queue whose database fails, stops
 // the whole agent: a till that cannot read codes or keep its retries must
 // say so rather than limp on.
-func (a *Agent) Run(ctx context.Context) error {
+//
+// Its first event is started and its last stopping, with the reason: the
+// error it returns, or the cause ctx was cancelled with.
+func (a *Agent) Run(ctx context.Context) (err error) {
+	a.Bus.Publish(a.started())
+	defer func() {
+		a.Bus.Publish(event.Stopping{Stamp: event.Stamp{Time: a.now()}, Reason: stopReason(ctx, err)})
+	}()
 	ctx, stopAll := context.WithCancel(ctx)
 	defer stopAll()
 	scans := make(chan scanner.Event, 16)

@@ -13,6 +13,9 @@ import (
 	"posagent/internal/ui"
 )
 
+// errQuit is the reason of the stopping event when staff quit the UI.
+var errQuit = errors.New("quit from the terminal UI")
+
 // WithUI runs a with the terminal UI on screen until staff quit it or ctx is
 // done, then stops a and closes it. configPath is the file the settings
 // screen saves to ("" in the demo: nothing to save to).
@@ -35,12 +38,12 @@ func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 	if w, ok := a.Scanner.(*scanner.Wedge); ok && w != nil {
 		deps.Keys = w
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	ran := make(chan error, 1)
 	go func() { ran <- a.Run(ctx) }()
 	uerr := ui.New(deps).Run(ctx)
-	cancel() // staff quit: stop the agent too
+	cancel(errQuit) // staff quit: stop the agent too
 	err := <-ran
 	return errors.Join(uerr, err, a.Close())
 }

@@ -156,6 +156,7 @@ func (f *fakeIssuer) PassInstanceAdd(ctx context.Context, req alipay.PassInstanc
 
 type queued struct {
 	kind, key string
+	subj      event.Subject
 	payload   []byte
 	deadline  time.Time
 }
@@ -166,7 +167,7 @@ type fakeQueue struct {
 	err  error
 }
 
-func (q *fakeQueue) Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error {
+func (q *fakeQueue) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error {
 	if q.err != nil {
 		return q.err
 	}
@@ -175,7 +176,7 @@ func (q *fakeQueue) Defer(ctx context.Context, kind, key string, payload []byte,
 			return nil
 		}
 	}
-	q.jobs = append(q.jobs, queued{kind, key, payload, deadline})
+	q.jobs = append(q.jobs, queued{kind, key, subj, payload, deadline})
 	return nil
 }
 
@@ -225,6 +226,9 @@ func TestPlanAndIssue(t *testing.T) {
 		if !j.deadline.Equal(t0.Add(DefaultDeadline)) {
 			t.Errorf("job deadline %v, want %v", j.deadline, t0.Add(DefaultDeadline))
 		}
+		if j.subj.SenceNo != student.SenceNo || j.subj.TplID == "" || j.subj.SerialNumber != Serial(student.SenceNo, j.subj.TplID) {
+			t.Errorf("job subject %+v, want the customer's sence_no and the coupon's tpl_id and serial", j.subj)
+		}
 	}
 	if errs := h.drain(t); errs != nil {
 		t.Fatal(errs)
@@ -244,7 +248,7 @@ func TestPlanAndIssue(t *testing.T) {
 		if !ok {
 			t.Fatalf("event %T %+v, want coupon_issued", e, e)
 		}
-		if ci.PassID == "" || ci.SerialNumber != Serial(student.SenceNo, ci.TplID) {
+		if ci.PassID == "" || ci.SerialNumber != Serial(student.SenceNo, ci.TplID) || ci.SenceNo != student.SenceNo {
 			t.Errorf("event %+v", ci)
 		}
 		issued = append(issued, ci.TplID)
@@ -297,7 +301,7 @@ func TestIssueFinalFailure(t *testing.T) {
 		t.Fatalf("Issue = %v, want a final *Failure", errs)
 	}
 	cf, ok := h.events.All()[0].(event.CouponFailed)
-	if !ok || cf.TplID != "tplAny" || !strings.Contains(cf.Reason, alipay.SubPassUserIDNotSupported) || cf.SerialNumber == "" {
+	if !ok || cf.TplID != "tplAny" || !strings.Contains(cf.Reason, alipay.SubPassUserIDNotSupported) || cf.SerialNumber == "" || cf.SenceNo != plain.SenceNo {
 		t.Errorf("event %+v, want coupon_failed naming the sub code", h.events.All()[0])
 	}
 }
@@ -308,7 +312,7 @@ func TestPlanUnqueueable(t *testing.T) {
 	if _, err := h.cs.Plan(context.Background(), plain); err == nil || !strings.Contains(err.Error(), "queue full") {
 		t.Fatalf("Plan = %v", err)
 	}
-	if cf, ok := h.events.All()[0].(event.CouponFailed); !ok || !strings.Contains(cf.Reason, "queue full") {
+	if cf, ok := h.events.All()[0].(event.CouponFailed); !ok || !strings.Contains(cf.Reason, "queue full") || cf.SenceNo != plain.SenceNo {
 		t.Errorf("event %+v", h.events.All()[0])
 	}
 }

@@ -32,9 +32,10 @@ type Publisher interface {
 }
 
 // Deferrer keeps work for later, durably: the queue in the product. It must
-// hold the work on return, and hold one job per key.
+// hold the work on return, and hold one job per key. subj names the
+// customer, for the queue's events.
 type Deferrer interface {
-	Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error
+	Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error
 }
 
 // JobKind names decode retries in the queue.
@@ -157,10 +158,11 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 	if s.Time.IsZero() {
 		s.Time = f.c.Now()
 	}
-	f.c.Events.Publish(event.Scan{Stamp: f.stamp(), CodeMasked: redact.Code(s.Code), Source: s.Source})
 	// The request is built and signed while a new sence_no is committed,
-	// and leaves only once it is on disk.
+	// and leaves only once it is on disk. The scan event carries the
+	// sence_no, so it follows the reservation (not its commit).
 	e, _, durable, err := f.c.Ledger.Reserve(s.Code, s.Time)
+	f.c.Events.Publish(event.Scan{Stamp: f.stamp(), SenceNo: e.SenceNo, CodeMasked: redact.Code(s.Code), Source: s.Source})
 	if err != nil {
 		return Identity{}, f.fail(unrecorded(err))
 	}
@@ -184,7 +186,7 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 	// Watched before it is queued: a worker may run it at once.
 	f.watch(r)
 	// The scan's context may be ending (shutdown): the job must still land.
-	if derr := f.c.Later.Defer(context.WithoutCancel(ctx), JobKind, key, payload, r.Deadline.Add(retryGrace)); derr != nil {
+	if derr := f.c.Later.Defer(context.WithoutCancel(ctx), JobKind, key, event.Subject{SenceNo: r.SenceNo}, payload, r.Deadline.Add(retryGrace)); derr != nil {
 		f.settle(r.SenceNo)
 		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w; not queued: %w", err, derr), NotQueued))
 	}

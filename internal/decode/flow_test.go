@@ -55,6 +55,7 @@ func (g *fakeGateway) TwostageCommonUse(ctx context.Context, req alipay.Twostage
 
 type deferred struct {
 	kind, key string
+	subj      event.Subject
 	payload   []byte
 	deadline  time.Time
 }
@@ -64,14 +65,14 @@ type fakeLater struct {
 	err  error
 }
 
-func (l *fakeLater) Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error {
+func (l *fakeLater) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if l.err != nil {
 		return l.err
 	}
-	l.jobs = append(l.jobs, deferred{kind, key, payload, deadline})
+	l.jobs = append(l.jobs, deferred{kind, key, subj, payload, deadline})
 	return nil
 }
 
@@ -131,7 +132,7 @@ func TestScanDecodes(t *testing.T) {
 	if d.UserID != "2088123412341234" || d.UserIDMasked != "2088********1234" || d.SenceNo != id.SenceNo {
 		t.Errorf("decoded event %+v: want the masked user and sence_no %s", d, id.SenceNo)
 	}
-	if s := h.events.All()[0].(event.Scan); s.CodeMasked != "28************2123" || s.Source != "sim" {
+	if s := h.events.All()[0].(event.Scan); s.CodeMasked != "28************2123" || s.Source != "sim" || s.SenceNo != id.SenceNo {
 		t.Errorf("scan event %+v", s)
 	}
 	req := h.gw.reqs[0]
@@ -231,8 +232,9 @@ func TestRetryKeepsSenceNoUntilDeadline(t *testing.T) {
 	}
 	job := h.later.jobs[0]
 	senceNo := h.gw.reqs[0].SenceNo
-	if job.kind != JobKind || !strings.HasPrefix(job.key, senceNo+"/") || !job.deadline.After(t0.Add(DefaultCodeTTL)) {
-		t.Errorf("job %+v: want kind %s key %s, kept past the code's deadline", job, JobKind, senceNo)
+	if job.kind != JobKind || !strings.HasPrefix(job.key, senceNo+"/") || !job.deadline.After(t0.Add(DefaultCodeTTL)) ||
+		job.subj != (event.Subject{SenceNo: senceNo}) {
+		t.Errorf("job %+v: want kind %s key and subject %s, kept past the code's deadline", job, JobKind, senceNo)
 	}
 	if h.events.Last().Type() == event.TypeDecodeFailed {
 		t.Error("a queued decode published a failure")

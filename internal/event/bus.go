@@ -49,7 +49,8 @@ func (b *Bus) Subscribe() *Subscription {
 }
 
 // Publish numbers e (its seq: one more than the event before it) and sends
-// it to every subscriber; an event with no time gets the bus's clock.
+// it to every subscriber; an event with no time gets the bus's clock. Free
+// text (reasons, messages, details) is masked on the way (see masked).
 // Publishing on a closed bus does nothing.
 //
 // Numbering happens under the same lock as delivery, so every subscriber
@@ -67,7 +68,7 @@ func (b *Bus) Publish(e Event) {
 	}
 	b.seq++
 	st.Seq = b.seq
-	e = e.with(st)
+	e = masked(e).with(st)
 	for s := range b.subs {
 		s.push(e)
 	}

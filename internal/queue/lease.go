@@ -180,7 +180,7 @@ func (q *Queue) expire(ids, claims []uint64, now time.Time) error {
 			if err := s.kill(id, &r, size, reason, q.opts.Discard(r.Kind)); err != nil {
 				return err
 			}
-			died = append(died, event.Dead{Stamp: event.Stamp{Time: now}, JobID: formatID(id), Kind: r.Kind, Reason: reason})
+			died = append(died, deadEvent(now, formatID(id), &r, reason))
 		}
 		return nil
 	}})
@@ -303,7 +303,7 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 		if next.UnixNano() > r.Deadline {
 			why := fmt.Sprintf("deadline %s passed after %d attempts; last error: %s",
 				time.Unix(0, r.Deadline).Format(time.RFC3339), r.Attempts, reason)
-			ev = event.Dead{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, Reason: why}
+			ev = deadEvent(now, j.ID, &r, why)
 			return s.kill(id, &r, size, why, q.opts.Discard(r.Kind))
 		}
 		s.index(&s.idx.ready, slot{r.NextAt, id}, false)
@@ -313,7 +313,8 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 			return err
 		}
 		s.index(&s.idx.ready, slot{r.NextAt, id}, true)
-		ev = event.Queued{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, Attempt: r.Attempts, NextAt: next, Reason: reason}
+		ev = event.Queued{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, SenceNo: r.Subject.SenceNo,
+			TplID: r.Subject.TplID, SerialNumber: r.Subject.SerialNumber, Attempt: r.Attempts, NextAt: next, Reason: reason}
 		s.adjust(0, 0, int64(len(v)-size))
 		return nil
 	}})
@@ -340,7 +341,7 @@ func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
 		return fmt.Errorf("kill job %s: %w", j.ID, err)
 	}
 	defer q.release(id, j.lease)
-	var kind string
+	var ev event.Dead
 	err = q.c.do(&op{apply: func(s *txn) error {
 		r, size, ok, err := s.pending(id)
 		if err != nil {
@@ -349,13 +350,13 @@ func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
 		if !ok {
 			return reject(fmt.Errorf("job %s: %w", j.ID, ErrNotFound))
 		}
-		kind = r.Kind
+		ev = deadEvent(q.now(), j.ID, &r, reason)
 		return s.kill(id, &r, size, reason, q.opts.Discard(r.Kind))
 	}})
 	if err != nil {
 		return fmt.Errorf("kill job %s: %w", j.ID, err)
 	}
-	q.publish(event.Dead{Stamp: event.Stamp{Time: q.now()}, JobID: j.ID, Kind: kind, Reason: reason})
+	q.publish(ev)
 	return nil
 }
 
@@ -371,4 +372,10 @@ func jitter(n int, u float64, base, ceil time.Duration) time.Duration {
 		d *= 2
 	}
 	return time.Duration(u * float64(min(d, ceil)))
+}
+
+// deadEvent reports that the job of record r died, with its subject.
+func deadEvent(now time.Time, id string, r *record, reason string) event.Dead {
+	return event.Dead{Stamp: event.Stamp{Time: now}, JobID: id, Kind: r.Kind, SenceNo: r.Subject.SenceNo,
+		TplID: r.Subject.TplID, SerialNumber: r.Subject.SerialNumber, Reason: reason}
 }

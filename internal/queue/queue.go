@@ -180,7 +180,12 @@ type Job struct {
 	Created  time.Time
 	// LastError is why the last run failed; for a dead job, why it died.
 	LastError string
-	State     State
+	// Subject names the customer (and coupon) the job is for. The enqueuer
+	// sets it; the queue stores it and copies it into the job's queued and
+	// dead events, so a client joins them to the customer without the queue
+	// reading payloads.
+	Subject event.Subject
+	State   State
 
 	lease uint64 // token of the lease this copy was handed out under
 }
@@ -316,7 +321,7 @@ func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
 		return Job{}, err
 	}
 	now := q.now()
-	r := record{Kind: j.Kind, Key: j.Key, Payload: j.Payload, Created: now.UnixNano(),
+	r := record{Kind: j.Kind, Key: j.Key, Payload: j.Payload, Subject: j.Subject, Created: now.UnixNano(),
 		NextAt: now.UnixNano(), Deadline: now.Add(q.opts.TTL).UnixNano()}
 	if !j.NextAt.IsZero() {
 		r.NextAt = j.NextAt.UnixNano()

@@ -685,3 +685,38 @@ func TestNewDiscardsDeadLeftInFile(t *testing.T) {
 	}
 	checkConsistent(t, q)
 }
+
+// A job's subject is stored with it, survives a reopen, and names the
+// customer and coupon in its queued and dead events.
+func TestSubjectInEvents(t *testing.T) {
+	rec := &eventtest.Recorder{}
+	q, clock, _ := newTestQueue(t, Options{BaseDelay: time.Second, MaxDelay: time.Second, Events: rec})
+	subj := event.Subject{SenceNo: "2026112200000001", TplID: "tplA", SerialNumber: "s-1"}
+	j := mustEnqueue(t, q, Job{Kind: "coupon", Key: "k", Subject: subj, Deadline: clock.Now().Add(time.Minute)})
+	if j.Subject != subj {
+		t.Fatalf("Enqueue returned subject %+v, want %+v", j.Subject, subj)
+	}
+	if err := q.Retry(ctx, mustLease(t, q), errors.New("timeout")); err != nil {
+		t.Fatal(err)
+	}
+	qe := rec.Last().(event.Queued)
+	if qe.SenceNo != subj.SenceNo || qe.TplID != subj.TplID || qe.SerialNumber != subj.SerialNumber {
+		t.Errorf("queued event %+v, want subject %+v", qe, subj)
+	}
+	pending, err := q.Pending()
+	if err != nil || len(pending) != 1 || pending[0].Subject != subj {
+		t.Fatalf("Pending = %+v, %v; want the subject kept", pending, err)
+	}
+	clock.Advance(time.Second)
+	if err := q.Kill(ctx, mustLease(t, q), "refused"); err != nil {
+		t.Fatal(err)
+	}
+	d := rec.Last().(event.Dead)
+	if d.SenceNo != subj.SenceNo || d.TplID != subj.TplID || d.SerialNumber != subj.SerialNumber || d.JobID != j.ID {
+		t.Errorf("dead event %+v, want subject %+v", d, subj)
+	}
+	dead, err := q.Dead()
+	if err != nil || len(dead) != 1 || dead[0].Subject != subj {
+		t.Fatalf("Dead = %+v, %v; want the subject kept", dead, err)
+	}
+}

@@ -54,6 +54,27 @@ func DigitRuns(s string) string {
 	return string(b)
 }
 
+// Text masks every run of 16 or more ASCII digits in free text that leaves
+// the process (an event's reason or message): runs of 16 to 24 as
+// DigitRuns does, longer ones whole, since a payment code or user_id may
+// sit inside a longer run that a gateway message glued together.
+func Text(s string) string {
+	b := []byte(DigitRuns(s))
+	for i := 0; i < len(b); {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j-i > 24 {
+			for k := i; k < j; k++ {
+				b[k] = '*'
+			}
+		}
+		i = max(j, i+1)
+	}
+	return string(b)
+}
+
 // Line masks digit runs as DigitRuns does and folds s onto one line, for
 // showing an error in a table row: errors quote what the gateway answered,
 // which may carry a payment code or a user id, and may span lines.

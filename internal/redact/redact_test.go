@@ -49,6 +49,24 @@ func TestDigitRuns(t *testing.T) {
 	}
 }
 
+func TestText(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"short runs stay", "40004 on 20261122", "40004 on 20261122"},
+		{"user id", "user 2088123412341234 refused", "user 2088********1234 refused"},
+		{"payment code", "code=286861260475412123&x", "code=28************2123&x"},
+		{"25 digits masked whole", "x3012345678901234567890123y", "x*************************y"},
+		{"beside non-ASCII", "码2868612604754121231234567890码", "码****************************码"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Text(tt.in); got != tt.want {
+				t.Errorf("Text(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestLine(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"empty", "", ""},
