@@ -33,10 +33,10 @@ var (
 	ErrNotFound = errors.New("no such job")
 	// ErrLeased: the job is being run and cannot be dropped now.
 	ErrLeased = errors.New("job is running")
-	// ErrNoLease: the lease a Retry or Kill was given under has ended (it
+	// errNoLease: the lease a retry or kill was given under has ended (it
 	// ran out and another worker took the job, or its outcome is recorded),
 	// so this outcome is not recorded.
-	ErrNoLease = errors.New("lease lost")
+	errNoLease = errors.New("lease lost")
 )
 
 // Publisher receives the queue's events. *event.Bus satisfies it.

@@ -32,8 +32,8 @@ func Permanent(err error) error {
 	return &permanentError{err}
 }
 
-// IsPermanent reports whether err was marked with Permanent.
-func IsPermanent(err error) bool {
+// isPermanent reports whether err was marked with Permanent.
+func isPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
 }
@@ -154,23 +154,23 @@ func (q *Queue) work(ctx context.Context, j Job) outcome {
 	record := context.WithoutCancel(ctx)
 	h := q.handler(j.Kind)
 	if h == nil {
-		return q.settle(q.Kill(record, j, fmt.Sprintf("no handler for kind %q", j.Kind)), outcome{})
+		return q.settle(q.kill(record, j, fmt.Sprintf("no handler for kind %q", j.Kind)), outcome{})
 	}
 	hctx, cancel := context.WithTimeout(ctx, q.opts.Lease)
 	err := call(hctx, h, j)
 	cancel()
 	switch {
 	case err == nil:
-		return q.settle(q.Ack(record, j), outcome{})
+		return q.settle(q.ack(record, j), outcome{})
 	case ctx.Err() != nil:
 		if id, err := parseID(j.ID); err == nil {
 			q.release(id, j.lease)
 		}
 		return outcome{}
-	case IsPermanent(err):
-		return q.settle(q.Kill(record, j, err.Error()), outcome{})
+	case isPermanent(err):
+		return q.settle(q.kill(record, j, err.Error()), outcome{})
 	default:
-		return q.settle(q.Retry(record, j, err), outcome{})
+		return q.settle(q.retry(record, j, err), outcome{})
 	}
 }
 
@@ -178,7 +178,7 @@ func (q *Queue) work(ctx context.Context, j Job) outcome {
 // someone else decided the job's fate first (its lease expired and another
 // worker took it, or it was dropped).
 func (q *Queue) settle(err error, o outcome) outcome {
-	if err != nil && !errors.Is(err, ErrNoLease) && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, errNoLease) && !errors.Is(err, ErrNotFound) {
 		o.err = err
 	}
 	return o
