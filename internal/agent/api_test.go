@@ -103,6 +103,9 @@ func TestManualScanEndToEnd(t *testing.T) {
 			}
 			var m map[string]any
 			json.Unmarshal([]byte(l), &m)
+			if m["type"] == "gateway" {
+				continue // the gateway's health, whose first answer this was
+			}
 			seen = append(seen, m)
 			done = m["type"] == "decoded"
 		case <-deadline:
