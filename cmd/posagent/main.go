@@ -24,12 +24,14 @@ import (
 const usage = `usage: posagent <command> [flags]
 
 commands:
-  demo [--headless] [--data DIR] [--speed N] [--scanner wedge|serial:PORT|hid[:VID:PID]]
+  demo [--headless] [--data DIR] [--speed N] [--api ADDR] [--scanner wedge|serial:PORT|hid[:VID:PID]]
                                    the whole product on a fake gateway and a simulated scanner
                                    (or a real one: any payment code decodes to a demo customer)
   run --config FILE [--headless]   the product on a real configuration
   scanners                         list the scanners this PC can see
   queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
+  queue retry|drop ID [--data DIR | --config FILE]
+                                   retry a dead job or drop a job, through the running agent's API
 `
 
 func main() {
@@ -50,7 +52,7 @@ func main() {
 	case "scanners":
 		err = listScanners(args)
 	case "queue":
-		err = listQueue(args)
+		err = listQueue(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -115,6 +117,7 @@ func runDemo(ctx context.Context, args []string) error {
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
 	dir := fs.String("data", "", "keep the demo's keys and data in `DIR` (default: a temporary directory, removed at exit)")
 	speed := fs.Float64("speed", 1, "play the scanner script this many times faster")
+	apiAddr := fs.String("api", "127.0.0.1:0", "serve the local API on `ADDR` (port 0 picks a free one; the started event says which), or \"off\"")
 	live := fs.String("scanner", "", "read a real scanner instead of the script: `wedge`, serial:PORT, hid or hid:VID:PID")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -139,6 +142,7 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
+	d.Config.API.Listen = *apiAddr
 	opts := agent.Options{Config: d.Config, Scanner: scanner.NewSim(d.Script, scanner.Options{})}
 	if *live != "" {
 		d.UseScanner(sc)
@@ -154,6 +158,7 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	d.Payments = a.Payments
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	played := a.Bus.Subscribe()
@@ -186,12 +191,36 @@ func listScanners(args []string) error {
 	return scanner.WriteTable(os.Stdout, devs)
 }
 
-func listQueue(args []string) error {
+func listQueue(ctx context.Context, args []string) error {
 	fs := flags("queue")
 	dir := fs.String("data", "", "the data `DIR` holding "+agent.DBFile)
 	path := fs.String("config", "", "read data_dir from this configuration `file`")
+	var action string
+	if len(args) > 0 && (args[0] == "retry" || args[0] == "drop") {
+		action, args = args[0], args[1:]
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	rest := fs.Args()
+	if action == "" && len(rest) > 0 && (rest[0] == "retry" || rest[0] == "drop") {
+		action, rest = rest[0], rest[1:]
+	}
+	var id string
+	switch {
+	case action != "" && len(rest) == 0:
+		return fmt.Errorf("queue %s: which job? give its ID (posagent queue lists them)", action)
+	case action != "":
+		// Flags may follow the ID too.
+		id = rest[0]
+		if err := fs.Parse(rest[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("queue %s %s: unexpected %q", action, id, fs.Arg(0))
+		}
+	case len(rest) > 0:
+		return fmt.Errorf("queue: unknown argument %q: want retry ID or drop ID", rest[0])
 	}
 	switch {
 	case *dir != "" && *path != "":
@@ -204,6 +233,9 @@ func listQueue(args []string) error {
 		*dir = c.DataDir
 	case *dir == "":
 		*dir = "."
+	}
+	if action != "" {
+		return agent.QueueChange(ctx, os.Stdout, *dir, action, id)
 	}
 	return agent.ShowQueue(os.Stdout, *dir)
 }

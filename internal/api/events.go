@@ -41,26 +41,31 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	flush := func() bool {
+	// send writes b and flushes it, within WriteTimeout from now: a client
+	// that does not take it in time is cut off. The deadline is set at
+	// every send, so that a quiet stream is not cut off at its next write.
+	send := func(b []byte) bool {
 		rc.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
 		return rc.Flush() == nil
 	}
 	// A reconnecting browser waits retry ms; a second is enough on loopback.
-	fmt.Fprint(w, "retry: 1000\n\n")
+	buf := append(make([]byte, 0, 4096), "retry: 1000\n\n"...)
 	if missed > 0 {
-		fmt.Fprintf(w, "event: gap\ndata: {\"type\":\"gap\",\"after\":%d,\"missed\":%d}\n\n", lastID, missed)
+		buf = fmt.Appendf(buf, "event: gap\ndata: {\"type\":\"gap\",\"after\":%d,\"missed\":%d}\n\n", lastID, missed)
 	}
-	buf := make([]byte, 0, 4096)
-	for i, en := range backlog {
-		buf = appendEntry(buf[:0], en)
-		if _, err := w.Write(buf); err != nil {
-			return
-		}
-		if i%256 == 255 && !flush() {
-			return
+	for _, en := range backlog {
+		buf = appendEntry(buf, en)
+		if len(buf) >= 64<<10 {
+			if !send(buf) {
+				return
+			}
+			buf = buf[:0]
 		}
 	}
-	if !flush() {
+	if !send(buf) {
 		return
 	}
 	beat := time.NewTicker(s.o.Heartbeat)
@@ -77,8 +82,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				select {
 				case en, ok = <-c.ch:
 					if !ok {
-						w.Write(buf)
-						flush()
+						send(buf)
 						return
 					}
 					buf = appendEntry(buf, en)
@@ -86,11 +90,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 					more = false
 				}
 			}
-			if _, err := w.Write(buf); err != nil || !flush() {
+			if !send(buf) {
 				return
 			}
 		case <-beat.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || !flush() {
+			if !send(keepAlive) {
 				return
 			}
 		case <-r.Context().Done():
@@ -98,6 +102,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+var keepAlive = []byte(": keep-alive\n\n")
 
 func appendEntry(b []byte, en entry) []byte {
 	b = append(b, "id: "...)

@@ -239,3 +239,25 @@ func TestCloseDrainsStreams(t *testing.T) {
 		t.Error("the stream did not end at Close")
 	}
 }
+
+// A quiet stream gets keep-alive comments and stays open well past the
+// write timeout: the deadline is per write, not since the last one.
+func TestHeartbeatKeepsQuietStream(t *testing.T) {
+	ts := newTestServer(t, func(o *Options) { o.Heartbeat = 20 * time.Millisecond; o.WriteTimeout = 50 * time.Millisecond })
+	s := ts.stream(t, "")
+	waitClients(t, ts, 1)
+	beats := 0
+	for beats < 10 {
+		line, err := s.rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("after %d keep-alives: %v", beats, err)
+		}
+		if line == ": keep-alive\n" {
+			beats++
+		}
+	}
+	ts.bus.Publish(gw(event.GatewayUp))
+	if evs := s.read(t, 1); evs[0].id != "1" {
+		t.Fatalf("after the quiet: %+v", evs[0])
+	}
+}

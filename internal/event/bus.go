@@ -74,9 +74,6 @@ func (b *Bus) Publish(e Event) {
 	}
 }
 
-// Now is the bus's clock, for producers stamping events.
-func (b *Bus) Now() time.Time { return b.now() }
-
 // Close ends every subscription once its queued events have been read.
 func (b *Bus) Close() {
 	b.mu.Lock()
@@ -152,10 +149,6 @@ func (s *Subscription) TryNext() (e Event, ok bool) {
 	e, ok, _ = s.pop()
 	return e, ok
 }
-
-// Ready is signalled when events may be waiting; use it with TryNext to drain
-// the queue in batches.
-func (s *Subscription) Ready() <-chan struct{} { return s.ready }
 
 func (s *Subscription) pop() (Event, bool, error) {
 	s.mu.Lock()

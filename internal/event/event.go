@@ -26,8 +26,8 @@ import (
 // Type names an event kind as it appears in the "type" field.
 type Type string
 
-// The event types. The first seven are the contract of ../shared/DESIGN.md;
-// the rest extend it.
+// The event types. The first seven are the original integration contract
+// (docs/events.md); the rest extend it.
 const (
 	TypeScan         Type = "scan"
 	TypeDecoded      Type = "decoded"

@@ -15,15 +15,6 @@ func Code(s string) string { return keep(s, 2, 4) }
 // digits: "2088********1234".
 func UserID(s string) string { return keep(s, 4, 4) }
 
-// Secret masks a value completely, keeping only its length class, for tokens
-// such as app_auth_token or an SMS code.
-func Secret(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "***"
-}
-
 // keep works on runes so that masking arbitrary scanner input never splits a
 // UTF-8 sequence.
 func keep(s string, head, tail int) string {

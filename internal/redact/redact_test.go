@@ -15,8 +15,6 @@ func TestMask(t *testing.T) {
 		{"codeEmpty", Code, "", ""},
 		{"user", UserID, "2088123412341234", "2088********1234"},
 		{"userShort", UserID, "2088", "****"},
-		{"secret", Secret, "423979", "***"},
-		{"secretEmpty", Secret, "", ""},
 		{"nonASCII", Code, "付款码付款码付款码", "*********"},
 	}
 	for _, tt := range tests {

@@ -156,7 +156,7 @@ func (h *harness) play(keys []keystroke) {
 // startWedge runs a real keyboard wedge for the UI to feed.
 func startWedge(t *testing.T) (*scanner.Wedge, <-chan scanner.Event) {
 	t.Helper()
-	s, err := scanner.Open(config.Scanner{Kind: config.ScannerWedge, Terminator: "CR"}, scanner.Options{})
+	s, err := scanner.Open(scanner.Spec{Kind: scanner.KindWedge, Terminator: "CR"}, scanner.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

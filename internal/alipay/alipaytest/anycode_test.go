@@ -15,7 +15,7 @@ func TestWithAnyCode(t *testing.T) {
 	srv := newServer(t, WithAnyCode("2088000000000001"))
 	srv.AddUser(User{UserID: "2088000000000001", Authorised: true})
 	srv.AddUser(User{UserID: "2088000000000002", Authorised: true})
-	c := newClient(t, srv)
+	c := srv.Client()
 	issued := srv.IssueCode("2088000000000002")
 	for _, tc := range []struct {
 		code, sence, user, sub string
