@@ -95,7 +95,7 @@ func runConfig(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeLog.Close()
-	a, err := agent.New(agent.Options{Config: c, Log: log})
+	a, err := agent.New(agent.Options{Config: c, Log: log, ProbeAtStart: true})
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func runDemo(ctx context.Context, args []string) error {
 	}
 	defer d.Close()
 	d.Config.API.Listen = *apiAddr
-	opts := agent.Options{Config: d.Config, Scanner: scanner.NewSim(d.Script, scanner.Options{})}
+	opts := agent.Options{Config: d.Config, Scanner: scanner.NewSim(d.Script, scanner.Options{}), ProbeAtStart: true}
 	if *live != "" {
 		d.UseScanner(sc)
 		opts.Scanner = nil // the one d.Config names
