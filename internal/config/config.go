@@ -39,6 +39,9 @@ type Config struct {
 
 	API     API      `json:"api,omitzero"`
 	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
+	// StaffPIN is the salted hash of the PIN that guards the TUI's staff
+	// actions (staff.go); empty: no PIN.
+	StaffPIN string `json:"staff_pin,omitempty"`
 }
 
 // Scanner kinds.
@@ -252,6 +255,7 @@ func (c *Config) Validate() error {
 	c.validateScanner(bad)
 	c.validateAPI(bad)
 	c.validatePayment(bad)
+	c.validateStaff(bad)
 	for i, r := range c.Coupons {
 		key := fmt.Sprintf("coupons[%d]", i)
 		if r.Match.SchoolStdCode == "" && !r.Match.AnyUser {

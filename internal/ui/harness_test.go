@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -214,7 +215,11 @@ func (h *harness) typeText(s string) {
 // post injects ev typed gap after the previous key.
 func (h *harness) post(ev *tcell.EventKey, gap time.Duration) {
 	h.clock.stamp(ev, gap)
-	h.screen.PostEventWait(ev)
+	// The screen's event queue is small: wait for room, as a terminal
+	// waits when its reader is behind.
+	for h.screen.PostEvent(ev) != nil {
+		runtime.Gosched()
+	}
 }
 
 // fakeKeys records what the checkout screen fed to the keyboard wedge.

@@ -315,7 +315,7 @@ func (q *queueScreen) choose(row int) {
 			case "Retry":
 				q.do("retry", j, q.store.RetryDead)
 			case "Drop":
-				q.do("drop", j, q.store.Drop)
+				q.app.staff("Drop job "+j.ID, func() { q.do("drop", j, q.store.Drop) })
 			}
 		})
 }
@@ -336,7 +336,7 @@ func (q *queueScreen) drop() {
 		q.app.ask(fmt.Sprintf("Drop dead job %s (%s) for good?\nIts work will never be done.", j.ID, j.Kind),
 			[]string{"Drop", "Cancel"}, func(button string) {
 				if button == "Drop" {
-					q.do("drop", j, q.store.Drop)
+					q.app.staff("Drop job "+j.ID, func() { q.do("drop", j, q.store.Drop) })
 				}
 			})
 	}

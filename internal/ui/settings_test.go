@@ -110,7 +110,7 @@ func TestSettingsValidatesAndSaves(t *testing.T) {
 	h.waitFor(t, "no problems")
 
 	h.key(tcell.KeyF9, 0, tcell.ModNone)
-	h.waitFor(t, "Saved", "Applied")
+	h.waitFor(t, "Saved coupons, pay_pid to", "effect now: coupons, pay_pid.")
 
 	want := *cfg
 	want.PayPID = "2088702093900111"

@@ -50,6 +50,10 @@ type Deps struct {
 	// shown, or an error: nothing was applied (the file stays saved).
 	OnSave func(*config.Config) (restart []string, err error)
 
+	// StaffPIN is the staff PIN's hash (config key staff_pin, made by
+	// staffpin.Hash); empty: staff actions ask for no PIN.
+	StaffPIN string
+
 	Queue      QueueStore
 	Keys       KeyFeeder
 	Agreements AgreementConfirmer
@@ -66,9 +70,10 @@ type Deps struct {
 
 // App is the terminal UI. Create it with New and start it with Run.
 type App struct {
-	deps Deps
-	now  func() time.Time
-	tv   *tview.Application
+	deps     Deps
+	now      func() time.Time
+	tv       *tview.Application
+	staffPIN string // the hash in force: Deps.StaffPIN, or the one saved since
 
 	pages  *tview.Pages
 	menu   *tview.TextView
@@ -124,6 +129,7 @@ func New(deps Deps) *App {
 		started:  make(chan struct{}),
 		drawn:    make(chan uint64, 1),
 		gateWake: make(chan time.Time, 1),
+		staffPIN: deps.StaffPIN,
 		keyTime:  (*tcell.EventKey).When,
 		gateNow:  time.Now,
 	}
@@ -362,7 +368,14 @@ func (a *App) ticker(ctx context.Context) {
 
 // show brings a page to the front, closing any open modal.
 func (a *App) show(page string) {
+	if a.front() == pageSettings && page != pageSettings && a.settings.dirty {
+		a.leaveSettings(page)
+		return
+	}
 	a.closeModal()
+	if a.pages.HasPage(pagePIN) {
+		a.pages.RemovePage(pagePIN)
+	}
 	a.pages.SwitchToPage(page)
 	a.tv.SetFocus(a.pages)
 	a.menu.Highlight(page)
@@ -373,6 +386,24 @@ func (a *App) show(page string) {
 	if page == pageQueue {
 		a.queue.refresh()
 	}
+}
+
+// leaveSettings asks what to do with unsaved settings before page opens.
+func (a *App) leaveSettings(page string) {
+	a.ask("The settings have changes that are not saved.", []string{"Save", "Discard", "Stay"}, func(button string) {
+		switch button {
+		case "Save":
+			a.staff("Save settings", func() {
+				a.settings.save()
+				if !a.settings.dirty {
+					a.show(page)
+				}
+			})
+		case "Discard":
+			a.settings.discard()
+			a.show(page)
+		}
+	})
 }
 
 // front is the name of the page in front.
@@ -420,7 +451,7 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 	}
 	switch {
 	case ev.Key() == tcell.KeyF10, ev.Key() == tcell.KeyCtrlC, isAlt(ev, 'x'):
-		a.quit()
+		a.staff("Quit posagent", a.quit)
 		return nil
 	case ev.Key() == tcell.KeyEscape && (a.front() == pageHelp || a.front() == pageEvents || a.front() == pageScanner):
 		a.show(pageCheckout)
