@@ -136,3 +136,28 @@ func TestTmuxWedgeOnEveryScreen(t *testing.T) {
 		return false
 	})
 }
+
+// TestTmuxLayout80x24: in a real 80x24 terminal the menu (with F10 Quit)
+// is the first line and the status bar the last; smaller, the screen says
+// it is too small; bigger again, the screens come back.
+func TestTmuxLayout80x24(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real terminal")
+	}
+	m := startTmux(t, 80, 24, "demo", "--data", t.TempDir())
+	screen := m.waitText("Scanner ✓ connected")
+	lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
+	if len(lines) != 24 || !strings.Contains(lines[0], "F10 Quit") || !strings.HasPrefix(lines[23], " Gateway") {
+		t.Fatalf("menu or status bar missing at 80x24:\n%s", screen)
+	}
+	resize := func(w, h int) {
+		t.Helper()
+		if out, err := exec.Command("tmux", "resize-window", "-t", m.name, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h)).CombinedOutput(); err != nil {
+			t.Skipf("tmux cannot resize: %v: %s", err, out)
+		}
+	}
+	resize(70, 20)
+	m.waitText("Terminal too small (need 80x24, have 70x20).")
+	resize(80, 24)
+	m.waitText("Last scans")
+}

@@ -84,8 +84,8 @@ func newCheckoutScreen(now func() time.Time) *checkoutScreen {
 		AddItem(c.customer, 0, 3, false)
 	c.root = tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(c.banner, 0, 0, false).
-		AddItem(top, 6, 0, false).
-		AddItem(c.coupons, 5, 0, false).
+		AddItem(top, 7, 0, false).
+		AddItem(c.coupons, 4, 0, false).
 		AddItem(c.last, 0, 1, true)
 	c.panels = true
 	c.render()
@@ -264,11 +264,14 @@ func (c *checkoutScreen) renderCurrent(cu *checkout.Customer) {
 			if cu.Action != "" && cu.State != checkout.Decoded {
 				fmt.Fprintf(b, "%sCashier:%s %s\n", tagKey, tagOff, escape(cu.Action))
 			}
+			if p := cu.Payment; p.State != "" {
+				fmt.Fprintf(b, "%s %s %s\n", paymentWord(p.State), escape(p.Amount), escape(p.Message))
+				if p.Action != "" {
+					fmt.Fprintf(b, "%sCashier:%s %s\n", tagKey, tagOff, escape(p.Action))
+				}
+			}
 		}
 		fmt.Fprintf(b, "code %s at %s", escape(cu.Code), clock(cu.At))
-		if cu.SenceNo != "" {
-			fmt.Fprintf(b, "  sence %s", escape(cu.SenceNo))
-		}
 	}
 	c.current.SetText(b.String())
 	c.current.ScrollToBeginning()
@@ -314,6 +317,19 @@ func (c *checkoutScreen) renderCoupons(cu *checkout.Customer) {
 	}
 	c.coupons.SetText(b.String())
 	c.coupons.ScrollToBeginning()
+}
+
+// paymentWord is a payment's state in capitals with its symbol.
+func paymentWord(state string) string {
+	switch state {
+	case event.PaymentPaid:
+		return tagOK + symOK + " PAID" + tagOff
+	case event.PaymentFailed, event.PaymentCancelled, event.PaymentRefunded:
+		return tagBad + symBad + " PAYMENT " + strings.ToUpper(state) + tagOff
+	case event.PaymentUnknown:
+		return tagWarn + symBusy + " PAYMENT OUTCOME UNKNOWN (being checked)" + tagOff
+	}
+	return tagBusy + symBusy + " PAYMENT " + strings.ToUpper(strings.ReplaceAll(state, "_", " ")) + tagOff
 }
 
 // countdown is the time from now to t, to the second.

@@ -274,7 +274,7 @@ func (q *queueScreen) detail(j queue.Job) string {
 	if s := j.Subject; s.SenceNo != "" {
 		fmt.Fprintf(&b, "customer sence_no %s\n", s.SenceNo)
 		if s.TplID != "" || s.SerialNumber != "" {
-			fmt.Fprintf(&b, "coupon %s\nserial %s\n", s.TplID, s.SerialNumber)
+			fmt.Fprintf(&b, "coupon %s, serial %s\n", s.TplID, redact.Text(s.SerialNumber))
 		}
 	}
 	fmt.Fprintf(&b, "attempts %d\ncreated  %s\n", j.Attempts, stamp(j.Created))
@@ -298,27 +298,41 @@ func stamp(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05")
 }
 
-// choose shows a job's details (Enter or a click); for a dead job, with
-// both actions.
+// choose shows a job's details on a page of their own (Enter or a click);
+// for a dead job, with both actions.
 func (q *queueScreen) choose(row int) {
 	if row < 1 || row > len(q.jobs) {
 		return
 	}
 	j := q.jobs[row-1]
-	if j.State != queue.StateDead {
-		q.app.ask(q.detail(j)+"\n\nIt will be tried again by itself.", []string{"Close"}, nil)
-		return
+	text := tview.NewTextView().SetDynamicColors(true).SetText(escape(q.detail(j)))
+	text.SetBorder(true).SetTitle(" Job " + escape(j.ID) + " — Esc returns ")
+	buttons := styleForm(tview.NewForm()).SetButtonsAlign(tview.AlignCenter)
+	back := func() {
+		q.app.pages.RemovePage(pageJob)
+		q.app.tv.SetFocus(q.table)
 	}
-	q.app.ask(q.detail(j)+"\n\nRetry it now, or drop it for good?",
-		[]string{"Retry", "Drop", "Cancel"}, func(button string) {
-			switch button {
-			case "Retry":
-				q.do("retry", j, q.store.RetryDead)
-			case "Drop":
-				q.app.staff("Drop job "+j.ID, func() { q.do("drop", j, q.store.Drop) })
-			}
+	if j.State == queue.StateDead {
+		text.SetText(escape(q.detail(j)) + "\n\nRetry it now, or drop it for good?")
+		buttons.AddButton("Retry", func() { back(); q.do("retry", j, q.store.RetryDead) })
+		buttons.AddButton("Drop", func() {
+			back()
+			q.app.staff("Drop job "+j.ID, func() { q.do("drop", j, q.store.Drop) })
 		})
+	} else {
+		text.SetText(escape(q.detail(j)) + "\n\nIt will be tried again by itself.")
+	}
+	buttons.AddButton("Close", back)
+	buttons.SetCancelFunc(back)
+	page := tview.NewFlex().SetDirection(tview.FlexRow).
+		AddItem(text, 0, 1, false).
+		AddItem(buttons, 3, 0, true)
+	q.app.pages.AddPage(pageJob, page, true, true)
+	q.app.tv.SetFocus(buttons)
 }
+
+// pageJob is the page of one job's details, over the queue.
+const pageJob = "job"
 
 func (q *queueScreen) retry() {
 	if j, ok := q.selected(); ok {

@@ -150,8 +150,8 @@ func TestMenuClickOpensSettingsAndKeysFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := start(t, Deps{Config: cfg, ConfigPath: path}, 100, 30)
-	menu := strings.SplitN(h.waitFor(t, "F4 Settings"), "\n", 2)[0]
-	x := len([]rune(menu[:strings.Index(menu, "Settings")]))
+	menu := strings.SplitN(h.waitFor(t, "F4 Setup"), "\n", 2)[0]
+	x := len([]rune(menu[:strings.Index(menu, "Setup")]))
 	h.screen.InjectMouse(x, 0, tcell.ButtonPrimary, tcell.ModNone)
 	h.screen.InjectMouse(x, 0, tcell.ButtonNone, tcell.ModNone)
 	h.waitFor(t, "Settings — ")

@@ -82,11 +82,11 @@ var screenKeys = []screenKey{
 	{pageHelp, tcell.KeyF1, 'h', "Help"},
 	{pageCheckout, tcell.KeyF2, 'c', "Checkout"},
 	{pageQueue, tcell.KeyF3, 'q', "Queue"},
-	{pageSettings, tcell.KeyF4, 's', "Settings"},
-	{pageAgreement, tcell.KeyF5, 'a', "Agreemt"},
+	{pageSettings, tcell.KeyF4, 's', "Setup"},
+	{pageAgreement, tcell.KeyF5, 'a', "Agree"},
 	{pageOrder, tcell.KeyF6, 'o', "AppPay"},
 	{pageEvents, tcell.KeyF7, 'e', "Log"},
-	{pageScanner, tcell.KeyF8, 'i', "Scanner"},
+	{pageScanner, tcell.KeyF8, 'i', "Scan"},
 }
 
 // newMenu is the top line: one clickable entry per screen.

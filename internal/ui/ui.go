@@ -373,8 +373,10 @@ func (a *App) show(page string) {
 		return
 	}
 	a.closeModal()
-	if a.pages.HasPage(pagePIN) {
-		a.pages.RemovePage(pagePIN)
+	for _, p := range []string{pagePIN, pageJob} {
+		if a.pages.HasPage(p) {
+			a.pages.RemovePage(p)
+		}
 	}
 	a.pages.SwitchToPage(page)
 	a.tv.SetFocus(a.pages)

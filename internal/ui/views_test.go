@@ -40,7 +40,7 @@ func TestQueueDetailAndRetryOutcome(t *testing.T) {
 			}
 			h.key(tcell.KeyEnter, 0, tcell.ModNone)
 			screen = h.waitFor(t, "Job 9 (coupon): DEAD", "attempts 12", "created  2026-12-03 08:01:02",
-				"gives up 2026-12-04 08:01:02", "coupon tplLunch", "serial till1-s1-tplLunch", "Retry it now")
+				"gives up 2026-12-04 08:01:02", "coupon tplLunch, serial till1-s1-tplLunch", "Retry it now")
 			if strings.Contains(screen, "2088123412341234") {
 				t.Fatalf("the detail shows a full user id:\n%s", screen)
 			}

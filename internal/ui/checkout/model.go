@@ -69,6 +69,16 @@ type Customer struct {
 	Message string
 	Action  string // what the cashier should do, in plain words
 	Coupons []Coupon
+	Payment Payment // the payment taken with this customer's code, if any
+}
+
+// Payment is where the payment with a customer's code stands, as the
+// payment events tell it (never guessed).
+type Payment struct {
+	State   string // event.PaymentSending … PaymentRefunded; "" none
+	Amount  string // yuan, "12.50"
+	Message string
+	Action  string
 }
 
 // Gateway is what the cashier must know about the gateway.
@@ -234,6 +244,13 @@ func (m *Model) Apply(e event.Event) Change {
 		if c.State != Decoded {
 			c.State, c.Message = Failed, e.Reason
 		}
+		return m.changed(c, added)
+	case event.Payment:
+		if e.SenceNo == "" {
+			return Change{}
+		}
+		c, added := m.customer(e.SenceNo, e.Time)
+		c.Payment = Payment{State: e.State, Amount: e.TotalAmount, Message: e.Message, Action: e.Action}
 		return m.changed(c, added)
 	case event.Gateway:
 		g := GatewayDown

@@ -163,3 +163,15 @@ func TestNoScreenNoConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestPaymentJoinsItsCustomer: a payment event lands on the customer
+// whose sence_no it carries.
+func TestPaymentJoinsItsCustomer(t *testing.T) {
+	m := New()
+	m.Apply(event.Scan{Stamp: at(0), SenceNo: "s1"})
+	m.Apply(event.Scan{Stamp: at(1), SenceNo: "s2"})
+	ch := m.Apply(event.Payment{Stamp: at(2), SenceNo: "s1", State: event.PaymentPaid, TotalAmount: "12.50"})
+	if ch.Customer == nil || ch.Customer.SenceNo != "s1" || ch.Customer.Payment.State != event.PaymentPaid || m.Newest(0).Payment.State != "" {
+		t.Fatalf("change %+v", ch)
+	}
+}
