@@ -64,6 +64,26 @@ func (w *Wedge) Key(r rune, at time.Time) {
 	}
 }
 
+// KeyBurst passes a whole burst at once (rs[i] typed at at[i]): a feeder
+// that knows it has a burst (the TUI's burst gate) hands it over in one
+// piece, so that a pause in the feeder cannot cut it in two. It never
+// blocks.
+func (w *Wedge) KeyBurst(rs []rune, at []time.Time) {
+	w.mu.Lock()
+	if len(w.keys)+len(rs) <= wedgeQueue {
+		for i, r := range rs {
+			w.keys = append(w.keys, keystroke{r, at[i]})
+		}
+	} else {
+		w.dropped += len(rs)
+	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (w *Wedge) take(into []keystroke) ([]keystroke, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

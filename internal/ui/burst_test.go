@@ -224,7 +224,9 @@ func TestWedgeBurstOnEveryScreen(t *testing.T) {
 				keys := recording(t, name)
 				h.play(keys)
 				if e := nextScan(t, out); e.Kind != scanner.EventScan || e.Scan.Code != text(keys) {
-					t.Fatalf("%s: the wedge read %v %q (%s), want the scan %q", name, e.Kind, e.Scan.Code, e.Reason, text(keys))
+					var diag string
+					h.onUI(func() { diag = h.app.diag.lines.text() })
+					t.Fatalf("%s: the wedge read %v %q (%s), want the scan %q\n%s", name, e.Kind, e.Scan.Code, e.Reason, text(keys), diag)
 				}
 				screen := h.waitFor(t, scr.shows)
 				if strings.Contains(screen, text(keys)[:6]) {

@@ -11,7 +11,9 @@ import (
 // capture is the application's input capture: every key passes the burst
 // gate before any screen sees it.
 func (a *App) capture(ev *tcell.EventKey) *tcell.EventKey {
-	if ev == a.silence.Load() {
+	if ev.Key() == silenceKey {
+		// Ours, from gateTimer (perhaps an older one, overtaken by keys):
+		// decide by silence if there has been enough of it.
 		a.decided(a.gate.flush(a.gateNow()))
 		return nil
 	}
@@ -62,17 +64,34 @@ func (a *App) scanned(burst []*tcell.EventKey) {
 	if a.deps.Keys == nil {
 		return
 	}
-	for _, ev := range burst {
-		r := ev.Rune()
+	rs, at := make([]rune, len(burst)), make([]time.Time, len(burst))
+	for i, ev := range burst {
+		rs[i], at[i] = ev.Rune(), a.keyTime(ev)
 		switch ev.Key() {
 		case tcell.KeyEnter:
-			r = '\r'
+			rs[i] = '\r'
 		case tcell.KeyTab:
-			r = '\t'
+			rs[i] = '\t'
 		}
-		a.deps.Keys.Key(r, a.keyTime(ev))
+	}
+	if b, ok := a.deps.Keys.(burstFeeder); ok {
+		b.KeyBurst(rs, at)
+		return
+	}
+	for i, r := range rs {
+		a.deps.Keys.Key(r, at[i])
 	}
 }
+
+// burstFeeder is a KeyFeeder that takes a whole burst in one piece
+// (scanner.Wedge): a pause of the UI goroutine between two keys then
+// cannot look like the end of the burst.
+type burstFeeder interface {
+	KeyBurst(rs []rune, at []time.Time)
+}
+
+// silenceKey marks gateTimer's markers: no keyboard or terminal sends F64.
+const silenceKey = tcell.KeyF64
 
 // gateTimer decides held keys once the silence after them is long enough:
 // a person's single key must not wait for the next one. The decision
@@ -92,9 +111,7 @@ func (a *App) gateTimer(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			m := tcell.NewEventKey(tcell.KeyF64, 0, tcell.ModNone)
-			a.silence.Store(m)
-			a.tv.QueueEvent(m)
+			a.tv.QueueEvent(tcell.NewEventKey(silenceKey, 0, tcell.ModNone))
 		}
 	}
 }

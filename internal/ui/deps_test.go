@@ -11,5 +11,6 @@ var (
 	_ QueueStore         = (*queue.Queue)(nil)
 	_ AgreementConfirmer = (*alipay.Client)(nil)
 	_ KeyFeeder          = (*scanner.Wedge)(nil)
+	_ burstFeeder        = (*scanner.Wedge)(nil)
 	_ ScannerLister      = scanner.List
 )

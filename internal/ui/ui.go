@@ -16,7 +16,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gdamore/tcell/v2"
@@ -104,7 +103,6 @@ type App struct {
 	gateWake chan time.Time
 	keyTime  func(*tcell.EventKey) time.Time
 	gateNow  func() time.Time
-	silence  atomic.Pointer[tcell.EventKey] // the marker gateTimer queued last
 	root     *tview.Flex
 
 	// applied counts events applied to the screen, drawn the events applied
