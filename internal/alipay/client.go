@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -64,8 +65,9 @@ type Config struct {
 // Client calls the Alipay Open Platform gateway. It is safe for concurrent
 // use.
 type Client struct {
-	gatewayURL   string // as configured, or DefaultGatewayURL
-	endpoint     string // gatewayURL with charset in its query
+	gatewayURL   string   // as configured, or DefaultGatewayURL
+	endpoint     *url.URL // gatewayURL with charset in its query; never modified
+	contentType  []string // the requests' Content-Type header value
 	appID        string
 	key          *rsa.PrivateKey
 	signType     SignType
@@ -170,7 +172,8 @@ func NewClient(cfg Config) (*Client, error) {
 	q := u.Query()
 	q.Set("charset", c.charset)
 	u.RawQuery = q.Encode()
-	c.endpoint = u.String()
+	c.endpoint = u
+	c.contentType = []string{"application/x-www-form-urlencoded;charset=" + c.charset}
 	c.gatewayURL = gw
 
 	if c.http == nil {
@@ -342,24 +345,51 @@ func (c *Client) call(ctx context.Context, method, biz string, ready func() erro
 	return c.parseResponse(ctx, method, status, raw)
 }
 
-// post sends a form body to the gateway and reads the answer.
+// acceptJSON is the requests' Accept header value, shared by all: the
+// transport only reads it.
+var acceptJSON = []string{"application/json"}
+
+// post sends a form body to the gateway and reads the answer. The request is
+// built as http.NewRequestWithContext would build it, on the URL parsed
+// once: the client sends many small requests to one address.
 func (c *Client) post(ctx context.Context, method string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, &Error{Method: method, Err: err}
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset="+c.charset)
-	req.Header.Set("Accept", "application/json")
+	req := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           c.endpoint,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{"Content-Type": c.contentType, "Accept": acceptJSON},
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		// A kept-alive connection the gateway closed meanwhile is
+		// retried on a new one, as for a request from NewRequest.
+		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		Host:    c.endpoint.Host,
+	}).WithContext(ctx)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, &Error{Method: method, Err: transportError(err)}
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	raw, err := readBody(resp)
 	if err != nil {
 		return 0, nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Err: transportError(err)}
 	}
 	return resp.StatusCode, raw, nil
+}
+
+// readBody reads at most maxResponse+1 bytes of an answer, into a buffer of
+// the announced length when there is one.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxResponse {
+		raw := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, raw); err != nil {
+			return nil, err
+		}
+		return raw, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 }
 
 // transportError classifies an error of the HTTP round trip. A call the
@@ -508,11 +538,25 @@ func appendQueryEscape(b []byte, s string) []byte {
 // gateway would sign "<" and "&" as written, and so do we) and without the
 // encoder's trailing newline.
 func marshalBiz(v any) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	e := bizEncoders.Get().(*bizEncoder)
+	defer bizEncoders.Put(e)
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
 		return "", err
 	}
-	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+	return string(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))), nil
 }
+
+// bizEncoder is a JSON encoder without HTML escaping and its buffer, kept
+// for the next request.
+type bizEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var bizEncoders = sync.Pool{New: func() any {
+	e := new(bizEncoder)
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}

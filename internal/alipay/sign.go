@@ -39,12 +39,12 @@ func (t SignType) hash() (crypto.Hash, error) {
 	return 0, fmt.Errorf("alipay: sign_type %q: want RSA2 or RSA", string(t))
 }
 
-func digest(h crypto.Hash, content []byte) []byte {
+func digest(h crypto.Hash, content []byte, d *[sha256.Size]byte) []byte {
 	if h == crypto.SHA1 {
-		d := sha1.Sum(content)
-		return d[:]
+		*(*[sha1.Size]byte)(d[:sha1.Size]) = sha1.Sum(content)
+		return d[:sha1.Size]
 	}
-	d := sha256.Sum256(content)
+	*d = sha256.Sum256(content)
 	return d[:]
 }
 
@@ -92,7 +92,8 @@ func Sign(content []byte, key *rsa.PrivateKey, t SignType) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, digest(h, content))
+	var d [sha256.Size]byte
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, digest(h, content, &d))
 	if err != nil {
 		return "", fmt.Errorf("alipay: sign: %w", err)
 	}
@@ -110,7 +111,8 @@ func Verify(content []byte, sig string, key *rsa.PublicKey, t SignType) error {
 	if err != nil {
 		return fmt.Errorf("%w: sign is not base64: %v", ErrSignature, err)
 	}
-	if err := rsa.VerifyPKCS1v15(key, h, digest(h, content), raw); err != nil {
+	var d [sha256.Size]byte
+	if err := rsa.VerifyPKCS1v15(key, h, digest(h, content, &d), raw); err != nil {
 		return fmt.Errorf("%w (%s)", ErrSignature, t)
 	}
 	return nil
