@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -19,11 +20,13 @@ import (
 	"go.etcd.io/bbolt"
 
 	"posagent/internal/alipay"
+	"posagent/internal/api"
 	"posagent/internal/config"
 	"posagent/internal/coupon"
 	"posagent/internal/decode"
 	"posagent/internal/event"
 	"posagent/internal/gwhealth"
+	"posagent/internal/payment"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
 	"posagent/internal/scanner"
@@ -76,7 +79,13 @@ type Options struct {
 	// DecodeWait and DecodeWaitDown are FirstDecodeWait and
 	// FirstDecodeWaitDown when zero.
 	DecodeWait, DecodeWaitDown time.Duration
-	Now                        func() time.Time
+	// PaymentPoll is how often a payment waiting for its buyer is queried
+	// (payment.DefaultPollEvery when zero).
+	PaymentPoll time.Duration
+	Now         func() time.Time
+	// Payments serves the local API's /v1/payments routes in place of the
+	// agent's own payment service (tests).
+	Payments http.Handler
 }
 
 // Agent is the assembled product.
@@ -91,10 +100,19 @@ type Agent struct {
 	Decode  *decode.Flow
 	Coupons *coupon.Coupons
 	Scanner scanner.Scanner
+	// Codes holds decoded payment codes in memory for stage two;
+	// Payments takes payments with them (Payments.Handler is the local
+	// API's /v1/payments).
+	Codes    *payment.Codes
+	Payments *payment.Service
 	// RunID tells this run's events from another's (event.Started).
 	RunID string
+	// API is the local API, nil when api.listen is "off".
+	API *api.Server
 
 	apiURL, apiTokenFile string
+	manual               chan manual   // codes entered through the API
+	stopped              chan struct{} // closed when Run no longer takes them
 
 	log   *slog.Logger
 	now   func() time.Time
@@ -107,7 +125,8 @@ func New(o Options) (a *Agent, err error) {
 	if c == nil {
 		return nil, errors.New("agent: no configuration")
 	}
-	a = &Agent{Config: c, Bus: o.Bus, RunID: newRunID(), log: o.Log, now: o.Now, grace: o.FinishGrace}
+	a = &Agent{Config: c, Bus: o.Bus, RunID: newRunID(), log: o.Log, now: o.Now, grace: o.FinishGrace,
+		manual: make(chan manual), stopped: make(chan struct{})}
 	if a.grace <= 0 {
 		a.grace = DefaultFinishGrace
 	}
@@ -172,9 +191,17 @@ func New(o Options) (a *Agent, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.Codes = payment.NewCodes(a.now)
+	a.Payments, err = payment.New(payment.Options{
+		DB: a.DB, Gateway: gw, Codes: a.Codes, Queue: a.Queue, Events: a.Bus,
+		BuyerWait: c.BuyerWait(), PollEvery: o.PaymentPoll, TerminalID: c.TerminalID, Log: a.log, Now: a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
 	a.Decode, err = decode.New(decode.Config{
 		Gateway: gw, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
-		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded,
+		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded, Codes: a.Codes,
 		FirstWait: firstWait(a.Health, o.DecodeWait, o.DecodeWaitDown),
 	})
 	if err != nil {
@@ -201,6 +228,12 @@ func New(o Options) (a *Agent, err error) {
 	a.Queue.Handle(coupon.JobKind, handler(func(ctx context.Context, j queue.Job) error {
 		return a.Coupons.Issue(ctx, j.Payload)
 	}))
+	a.Queue.Handle(payment.JobKind, handler(func(ctx context.Context, j queue.Job) error {
+		return a.Payments.RunCancel(ctx, j.Payload)
+	}))
+	if err := a.newAPI(o); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -267,16 +300,18 @@ func final(err error) error {
 // Its first event is started and its last stopping, with the reason: the
 // error it returns, or the cause ctx was cancelled with.
 func (a *Agent) Run(ctx context.Context) (err error) {
+	stopAPI := a.serveAPI()
 	a.Bus.Publish(a.started())
 	defer func() {
 		a.Bus.Publish(event.Stopping{Stamp: event.Stamp{Time: a.now()}, Reason: stopReason(ctx, err)})
+		stopAPI()
 	}()
 	ctx, stopAll := context.WithCancel(ctx)
 	defer stopAll()
 	scans := make(chan scanner.Event, 16)
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	wg.Add(4)
+	errs := make(chan error, 4)
+	wg.Add(5)
 	go func() {
 		defer wg.Done()
 		a.Health.Run(ctx)
@@ -300,6 +335,14 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		defer wg.Done()
 		a.purge(ctx)
 	}()
+	go func() {
+		defer wg.Done()
+		// Payments a crash left open are resolved first thing.
+		if err := a.Payments.Run(ctx); err != nil {
+			errs <- fmt.Errorf("payments: %w", err)
+			stopAll()
+		}
+	}()
 
 	// Scans are decoded one after the other: a till has one customer at a
 	// time, and the ledger must see a code's scans in order.
@@ -310,9 +353,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		context.AfterFunc(work, func() { t.Stop() })
 	})
 	defer stop()
-	for e := range scans {
-		a.handle(work, e)
-	}
+	a.loop(work, scans)
 	wg.Wait()
 	close(errs)
 	var all []error
@@ -320,6 +361,23 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// loop takes the scanner's events and the codes entered through the API,
+// one at a time, until the scanner stops.
+func (a *Agent) loop(ctx context.Context, scans <-chan scanner.Event) {
+	defer close(a.stopped)
+	for {
+		select {
+		case e, ok := <-scans:
+			if !ok {
+				return
+			}
+			a.handle(ctx, e)
+		case m := <-a.manual:
+			a.enter(ctx, m)
+		}
+	}
 }
 
 func (a *Agent) handle(ctx context.Context, e scanner.Event) {
@@ -364,8 +422,14 @@ func (a *Agent) purge(ctx context.Context) {
 	}
 }
 
-// Close closes the database and the bus. Call it after Run returned.
+// Close closes the API (if Run did not), the database and the bus. Call it
+// after Run returned.
 func (a *Agent) Close() error {
+	if a.API != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), apiCloseWait)
+		a.API.Close(ctx)
+		cancel()
+	}
 	a.Bus.Close()
 	return a.DB.Close()
 }

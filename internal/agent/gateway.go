@@ -36,6 +36,24 @@ func (g gateway) AgreementAuthConfirm(ctx context.Context, req alipay.AgreementA
 	return err
 }
 
+func (g gateway) TradePay(ctx context.Context, req alipay.TradePayRequest) (*alipay.TradePayResponse, error) {
+	resp, err := g.c.TradePay(ctx, req)
+	g.h.Report(err)
+	return resp, err
+}
+
+func (g gateway) TradeQuery(ctx context.Context, req alipay.TradeQueryRequest) (*alipay.TradeQueryResponse, error) {
+	resp, err := g.c.TradeQuery(ctx, req)
+	g.h.Report(err)
+	return resp, err
+}
+
+func (g gateway) TradeCancel(ctx context.Context, req alipay.TradeCancelRequest) (*alipay.TradeCancelResponse, error) {
+	resp, err := g.c.TradeCancel(ctx, req)
+	g.h.Report(err)
+	return resp, err
+}
+
 // probeCode is the dynamic_id of the health probe: no payment code (those
 // start with 25 to 30), so the gateway answers ILLEGAL_CODE, in a signed
 // answer that proves it is up, and decodes nothing.

@@ -280,8 +280,8 @@ var ErrMalformed = errors.New("malformed response")
 
 // Retryable reports whether err is not a final answer, so that the same
 // request may be sent again later: transport errors and timeouts, a cancelled
-// call, HTTP 5xx, code 20000 (isp.unknow-error), SYSTEM_ERROR and
-// KP.AE_SYSTEM_ERROR. Everything else is final: bad parameters, signatures,
+// call, HTTP 5xx, code 20000 (isp.unknow-error), SYSTEM_ERROR,
+// KP.AE_SYSTEM_ERROR and ACQ.SYSTEM_ERROR. Everything else is final: bad parameters, signatures,
 // permissions, and every business code that asks the customer or the
 // merchant to act.
 func Retryable(err error) bool {
@@ -292,7 +292,7 @@ func Retryable(err error) bool {
 	if e.Code != "" {
 		switch {
 		case e.Code == CodeServiceUnavailable, e.SubCode == SubUnknownError,
-			e.SubCode == SubSystemError, e.SubCode == SubPassSystemError:
+			e.SubCode == SubSystemError, e.SubCode == SubPassSystemError, e.SubCode == SubTradeSystemError:
 			return true
 		}
 		return false
