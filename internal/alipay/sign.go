@@ -1,6 +1,3 @@
-// Package alipay is posagent's client of the Alipay Open Platform gateway:
-// request signing, response verification, charsets, errors, and one file per
-// gateway method.
 package alipay
 
 import (
@@ -10,7 +7,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -25,9 +21,6 @@ const (
 	RSA2 SignType = "RSA2"
 	RSA  SignType = "RSA"
 )
-
-// ErrSignature reports a signature that does not verify.
-var ErrSignature = errors.New("alipay: signature does not verify")
 
 func (t SignType) hash() (crypto.Hash, error) {
 	switch t {
