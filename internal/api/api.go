@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -184,10 +185,7 @@ func New(o Options) (*Server, error) {
 	s.ln = ln
 	addr := ln.Addr().(*net.TCPAddr)
 	s.port = fmt.Sprint(addr.Port)
-	s.hosts = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
-	if host != "" {
-		s.hosts[strings.ToLower(host)] = true
-	}
+	s.hosts = listenerNames(host)
 	scheme, shown := "http", host
 	if tlsConf != nil {
 		scheme = "https"
@@ -233,6 +231,28 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 	})
 	return err
+}
+
+// listenerNames are the Host header names that reach a listener on host:
+// the loopback names, and the host itself; for every interface ("",
+// 0.0.0.0, ::) also this machine's name and addresses.
+func listenerNames(host string) map[string]bool {
+	names := map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		names[strings.ToLower(host)] = true
+		return names
+	}
+	if h, err := os.Hostname(); err == nil {
+		names[strings.ToLower(h)] = true
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				names[n.IP.String()] = true
+			}
+		}
+	}
+	return names
 }
 
 func loopback(host string) bool {

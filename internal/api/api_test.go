@@ -295,3 +295,12 @@ func TestPaymentsMounted(t *testing.T) {
 		t.Errorf("payment handler saw %q; want the second body cut at 64 KiB", got)
 	}
 }
+
+func TestListenerNames(t *testing.T) {
+	if n := listenerNames("192.168.1.5"); !n["192.168.1.5"] || !n["localhost"] || n["evil.example"] {
+		t.Errorf("names for 192.168.1.5: %v", n)
+	}
+	if n := listenerNames("0.0.0.0"); n["0.0.0.0"] || !n["127.0.0.1"] {
+		t.Errorf("names for every interface: %v", n)
+	}
+}
