@@ -143,6 +143,7 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	d.Payments = a.Payments
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	played := a.Bus.Subscribe()

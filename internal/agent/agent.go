@@ -1,6 +1,7 @@
 // Package agent assembles posagent from a configuration: the bbolt file, the
-// retry queue, the gateway client, the sence_no ledger, the decode flow, the
-// coupon issuer and the scanner, all reporting to one event bus. It runs them
+// retry queue, the gateway client and the gateway's health, the sence_no
+// ledger, the decode flow, the coupon issuer and the scanner, all reporting
+// to one event bus. It runs them
 // together and stops them so that no work is lost: what is in flight when the
 // agent stops either finishes or stays in the queue for the next start.
 package agent
@@ -24,6 +25,8 @@ import (
 	"posagent/internal/coupon"
 	"posagent/internal/decode"
 	"posagent/internal/event"
+	"posagent/internal/gwhealth"
+	"posagent/internal/payment"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
 	"posagent/internal/scanner"
@@ -48,8 +51,8 @@ const DefaultFinishGrace = 5 * time.Second
 // every scan.
 const FirstDecodeWait = 5 * time.Second
 
-// FirstDecodeWaitDown is FirstDecodeWait while the queue takes the gateway
-// to be down: a scan then most likely fails, and the queue's probes find
+// FirstDecodeWaitDown is FirstDecodeWait while the gateway is known to be
+// down: a scan then most likely fails, and the queue's probes find
 // the gateway back without holding the customer.
 const FirstDecodeWaitDown = 2 * time.Second
 
@@ -64,8 +67,11 @@ type Options struct {
 	// Scanner overrides the one Config describes (demo, tests).
 	Scanner        scanner.Scanner
 	ScannerOptions scanner.Options
-	// Queue tunes the queue; Events, Unreachable, Discard and Now are set by the agent.
+	// Queue tunes the queue; Events, Gateway, Discard and Now are set by the agent.
 	Queue queue.Options
+	// ProbeEvery is how often the gateway is probed while it is down and
+	// quiet (gwhealth.DefaultProbeEvery when zero).
+	ProbeEvery time.Duration
 	// CodeTTL is how long a scanned code may be retried (decode.DefaultCodeTTL).
 	CodeTTL time.Duration
 	// FinishGrace is DefaultFinishGrace when zero.
@@ -73,9 +79,12 @@ type Options struct {
 	// DecodeWait and DecodeWaitDown are FirstDecodeWait and
 	// FirstDecodeWaitDown when zero.
 	DecodeWait, DecodeWaitDown time.Duration
-	Now                        func() time.Time
-	// Payments serves the local API's /v1/payments routes (nil: they
-	// answer 503).
+	// PaymentPoll is how often a payment waiting for its buyer is queried
+	// (payment.DefaultPollEvery when zero).
+	PaymentPoll time.Duration
+	Now         func() time.Time
+	// Payments serves the local API's /v1/payments routes in place of the
+	// agent's own payment service (tests).
 	Payments http.Handler
 }
 
@@ -86,10 +95,16 @@ type Agent struct {
 	DB      *bbolt.DB
 	Queue   *queue.Queue
 	Client  *alipay.Client
+	Health  *gwhealth.Health // whether the gateway is up: ask it or listen for event.Gateway
 	Ledger  *decode.Ledger
 	Decode  *decode.Flow
 	Coupons *coupon.Coupons
 	Scanner scanner.Scanner
+	// Codes holds decoded payment codes in memory for stage two;
+	// Payments takes payments with them (Payments.Handler is the local
+	// API's /v1/payments).
+	Codes    *payment.Codes
+	Payments *payment.Service
 	// RunID tells this run's events from another's (event.Started).
 	RunID string
 	// API is the local API, nil when api.listen is "off".
@@ -151,9 +166,12 @@ func New(o Options) (a *Agent, err error) {
 			a.DB.Close()
 		}
 	}()
+	gw := gateway{c: a.Client}
+	a.Health = gwhealth.New(gwhealth.Options{Events: a.Bus, Now: a.now, ProbeEvery: o.ProbeEvery, Probe: gw.probe(c.TerminalID, c.PayPID)})
+	gw.h = a.Health
 	qo := o.Queue
 	qo.Events = a.Bus
-	qo.Unreachable = alipay.Unreachable
+	qo.Gateway = a.Health
 	// A decode job holds a full payment code: one that dies is deleted
 	// (its end is on screen already), and New deletes any a version
 	// without this left in the dead list.
@@ -166,7 +184,6 @@ func New(o Options) (a *Agent, err error) {
 		return nil, err
 	}
 	later := deferrer{a.Queue}
-	gw := gateway{c: a.Client, q: a.Queue}
 	a.Coupons, err = coupon.New(coupon.Config{
 		Issuer: gw, Rules: rules, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
 		PayPID: c.PayPID, Log: a.log, Now: a.now, Merchant: merchant(c.MerchantCouponURL),
@@ -174,10 +191,18 @@ func New(o Options) (a *Agent, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.Codes = payment.NewCodes(a.now)
+	a.Payments, err = payment.New(payment.Options{
+		DB: a.DB, Gateway: gw, Codes: a.Codes, Queue: a.Queue, Events: a.Bus,
+		BuyerWait: c.BuyerWait(), PollEvery: o.PaymentPoll, TerminalID: c.TerminalID, Log: a.log, Now: a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
 	a.Decode, err = decode.New(decode.Config{
 		Gateway: gw, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
-		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded,
-		FirstWait: firstWait(a.Queue, o.DecodeWait, o.DecodeWaitDown),
+		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded, Codes: a.Codes,
+		FirstWait: firstWait(a.Health, o.DecodeWait, o.DecodeWaitDown),
 	})
 	if err != nil {
 		return nil, err
@@ -203,6 +228,9 @@ func New(o Options) (a *Agent, err error) {
 	a.Queue.Handle(coupon.JobKind, handler(func(ctx context.Context, j queue.Job) error {
 		return a.Coupons.Issue(ctx, j.Payload)
 	}))
+	a.Queue.Handle(payment.JobKind, handler(func(ctx context.Context, j queue.Job) error {
+		return a.Payments.RunCancel(ctx, j.Payload)
+	}))
 	if err := a.newAPI(o); err != nil {
 		return nil, err
 	}
@@ -210,7 +238,7 @@ func New(o Options) (a *Agent, err error) {
 }
 
 // firstWait is how long a scan's own decode may take: up, or down (the
-// queue's state at the scan).
+// gateway's state at the scan).
 func firstWait(q interface{ Down() bool }, up, down time.Duration) func() time.Duration {
 	if up <= 0 {
 		up = FirstDecodeWait
@@ -282,13 +310,11 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	defer stopAll()
 	scans := make(chan scanner.Event, 16)
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	own := a.Bus.Subscribe()
-	defer own.Close()
-	wg.Add(4)
+	errs := make(chan error, 4)
+	wg.Add(5)
 	go func() {
 		defer wg.Done()
-		a.watch(ctx, own)
+		a.Health.Run(ctx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -308,6 +334,14 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	go func() {
 		defer wg.Done()
 		a.purge(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		// Payments a crash left open are resolved first thing.
+		if err := a.Payments.Run(ctx); err != nil {
+			errs <- fmt.Errorf("payments: %w", err)
+			stopAll()
+		}
 	}()
 
 	// Scans are decoded one after the other: a till has one customer at a
@@ -365,32 +399,6 @@ func (a *Agent) handle(ctx context.Context, e scanner.Event) {
 			detail = e.Err.Error()
 		}
 		a.Bus.Publish(event.Scanner{Stamp: event.Stamp{Time: now}, State: state, Device: e.Device, Detail: detail})
-	}
-}
-
-// watch reports the gateway up at its first answer: the queue reports only
-// changes, and until one the screen would show the gateway's state as
-// unknown.
-func (a *Agent) watch(ctx context.Context, sub *event.Subscription) {
-	known := false
-	for {
-		e, err := sub.Next(ctx)
-		if err != nil {
-			return
-		}
-		answered := false
-		switch e := e.(type) {
-		case event.Gateway:
-			known = true
-		case event.Decoded, event.CouponIssued:
-			answered = true
-		case event.DecodeFailed:
-			answered = e.Code != ""
-		}
-		if answered && !known {
-			known = true
-			a.Bus.Publish(event.Gateway{Stamp: event.Stamp{Time: a.now()}, State: event.GatewayUp})
-		}
 	}
 }
 

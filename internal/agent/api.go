@@ -38,11 +38,15 @@ func (a *Agent) newAPI(o Options) error {
 	if err != nil {
 		return err
 	}
+	payments := o.Payments
+	if payments == nil {
+		payments = a.Payments.Handler()
+	}
 	srv, err := api.New(api.Options{
 		Listen: listen, Token: token, AllowOrigins: c.AllowOrigins, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
 		Bus: a.Bus, Version: Version(), RunID: a.RunID, ValidCode: scanner.ValidPaymentCode,
-		Scans: a, Queue: a.Queue, Agreements: gateway{c: a.Client, q: a.Queue}, Orders: a.Client,
-		Payments: o.Payments, Log: a.log, Now: a.now,
+		Scans: a, Queue: a.Queue, Agreements: gateway{c: a.Client, h: a.Health}, Orders: a.Client,
+		Payments: payments, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return err

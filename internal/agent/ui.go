@@ -32,7 +32,7 @@ func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 		return applied.Restart, err
 	}
 	deps.Queue = a.Queue
-	deps.Agreements = gateway{c: a.Client, q: a.Queue}
+	deps.Agreements = gateway{c: a.Client, h: a.Health}
 	deps.Orders = a.Client
 	deps.Scanners = scanner.List
 	if w, ok := a.Scanner.(*scanner.Wedge); ok && w != nil {

@@ -64,7 +64,8 @@ type Config struct {
 // Client calls the Alipay Open Platform gateway. It is safe for concurrent
 // use.
 type Client struct {
-	endpoint     string // gateway URL with charset in its query
+	gatewayURL   string // as configured, or DefaultGatewayURL
+	endpoint     string // gatewayURL with charset in its query
 	appID        string
 	key          *rsa.PrivateKey
 	signType     SignType
@@ -170,6 +171,7 @@ func NewClient(cfg Config) (*Client, error) {
 	q.Set("charset", c.charset)
 	u.RawQuery = q.Encode()
 	c.endpoint = u.String()
+	c.gatewayURL = gw
 
 	if c.http == nil {
 		c.http = &http.Client{Timeout: DefaultTimeout}
@@ -252,6 +254,10 @@ func NewClientFromFiles(o Options) (*Client, error) {
 	return NewClient(cfg)
 }
 
+// GatewayURL is the gateway the client calls: the configured URL, or
+// DefaultGatewayURL.
+func (c *Client) GatewayURL() string { return c.gatewayURL }
+
 // timestamp is the common parameter timestamp: Beijing time.
 func (c *Client) timestamp() string {
 	return c.now().In(beijing).Format(timestampLayout)
@@ -271,8 +277,8 @@ var ErrMalformed = errors.New("malformed response")
 
 // Retryable reports whether err is not a final answer, so that the same
 // request may be sent again later: transport errors and timeouts, a cancelled
-// call, HTTP 5xx, code 20000 (isp.unknow-error), SYSTEM_ERROR and
-// KP.AE_SYSTEM_ERROR. Everything else is final: bad parameters, signatures,
+// call, HTTP 5xx, code 20000 (isp.unknow-error), SYSTEM_ERROR,
+// KP.AE_SYSTEM_ERROR and ACQ.SYSTEM_ERROR. Everything else is final: bad parameters, signatures,
 // permissions, and every business code that asks the customer or the
 // merchant to act.
 func Retryable(err error) bool {
@@ -283,7 +289,7 @@ func Retryable(err error) bool {
 	if e.Code != "" {
 		switch {
 		case e.Code == CodeServiceUnavailable, e.SubCode == SubUnknownError,
-			e.SubCode == SubSystemError, e.SubCode == SubPassSystemError:
+			e.SubCode == SubSystemError, e.SubCode == SubPassSystemError, e.SubCode == SubTradeSystemError:
 			return true
 		}
 		return false

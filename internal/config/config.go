@@ -37,7 +37,8 @@ type Config struct {
 
 	MerchantCouponURL string `json:"merchant_coupon_url,omitempty"`
 
-	API API `json:"api,omitzero"`
+	API     API      `json:"api,omitzero"`
+	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
 }
 
 // Scanner kinds.
@@ -250,6 +251,7 @@ func (c *Config) Validate() error {
 	required("data_dir", c.DataDir)
 	c.validateScanner(bad)
 	c.validateAPI(bad)
+	c.validatePayment(bad)
 	for i, r := range c.Coupons {
 		key := fmt.Sprintf("coupons[%d]", i)
 		if r.Match.SchoolStdCode == "" && !r.Match.AnyUser {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadValid(t *testing.T) {
@@ -191,5 +192,39 @@ func TestSaveRefusesInvalidAndKeepsOld(t *testing.T) {
 	got, _ := os.ReadFile(path)
 	if string(got) != string(old) {
 		t.Fatalf("old file changed to %s", got)
+	}
+}
+
+func TestPaymentKey(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		wait time.Duration
+		bad  string
+	}{
+		{`{}`, DefaultBuyerWait, ""},
+		{`{"payment":{}}`, DefaultBuyerWait, ""},
+		{`{"payment":{"buyer_wait_seconds":45}}`, 45 * time.Second, ""},
+		{`{"payment":{"buyer_wait_seconds":-1}}`, 0, "payment.buyer_wait_seconds"},
+		{`{"payment":{"buyer_wait_seconds":601}}`, 0, "payment.buyer_wait_seconds"},
+	} {
+		c, err := Parse([]byte(tt.json))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var es Errors
+		if err := c.Validate(); errors.As(err, &es) && es.For("payment.buyer_wait_seconds") != nil {
+			if tt.bad == "" {
+				t.Errorf("%s: %v", tt.json, err)
+			}
+			continue
+		}
+		if tt.bad != "" {
+			t.Errorf("%s: no error on %s", tt.json, tt.bad)
+		} else if c.BuyerWait() != tt.wait {
+			t.Errorf("%s: wait %v", tt.json, c.BuyerWait())
+		}
+	}
+	if _, err := Parse([]byte(`{"payment":{"buyer_wait":3}}`)); err == nil || !strings.Contains(err.Error(), "buyer_wait") {
+		t.Fatalf("unknown key: %v", err)
 	}
 }

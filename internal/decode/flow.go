@@ -38,6 +38,15 @@ type Deferrer interface {
 	Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error
 }
 
+// CodeKeeper holds each decoded customer's payment code in memory for the
+// code's life, so that stage two (alipay.trade.pay) can charge it: the code
+// is never written anywhere. It hears of failed decodes too, so that a
+// payment asked for one is refused with the reason.
+type CodeKeeper interface {
+	Decoded(senceNo, code string, expires time.Time)
+	Failed(senceNo string)
+}
+
 // JobKind names decode retries in the queue.
 const JobKind = "decode"
 
@@ -110,7 +119,11 @@ type Config struct {
 	// Decoded is told of every customer, after the decoded event: the
 	// coupon issuer hangs here.
 	Decoded func(ctx context.Context, id Identity)
-	Now     func() time.Time
+	// Codes, when set, is handed every decoded code before the decoded
+	// event goes out (a POS that pays at once finds it), and told of
+	// every decode that failed.
+	Codes CodeKeeper
+	Now   func() time.Time
 }
 
 // Flow decodes scans.
@@ -251,9 +264,8 @@ func (f *Flow) settle(senceNo string) bool {
 //
 // Only decodes this Flow watches (queued by Scan, or passed to Watch after a
 // restart) publish their end: one that expired already has. An ended
-// decode returns nil without a request: the queue must not take that for
-// the gateway's answer (the agent's handler marks it queue.NotSent, seeing
-// that its gateway was not called).
+// decode returns nil without a request, so it tells the gateway's health
+// nothing: only calls report to it.
 func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
 	var r retry
 	if err := json.Unmarshal(payload, &r); err != nil || r.Code == "" || r.SenceNo == "" {
@@ -309,7 +321,7 @@ func (f *Flow) attempt(ctx context.Context, r retry, n int, ready func() error, 
 	if err != nil {
 		return Identity{}, f.fail(failure(r.SenceNo, err, ActionFor(err)))
 	}
-	return f.decoded(ctx, r.SenceNo, resp), nil
+	return f.decoded(ctx, r, resp), nil
 }
 
 // unrecorded is the failure of a scan whose sence_no could not be committed:
@@ -333,11 +345,18 @@ func failure(senceNo string, err error, a Action) *Failure {
 }
 
 func (f *Flow) fail(fl *Failure) *Failure {
+	if f.c.Codes != nil && fl.SenceNo != "" {
+		f.c.Codes.Failed(fl.SenceNo)
+	}
 	f.c.Events.Publish(event.DecodeFailed{Stamp: f.stamp(), SenceNo: fl.SenceNo, Code: fl.Code, SubCode: fl.SubCode, Message: fl.Action.Message, Action: fl.Action.Action})
 	return fl
 }
 
-func (f *Flow) decoded(ctx context.Context, senceNo string, resp *alipay.TwostageResponse) Identity {
+func (f *Flow) decoded(ctx context.Context, r retry, resp *alipay.TwostageResponse) Identity {
+	senceNo := r.SenceNo
+	if f.c.Codes != nil {
+		f.c.Codes.Decoded(senceNo, r.Code, r.Deadline)
+	}
 	id := Identity{SenceNo: senceNo, UserID: resp.UserID, At: f.c.Now()}
 	if s := resp.School(); s != nil {
 		id.SchoolStdCode, id.CampusNo = s.SchoolStdCode, s.CampusNo
