@@ -24,7 +24,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"posagent/internal/alipay"
@@ -91,7 +90,7 @@ type Options struct {
 	Agreements Agreements
 	Orders     Orders
 	// Payments serves /v1/payments and below, behind the same checks as
-	// every route; nil answers 503 (see also SetPayments).
+	// every route; nil answers 503.
 	Payments http.Handler
 
 	RingSize     int           // events kept for resuming streams; DefaultRingSize
@@ -105,19 +104,18 @@ type Options struct {
 // Server is the local API. New subscribes it to the bus and opens its
 // listener; Serve answers requests until Close.
 type Server struct {
-	o        Options
-	ln       net.Listener
-	url      string
-	port     string
-	hosts    map[string]bool // Host header names that reach this listener
-	origins  map[string]bool
-	token    [32]byte // sha256 of the token: compared in constant time
-	mux      *http.ServeMux
-	routes   []string // "METHOD /path" of every route, for the OpenAPI check
-	hub      *hub
-	metrics  *metrics
-	payments atomic.Pointer[http.Handler]
-	srv      *http.Server
+	o       Options
+	ln      net.Listener
+	url     string
+	port    string
+	hosts   map[string]bool // Host header names that reach this listener
+	origins map[string]bool
+	token   [32]byte // sha256 of the token: compared in constant time
+	mux     *http.ServeMux
+	routes  []string // "METHOD /path" of every route, for the OpenAPI check
+	hub     *hub
+	metrics *metrics
+	srv     *http.Server
 
 	closeOnce sync.Once
 	served    chan struct{}
