@@ -201,8 +201,8 @@ func TestPaymentKey(t *testing.T) {
 		wait time.Duration
 		bad  string
 	}{
-		{`{}`, 0, ""}, // the payment stage's default
-		{`{"payment":{}}`, 0, ""},
+		{`{}`, DefaultBuyerWait, ""},
+		{`{"payment":{}}`, DefaultBuyerWait, ""},
 		{`{"payment":{"buyer_wait_seconds":45}}`, 45 * time.Second, ""},
 		{`{"payment":{"buyer_wait_seconds":-1}}`, 0, "payment.buyer_wait_seconds"},
 		{`{"payment":{"buyer_wait_seconds":601}}`, 0, "payment.buyer_wait_seconds"},

@@ -121,7 +121,7 @@ func Setup(dir string, speed float64) (*Demo, error) {
 		Coupons:         rules,
 	}
 	// The wait for a buyer who never confirms shrinks with the script.
-	c.Payment = &config.Payment{BuyerWaitSeconds: max(1, int(float64(payment.DefaultBuyerWait/time.Second)/speed))}
+	c.Payment = &config.Payment{BuyerWaitSeconds: max(1, int(float64(config.DefaultBuyerWait/time.Second)/speed))}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		srv.Close()
