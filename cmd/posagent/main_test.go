@@ -222,7 +222,7 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
-// The sample configuration the README shows loads, with its coupon rules.
+// The sample configuration docs/configuration.md names loads, with its coupon rules.
 func TestSampleConfigLoads(t *testing.T) {
 	c, err := config.Load(filepath.Join("..", "..", "testdata", "config", "posagent.json"))
 	if err != nil {

@@ -1,5 +1,5 @@
 // Package config reads, checks and writes posagent's configuration: one JSON
-// file whose keys are a contract (see the README). Unknown keys are errors, so
+// file whose keys are a contract (see docs/configuration.md). Unknown keys are errors, so
 // that a misspelt key is found at start and not when it would have mattered.
 package config
 
