@@ -85,6 +85,7 @@ var screenKeys = []screenKey{
 	{pageSettings, tcell.KeyF4, 's', "Settings"},
 	{pageAgreement, tcell.KeyF5, 'a', "Agreement"},
 	{pageOrder, tcell.KeyF6, 'o', "App-pay"},
+	{pagePay, tcell.KeyF7, 'p', "Pay"},
 }
 
 // newMenu is the top line: one clickable entry per screen.
