@@ -379,3 +379,22 @@ func TestCodes(t *testing.T) {
 		t.Fatal("not forgotten")
 	}
 }
+
+// A clean stop while the pay is on its way waits for the answer (within
+// FinishGrace) and records it: the next start has nothing to resolve.
+func TestCleanStopKeepsTheAnswer(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.srv.SetFault(alipay.MethodTradePay, alipaytest.Fault{Processed: true, Latency: 300 * time.Millisecond, Count: 1})
+	e.decoded("S1")
+	e.pay("S1", "o1", "4.00")
+	e.close() // returns once the driver has
+	db, err := bbolt.Open(e.dbPath, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, ok, err := store{db}.get("o1")
+	if err != nil || !ok || r.State != event.PaymentPaid || r.TradeNo == "" {
+		t.Fatalf("after a clean stop: %+v %v %v", r, ok, err)
+	}
+}
