@@ -40,7 +40,7 @@ const (
 	// DefaultQueryTries is how often an unknown outcome is queried, Poll
 	// apart, while the gateway does not know the trade, before it is
 	// cancelled: the pay may still be on its way to it.
-	DefaultQueryTries = 3
+	DefaultQueryTries  = 3
 	DefaultFinishGrace = 5 * time.Second
 	// CancelLife is how long a cancel job is retried: the gateway cancels
 	// trades of the same day only.
@@ -78,16 +78,16 @@ type Options struct {
 	// BuyerWait is how long a buyer who must confirm in the app is waited
 	// for; PollEvery how often the trade is queried meanwhile.
 	BuyerWait, PollEvery time.Duration
-	QueryTries           int    // DefaultQueryTries when zero
+	QueryTries           int // DefaultQueryTries when zero
 	// FinishGrace is how long a pay request in flight when Run's context
 	// ends may take to be answered (DefaultFinishGrace when zero): an
 	// answer that comes is recorded, so a clean stop does not turn a known
 	// outcome into one the next start must resolve.
 	FinishGrace time.Duration
-	TerminalID           string // sent as terminal_id
-	StoreID              string // sent as store_id unless the request names one
-	Log                  *slog.Logger
-	Now                  func() time.Time
+	TerminalID  string // sent as terminal_id
+	StoreID     string // sent as store_id unless the request names one
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Service takes payments. Call Run before Pay.
