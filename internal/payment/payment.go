@@ -526,6 +526,7 @@ func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 	// The job must land even while stopping.
 	_, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
 		Kind: JobKind, Key: JobKind + "/" + rec.OutTradeNo, Payload: payload,
+		Subject:  event.Subject{SenceNo: rec.SenceNo},
 		Deadline: s.o.Now().Add(CancelLife),
 	})
 	if err != nil {

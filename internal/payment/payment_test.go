@@ -398,3 +398,29 @@ func TestCleanStopKeepsTheAnswer(t *testing.T) {
 		t.Fatalf("after a clean stop: %+v %v %v", r, ok, err)
 	}
 }
+
+// A cancel that waits in the queue names its customer in the queue's events.
+func TestQueuedCancelNamesTheCustomer(t *testing.T) {
+	e := newEnv(t, envOpts{buyerWait: 100 * time.Millisecond})
+	e.srv.SetPayer(userID, alipaytest.Payer{Balance: 100000, Confirm: true, NeverConfirm: true})
+	e.srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{Drop: true, Count: 1})
+	e.decoded("S1")
+	e.pay("S1", "o1", "2.00")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		ev, err := e.sub.Next(ctx)
+		if err != nil {
+			t.Fatal("no queued event for the cancel")
+		}
+		if q, ok := ev.(event.Queued); ok && q.Kind == JobKind {
+			if q.SenceNo != "S1" {
+				t.Fatalf("queued %+v", q)
+			}
+			break
+		}
+	}
+	if got := e.states("o1"); got[len(got)-1] != event.PaymentCancelled {
+		t.Fatalf("states %v", got)
+	}
+}
