@@ -77,6 +77,9 @@ func TestDemoHeadless(t *testing.T) {
 	if r := evs[len(evs)-1]["reason"]; r != errDemoPlayed.Error() {
 		t.Errorf("stopping reason %q, want %q", r, errDemoPlayed)
 	}
+	if u, _ := evs[0]["api_url"].(string); !strings.HasPrefix(u, "http://127.0.0.1:") || strings.HasSuffix(u, ":0") {
+		t.Errorf("started.api_url %q: want the loopback port the demo picked", u)
+	}
 	count := map[string]int{}
 	for _, e := range evs {
 		k := e["type"].(string)
@@ -272,6 +275,27 @@ func checkContract(t *testing.T, evs []map[string]any) {
 		}
 		if e["type"] == "queued" && e["kind"] == "coupon" && (e["tpl_id"] == "" || e["serial_number"] == "") {
 			t.Errorf("queued coupon job without tpl_id/serial_number: %v", e)
+		}
+	}
+}
+
+func TestQueueChangeArguments(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"queue", "retry", "--data", dir}, "which job?"},
+		{[]string{"queue", "drop", "7", "--data", dir}, "no running posagent"},
+		{[]string{"queue", "--data", dir, "drop", "7"}, "no running posagent"},
+		{[]string{"queue", "--data", dir, "purge"}, `unknown argument "purge"`},
+		{[]string{"queue", "retry", "7", "8", "--data", dir}, `unexpected "8"`},
+	} {
+		var stderr bytes.Buffer
+		cmd := posagent(context.Background(), tc.args...)
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), tc.says) {
+			t.Errorf("posagent %v: %v, stderr %q; want it to say %q", tc.args, err, stderr.String(), tc.says)
 		}
 	}
 }

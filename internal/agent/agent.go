@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"posagent/internal/alipay"
+	"posagent/internal/api"
 	"posagent/internal/config"
 	"posagent/internal/coupon"
 	"posagent/internal/decode"
@@ -76,6 +78,9 @@ type Options struct {
 	// (payment.DefaultPollEvery when zero).
 	PaymentPoll time.Duration
 	Now         func() time.Time
+	// Payments serves the local API's /v1/payments routes in place of the
+	// agent's own payment service (tests).
+	Payments http.Handler
 }
 
 // Agent is the assembled product.
@@ -96,8 +101,12 @@ type Agent struct {
 	Payments *payment.Service
 	// RunID tells this run's events from another's (event.Started).
 	RunID string
+	// API is the local API, nil when api.listen is "off".
+	API *api.Server
 
 	apiURL, apiTokenFile string
+	manual               chan manual   // codes entered through the API
+	stopped              chan struct{} // closed when Run no longer takes them
 
 	log   *slog.Logger
 	now   func() time.Time
@@ -110,7 +119,8 @@ func New(o Options) (a *Agent, err error) {
 	if c == nil {
 		return nil, errors.New("agent: no configuration")
 	}
-	a = &Agent{Config: c, Bus: o.Bus, RunID: newRunID(), log: o.Log, now: o.Now, grace: o.FinishGrace}
+	a = &Agent{Config: c, Bus: o.Bus, RunID: newRunID(), log: o.Log, now: o.Now, grace: o.FinishGrace,
+		manual: make(chan manual), stopped: make(chan struct{})}
 	if a.grace <= 0 {
 		a.grace = DefaultFinishGrace
 	}
@@ -213,6 +223,9 @@ func New(o Options) (a *Agent, err error) {
 	a.Queue.Handle(payment.JobKind, handler(func(ctx context.Context, j queue.Job) error {
 		return a.Payments.RunCancel(ctx, j.Payload)
 	}))
+	if err := a.newAPI(o); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -279,9 +292,11 @@ func final(err error) error {
 // Its first event is started and its last stopping, with the reason: the
 // error it returns, or the cause ctx was cancelled with.
 func (a *Agent) Run(ctx context.Context) (err error) {
+	stopAPI := a.serveAPI()
 	a.Bus.Publish(a.started())
 	defer func() {
 		a.Bus.Publish(event.Stopping{Stamp: event.Stamp{Time: a.now()}, Reason: stopReason(ctx, err)})
+		stopAPI()
 	}()
 	ctx, stopAll := context.WithCancel(ctx)
 	defer stopAll()
@@ -332,9 +347,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		context.AfterFunc(work, func() { t.Stop() })
 	})
 	defer stop()
-	for e := range scans {
-		a.handle(work, e)
-	}
+	a.loop(work, scans)
 	wg.Wait()
 	close(errs)
 	var all []error
@@ -342,6 +355,23 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// loop takes the scanner's events and the codes entered through the API,
+// one at a time, until the scanner stops.
+func (a *Agent) loop(ctx context.Context, scans <-chan scanner.Event) {
+	defer close(a.stopped)
+	for {
+		select {
+		case e, ok := <-scans:
+			if !ok {
+				return
+			}
+			a.handle(ctx, e)
+		case m := <-a.manual:
+			a.enter(ctx, m)
+		}
+	}
 }
 
 func (a *Agent) handle(ctx context.Context, e scanner.Event) {
@@ -412,8 +442,14 @@ func (a *Agent) purge(ctx context.Context) {
 	}
 }
 
-// Close closes the database and the bus. Call it after Run returned.
+// Close closes the API (if Run did not), the database and the bus. Call it
+// after Run returned.
 func (a *Agent) Close() error {
+	if a.API != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), apiCloseWait)
+		a.API.Close(ctx)
+		cancel()
+	}
 	a.Bus.Close()
 	return a.DB.Close()
 }

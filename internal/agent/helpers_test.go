@@ -44,7 +44,8 @@ func testConfig(t testing.TB, srv *alipaytest.Server, dataDir string) *config.Co
 		t.Fatal(err)
 	}
 	c := &config.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), AppPrivateKey: "app.pem", AlipayPublicKey: "alipay.pem",
-		PayPID: payPID, TerminalID: "till1", DataDir: dataDir, Scanner: config.Scanner{Kind: config.ScannerSim}, Coupons: cs}
+		PayPID: payPID, TerminalID: "till1", DataDir: dataDir, Scanner: config.Scanner{Kind: config.ScannerSim}, Coupons: cs,
+		API: config.API{Listen: "127.0.0.1:0"}}
 	c.SetDefaults()
 	return c
 }

@@ -45,6 +45,14 @@ func TestWithUI(t *testing.T) {
 	if _, err := a.Queue.Pending(); err == nil {
 		t.Error("the database is still open after the UI quit")
 	}
+	// In TUI mode too the run starts with started and ends with stopping.
+	st := w.until("stopping", isType(event.TypeStopping)).(event.Stopping)
+	if w.seen[0].Type() != event.TypeStarted || st.Reason != errQuit.Error() {
+		t.Errorf("first event %s, stopping reason %q; want started first and %q", w.seen[0].Type(), st.Reason, errQuit)
+	}
+	if _, err := w.sub.Next(context.Background()); err == nil {
+		t.Error("an event after stopping")
+	}
 }
 
 // Saving the settings applies new coupon rules at once and names the keys

@@ -37,6 +37,7 @@ type Config struct {
 
 	MerchantCouponURL string `json:"merchant_coupon_url,omitempty"`
 
+	API     API      `json:"api,omitzero"`
 	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
 }
 
@@ -182,7 +183,8 @@ func (c *Config) SetDefaults() {
 }
 
 func (c *Config) resolve(dir string) {
-	for _, p := range []*string{&c.AppPrivateKey, &c.AlipayPublicKey, &c.AppCert, &c.AlipayCert, &c.AlipayRootCert, &c.EncryptKey, &c.DataDir} {
+	for _, p := range []*string{&c.AppPrivateKey, &c.AlipayPublicKey, &c.AppCert, &c.AlipayCert, &c.AlipayRootCert, &c.EncryptKey, &c.DataDir,
+		&c.API.TokenFile, &c.API.TLSCert, &c.API.TLSKey} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -248,6 +250,7 @@ func (c *Config) Validate() error {
 	}
 	required("data_dir", c.DataDir)
 	c.validateScanner(bad)
+	c.validateAPI(bad)
 	c.validatePayment(bad)
 	for i, r := range c.Coupons {
 		key := fmt.Sprintf("coupons[%d]", i)

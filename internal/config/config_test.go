@@ -66,6 +66,15 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"gateway_url", func(m map[string]any) { m["gateway_url"] = "ftp://x" }, "gateway_url"},
 		{"auth token", func(m map[string]any) { m["app_auth_token"] = strings.Repeat("t", 41) }, "app_auth_token"},
 		{"scanner kind", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "bluetooth"} }, "scanner.kind"},
+		{"api listen", func(m map[string]any) { m["api"] = map[string]any{"listen": "7450"} }, "api.listen"},
+		{"api beyond loopback", func(m map[string]any) { m["api"] = map[string]any{"listen": "0.0.0.0:7450"} }, "api.tls_cert"},
+		{"api key missing", func(m map[string]any) {
+			m["api"] = map[string]any{"listen": "192.168.1.5:7450", "tls_cert": "api.crt"}
+		}, "api.tls_key"},
+		{"api star origin", func(m map[string]any) { m["api"] = map[string]any{"allow_origins": []any{"*"}} }, "api.allow_origins[0]"},
+		{"api origin path", func(m map[string]any) {
+			m["api"] = map[string]any{"allow_origins": []any{"https://pos.example", "https://pos.example/till"}}
+		}, "api.allow_origins[1]"},
 		{"no scanner", func(m map[string]any) { delete(m, "scanner") }, "scanner.kind"},
 		{"serial no port", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "serial"} }, "scanner.port"},
 		{"baud", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "serial", "port": "COM3", "baud": 7} }, "scanner.baud"},

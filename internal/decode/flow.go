@@ -79,6 +79,11 @@ type Scan struct {
 	Code   string
 	Source string
 	Time   time.Time
+	// Assigned, when set, is told the code's sence_no as soon as it is
+	// assigned ("" when the ledger could not record it), before the
+	// decode request: a code entered through the local API answers its
+	// caller with it.
+	Assigned func(senceNo string)
 }
 
 // Failure is a decode that ended without a customer and will not be retried.
@@ -176,6 +181,9 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 	// sence_no, so it follows the reservation (not its commit).
 	e, _, durable, err := f.c.Ledger.Reserve(s.Code, s.Time)
 	f.c.Events.Publish(event.Scan{Stamp: f.stamp(), SenceNo: e.SenceNo, CodeMasked: redact.Code(s.Code), Source: s.Source})
+	if s.Assigned != nil {
+		s.Assigned(e.SenceNo)
+	}
 	if err != nil {
 		return Identity{}, f.fail(unrecorded(err))
 	}

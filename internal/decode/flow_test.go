@@ -117,9 +117,18 @@ func newHarness(t *testing.T) *harness {
 
 func TestScanDecodes(t *testing.T) {
 	h := newHarness(t)
-	id, err := h.flow.Scan(context.Background(), Scan{Code: code, Source: "sim"})
+	var assigned []string
+	id, err := h.flow.Scan(context.Background(), Scan{Code: code, Source: "sim", Assigned: func(sn string) {
+		assigned = append(assigned, sn)
+		if len(h.gw.reqs) != 0 {
+			t.Error("Assigned told after the request left")
+		}
+	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(assigned) != 1 || assigned[0] != id.SenceNo {
+		t.Errorf("Assigned told %v, want [%s]", assigned, id.SenceNo)
 	}
 	if id.UserID != "2088123412341234" || id.SchoolStdCode != "4136013432" || id.CampusNo != "2019021208" || id.SenceNo == "" {
 		t.Errorf("identity = %+v", id)

@@ -31,6 +31,8 @@ var (
 	ErrFull = errors.New("queue full")
 	// ErrNotFound: no pending or dead job has that id.
 	ErrNotFound = errors.New("no such job")
+	// ErrNotDead: RetryDead was given a job that is pending, not dead.
+	ErrNotDead = errors.New("job is not dead")
 	// ErrLeased: the job is being run and cannot be dropped now.
 	ErrLeased = errors.New("job is running")
 	// ErrNoLease: the lease a Retry or Kill was given under has ended (it
@@ -458,7 +460,7 @@ func (q *Queue) RetryDead(id string) error {
 		v := s.dead.Get(u64(n))
 		if v == nil {
 			if s.jobs.Get(u64(n)) != nil {
-				return reject(fmt.Errorf("job %s is not dead", id))
+				return reject(fmt.Errorf("job %s: %w", id, ErrNotDead))
 			}
 			return reject(fmt.Errorf("job %s: %w", id, ErrNotFound))
 		}

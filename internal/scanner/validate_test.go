@@ -27,7 +27,7 @@ func TestCheckCode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
-			err := checkCode(tt.code)
+			err := ValidPaymentCode(tt.code)
 			if tt.reason == "" {
 				if err != nil {
 					t.Fatalf("checkCode = %v, want valid", err)
