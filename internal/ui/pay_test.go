@@ -84,3 +84,10 @@ func TestPayDialog(t *testing.T) {
 	h.key(tcell.KeyF9, 0, tcell.ModNone)
 	h.waitFor(t, "Not sent:", "the code has expired")
 }
+
+// With the Pay entry the menu still fits the smallest terminal (80
+// columns), F10 Quit included.
+func TestMenuFits80Columns(t *testing.T) {
+	h := start(t, Deps{}, 80, 24)
+	h.waitFor(t, "F7 Pay", "F10 Quit")
+}
