@@ -39,6 +39,12 @@ func TestBranches(t *testing.T) {
 			states: []string{"sending", "waiting_buyer", "cancelling", "cancelled"}},
 		{name: "balance too low", payer: &alipaytest.Payer{Balance: 100},
 			states: []string{"sending", "failed"}},
+		{name: "code invalid", fault: &alipaytest.Fault{SubCode: alipay.SubAuthCodeInvalid, Count: 1},
+			states: []string{"sending", "failed"}},
+		{name: "ACQ.SYSTEM_ERROR", fault: &alipaytest.Fault{SubCode: alipay.SubTradeSystemError, Count: 1},
+			states: []string{"sending", "unknown", "cancelling", "cancelled"}},
+		{name: "already paid", fault: &alipaytest.Fault{Processed: true, SubCode: alipay.SubTradeHasSuccess, Count: 1},
+			states: []string{"sending", "unknown", "paid"}, charges: 1},
 		{name: "answer lost after the charge", fault: &alipaytest.Fault{Processed: true, Drop: true, Count: 1},
 			states: []string{"sending", "unknown", "paid"}, charges: 1},
 		{name: "20000 after the charge", fault: &alipaytest.Fault{Processed: true, Code20000: true, Count: 1},
@@ -56,6 +62,14 @@ func TestBranches(t *testing.T) {
 				e.srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{Drop: true, Count: 3})
 			},
 			states: []string{"sending", "waiting_buyer", "cancelling", "cancelled"}},
+		{name: "buyer confirms as the cancel goes out", payer: &alipaytest.Payer{Balance: 100000, Confirm: true, ConfirmAfter: time.Second},
+			// The wait (300ms) ends, the query finds the trade unpaid, and
+			// the buyer confirms while the cancel is on its way: the cancel
+			// refunds.
+			setup: func(e *env) {
+				e.srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{Latency: 2 * time.Second, Count: 1})
+			},
+			states: []string{"sending", "waiting_buyer", "cancelling", "refunded"}, charges: 1, refund: true},
 		{name: "cancel retry_flag Y", payer: &alipaytest.Payer{Balance: 100000, Confirm: true, NeverConfirm: true},
 			setup:  func(e *env) { e.srv.CancelRetries(2) },
 			states: []string{"sending", "waiting_buyer", "cancelling", "cancelled"}},
