@@ -1,11 +1,13 @@
 package payment
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -85,7 +87,7 @@ func TestBranches(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(e)
 			}
-			e.decoded("S1")
+			code := e.decoded("S1")
 			e.pay("S1", "o1", "12.50")
 			got := e.states("o1")
 			if !slices.Equal(got, tt.states) {
@@ -110,6 +112,11 @@ func TestBranches(t *testing.T) {
 			}
 			if p.Action == "" || p.Message == "" {
 				t.Fatalf("no words for the cashier: %+v", p)
+			}
+			// The code was never written: not in the records, not in a
+			// cancel job.
+			if raw, err := os.ReadFile(e.dbPath); err != nil || bytes.Contains(raw, []byte(code)) {
+				t.Fatalf("the database file holds the payment code (%v)", err)
 			}
 		})
 	}
