@@ -1,6 +1,7 @@
 // Package agent assembles posagent from a configuration: the bbolt file, the
-// retry queue, the gateway client, the sence_no ledger, the decode flow, the
-// coupon issuer and the scanner, all reporting to one event bus. It runs them
+// retry queue, the gateway client and the gateway's health, the sence_no
+// ledger, the decode flow, the coupon issuer and the scanner, all reporting
+// to one event bus. It runs them
 // together and stops them so that no work is lost: what is in flight when the
 // agent stops either finishes or stays in the queue for the next start.
 package agent
@@ -24,6 +25,7 @@ import (
 	"posagent/internal/coupon"
 	"posagent/internal/decode"
 	"posagent/internal/event"
+	"posagent/internal/gwhealth"
 	"posagent/internal/payment"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
@@ -49,8 +51,8 @@ const DefaultFinishGrace = 5 * time.Second
 // every scan.
 const FirstDecodeWait = 5 * time.Second
 
-// FirstDecodeWaitDown is FirstDecodeWait while the queue takes the gateway
-// to be down: a scan then most likely fails, and the queue's probes find
+// FirstDecodeWaitDown is FirstDecodeWait while the gateway is known to be
+// down: a scan then most likely fails, and the queue's probes find
 // the gateway back without holding the customer.
 const FirstDecodeWaitDown = 2 * time.Second
 
@@ -65,8 +67,11 @@ type Options struct {
 	// Scanner overrides the one Config describes (demo, tests).
 	Scanner        scanner.Scanner
 	ScannerOptions scanner.Options
-	// Queue tunes the queue; Events, Unreachable, Discard and Now are set by the agent.
+	// Queue tunes the queue; Events, Gateway, Discard and Now are set by the agent.
 	Queue queue.Options
+	// ProbeEvery is how often the gateway is probed while it is down and
+	// quiet (gwhealth.DefaultProbeEvery when zero).
+	ProbeEvery time.Duration
 	// CodeTTL is how long a scanned code may be retried (decode.DefaultCodeTTL).
 	CodeTTL time.Duration
 	// FinishGrace is DefaultFinishGrace when zero.
@@ -90,6 +95,7 @@ type Agent struct {
 	DB      *bbolt.DB
 	Queue   *queue.Queue
 	Client  *alipay.Client
+	Health  *gwhealth.Health // whether the gateway is up: ask it or listen for event.Gateway
 	Ledger  *decode.Ledger
 	Decode  *decode.Flow
 	Coupons *coupon.Coupons
@@ -160,9 +166,12 @@ func New(o Options) (a *Agent, err error) {
 			a.DB.Close()
 		}
 	}()
+	gw := gateway{c: a.Client}
+	a.Health = gwhealth.New(gwhealth.Options{Events: a.Bus, Now: a.now, ProbeEvery: o.ProbeEvery, Probe: gw.probe(c.TerminalID, c.PayPID)})
+	gw.h = a.Health
 	qo := o.Queue
 	qo.Events = a.Bus
-	qo.Unreachable = alipay.Unreachable
+	qo.Gateway = a.Health
 	// A decode job holds a full payment code: one that dies is deleted
 	// (its end is on screen already), and New deletes any a version
 	// without this left in the dead list.
@@ -175,7 +184,6 @@ func New(o Options) (a *Agent, err error) {
 		return nil, err
 	}
 	later := deferrer{a.Queue}
-	gw := gateway{c: a.Client, q: a.Queue}
 	a.Coupons, err = coupon.New(coupon.Config{
 		Issuer: gw, Rules: rules, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
 		PayPID: c.PayPID, Log: a.log, Now: a.now, Merchant: merchant(c.MerchantCouponURL),
@@ -194,7 +202,7 @@ func New(o Options) (a *Agent, err error) {
 	a.Decode, err = decode.New(decode.Config{
 		Gateway: gw, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
 		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded, Codes: a.Codes,
-		FirstWait: firstWait(a.Queue, o.DecodeWait, o.DecodeWaitDown),
+		FirstWait: firstWait(a.Health, o.DecodeWait, o.DecodeWaitDown),
 	})
 	if err != nil {
 		return nil, err
@@ -230,7 +238,7 @@ func New(o Options) (a *Agent, err error) {
 }
 
 // firstWait is how long a scan's own decode may take: up, or down (the
-// queue's state at the scan).
+// gateway's state at the scan).
 func firstWait(q interface{ Down() bool }, up, down time.Duration) func() time.Duration {
 	if up <= 0 {
 		up = FirstDecodeWait
@@ -303,12 +311,10 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	scans := make(chan scanner.Event, 16)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
-	own := a.Bus.Subscribe()
-	defer own.Close()
 	wg.Add(5)
 	go func() {
 		defer wg.Done()
-		a.watch(ctx, own)
+		a.Health.Run(ctx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -393,32 +399,6 @@ func (a *Agent) handle(ctx context.Context, e scanner.Event) {
 			detail = e.Err.Error()
 		}
 		a.Bus.Publish(event.Scanner{Stamp: event.Stamp{Time: now}, State: state, Device: e.Device, Detail: detail})
-	}
-}
-
-// watch reports the gateway up at its first answer: the queue reports only
-// changes, and until one the screen would show the gateway's state as
-// unknown.
-func (a *Agent) watch(ctx context.Context, sub *event.Subscription) {
-	known := false
-	for {
-		e, err := sub.Next(ctx)
-		if err != nil {
-			return
-		}
-		answered := false
-		switch e := e.(type) {
-		case event.Gateway:
-			known = true
-		case event.Decoded, event.CouponIssued:
-			answered = true
-		case event.DecodeFailed:
-			answered = e.Code != ""
-		}
-		if answered && !known {
-			known = true
-			a.Bus.Publish(event.Gateway{Stamp: event.Stamp{Time: a.now()}, State: event.GatewayUp})
-		}
 	}
 }
 

@@ -192,3 +192,30 @@ func (w *watcher) count(ok func(event.Event) bool) int {
 	}
 	return n
 }
+
+// untilDead runs q until n of its jobs died, as sub (subscribed to q's
+// events) reports, and returns their events.
+func untilDead(t testing.TB, q *queue.Queue, sub *event.Subscription, n int) []event.Dead {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- q.Run(ctx) }()
+	var dead []event.Dead
+	for len(dead) < n {
+		wait, cancel := context.WithTimeout(ctx, patience)
+		e, err := sub.Next(wait)
+		cancel()
+		if err != nil {
+			stop()
+			t.Fatalf("waiting for %d dead jobs: %v; dead so far %v", n, err, dead)
+		}
+		if d, ok := e.(event.Dead); ok {
+			dead = append(dead, d)
+		}
+	}
+	stop()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	return dead
+}

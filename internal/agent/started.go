@@ -58,7 +58,7 @@ func (a *Agent) started() event.Started {
 		Version:      Version(),
 		RunID:        a.RunID,
 		TerminalID:   c.TerminalID,
-		GatewayURL:   c.GatewayURL,
+		GatewayURL:   a.Client.GatewayURL(),
 		DataDir:      c.DataDir,
 		Scanner:      describeScanner(c.Scanner),
 		APIURL:       a.apiURL,

@@ -32,7 +32,7 @@ func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 		return applied.Restart, err
 	}
 	deps.Queue = a.Queue
-	deps.Agreements = gateway{c: a.Client, q: a.Queue}
+	deps.Agreements = gateway{c: a.Client, h: a.Health}
 	deps.Orders = a.Client
 	deps.Payments = a.Payments
 	deps.Scanners = scanner.List

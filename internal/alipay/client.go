@@ -64,7 +64,8 @@ type Config struct {
 // Client calls the Alipay Open Platform gateway. It is safe for concurrent
 // use.
 type Client struct {
-	endpoint     string // gateway URL with charset in its query
+	gatewayURL   string // as configured, or DefaultGatewayURL
+	endpoint     string // gatewayURL with charset in its query
 	appID        string
 	key          *rsa.PrivateKey
 	signType     SignType
@@ -170,6 +171,7 @@ func NewClient(cfg Config) (*Client, error) {
 	q.Set("charset", c.charset)
 	u.RawQuery = q.Encode()
 	c.endpoint = u.String()
+	c.gatewayURL = gw
 
 	if c.http == nil {
 		c.http = &http.Client{Timeout: DefaultTimeout}
@@ -251,6 +253,10 @@ func NewClientFromFiles(o Options) (*Client, error) {
 	}
 	return NewClient(cfg)
 }
+
+// GatewayURL is the gateway the client calls: the configured URL, or
+// DefaultGatewayURL.
+func (c *Client) GatewayURL() string { return c.gatewayURL }
 
 // timestamp is the common parameter timestamp: Beijing time.
 func (c *Client) timestamp() string {

@@ -13,6 +13,7 @@ import (
 
 	"posagent/internal/alipay"
 	"posagent/internal/event"
+	"posagent/internal/event/eventtest"
 	"posagent/internal/queue"
 )
 
@@ -136,15 +137,27 @@ func TestAgreementAndOrder(t *testing.T) {
 	}
 }
 
+// killAll runs q until its one pending job died with reason, as a
+// gateway's final refusal would end it.
+func killAll(t *testing.T, q *queue.Queue, dead *eventtest.Recorder, reason string) {
+	t.Helper()
+	q.Handle("coupon", func(context.Context, queue.Job) error { return queue.Permanent(errors.New(reason)) })
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- q.Run(ctx) }()
+	defer func() { cancel(); <-ran }()
+	dead.Wait(t, "the job dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok })
+}
+
 // newQueue is a real queue in a bbolt file.
-func newQueue(t *testing.T) *queue.Queue {
+func newQueue(t *testing.T, events queue.Publisher) *queue.Queue {
 	t.Helper()
 	db, err := queue.OpenDB(filepath.Join(t.TempDir(), "posagent.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	q, err := queue.New(db, queue.Options{})
+	q, err := queue.New(db, queue.Options{Events: events})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,20 +165,15 @@ func newQueue(t *testing.T) *queue.Queue {
 }
 
 func TestQueueRetryDrop(t *testing.T) {
-	q := newQueue(t)
+	rec := &eventtest.Recorder{}
+	q := newQueue(t, rec)
 	ctx := context.Background()
 	subj := event.Subject{SenceNo: "S1", TplID: "tplA", SerialNumber: "s-1"}
 	dead, err := q.Enqueue(ctx, queue.Job{Kind: "coupon", Key: "s-1", Subject: subj, Payload: []byte(`{"secret":"286861260475412123"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, ok, err := q.Lease(ctx)
-	if err != nil || !ok {
-		t.Fatalf("Lease: %v %v", ok, err)
-	}
-	if err := q.Kill(ctx, j, "refused for 2088000000000001"); err != nil {
-		t.Fatal(err)
-	}
+	killAll(t, q, rec, "refused for 2088000000000001")
 	pending, err := q.Enqueue(ctx, queue.Job{Kind: "coupon", Key: "s-2"})
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +216,7 @@ func TestQueueRetryDrop(t *testing.T) {
 }
 
 func TestStatusAndMetrics(t *testing.T) {
-	q := newQueue(t)
+	q := newQueue(t, nil)
 	if _, err := q.Enqueue(context.Background(), queue.Job{Kind: "coupon", Key: "k"}); err != nil {
 		t.Fatal(err)
 	}

@@ -264,9 +264,8 @@ func (f *Flow) settle(senceNo string) bool {
 //
 // Only decodes this Flow watches (queued by Scan, or passed to Watch after a
 // restart) publish their end: one that expired already has. An ended
-// decode returns nil without a request: the queue must not take that for
-// the gateway's answer (the agent's handler marks it queue.NotSent, seeing
-// that its gateway was not called).
+// decode returns nil without a request, so it tells the gateway's health
+// nothing: only calls report to it.
 func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
 	var r retry
 	if err := json.Unmarshal(payload, &r); err != nil || r.Code == "" || r.SenceNo == "" {
