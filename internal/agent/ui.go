@@ -34,6 +34,7 @@ func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 	deps.Queue = a.Queue
 	deps.Agreements = gateway{c: a.Client, h: a.Health}
 	deps.Orders = a.Client
+	deps.Payments = a.Payments
 	deps.Scanners = scanner.List
 	if w, ok := a.Scanner.(*scanner.Wedge); ok && w != nil {
 		deps.Keys = w
