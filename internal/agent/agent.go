@@ -161,9 +161,10 @@ func New(o Options) (a *Agent, err error) {
 	if a.DB, err = queue.OpenDB(filepath.Join(c.DataDir, DBFile)); err != nil {
 		return nil, err
 	}
+	db := a.DB // a is nil once New returns an error
 	defer func() {
 		if err != nil {
-			a.DB.Close()
+			db.Close()
 		}
 	}()
 	gw := gateway{c: a.Client}
