@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"posagent/internal/agent"
+	"posagent/internal/buildinfo"
 	"posagent/internal/config"
 	"posagent/internal/demo"
 	"posagent/internal/scanner"
@@ -29,6 +30,7 @@ commands:
   run --config FILE [--headless]   the product on a real configuration
   scanners                         list the scanners this PC can see
   queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
+  version                          the build: version, commit, date, Go, HID support
 `
 
 func main() {
@@ -50,6 +52,8 @@ func main() {
 		err = listScanners(args)
 	case "queue":
 		err = listQueue(args)
+	case "version":
+		err = showVersion(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -158,10 +162,14 @@ func listScanners(args []string) error {
 		return err
 	}
 	devs, err := scanner.List()
-	if err != nil {
+	return scanner.WriteReport(os.Stdout, devs, err)
+}
+
+func showVersion(args []string) error {
+	if err := flags("version").Parse(args); err != nil {
 		return err
 	}
-	return scanner.WriteTable(os.Stdout, devs)
+	return buildinfo.Read().Write(os.Stdout, scanner.HIDSupported())
 }
 
 func listQueue(args []string) error {
