@@ -31,6 +31,7 @@ commands:
   scanners                         list the scanners this PC can see
   queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
   version                          the build: version, commit, date, Go, HID support
+  init --dir DIR                   a configuration skeleton and a new app key pair in DIR
 `
 
 func main() {
@@ -54,6 +55,8 @@ func main() {
 		err = listQueue(args)
 	case "version":
 		err = showVersion(args)
+	case "init":
+		err = initDir(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -192,4 +195,17 @@ func listQueue(args []string) error {
 		*dir = "."
 	}
 	return agent.ShowQueue(os.Stdout, *dir)
+}
+
+func initDir(args []string) error {
+	fs := flags("init")
+	dir := fs.String("dir", "", "the `DIR` to write the configuration and keys into (created 0700)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		fs.Usage()
+		return errors.New("--dir is required")
+	}
+	return agent.Init(os.Stdout, *dir)
 }

@@ -39,6 +39,8 @@ type Config struct {
 	Coupons         []CouponRule `json:"coupons,omitempty"`
 
 	MerchantCouponURL string `json:"merchant_coupon_url,omitempty"`
+
+	AppPay AppPay `json:"app_pay"`
 }
 
 // Scanner kinds.
@@ -275,6 +277,7 @@ func (c *Config) Validate() error {
 			bad("merchant_coupon_url", "%q is not an http(s) URL", c.MerchantCouponURL)
 		}
 	}
+	c.validateInstall(bad)
 	if len(es) == 0 {
 		return nil
 	}

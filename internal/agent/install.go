@@ -1,0 +1,76 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"posagent/internal/appkey"
+	"posagent/internal/config"
+)
+
+// ConfigFile is the configuration's name in the directory `posagent init`
+// fills and in the demo's data directory.
+const ConfigFile = "posagent.json"
+
+// Init prepares dir for a new till: a configuration skeleton and a new
+// application key pair, then prints the public key to upload and what to do
+// next. It refuses to replace an existing configuration or key.
+func Init(w io.Writer, dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(dir, ConfigFile)
+	if _, err := os.Lstat(cfgPath); err == nil {
+		return fmt.Errorf("%s exists: not replaced", cfgPath)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	pair, err := appkey.Generate(dir)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(cfgPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		_, err = f.Write(config.Skeleton(appkey.PrivateFile))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		os.Remove(pair.PrivatePath)
+		os.Remove(pair.PublicPath)
+		os.Remove(cfgPath)
+		return fmt.Errorf("write %s: %w", cfgPath, err)
+	}
+	abs, err := filepath.Abs(cfgPath)
+	if err != nil {
+		abs = cfgPath
+	}
+	_, err = fmt.Fprintf(w, `Wrote:
+  %s   the configuration skeleton (every key; the empty ones are yours to fill)
+  %s   the application private key (mode 0600: it never leaves this PC)
+  %s   its public key
+
+Application public key, for the Alipay console (开放平台 → 应用 → 开发设置 →
+接口加签方式 → 公钥: paste this one line):
+
+%s
+
+The same key as PEM:
+
+%s
+Next steps:
+  1. Upload the key above in the Alipay console, then download the Alipay
+     public key it shows (支付宝公钥) into %s and set
+     "alipay_public_key" to its path. For certificate mode set app_cert,
+     alipay_cert and alipay_root_cert instead (the console's three .crt files).
+  2. Fill in app_id, pay_pid (your 2088… PID), terminal_id (unique per till)
+     and the scanner ("posagent scanners" lists what this PC sees).
+  3. Check everything:  posagent doctor --config %s
+  4. Run it:            posagent run --config %s   (or install the service)
+`, cfgPath, pair.PrivatePath, pair.PublicPath, pair.Console, pair.PEM, dir, abs, abs)
+	return err
+}
