@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"posagent/internal/agent"
@@ -32,6 +33,7 @@ commands:
   queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
   version                          the build: version, commit, date, Go, HID support
   init --dir DIR                   a configuration skeleton and a new app key pair in DIR
+  doctor --config FILE             check the setup end to end, one line per check
 `
 
 func main() {
@@ -57,6 +59,8 @@ func main() {
 		err = showVersion(args)
 	case "init":
 		err = initDir(args)
+	case "doctor":
+		err = runDoctor(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -133,6 +137,11 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
+	// A real configuration of the demo's setup: `posagent doctor` can be
+	// tried on it while the demo runs.
+	if err := config.Save(filepath.Join(*dir, agent.ConfigFile), d.Config); err != nil {
+		return err
+	}
 	log, closeLog, err := agent.Logger(*headlessMode, d.Config.DataDir, os.Stderr)
 	if err != nil {
 		return err
@@ -208,4 +217,21 @@ func initDir(args []string) error {
 		return errors.New("--dir is required")
 	}
 	return agent.Init(os.Stdout, *dir)
+}
+
+func runDoctor(ctx context.Context, args []string) error {
+	fs := flags("doctor")
+	path := fs.String("config", "", "the configuration `file` to check")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fs.Usage()
+		return errors.New("--config is required")
+	}
+	failed, err := agent.Doctor(ctx, os.Stdout, *path)
+	if err == nil && failed > 0 {
+		err = fmt.Errorf("%d checks failed", failed)
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"posagent/internal/appkey"
 	"posagent/internal/config"
+	"posagent/internal/doctor"
 )
 
 // ConfigFile is the configuration's name in the directory `posagent init`
@@ -73,4 +75,35 @@ Next steps:
   4. Run it:            posagent run --config %s   (or install the service)
 `, cfgPath, pair.PrivatePath, pair.PublicPath, pair.Console, pair.PEM, dir, abs, abs)
 	return err
+}
+
+// DefaultAPIListen is the local API's address when the configuration does
+// not name one.
+const DefaultAPIListen = "127.0.0.1:7450"
+
+// Doctor checks the setup the configuration at path describes and prints
+// one line per check on w. It returns how many checks failed; err is only
+// for a report that could not be written.
+func Doctor(ctx context.Context, w io.Writer, path string) (failed int, err error) {
+	c, err := config.Read(path)
+	if err != nil {
+		return doctor.Write(w, []doctor.Check{{Name: "config", Detail: fmt.Sprintf("%s: %v", path, err),
+			Fix: "fix the file (docs/install-linux.md explains every key), or make a new one with posagent init"}})
+	}
+	return doctor.Write(w, doctor.Run(ctx, DoctorOptions(path, c, c.Validate())))
+}
+
+// DoctorOptions are the checks' inputs from a configuration; cfgErr is
+// what validating it found.
+func DoctorOptions(path string, c *config.Config, cfgErr error) doctor.Options {
+	return doctor.Options{
+		ConfigPath: path, ConfigErr: cfgErr,
+		GatewayURL: c.GatewayURL, AppID: c.AppID, SignType: c.SignType, Charset: c.Charset,
+		AppAuthToken: c.AppAuthToken, PayPID: c.PayPID,
+		AppPrivateKey: c.AppPrivateKey, AlipayPublicKey: c.AlipayPublicKey,
+		AppCert: c.AppCert, AlipayCert: c.AlipayCert, AlipayRootCert: c.AlipayRootCert, EncryptKey: c.EncryptKey,
+		DataDir: c.DataDir, DBFile: DBFile,
+		Scanner:   doctor.Scanner{Kind: c.Scanner.Kind, Port: c.Scanner.Port, VID: c.Scanner.VID, PID: c.Scanner.PID},
+		APIListen: DefaultAPIListen,
+	}
 }

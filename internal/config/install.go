@@ -73,3 +73,14 @@ func Read(path string) (*Config, error) {
 	c.resolve(dir)
 	return c, nil
 }
+
+// Keys lists the keys that have a problem, in the file's order, each once.
+func (es Errors) Keys() []string {
+	var keys []string
+	for _, e := range es {
+		if len(keys) == 0 || keys[len(keys)-1] != e.Key {
+			keys = append(keys, e.Key)
+		}
+	}
+	return keys
+}
