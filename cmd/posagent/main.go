@@ -26,9 +26,11 @@ import (
 const usage = `usage: posagent <command> [flags]
 
 commands:
-  demo [--headless] [--data DIR] [--speed N]
-                                   the whole product on a fake gateway and a simulated scanner
-  run --config FILE [--headless]   the product on a real configuration
+  demo [--headless] [--data DIR] [--speed N] [--log-format text|json]
+                                   the whole product on a fake gateway and a simulated scanner;
+                                   --data DIR also gets DIR/posagent.json for posagent doctor
+  run --config FILE [--headless] [--log-format text|json]
+                                   the product on a real configuration
   scanners                         list the scanners this PC can see
   queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
   version                          the build: version, commit, date, Go, HID support
@@ -87,6 +89,7 @@ func runConfig(ctx context.Context, args []string) error {
 	fs := flags("run")
 	path := fs.String("config", "", "the configuration `file` (JSON)")
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
+	logFormat := fs.String("log-format", agent.LogText, "log lines as `text` or json")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,12 +101,12 @@ func runConfig(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log, closeLog, err := agent.Logger(*headlessMode, c.DataDir, os.Stderr)
+	log, closeLog, err := agent.Logger(*headlessMode, c.DataDir, os.Stderr, *logFormat)
 	if err != nil {
 		return err
 	}
 	defer closeLog.Close()
-	a, err := agent.New(agent.Options{Config: c, Log: log})
+	a, err := agent.New(agent.Options{Config: c, ConfigPath: *path, Log: log})
 	if err != nil {
 		return err
 	}
@@ -121,6 +124,10 @@ func runDemo(ctx context.Context, args []string) error {
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
 	dir := fs.String("data", "", "keep the demo's keys and data in `DIR` (default: a temporary directory, removed at exit)")
 	speed := fs.Float64("speed", 1, "play the scanner script this many times faster")
+	logFormat := fs.String("log-format", agent.LogText, "log lines as `text` or json")
+	// Accepted so that scripts written for the local API run here too;
+	// the API itself is wired in by its own branch, which replaces this.
+	_ = fs.String("api", "", "the local API's listen `address`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -142,7 +149,7 @@ func runDemo(ctx context.Context, args []string) error {
 	if err := config.Save(filepath.Join(*dir, agent.ConfigFile), d.Config); err != nil {
 		return err
 	}
-	log, closeLog, err := agent.Logger(*headlessMode, d.Config.DataDir, os.Stderr)
+	log, closeLog, err := agent.Logger(*headlessMode, d.Config.DataDir, os.Stderr, *logFormat)
 	if err != nil {
 		return err
 	}

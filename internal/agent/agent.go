@@ -54,8 +54,10 @@ const FirstDecodeWaitDown = 2 * time.Second
 // Options build an Agent. Only Config is required.
 type Options struct {
 	Config *config.Config
-	Bus    *event.Bus   // nil: a new one
-	Log    *slog.Logger // nil: slog.Default()
+	// ConfigPath names the file Config came from in the log ("" for the demo).
+	ConfigPath string
+	Bus        *event.Bus   // nil: a new one
+	Log        *slog.Logger // nil: slog.Default()
 
 	// Gateway overrides the client built from Config (tests).
 	Gateway *alipay.Client
@@ -86,9 +88,10 @@ type Agent struct {
 	Coupons *coupon.Coupons
 	Scanner scanner.Scanner
 
-	log   *slog.Logger
-	now   func() time.Time
-	grace time.Duration
+	log        *slog.Logger
+	configPath string
+	now        func() time.Time
+	grace      time.Duration
 }
 
 // New builds the agent. The database is open on return: Close it.
@@ -97,7 +100,7 @@ func New(o Options) (a *Agent, err error) {
 	if c == nil {
 		return nil, errors.New("agent: no configuration")
 	}
-	a = &Agent{Config: c, Bus: o.Bus, log: o.Log, now: o.Now, grace: o.FinishGrace}
+	a = &Agent{Config: c, Bus: o.Bus, log: o.Log, configPath: o.ConfigPath, now: o.Now, grace: o.FinishGrace}
 	if a.grace <= 0 {
 		a.grace = DefaultFinishGrace
 	}
@@ -251,7 +254,9 @@ func final(err error) error {
 // A scanner that cannot run at all, or a queue whose database fails, stops
 // the whole agent: a till that cannot read codes or keep its retries must
 // say so rather than limp on.
-func (a *Agent) Run(ctx context.Context) error {
+func (a *Agent) Run(ctx context.Context) (err error) {
+	a.logStart()
+	defer func() { a.logStop(err) }()
 	ctx, stopAll := context.WithCancel(ctx)
 	defer stopAll()
 	scans := make(chan scanner.Event, 16)
@@ -337,6 +342,7 @@ func (a *Agent) watch(ctx context.Context, sub *event.Subscription) {
 		if err != nil {
 			return
 		}
+		a.logEvent(e)
 		answered := false
 		switch e := e.(type) {
 		case event.Gateway:

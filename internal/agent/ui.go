@@ -26,10 +26,14 @@ func WithUI(ctx context.Context, a *Agent, configPath string) error {
 func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 	deps.Events = a.Bus.Subscribe()
 	deps.Config = a.Config
-	deps.OnSave = a.Apply
-	deps.Queue = a.Queue
-	deps.Agreements = gateway{c: a.Client, q: a.Queue}
-	deps.Orders = a.Client
+	deps.OnSave = func(c *config.Config) error {
+		err := a.Apply(c)
+		a.logSaved(deps.ConfigPath, c, err)
+		return err
+	}
+	deps.Queue = staffQueue{a.Queue, a.log}
+	deps.Agreements = staffAgreements{gateway{c: a.Client, q: a.Queue}, a.log}
+	deps.Orders = staffOrders{a.Client, a.Config.AppPay.NotifyURL, a.log}
 	deps.Scanners = scanner.List
 	if w, ok := a.Scanner.(*scanner.Wedge); ok && w != nil {
 		deps.Keys = w
