@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"posagent/internal/config"
 	"posagent/internal/demo"
 	"posagent/internal/scanner"
+	"posagent/internal/winsvc"
 )
 
 const usage = `usage: posagent <command> [flags]
@@ -36,6 +38,8 @@ commands:
   version                          the build: version, commit, date, Go, HID support
   init --dir DIR                   a configuration skeleton and a new app key pair in DIR
   doctor --config FILE             check the setup end to end, one line per check
+  service install --config FILE | uninstall | start | stop
+                                   (Windows) headless mode as a Windows service
 `
 
 func main() {
@@ -48,27 +52,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	var err error
-	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
-	case "demo":
-		err = runDemo(ctx, args)
-	case "run":
-		err = runConfig(ctx, args)
-	case "scanners":
-		err = listScanners(args)
-	case "queue":
-		err = listQueue(args)
-	case "version":
-		err = showVersion(args)
-	case "init":
-		err = initDir(args)
-	case "doctor":
-		err = runDoctor(ctx, args)
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-		return
-	default:
-		fmt.Fprintf(os.Stderr, "posagent: unknown command %q\n\n%s", cmd, usage)
-		os.Exit(2)
+	if args := os.Args[2:]; winsvc.IsService() {
+		// Started by the Windows service manager with the command line
+		// `service install` registered: run --headless --config FILE.
+		err = winsvc.Run(func(ctx context.Context) error { return runConfig(ctx, args, true) })
+	} else {
+		err = command(ctx, os.Args[1], args)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(2)
@@ -79,13 +68,44 @@ func main() {
 	}
 }
 
+func command(ctx context.Context, cmd string, args []string) error {
+	switch cmd {
+	case "demo":
+		return runDemo(ctx, args)
+	case "run":
+		return runConfig(ctx, args, false)
+	case "scanners":
+		return listScanners(args)
+	case "queue":
+		return listQueue(args)
+	case "version":
+		return showVersion(args)
+	case "init":
+		return initDir(args)
+	case "doctor":
+		return runDoctor(ctx, args)
+	case "service":
+		return service(args)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	default:
+		fmt.Fprintf(os.Stderr, "posagent: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	return nil
+}
+
 func flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("posagent "+name, flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	return fs
 }
 
-func runConfig(ctx context.Context, args []string) error {
+// runConfig runs `posagent run`. As a Windows service (asService) there is
+// no console: logs go to the file in data_dir and events only to the local
+// API.
+func runConfig(ctx context.Context, args []string, asService bool) error {
 	fs := flags("run")
 	path := fs.String("config", "", "the configuration `file` (JSON)")
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
@@ -101,7 +121,7 @@ func runConfig(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log, closeLog, err := agent.Logger(*headlessMode, c.DataDir, os.Stderr, *logFormat)
+	log, closeLog, err := agent.Logger(*headlessMode && !asService, c.DataDir, os.Stderr, *logFormat)
 	if err != nil {
 		return err
 	}
@@ -109,6 +129,9 @@ func runConfig(ctx context.Context, args []string) error {
 	a, err := agent.New(agent.Options{Config: c, ConfigPath: *path, Log: log})
 	if err != nil {
 		return err
+	}
+	if asService {
+		return agent.Headless(ctx, a, io.Discard)
 	}
 	if !*headlessMode {
 		return agent.WithUI(ctx, a, *path)
@@ -241,4 +264,45 @@ func runDoctor(ctx context.Context, args []string) error {
 		err = fmt.Errorf("%d checks failed", failed)
 	}
 	return err
+}
+
+func service(args []string) error {
+	if len(args) == 0 {
+		return errors.New("want install, uninstall, start or stop")
+	}
+	switch args[0] {
+	case "install":
+		fs := flags("service install")
+		path := fs.String("config", "", "the configuration `file` the service runs with")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *path == "" {
+			fs.Usage()
+			return errors.New("--config is required")
+		}
+		if _, err := config.Load(*path); err != nil {
+			return err
+		}
+		abs, err := filepath.Abs(*path)
+		if err != nil {
+			return err
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if err := winsvc.Install(exe, "run", "--headless", "--config", abs); err != nil {
+			return err
+		}
+		fmt.Printf("service %s installed: %s run --headless --config %s\nstart it with: posagent service start\n", winsvc.Name, exe, abs)
+		return nil
+	case "uninstall":
+		return winsvc.Uninstall()
+	case "start":
+		return winsvc.Start()
+	case "stop":
+		return winsvc.Stop()
+	}
+	return fmt.Errorf("%q: want install, uninstall, start or stop", args[0])
 }
