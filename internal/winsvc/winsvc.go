@@ -28,4 +28,4 @@ const Account = `NT AUTHORITY\LocalService`
 const StopWait = 20 * time.Second
 
 // ErrNotWindows is returned on systems without Windows services.
-var ErrNotWindows = errors.New("Windows services exist only on Windows: on Linux install the systemd unit (docs/install-linux.md)")
+var ErrNotWindows = errors.New("the service commands are for Windows: on Linux install the systemd unit (docs/install-linux.md)")
