@@ -28,13 +28,15 @@ import (
 const usage = `usage: posagent <command> [flags]
 
 commands:
-  demo [--headless] [--data DIR] [--speed N] [--log-format text|json]
+  demo [--headless] [--data DIR] [--speed N] [--api ADDR] [--log-format text|json]
                                    the whole product on a fake gateway and a simulated scanner;
                                    --data DIR also gets DIR/posagent.json for posagent doctor
   run --config FILE [--headless] [--log-format text|json]
                                    the product on a real configuration
   scanners                         list the scanners this PC can see
   queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
+  queue retry|drop ID [--data DIR | --config FILE]
+                                   retry a dead job or drop a job, through the running agent's API
   version                          the build: version, commit, date, Go, HID support
   init --dir DIR                   a configuration skeleton and a new app key pair in DIR
   doctor --config FILE             check the setup end to end, one line per check
@@ -77,7 +79,7 @@ func command(ctx context.Context, cmd string, args []string) error {
 	case "scanners":
 		return listScanners(args)
 	case "queue":
-		return listQueue(args)
+		return listQueue(ctx, args)
 	case "version":
 		return showVersion(args)
 	case "init":
@@ -142,15 +144,17 @@ func runConfig(ctx context.Context, args []string, asService bool) error {
 	return agent.Headless(ctx, a, os.Stdout)
 }
 
+// errDemoPlayed is the reason of the stopping event when the headless demo
+// has shown everything.
+var errDemoPlayed = errors.New("the demo script has played and the queue is empty")
+
 func runDemo(ctx context.Context, args []string) error {
 	fs := flags("demo")
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
 	dir := fs.String("data", "", "keep the demo's keys and data in `DIR` (default: a temporary directory, removed at exit)")
 	speed := fs.Float64("speed", 1, "play the scanner script this many times faster")
 	logFormat := fs.String("log-format", agent.LogText, "log lines as `text` or json")
-	// Accepted so that scripts written for the local API run here too;
-	// the API itself is wired in by its own branch, which replaces this.
-	_ = fs.String("api", "", "the local API's listen `address`")
+	apiAddr := fs.String("api", "127.0.0.1:0", "serve the local API on `ADDR` (port 0 picks a free one; the started event says which), or \"off\"")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,6 +171,7 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
+	d.Config.API.Listen = *apiAddr
 	// A real configuration of the demo's setup: `posagent doctor` can be
 	// tried on it while the demo runs.
 	if err := config.Save(filepath.Join(*dir, agent.ConfigFile), d.Config); err != nil {
@@ -181,15 +186,16 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	d.Payments = a.Payments
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	played := a.Bus.Subscribe()
 	go func() {
 		defer played.Close()
 		// The outage needs Play in both modes; only headless ends with it.
 		if d.Play(ctx, played, a.Idle) && *headlessMode {
 			fmt.Fprintln(os.Stderr, "posagent demo: the script has played and the queue is empty")
-			cancel()
+			cancel(errDemoPlayed)
 		}
 	}()
 	if !*headlessMode {
@@ -214,12 +220,36 @@ func showVersion(args []string) error {
 	return buildinfo.Read().Write(os.Stdout, scanner.HIDSupported())
 }
 
-func listQueue(args []string) error {
+func listQueue(ctx context.Context, args []string) error {
 	fs := flags("queue")
 	dir := fs.String("data", "", "the data `DIR` holding "+agent.DBFile)
 	path := fs.String("config", "", "read data_dir from this configuration `file`")
+	var action string
+	if len(args) > 0 && (args[0] == "retry" || args[0] == "drop") {
+		action, args = args[0], args[1:]
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	rest := fs.Args()
+	if action == "" && len(rest) > 0 && (rest[0] == "retry" || rest[0] == "drop") {
+		action, rest = rest[0], rest[1:]
+	}
+	var id string
+	switch {
+	case action != "" && len(rest) == 0:
+		return fmt.Errorf("queue %s: which job? give its ID (posagent queue lists them)", action)
+	case action != "":
+		// Flags may follow the ID too.
+		id = rest[0]
+		if err := fs.Parse(rest[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("queue %s %s: unexpected %q", action, id, fs.Arg(0))
+		}
+	case len(rest) > 0:
+		return fmt.Errorf("queue: unknown argument %q: want retry ID or drop ID", rest[0])
 	}
 	switch {
 	case *dir != "" && *path != "":
@@ -232,6 +262,9 @@ func listQueue(args []string) error {
 		*dir = c.DataDir
 	case *dir == "":
 		*dir = "."
+	}
+	if action != "" {
+		return agent.QueueChange(ctx, os.Stdout, *dir, action, id)
 	}
 	return agent.ShowQueue(os.Stdout, *dir)
 }

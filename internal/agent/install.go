@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"posagent/internal/alipay"
 	"posagent/internal/appkey"
 	"posagent/internal/config"
 	"posagent/internal/doctor"
@@ -36,7 +38,7 @@ func Init(w io.Writer, dir string) error {
 	}
 	f, err := os.OpenFile(cfgPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
-		_, err = f.Write(config.Skeleton(appkey.PrivateFile))
+		_, err = f.Write(config.Skeleton(alipay.DefaultGatewayURL, appkey.PrivateFile))
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -77,10 +79,6 @@ Next steps:
 	return err
 }
 
-// DefaultAPIListen is the local API's address when the configuration does
-// not name one.
-const DefaultAPIListen = "127.0.0.1:7450"
-
 // Doctor checks the setup the configuration at path describes and prints
 // one line per check on w. It returns how many checks failed; err is only
 // for a report that could not be written.
@@ -98,12 +96,12 @@ func Doctor(ctx context.Context, w io.Writer, path string) (failed int, err erro
 func DoctorOptions(path string, c *config.Config, cfgErr error) doctor.Options {
 	return doctor.Options{
 		ConfigPath: path, ConfigErr: cfgErr,
-		GatewayURL: c.GatewayURL, AppID: c.AppID, SignType: c.SignType, Charset: c.Charset,
+		GatewayURL: cmp.Or(c.GatewayURL, alipay.DefaultGatewayURL), AppID: c.AppID, SignType: c.SignType, Charset: c.Charset,
 		AppAuthToken: c.AppAuthToken, PayPID: c.PayPID,
 		AppPrivateKey: c.AppPrivateKey, AlipayPublicKey: c.AlipayPublicKey,
 		AppCert: c.AppCert, AlipayCert: c.AlipayCert, AlipayRootCert: c.AlipayRootCert, EncryptKey: c.EncryptKey,
 		DataDir: c.DataDir, DBFile: DBFile,
 		Scanner:   doctor.Scanner{Kind: c.Scanner.Kind, Port: c.Scanner.Port, VID: c.Scanner.VID, PID: c.Scanner.PID},
-		APIListen: DefaultAPIListen,
+		APIListen: c.API.ListenAddr(),
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"posagent/internal/alipay"
-	"posagent/internal/buildinfo"
 	"posagent/internal/config"
 	"posagent/internal/event"
 	"posagent/internal/logfile"
@@ -53,7 +52,7 @@ func Logger(headlessMode bool, dataDir string, stderr io.Writer, format string) 
 // logStart and logStop bracket a run in the log: which build, which
 // configuration, which till.
 func (a *Agent) logStart() {
-	a.log.Info("start", "version", buildinfo.Read().Short(), "config", a.configPath,
+	a.log.Info("start", "version", Version(), "config", a.configPath,
 		"terminal_id", a.Config.TerminalID, "gateway_url", a.Config.GatewayURL, "data_dir", a.Config.DataDir,
 		"scanner", a.Config.Scanner.Kind)
 }
@@ -64,6 +63,29 @@ func (a *Agent) logStop(err error) {
 		return
 	}
 	a.log.Info("stop")
+}
+
+// logEvents logs the events an operator looks for (logEvent) until the
+// returned stop is called; stop returns once every event published before
+// it is logged.
+func (a *Agent) logEvents() (stop func()) {
+	sub := a.Bus.Subscribe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			// A closed subscription is drained before Next says so.
+			e, err := sub.Next(context.Background())
+			if err != nil {
+				return
+			}
+			a.logEvent(e)
+		}
+	}()
+	return func() {
+		sub.Close()
+		<-done
+	}
 }
 
 // logEvent writes the events an operator looks for in the log: the
@@ -132,15 +154,8 @@ func (s staffOrders) AppPayOrder(req alipay.TradeAppPayRequest) (string, error) 
 	return order, err
 }
 
-// logSaved logs a configuration saved on the settings screen and what
-// applying it said.
-func (a *Agent) logSaved(path string, c *config.Config, applyErr error) {
-	a.log.Info("staff: config saved", "config", path, "terminal_id", c.TerminalID, "apply", errText(applyErr))
-}
-
-func errText(err error) string {
-	if err == nil {
-		return "applied"
-	}
-	return err.Error()
+// logSaved logs a configuration saved on the settings screen: which keys
+// wait for a restart, and whether applying the others failed.
+func (a *Agent) logSaved(path string, c *config.Config, restart []string, applyErr error) {
+	a.log.Info("staff: config saved", "config", path, "terminal_id", c.TerminalID, "restart_keys", restart, "err", applyErr)
 }

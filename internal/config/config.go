@@ -16,12 +16,9 @@ import (
 	"strings"
 )
 
-// DefaultGatewayURL is Alipay's production gateway.
-const DefaultGatewayURL = "https://openapi.alipay.com/gateway.do"
-
 // Config is the whole configuration file.
 type Config struct {
-	GatewayURL      string       `json:"gateway_url,omitempty"`
+	GatewayURL      string       `json:"gateway_url,omitempty"` // "" = Alipay's production gateway
 	AppID           string       `json:"app_id"`
 	AppPrivateKey   string       `json:"app_private_key"`             // path to PEM or bare base64 key
 	AlipayPublicKey string       `json:"alipay_public_key,omitempty"` // path; public-key mode
@@ -40,7 +37,9 @@ type Config struct {
 
 	MerchantCouponURL string `json:"merchant_coupon_url,omitempty"`
 
-	AppPay AppPay `json:"app_pay"`
+	API     API      `json:"api,omitzero"`
+	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
+	AppPay  AppPay   `json:"app_pay,omitzero"`  // app payments (install.go)
 }
 
 // Scanner kinds.
@@ -170,11 +169,10 @@ func describe(data []byte, err error) error {
 	return err
 }
 
-// SetDefaults fills the keys that have a default and are empty.
+// SetDefaults fills the keys that have a default and are empty. An empty
+// gateway_url stays empty: the gateway client's default, Alipay's
+// production gateway, applies.
 func (c *Config) SetDefaults() {
-	if c.GatewayURL == "" {
-		c.GatewayURL = DefaultGatewayURL
-	}
 	if c.SignType == "" {
 		c.SignType = "RSA2"
 	}
@@ -186,7 +184,8 @@ func (c *Config) SetDefaults() {
 }
 
 func (c *Config) resolve(dir string) {
-	for _, p := range []*string{&c.AppPrivateKey, &c.AlipayPublicKey, &c.AppCert, &c.AlipayCert, &c.AlipayRootCert, &c.EncryptKey, &c.DataDir} {
+	for _, p := range []*string{&c.AppPrivateKey, &c.AlipayPublicKey, &c.AppCert, &c.AlipayCert, &c.AlipayRootCert, &c.EncryptKey, &c.DataDir,
+		&c.API.TokenFile, &c.API.TLSCert, &c.API.TLSKey} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -214,7 +213,7 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	if u, err := url.Parse(c.GatewayURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if u, err := url.Parse(c.GatewayURL); c.GatewayURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
 		bad("gateway_url", "%q is not an http(s) URL", c.GatewayURL)
 	}
 	if required("app_id", c.AppID) {
@@ -252,6 +251,8 @@ func (c *Config) Validate() error {
 	}
 	required("data_dir", c.DataDir)
 	c.validateScanner(bad)
+	c.validateAPI(bad)
+	c.validatePayment(bad)
 	for i, r := range c.Coupons {
 		key := fmt.Sprintf("coupons[%d]", i)
 		if r.Match.SchoolStdCode == "" && !r.Match.AnyUser {

@@ -33,15 +33,15 @@ func (c *Config) validateInstall(bad func(key, format string, args ...any)) {
 	// A simulated scanner reads codes from a script: on a till that talks to
 	// the real gateway it would leave the till in test mode, reading no
 	// customer's code.
-	if c.Scanner.Kind == ScannerSim && !Loopback(c.GatewayURL) {
+	if c.Scanner.Kind == ScannerSim && !LoopbackURL(c.GatewayURL) {
 		bad("scanner.kind", "sim is a test scanner: refused with gateway_url %q, which is not on this PC (loopback); use serial, hid or wedge", c.GatewayURL)
 	}
 }
 
-// Loopback reports whether rawURL names a host on this PC: localhost or a
+// LoopbackURL reports whether rawURL names a host on this PC: localhost or a
 // loopback address. The fake gateway and the simulated scanner run only
 // against such a gateway.
-func Loopback(rawURL string) bool {
+func LoopbackURL(rawURL string) bool {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return false

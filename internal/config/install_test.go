@@ -39,7 +39,7 @@ func flatten(m map[string]any, prefix string, into map[string]bool) {
 // to it), decodes without error, and fails validation naming exactly what
 // only the merchant can fill in.
 func TestSkeleton(t *testing.T) {
-	data := Skeleton("app_private_key.pem")
+	data := Skeleton("https://openapi.alipay.com/gateway.do", "app_private_key.pem")
 	var m map[string]any
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestSkeleton(t *testing.T) {
 
 func TestInstallKeys(t *testing.T) {
 	base := func() *Config {
-		return &Config{GatewayURL: DefaultGatewayURL, AppID: "2021000000000001", AppPrivateKey: "k", AlipayPublicKey: "p",
+		return &Config{GatewayURL: "https://openapi.alipay.com/gateway.do", AppID: "2021000000000001", AppPrivateKey: "k", AlipayPublicKey: "p",
 			PayPID: "2088000000000001", TerminalID: "till1", DataDir: "d", Scanner: Scanner{Kind: ScannerWedge},
 			SignType: "RSA2", Charset: "utf-8"}
 	}

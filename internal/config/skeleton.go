@@ -3,22 +3,25 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"time"
 )
 
 // Skeleton is the configuration `posagent init` writes: every key, each with
 // a safe default, or left empty where only the merchant knows the value
 // (app_id, the Alipay key or certificates, pay_pid, terminal_id, the
 // scanner), so that `posagent doctor` and a start name each one still
-// missing. privateKey is the path of the key init made, relative to the
-// file.
-func Skeleton(privateKey string) []byte {
+// missing. gatewayURL is Alipay's production gateway; privateKey the path
+// of the key init made, relative to the file.
+func Skeleton(gatewayURL, privateKey string) []byte {
 	c := skeleton{
-		GatewayURL:    DefaultGatewayURL,
+		GatewayURL:    gatewayURL,
 		AppPrivateKey: privateKey,
 		SignType:      "RSA2",
 		Charset:       "utf-8",
 		DataDir:       "data",
 		Coupons:       []CouponRule{},
+		API:           skelAPI{Listen: DefaultAPIListen, AllowOrigins: []string{}},
+		Payment:       skelPayment{BuyerWaitSeconds: int(DefaultBuyerWait / time.Second)},
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -50,7 +53,21 @@ type skeleton struct {
 	Scanner           skelScanner  `json:"scanner"`
 	Coupons           []CouponRule `json:"coupons"`
 	MerchantCouponURL string       `json:"merchant_coupon_url"`
+	API               skelAPI      `json:"api"`
+	Payment           skelPayment  `json:"payment"`
 	AppPay            skelAppPay   `json:"app_pay"`
+}
+
+type skelAPI struct {
+	Listen       string   `json:"listen"`
+	TokenFile    string   `json:"token_file"`
+	AllowOrigins []string `json:"allow_origins"`
+	TLSCert      string   `json:"tls_cert"`
+	TLSKey       string   `json:"tls_key"`
+}
+
+type skelPayment struct {
+	BuyerWaitSeconds int `json:"buyer_wait_seconds"`
 }
 
 type skelScanner struct {

@@ -29,9 +29,10 @@ type Publisher interface {
 }
 
 // Deferrer keeps work durably for later: the queue in the product. It holds
-// one job per key, so planning the same coupon twice queues it once.
+// one job per key, so planning the same coupon twice queues it once. subj
+// names the customer and the coupon, for the queue's events.
 type Deferrer interface {
-	Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error
+	Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error
 }
 
 // JobKind names coupon issues in the queue.
@@ -51,6 +52,7 @@ func Serial(senceNo, tplID string) string {
 
 // Failure is a coupon that will not be issued.
 type Failure struct {
+	SenceNo       string
 	TplID, Serial string
 	Reason        string
 	Err           error
@@ -170,8 +172,9 @@ func (cs *Coupons) Plan(ctx context.Context, id decode.Identity) (int, error) {
 	for _, t := range ts {
 		serial := Serial(id.SenceNo, t.TplID)
 		payload, _ := json.Marshal(job{TplID: t.TplID, Params: Fill(t, id, serial), Serial: serial, SenceNo: id.SenceNo})
-		if err := cs.c.Later.Defer(context.WithoutCancel(ctx), JobKind, serial, payload, cs.c.Now().Add(cs.c.Deadline)); err != nil {
-			cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), TplID: t.TplID, SerialNumber: serial, Reason: "not queued: " + err.Error()})
+		subj := event.Subject{SenceNo: id.SenceNo, TplID: t.TplID, SerialNumber: serial}
+		if err := cs.c.Later.Defer(context.WithoutCancel(ctx), JobKind, serial, subj, payload, cs.c.Now().Add(cs.c.Deadline)); err != nil {
+			cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), SenceNo: id.SenceNo, TplID: t.TplID, SerialNumber: serial, Reason: "not queued: " + redact.DigitRuns(err.Error())})
 			errs = append(errs, fmt.Errorf("coupon %s: %w", t.TplID, err))
 			continue
 		}
@@ -185,7 +188,7 @@ func (cs *Coupons) Plan(ctx context.Context, id decode.Identity) (int, error) {
 func (cs *Coupons) Issue(ctx context.Context, payload []byte) error {
 	var j job
 	if err := json.Unmarshal(payload, &j); err != nil || j.TplID == "" || j.Serial == "" {
-		return cs.fail(&Failure{TplID: j.TplID, Serial: j.Serial, Reason: "unreadable queued coupon", Err: fmt.Errorf("bad payload: %v", err)})
+		return cs.fail(&Failure{SenceNo: j.SenceNo, TplID: j.TplID, Serial: j.Serial, Reason: "unreadable queued coupon", Err: fmt.Errorf("bad payload: %v", err)})
 	}
 	resp, err := cs.c.Issuer.PassInstanceAdd(ctx, alipay.PassInstanceAddRequest{
 		TplID:           j.TplID,
@@ -197,9 +200,9 @@ func (cs *Coupons) Issue(ctx context.Context, payload []byte) error {
 		if ctx.Err() != nil || cs.c.Retryable(err) {
 			return fmt.Errorf("coupon %s serial %s: %w", j.TplID, j.Serial, err)
 		}
-		return cs.fail(&Failure{TplID: j.TplID, Serial: j.Serial, Reason: reason(err), Err: err})
+		return cs.fail(&Failure{SenceNo: j.SenceNo, TplID: j.TplID, Serial: j.Serial, Reason: reason(err), Err: err})
 	}
-	cs.c.Events.Publish(event.CouponIssued{Stamp: cs.stamp(), TplID: j.TplID, SerialNumber: j.Serial, PassID: resp.Result.PassID})
+	cs.c.Events.Publish(event.CouponIssued{Stamp: cs.stamp(), SenceNo: j.SenceNo, TplID: j.TplID, SerialNumber: j.Serial, PassID: resp.Result.PassID})
 	return nil
 }
 
@@ -238,7 +241,7 @@ func reason(err error) string {
 }
 
 func (cs *Coupons) fail(f *Failure) *Failure {
-	cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), TplID: f.TplID, SerialNumber: f.Serial, Reason: f.Reason})
+	cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), SenceNo: f.SenceNo, TplID: f.TplID, SerialNumber: f.Serial, Reason: f.Reason})
 	return f
 }
 

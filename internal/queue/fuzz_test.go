@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"posagent/internal/event"
 )
 
 // Records and key references come back from a file that may be damaged:
@@ -12,6 +14,7 @@ import (
 // round trip.
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add((&record{Kind: "coupon", Key: "s-1", Payload: []byte{1, 2}, Attempts: 2, NextAt: 1, Deadline: 2, LastError: "x"}).encode())
+	f.Add((&record{Kind: "coupon", Key: "s-1", Subject: event.Subject{SenceNo: "s", TplID: "t", SerialNumber: "n"}}).encode())
 	f.Add([]byte{recordV1, 0x80})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -50,6 +53,25 @@ func FuzzDecodeKeyRef(f *testing.F) {
 			t.Fatalf("round trip of %+v gave %+v", ref, again)
 		}
 	})
+}
+
+// A record with a subject is written in the second format and reads back
+// whole; one without keeps the first.
+func TestDecodeRecordSubject(t *testing.T) {
+	want := record{Kind: "coupon", Key: "s-1", Payload: []byte{1}, Subject: event.Subject{SenceNo: "2026112200000001", TplID: "tplA", SerialNumber: "s-1"}}
+	v := want.encode()
+	if v[0] != recordV2 {
+		t.Fatalf("format byte %d, want %d", v[0], recordV2)
+	}
+	if r, err := decodeRecord(1, v); err != nil || !reflect.DeepEqual(r, want) {
+		t.Fatalf("decode: %+v, %v; want %+v", r, err, want)
+	}
+	if _, err := decodeRecord(1, v[:len(v)-1]); err == nil {
+		t.Fatal("a truncated subject decoded")
+	}
+	if v := (&record{Kind: "coupon"}).encode(); v[0] != recordV1 {
+		t.Fatalf("a record without a subject has format byte %d, want %d", v[0], recordV1)
+	}
 }
 
 // Records read back as written; damage is an error naming the job.

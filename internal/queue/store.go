@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"posagent/internal/event"
 )
 
 // The queue's buckets. All start with "queue." because the database file is
@@ -34,6 +36,7 @@ type record struct {
 	Deadline  int64
 	Created   int64
 	LastError string
+	Subject   event.Subject
 }
 
 // recordV1 starts a record in the binary layout: this byte, attempts (a
@@ -43,10 +46,20 @@ type record struct {
 // payload, and a group commit pays for record size in pages.
 const recordV1 = 1
 
+// recordV2 is recordV1 followed by the job's subject: sence_no, tpl_id and
+// serial_number, each a uvarint length and its bytes. A record without a
+// subject is still written as recordV1.
+const recordV2 = 2
+
 func (r *record) encode() []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+24+4*binary.MaxVarintLen32+
-		len(r.Kind)+len(r.Key)+len(r.Payload)+len(r.LastError))
-	b = append(b, recordV1)
+	s := r.Subject
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+24+7*binary.MaxVarintLen32+
+		len(r.Kind)+len(r.Key)+len(r.Payload)+len(r.LastError)+len(s.SenceNo)+len(s.TplID)+len(s.SerialNumber))
+	format := byte(recordV1)
+	if s != (event.Subject{}) {
+		format = recordV2
+	}
+	b = append(b, format)
 	b = binary.AppendVarint(b, int64(r.Attempts))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.NextAt))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Deadline))
@@ -55,7 +68,11 @@ func (r *record) encode() []byte {
 	b = appendField(b, r.Key)
 	b = binary.AppendUvarint(b, uint64(len(r.Payload)))
 	b = append(b, r.Payload...)
-	return appendField(b, r.LastError)
+	b = appendField(b, r.LastError)
+	if format == recordV2 {
+		b = appendField(appendField(appendField(b, s.SenceNo), s.TplID), s.SerialNumber)
+	}
+	return b
 }
 
 func appendField(b []byte, s string) []byte {
@@ -66,8 +83,8 @@ func appendField(b []byte, s string) []byte {
 // belongs to bbolt.
 func decodeRecord(id uint64, v []byte) (record, error) {
 	var r record
-	if len(v) == 0 || v[0] != recordV1 {
-		return record{}, fmt.Errorf("job %d: stored record unreadable: it is %d bytes and does not start with format byte %d", id, len(v), recordV1)
+	if len(v) == 0 || v[0] != recordV1 && v[0] != recordV2 {
+		return record{}, fmt.Errorf("job %d: stored record unreadable: it is %d bytes and does not start with format byte %d or %d", id, len(v), recordV1, recordV2)
 	}
 	d := fields{b: v[1:]}
 	r.Attempts = int(d.varint())
@@ -77,6 +94,9 @@ func decodeRecord(id uint64, v []byte) (record, error) {
 		r.Payload = slices.Clone(p)
 	}
 	r.LastError = string(d.field())
+	if v[0] == recordV2 {
+		r.Subject.SenceNo, r.Subject.TplID, r.Subject.SerialNumber = string(d.field()), string(d.field()), string(d.field())
+	}
 	if d.err == nil && len(d.b) > 0 {
 		d.err = fmt.Errorf("%d bytes after the last field", len(d.b))
 	}
@@ -143,6 +163,7 @@ func (r *record) job(id uint64, s State) Job {
 		Deadline:  time.Unix(0, r.Deadline),
 		Created:   time.Unix(0, r.Created),
 		LastError: r.LastError,
+		Subject:   r.Subject,
 		State:     s,
 	}
 }

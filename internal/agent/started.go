@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+
+	"posagent/internal/buildinfo"
+	"posagent/internal/config"
+	"posagent/internal/event"
+)
+
+// Version is posagent's version as `posagent version` names it, with its
+// commit: "v1.2.0 (0123456789ab)", or "v0.1.0-dev (…)" outside a release.
+func Version() string { return buildinfo.Read().Short() }
+
+// newRunID tells one run from the next: seq starts again at 1 in each.
+func newRunID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// describeScanner names the configured scanner for the started event,
+// e.g. "serial:/dev/ttyACM0" or "sim".
+func describeScanner(s config.Scanner) string {
+	switch {
+	case s.Port != "":
+		return s.Kind + ":" + s.Port
+	case s.VID != "" || s.PID != "":
+		return s.Kind + ":" + s.VID + ":" + s.PID
+	case s.Profile != "":
+		return s.Kind + ":" + s.Profile
+	}
+	return s.Kind
+}
+
+// started is the first event of a run.
+func (a *Agent) started() event.Started {
+	c := a.Config
+	return event.Started{
+		Stamp:        event.Stamp{Time: a.now()},
+		Version:      Version(),
+		RunID:        a.RunID,
+		TerminalID:   c.TerminalID,
+		GatewayURL:   a.Client.GatewayURL(),
+		DataDir:      c.DataDir,
+		Scanner:      describeScanner(c.Scanner),
+		APIURL:       a.apiURL,
+		APITokenFile: a.apiTokenFile,
+	}
+}
+
+// stopReason says why Run is ending: its own error, else the cause its
+// context was cancelled with (a signal, staff quitting the UI, the demo's
+// end), else "stopped".
+func stopReason(ctx context.Context, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause.Error()
+	}
+	return "stopped"
+}
