@@ -172,11 +172,6 @@ func runDemo(ctx context.Context, args []string) error {
 	}
 	defer d.Close()
 	d.Config.API.Listen = *apiAddr
-	// A real configuration of the demo's setup: `posagent doctor` can be
-	// tried on it while the demo runs.
-	if err := config.Save(filepath.Join(*dir, agent.ConfigFile), d.Config); err != nil {
-		return err
-	}
 	log, closeLog, err := agent.Logger(*headlessMode, d.Config.DataDir, os.Stderr, *logFormat)
 	if err != nil {
 		return err
@@ -187,6 +182,12 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	d.Payments = a.Payments
+	// A real configuration of the demo's setup: `posagent doctor` can be
+	// tried on it while the demo runs.
+	if err := a.WriteConfig(*dir); err != nil {
+		a.Close()
+		return err
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	played := a.Bus.Subscribe()

@@ -88,7 +88,7 @@ func TestDoctorOnRunningDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	demo := posagent(ctx, "demo", "--headless", "--data", dir, "--speed", "0.1")
+	demo := posagent(ctx, "demo", "--headless", "--data", dir, "--speed", "0.1", "--api", "127.0.0.1:0")
 	stdout, err := demo.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +109,8 @@ func TestDoctorOnRunningDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("doctor on the running demo: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "in use by the running posagent") || strings.Contains(string(out), "✗") {
+	if !strings.Contains(string(out), "in use by the running posagent") || !strings.Contains(string(out), "is held by the running posagent") ||
+		strings.Contains(string(out), "✗") {
 		t.Errorf("doctor:\n%s", out)
 	}
 }

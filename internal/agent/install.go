@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -104,4 +105,18 @@ func DoctorOptions(path string, c *config.Config, cfgErr error) doctor.Options {
 		Scanner:   doctor.Scanner{Kind: c.Scanner.Kind, Port: c.Scanner.Port, VID: c.Scanner.VID, PID: c.Scanner.PID},
 		APIListen: c.API.ListenAddr(),
 	}
+}
+
+// WriteConfig saves the agent's configuration as dir/posagent.json, with
+// api.listen the address the local API listens on (the demo picks a free
+// port): `posagent doctor` can then check the running demo, its API port
+// included.
+func (a *Agent) WriteConfig(dir string) error {
+	c := *a.Config
+	if a.API != nil {
+		if u, err := url.Parse(a.API.URL()); err == nil {
+			c.API.Listen = u.Host
+		}
+	}
+	return config.Save(filepath.Join(dir, ConfigFile), &c)
 }
