@@ -164,9 +164,11 @@ func New(o Options) (a *Agent, err error) {
 	if a.DB, err = queue.OpenDB(filepath.Join(c.DataDir, DBFile)); err != nil {
 		return nil, err
 	}
+	// db, not a.DB: a failing New returns a nil *Agent.
+	db := a.DB
 	defer func() {
 		if err != nil {
-			a.DB.Close()
+			db.Close()
 		}
 	}()
 	gw := gateway{c: a.Client}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -154,4 +155,31 @@ func TestStaffOrderNotifyURL(t *testing.T) {
 	if l := recs.next(t, "staff: app-pay order"); l["out_trade_no"] != "T1" || l["notify_url"] != q.Get("notify_url") {
 		t.Errorf("logged %v", l)
 	}
+}
+
+// A till whose API port is taken fails to start with an error naming the
+// address, and leaves its database closed (a second New can open it).
+func TestNewFailsCleanlyOnBusyAPIPort(t *testing.T) {
+	srv := newServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	client, err := alipay.NewClient(alipay.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), PrivateKey: srv.AppKey(), AlipayPublicKey: srv.AlipayPublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Config: testConfig(t, srv, dir), Gateway: client, Scanner: make(feed), Log: slog.New(records(make(chan slog.Record, 64)))}
+	o.Config.API.Listen = ln.Addr().String()
+	if _, err := New(o); err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
+		t.Fatalf("New with a busy API port: %v", err)
+	}
+	o.Config.API.Listen = "off"
+	a, err := New(o)
+	if err != nil {
+		t.Fatalf("New after a failed New: %v", err)
+	}
+	a.Close()
 }
