@@ -150,7 +150,8 @@ func runUntilSignal(t *testing.T, sig syscall.Signal) {
 		t.Fatal(err)
 	}
 	c := &config.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), AppPrivateKey: appKey, AlipayPublicKey: alipayPub,
-		PayPID: "2088702093900999", TerminalID: "till9", DataDir: filepath.Join(dir, "data"), Scanner: config.Scanner{Kind: config.ScannerSim}}
+		PayPID: "2088702093900999", TerminalID: "till9", DataDir: filepath.Join(dir, "data"), Scanner: config.Scanner{Kind: config.ScannerSim},
+		API: config.API{Listen: "127.0.0.1:0"}} // not the default port: tests run side by side
 	c.SetDefaults()
 	path := filepath.Join(dir, "posagent.json")
 	if err := config.Save(path, c); err != nil {
