@@ -199,7 +199,7 @@ func New(o Options) (a *Agent, err error) {
 	a.Codes = payment.NewCodes(a.now)
 	a.Payments, err = payment.New(payment.Options{
 		DB: a.DB, Gateway: gw, Codes: a.Codes, Queue: a.Queue, Events: a.Bus,
-		BuyerWait: c.BuyerWait(), PollEvery: o.PaymentPoll, TerminalID: c.TerminalID, Log: a.log, Now: a.now,
+		BuyerWait: c.BuyerWait(), PollEvery: o.PaymentPoll, FinishGrace: a.grace, TerminalID: c.TerminalID, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err

@@ -136,20 +136,22 @@ func (s staffAgreements) AgreementAuthConfirm(ctx context.Context, req alipay.Ag
 	return err
 }
 
-// staffOrders builds the app-pay orders staff ask for, with the configured
-// app_pay.notify_url, and logs them.
-type staffOrders struct {
+// appPayOrders builds the app-pay orders staff (the TUI) or the POS (the
+// local API) ask for, with the configured app_pay.notify_url, and logs
+// them with who asked.
+type appPayOrders struct {
 	c         *alipay.Client
 	notifyURL string
 	log       *slog.Logger
+	by        string // "staff" or "api"
 }
 
-func (s staffOrders) AppPayOrder(req alipay.TradeAppPayRequest) (string, error) {
+func (o appPayOrders) AppPayOrder(req alipay.TradeAppPayRequest) (string, error) {
 	if req.NotifyURL == "" {
-		req.NotifyURL = s.notifyURL
+		req.NotifyURL = o.notifyURL
 	}
-	order, err := s.c.AppPayOrder(req)
-	s.log.Info("staff: app-pay order", "out_trade_no", req.OutTradeNo, "total_amount", req.TotalAmount,
+	order, err := o.c.AppPayOrder(req)
+	o.log.Info(o.by+": app-pay order", "out_trade_no", req.OutTradeNo, "total_amount", req.TotalAmount,
 		"notify_url", req.NotifyURL, "err", err)
 	return order, err
 }

@@ -134,13 +134,14 @@ func TestRunLogs(t *testing.T) {
 	recs.next(t, "stop")
 }
 
-// An app-pay order staff build carries app_pay.notify_url, and is logged.
+// An app-pay order carries app_pay.notify_url, and is logged with who
+// asked for it.
 func TestStaffOrderNotifyURL(t *testing.T) {
 	srv := newServer(t)
 	a := newAgent(t, srv, t.TempDir(), make(feed))
 	defer a.Close()
 	recs := make(records, 4)
-	o := staffOrders{a.Client, "https://shop.example.com/alipay/notify", slog.New(recs)}
+	o := appPayOrders{a.Client, "https://shop.example.com/alipay/notify", slog.New(recs), "staff"}
 	order, err := o.AppPayOrder(alipay.TradeAppPayRequest{TotalAmount: "9.90", Subject: "lunch", OutTradeNo: "T1"})
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,8 @@ func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 	}
 	deps.Queue = staffQueue{a.Queue, a.log}
 	deps.Agreements = staffAgreements{gateway{c: a.Client, h: a.Health}, a.log}
-	deps.Orders = staffOrders{a.Client, a.Config.AppPay.NotifyURL, a.log}
+	deps.Orders = appPayOrders{a.Client, a.Config.AppPay.NotifyURL, a.log, "staff"}
+	deps.Payments = a.Payments
 	deps.Scanners = scanner.List
 	if w, ok := a.Scanner.(*scanner.Wedge); ok && w != nil {
 		deps.Keys = w
