@@ -39,6 +39,7 @@ type Config struct {
 
 	API     API      `json:"api,omitzero"`
 	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
+	AppPay  AppPay   `json:"app_pay,omitzero"`  // app payments (install.go)
 }
 
 // Scanner kinds.
@@ -277,6 +278,7 @@ func (c *Config) Validate() error {
 			bad("merchant_coupon_url", "%q is not an http(s) URL", c.MerchantCouponURL)
 		}
 	}
+	c.validateInstall(bad)
 	if len(es) == 0 {
 		return nil
 	}
