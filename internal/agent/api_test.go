@@ -103,8 +103,11 @@ func TestManualScanEndToEnd(t *testing.T) {
 			}
 			var m map[string]any
 			json.Unmarshal([]byte(l), &m)
-			if m["type"] == "gateway" {
-				continue // the gateway's health, whose first answer this was
+			if m["type"] == "started" || m["type"] == "gateway" {
+				// started: the hub may pass it on after the stream
+				// attached; gateway: the gateway's health, whose first
+				// answer this was.
+				continue
 			}
 			seen = append(seen, m)
 			done = m["type"] == "decoded"

@@ -6,35 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"posagent/internal/headless"
-	"posagent/internal/logfile"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
 	"posagent/internal/scanner"
 )
-
-// Logger returns where the agent logs: stderr in headless mode; with the TUI
-// on screen a size-bounded file in dataDir, as a log line written to the
-// terminal would garble the screen. Close the returned closer at exit.
-func Logger(headlessMode bool, dataDir string, stderr io.Writer) (*slog.Logger, io.Closer, error) {
-	if headlessMode {
-		return slog.New(slog.NewTextHandler(stderr, nil)), io.NopCloser(nil), nil
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data_dir: %w", err)
-	}
-	f, err := logfile.Open(filepath.Join(dataDir, LogFile), 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	return slog.New(slog.NewTextHandler(f, nil)), f, nil
-}
 
 // Headless runs a until ctx is done, printing its events as JSON lines on w,
 // then closes a. Every event published before the bus closes is printed.

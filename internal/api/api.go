@@ -21,9 +21,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"posagent/internal/alipay"
@@ -90,7 +90,7 @@ type Options struct {
 	Agreements Agreements
 	Orders     Orders
 	// Payments serves /v1/payments and below, behind the same checks as
-	// every route; nil answers 503 (see also SetPayments).
+	// every route; nil answers 503.
 	Payments http.Handler
 
 	RingSize     int           // events kept for resuming streams; DefaultRingSize
@@ -104,19 +104,18 @@ type Options struct {
 // Server is the local API. New subscribes it to the bus and opens its
 // listener; Serve answers requests until Close.
 type Server struct {
-	o        Options
-	ln       net.Listener
-	url      string
-	port     string
-	hosts    map[string]bool // Host header names that reach this listener
-	origins  map[string]bool
-	token    [32]byte // sha256 of the token: compared in constant time
-	mux      *http.ServeMux
-	routes   []string // "METHOD /path" of every route, for the OpenAPI check
-	hub      *hub
-	metrics  *metrics
-	payments atomic.Pointer[http.Handler]
-	srv      *http.Server
+	o       Options
+	ln      net.Listener
+	url     string
+	port    string
+	hosts   map[string]bool // Host header names that reach this listener
+	origins map[string]bool
+	token   [32]byte // sha256 of the token: compared in constant time
+	mux     *http.ServeMux
+	routes  []string // "METHOD /path" of every route, for the OpenAPI check
+	hub     *hub
+	metrics *metrics
+	srv     *http.Server
 
 	closeOnce sync.Once
 	served    chan struct{}
@@ -184,10 +183,7 @@ func New(o Options) (*Server, error) {
 	s.ln = ln
 	addr := ln.Addr().(*net.TCPAddr)
 	s.port = fmt.Sprint(addr.Port)
-	s.hosts = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
-	if host != "" {
-		s.hosts[strings.ToLower(host)] = true
-	}
+	s.hosts = listenerNames(host)
 	scheme, shown := "http", host
 	if tlsConf != nil {
 		scheme = "https"
@@ -233,6 +229,28 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 	})
 	return err
+}
+
+// listenerNames are the Host header names that reach a listener on host:
+// the loopback names, and the host itself; for every interface ("",
+// 0.0.0.0, ::) also this machine's name and addresses.
+func listenerNames(host string) map[string]bool {
+	names := map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		names[strings.ToLower(host)] = true
+		return names
+	}
+	if h, err := os.Hostname(); err == nil {
+		names[strings.ToLower(h)] = true
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				names[n.IP.String()] = true
+			}
+		}
+	}
+	return names
 }
 
 func loopback(host string) bool {

@@ -24,14 +24,13 @@ func (s *Server) routesInit() {
 	s.handle("DELETE /v1/queue/{id}", s.dropJob)
 	s.handle("GET /metrics", s.serveMetrics)
 	s.handle("GET /v1/openapi.json", s.openapi)
-	s.SetPayments(s.o.Payments)
-	timed := s.metrics.timed("/v1/payments", func(w http.ResponseWriter, r *http.Request) {
-		if h := s.payments.Load(); h != nil {
-			(*h).ServeHTTP(w, r)
-			return
-		}
-		unavailable(w, "payments are not available in this posagent")
-	})
+	payments := s.o.Payments
+	if payments == nil {
+		payments = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			unavailable(w, "payments are not available in this posagent")
+		})
+	}
+	timed := s.metrics.timed("/v1/payments", payments.ServeHTTP)
 	s.mux.HandleFunc("/v1/payments", timed)
 	s.mux.HandleFunc("/v1/payments/", timed)
 	allowed := map[string][]string{}
@@ -59,16 +58,6 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 		return
 	}
 	s.mux.HandleFunc(pattern, s.metrics.timed(pattern, h))
-}
-
-// SetPayments mounts h at /v1/payments and below (nil unmounts it: 503),
-// for a payment component built after the server.
-func (s *Server) SetPayments(h http.Handler) {
-	if h == nil {
-		s.payments.Store(nil)
-		return
-	}
-	s.payments.Store(&h)
 }
 
 // Routes lists the routes served, as "METHOD /path" (payments aside: they

@@ -1,5 +1,5 @@
 // Package config reads, checks and writes posagent's configuration: one JSON
-// file whose keys are a contract (see the README). Unknown keys are errors, so
+// file whose keys are a contract (see docs/configuration.md). Unknown keys are errors, so
 // that a misspelt key is found at start and not when it would have mattered.
 package config
 
@@ -39,6 +39,7 @@ type Config struct {
 
 	API     API      `json:"api,omitzero"`
 	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
+	AppPay  AppPay   `json:"app_pay,omitzero"`  // app payments (install.go)
 	// StaffPIN is the salted hash of the PIN that guards the TUI's staff
 	// actions (staff.go); empty: no PIN.
 	StaffPIN string `json:"staff_pin,omitempty"`
@@ -281,6 +282,7 @@ func (c *Config) Validate() error {
 			bad("merchant_coupon_url", "%q is not an http(s) URL", c.MerchantCouponURL)
 		}
 	}
+	c.validateInstall(bad)
 	if len(es) == 0 {
 		return nil
 	}

@@ -96,8 +96,9 @@ type Options struct {
 	// ended and why. New deletes any found in the dead list (left by a
 	// version without this option). Default: keep every kind.
 	Discard func(kind string) bool
-	Now     func() time.Time                     // default time.Now
-	After   func(time.Duration) <-chan time.Time // default time.After; Run waits with it
+	// Now is the queue's clock, default time.Now; Run waits on real
+	// timers (tests run it in a testing/synctest bubble).
+	Now func() time.Time
 }
 
 func (o *Options) defaults() error {
@@ -149,9 +150,6 @@ func (o *Options) defaults() error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.After == nil {
-		o.After = time.After
 	}
 	return nil
 }

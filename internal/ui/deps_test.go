@@ -2,6 +2,7 @@ package ui
 
 import (
 	"posagent/internal/alipay"
+	"posagent/internal/payment"
 	"posagent/internal/queue"
 	"posagent/internal/scanner"
 )
@@ -13,4 +14,5 @@ var (
 	_ KeyFeeder          = (*scanner.Wedge)(nil)
 	_ burstFeeder        = (*scanner.Wedge)(nil)
 	_ ScannerLister      = scanner.List
+	_ PaymentTaker       = (*payment.Service)(nil)
 )
