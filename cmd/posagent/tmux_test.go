@@ -101,10 +101,12 @@ func TestTmuxWedgeOnEveryScreen(t *testing.T) {
 	}
 	m := startTmux(t, 80, 24, "demo", "--scanner", "wedge", "--data", t.TempDir())
 	m.waitText("Scanner ✓ connected wedge")
-	codes := []string{"281234567890123456", "287654321098765432", "251122334455667788", "300099887766554433", "261357924680135792", "289999000011112222"}
+	codes := []string{"281234567890123456", "287654321098765432", "251122334455667788", "300099887766554433", "261357924680135792",
+		"289999000011112222", "281111222233334444", "282222333344445555", "283333444455556666"}
 	for i, scr := range []struct{ key, shows string }{
 		{"F2", "Last scans"}, {"F1", "Help — keys"}, {"F3", "Queue — pending"},
 		{"F4", "gateway_url"}, {"F5", "apply_token"}, {"F6", "total_amount"},
+		{"F7", "Pay — alipay.trade.pay"}, {"F8", "Event log"}, {"F12", "Scanner diagnostics"},
 	} {
 		m.keys(false, scr.key)
 		m.waitText(scr.shows)

@@ -201,6 +201,9 @@ var everyScreen = []struct {
 	{"settings", tcell.KeyF4, "gateway_url"},
 	{"agreement", tcell.KeyF5, "apply_token"},
 	{"app-pay", tcell.KeyF6, "total_amount"},
+	{"pay", tcell.KeyF7, "Pay — alipay.trade.pay"},
+	{"event log", tcell.KeyF8, "Event log"},
+	{"scanner diagnostics", tcell.KeyF12, "Scanner diagnostics"},
 }
 
 // TestWedgeBurstOnEveryScreen: on each screen, each scanner recording is
