@@ -110,8 +110,7 @@ func TestTmuxWedgeOnEveryScreen(t *testing.T) {
 	} {
 		m.keys(false, scr.key)
 		m.waitText(scr.shows)
-		m.keys(true, codes[i])
-		m.keys(false, "Enter")
+		m.keys(true, codes[i]+"\r") // one write, as a scanner types it
 		m.keys(false, "F2")
 		screen := m.waitText("DECODED")
 		m.waitFor("the scan of "+codes[i][:2]+"…"+codes[i][14:], func(s string) bool {

@@ -12,10 +12,11 @@ import (
 const (
 	DefaultMaxKeyGap = 35 * time.Millisecond
 	// DefaultTermGap is how long after a burst its terminator may come:
-	// some scanners, and a terminal passing keys on, send the suffix a
-	// little after the code. Nobody types six keys 35 ms apart, so a
-	// longer wait here cannot take a person's typing for a scan.
-	DefaultTermGap = 200 * time.Millisecond
+	// some scanners, and a terminal passing keys on (a remote session, a
+	// busy PC), send the suffix later than the code. Nobody types six keys
+	// 35 ms apart, so a longer wait here cannot take a person's typing for
+	// a scan. It is the serial framer's stale gap.
+	DefaultTermGap = DefaultStaleGap
 	// wedgeMinBurst is the shortest burst taken for a scanner: two or three
 	// fast keys happen when a person rolls over keys.
 	wedgeMinBurst = 6
@@ -109,7 +110,7 @@ func (w *Wedge) Run(ctx context.Context, out chan<- Event) error {
 	for {
 		var gap <-chan time.Time
 		switch {
-		case b.n >= wedgeMinBurst:
+		case b.n >= wedgeMinBurst && !b.noTerm:
 			gap = w.opts.Clock.After(DefaultTermGap)
 		case len(b.text) > 0:
 			gap = w.opts.Clock.After(w.maxGap)

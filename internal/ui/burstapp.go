@@ -29,7 +29,7 @@ func (a *App) capture(ev *tcell.EventKey) *tcell.EventKey {
 // screen in front, in the order they were typed; then it arms the timer
 // for the keys still held.
 func (a *App) decided(replay, burst []*tcell.EventKey) {
-	if len(replay) > 0 && a.front() != pageCheckout || len(burst) > 0 {
+	if len(replay) > 0 || len(burst) > 0 {
 		now := a.gateNow()
 		if len(replay) > 0 {
 			a.diag.add(constLine(diagKeys(now, replay, a.keyTime, false)))
