@@ -222,7 +222,7 @@ func (c *checkoutScreen) renderBanner() {
 	case checkout.GatewayDown:
 		text = tagBad + symBad + " " + outageAdvice + tagOff
 	case checkout.GatewayMisconfigured:
-		text = tagBad + symBad + " Configuration problem, not an outage:" + tagOff + " call support; take another payment method."
+		text = tagBad + symBad + " Configuration problem (not an outage):" + tagOff + " call support; take another payment."
 	}
 	if text == c.banner.GetText(false) {
 		return
@@ -235,7 +235,8 @@ func (c *checkoutScreen) renderCurrent(cu *checkout.Customer) {
 	b := &c.buf
 	b.Reset()
 	now := c.now()
-	if g, why := c.model.Gateway(); g == checkout.GatewayMisconfigured {
+	if g, why := c.model.Gateway(); g == checkout.GatewayMisconfigured && (cu == nil || cu.State != checkout.Failed) {
+		// The failed scan that showed the problem says it itself.
 		fmt.Fprintf(b, "%sConfiguration:%s %s\n", tagKey, tagOff, escape(why))
 	}
 	switch {

@@ -230,3 +230,18 @@ func TestTooSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWrongKeyIsAConfigurationProblem: Alipay refusing the terminal's
+// signature is shown as a configuration problem, not as an outage, and
+// the gateway's up/down events do not hide it.
+func TestWrongKeyIsAConfigurationProblem(t *testing.T) {
+	h := start(t, Deps{}, 80, 24)
+	h.bus.Publish(event.Scan{SenceNo: "s1", CodeMasked: "28************3456", Source: "wedge"})
+	h.bus.Publish(event.DecodeFailed{SenceNo: "s1", Code: "40002", SubCode: "isv.invalid-signature",
+		Message: "Alipay rejected this terminal's signature.", Action: "Call support: check app_id and app_private_key."})
+	h.bus.Publish(event.Gateway{State: event.GatewayDown})
+	screen := h.waitFor(t, "Gateway ✗ CONFIG PROBLEM", "Configuration problem (not an outage)", "check app_id")
+	if strings.Contains(screen, outageAdvice) || strings.Contains(screen, "DOWN") {
+		t.Fatalf("a configuration problem shown as an outage:\n%s", screen)
+	}
+}

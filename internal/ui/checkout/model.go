@@ -367,9 +367,10 @@ func (m *Model) coupon(senceNo string, at time.Time, v Coupon) Change {
 }
 
 func (m *Model) setGateway(g Gateway, why string) bool {
-	if g == GatewayUp && m.gateway == GatewayMisconfigured {
-		// The gateway answering does not mean the configuration problem
-		// is gone; a decoded customer does.
+	if m.gateway == GatewayMisconfigured && g != GatewayMisconfigured {
+		// Neither the gateway answering nor its answers failing to verify
+		// (which the health component counts as down) means the
+		// configuration problem is gone; a decoded customer does.
 		return false
 	}
 	if m.gateway == g && m.configWhy == why {

@@ -110,7 +110,13 @@ func TestGatewayTellsTheCashier(t *testing.T) {
 		{"a wrong key is a configuration problem, not an outage", []step{
 			{event.DecodeFailed{Stamp: at(0), SenceNo: "s1", Code: "40002", SubCode: "isv.invalid-signature", Message: "Alipay rejected this terminal's signature.", Action: "Call support: check app_id and app_private_key."}, GatewayMisconfigured, -1},
 			{event.Gateway{Stamp: at(1), State: event.GatewayUp}, GatewayMisconfigured, -1},
-			{event.Decoded{Stamp: at(2), SenceNo: "s2"}, GatewayUp, -1},
+			{event.Gateway{Stamp: at(2), State: event.GatewayDown}, GatewayMisconfigured, -1},
+			{event.Decoded{Stamp: at(3), SenceNo: "s2"}, GatewayUp, -1},
+		}},
+		{"an answer that fails the signature check is the Alipay key's problem", []step{
+			{event.DecodeFailed{Stamp: at(0), SenceNo: "s1", Message: "An answer failed Alipay's signature check and was ignored.",
+				Action: "Call support: check alipay_public_key (or the certificates) and the network."}, GatewayMisconfigured, -1},
+			{event.Gateway{Stamp: at(1), State: event.GatewayDown}, GatewayMisconfigured, -1},
 		}},
 		{"an expired code is no gateway problem", []step{
 			{event.Gateway{Stamp: at(0), State: event.GatewayUp}, GatewayUp, -1},
