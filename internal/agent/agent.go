@@ -20,6 +20,7 @@ import (
 	"posagent/internal/alipay"
 	"posagent/internal/config"
 	"posagent/internal/coupon"
+	"posagent/internal/dbfile"
 	"posagent/internal/decode"
 	"posagent/internal/event"
 	"posagent/internal/queue"
@@ -129,7 +130,9 @@ func New(o Options) (a *Agent, err error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	if a.DB, err = queue.OpenDB(filepath.Join(c.DataDir, DBFile)); err != nil {
+	if a.DB, err = dbfile.Open(filepath.Join(c.DataDir, DBFile), dbfile.Options{
+		Warn: func(err error) { a.log.Warn("database", "err", err) },
+	}); err != nil {
 		return nil, err
 	}
 	defer func() {

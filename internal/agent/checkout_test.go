@@ -17,6 +17,7 @@ import (
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/config"
 	"posagent/internal/coupon"
+	"posagent/internal/dbfile"
 	"posagent/internal/decode"
 	"posagent/internal/event"
 	"posagent/internal/queue"
@@ -328,7 +329,7 @@ func TestDeadDecodeJobsAreNotKept(t *testing.T) {
 func TestDeadDecodeJobOnDiskDeletedAtStart(t *testing.T) {
 	srv := newServer(t)
 	dir := t.TempDir()
-	db, err := queue.OpenDB(filepath.Join(dir, DBFile))
+	db, err := dbfile.Open(filepath.Join(dir, DBFile), dbfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/config"
 	"posagent/internal/coupon"
+	"posagent/internal/dbfile"
 	"posagent/internal/queue"
 	"posagent/internal/scanner"
 )
@@ -265,7 +266,7 @@ func TestKillAndRestart(t *testing.T) {
 		}
 	}
 	// Nothing is left behind.
-	db, err := queue.OpenDB(filepath.Join(c.DataDir, DBFile))
+	db, err := dbfile.Open(filepath.Join(c.DataDir, DBFile), dbfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
 
+	"posagent/internal/dbfile"
 	"posagent/internal/headless"
 	"posagent/internal/logfile"
 	"posagent/internal/queue"
@@ -53,27 +55,19 @@ func (a *Agent) Idle() bool {
 	return err == nil && pending == 0
 }
 
-// ShowQueue prints the jobs of the queue in dataDir. It opens the database,
-// so it fails while posagent runs (the error names the process).
+// ShowQueue prints the jobs of the queue in dataDir. It opens the database
+// read-only, so it creates and changes nothing, and fails while posagent
+// runs (the error names the process).
 func ShowQueue(w io.Writer, dataDir string) error {
-	path := filepath.Join(dataDir, DBFile)
-	if _, err := os.Stat(path); err != nil {
+	db, err := dbfile.Open(filepath.Join(dataDir, DBFile), dbfile.Options{ReadOnly: true})
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no queue here: %w", err)
 	}
-	db, err := queue.OpenDB(path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	q, err := queue.New(db, queue.Options{})
-	if err != nil {
-		return err
-	}
-	pending, err := q.Pending()
-	if err != nil {
-		return err
-	}
-	dead, err := q.Dead()
+	pending, dead, err := queue.Read(db)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"posagent/internal/dbfile"
 	"posagent/internal/event"
 )
 
@@ -112,7 +113,7 @@ func (r *recorder) wait(t *testing.T, what string, ok func(event.Event) bool) ev
 func tempDB(t testing.TB) (*bbolt.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "posagent.db")
-	db, err := OpenDB(path)
+	db, err := dbfile.Open(path, dbfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"posagent/internal/dbfile"
 	"posagent/internal/event"
 )
 
@@ -206,7 +207,7 @@ type lease struct {
 
 // New returns a queue keeping its jobs in db, creating its buckets if
 // needed, and reads every stored job once to index them in memory. A
-// record that cannot be read fails New with an error wrapping ErrCorrupt.
+// record that cannot be read fails New with an error wrapping dbfile.ErrCorrupt.
 // Only one Queue may use a database at a time. Call Run to have handlers
 // work the jobs.
 func New(db *bbolt.DB, opts Options) (*Queue, error) {
@@ -228,7 +229,7 @@ func New(db *bbolt.DB, opts Options) (*Queue, error) {
 		return err
 	})
 	if err != nil {
-		return nil, corrupt(db.Path(), err)
+		return nil, dbfile.Damaged(db.Path(), err)
 	}
 	q := &Queue{
 		db:       db,
@@ -405,13 +406,30 @@ func (q *Queue) Dead() ([]Job, error) {
 	return q.list(bucketDead, StateDead)
 }
 
+// Read returns the pending and the dead jobs in db, each oldest first, for
+// a look at the queue of a database opened read-only: unlike New it writes
+// nothing, and a database without a queue has no jobs.
+func Read(db *bbolt.DB) (pending, dead []Job, err error) {
+	if pending, err = list(db, bucketJobs, StatePending); err != nil {
+		return nil, nil, err
+	}
+	if dead, err = list(db, bucketDead, StateDead); err != nil {
+		return nil, nil, err
+	}
+	return pending, dead, nil
+}
+
 // list reads a bucket in one short read transaction: a read transaction
 // held open while jobs churn keeps bbolt from reusing pages and grows the
 // file for good.
-func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
+func list(db *bbolt.DB, bucket []byte, st State) ([]Job, error) {
 	var out []Job
-	err := q.db.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+	err := db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucket)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
 			id := be(k)
 			r, err := decodeRecord(id, v)
 			if err != nil {
@@ -424,6 +442,17 @@ func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", bucket, err)
 	}
+	return out, nil
+}
+
+// list is the package's list, with the state of pending jobs as this
+// queue sees them.
+func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
+	out, err := list(q.db, bucket, st)
+	if err != nil {
+		return nil, err
+	}
+
 	if st == StatePending {
 		for i := range out {
 			out[i].State = q.state(out[i].ID)
