@@ -148,11 +148,15 @@ func New(o Options) (a *Agent, err error) {
 	// without this left in the dead list.
 	qo.Discard = func(kind string) bool { return kind == decode.JobKind }
 	qo.Now = a.now
+	qo.Quarantined = func(err error) { a.log.Error("queue: damaged record", "err", err) }
 	if a.Queue, err = queue.New(a.DB, qo); err != nil {
 		return nil, err
 	}
 	if a.Ledger, err = decode.NewLedger(a.DB, c.TerminalID); err != nil {
 		return nil, err
+	}
+	for _, err := range a.Ledger.Damaged() {
+		a.log.Error("sence ledger: damaged entry", "err", err)
 	}
 	later := deferrer{a.Queue}
 	gw := gateway{c: a.Client, q: a.Queue}

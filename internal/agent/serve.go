@@ -67,11 +67,17 @@ func ShowQueue(w io.Writer, dataDir string) error {
 		return err
 	}
 	defer db.Close()
-	pending, dead, err := queue.Read(db)
+	pending, dead, quarantined, err := queue.Read(db)
 	if err != nil {
 		return err
 	}
-	return WriteJobs(w, pending, dead)
+	if err := WriteJobs(w, pending, dead); err != nil {
+		return err
+	}
+	if quarantined > 0 {
+		_, err = fmt.Fprintf(w, "%d damaged records quarantined: never run; see the agent's log for which\n", quarantined)
+	}
+	return err
 }
 
 // WriteJobs prints the queue's jobs as a table, pending first.

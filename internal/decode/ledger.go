@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strconv"
 	"sync"
 	"time"
@@ -27,6 +28,9 @@ const DefaultKeep = 24 * time.Hour
 var (
 	keySalt  = []byte("salt")  // random per database: code hashes are keyed by it
 	keyCodes = []byte("codes") // sub-bucket: HMAC(code) -> entry; its sequence numbers sence_no
+	// keyQuarantine is the sub-bucket of damaged entries, moved out of
+	// codes by NewLedger: HMAC(code) -> the bytes as found.
+	keyQuarantine = []byte("quarantine")
 )
 
 // beijing is UTC+8 without a tz database: Windows PCs have none, and Alipay
@@ -52,7 +56,12 @@ type Ledger struct {
 	terminal string
 	tag      string // 4 hex digits from the salt: a new database never repeats an old one's numbers
 	salt     []byte
+	damaged  []error
 }
+
+// Damaged says why each entry NewLedger quarantined was moved aside, for
+// the log.
+func (l *Ledger) Damaged() []error { return l.damaged }
 
 // MaxSenceNo is the page's limit on sence_no.
 const MaxSenceNo = 128
@@ -76,6 +85,9 @@ func NewLedger(db *bbolt.DB, terminalID string) (*Ledger, error) {
 			return err
 		}
 		if _, err := b.CreateBucketIfNotExists(keyCodes); err != nil {
+			return err
+		}
+		if l.damaged, err = quarantine(b); err != nil {
 			return err
 		}
 		salt := b.Get(keySalt)
@@ -220,19 +232,69 @@ func (l *Ledger) Purge(cutoff time.Time) (n int, err error) {
 	return n, nil
 }
 
-// An entry is 8 bytes of first-seen Unix milliseconds, then the sence_no.
+// entryV2 starts an entry: this byte, 8 bytes of first-seen Unix
+// milliseconds, the sence_no, and the CRC-32C (Castagnoli) of all before it,
+// 4 bytes; big-endian. Entries written before it are the same without the
+// version byte and the checksum: they start with a 0, the top byte of any
+// time of this era in milliseconds, and are still read.
+const entryV2 = 2
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 func encodeEntry(e Entry) []byte {
-	v := make([]byte, 8, 8+len(e.SenceNo))
-	binary.BigEndian.PutUint64(v, uint64(e.FirstSeen.UnixMilli()))
-	return append(v, e.SenceNo...)
+	v := make([]byte, 0, 1+8+len(e.SenceNo)+4)
+	v = append(v, entryV2)
+	v = binary.BigEndian.AppendUint64(v, uint64(e.FirstSeen.UnixMilli()))
+	v = append(v, e.SenceNo...)
+	return binary.BigEndian.AppendUint32(v, crc32.Checksum(v, castagnoli))
 }
 
 func decodeEntry(v []byte) (Entry, error) {
-	if len(v) <= 8 {
-		return Entry{}, errors.New("sence ledger: corrupt entry of " + strconv.Itoa(len(v)) + " bytes")
+	switch {
+	case len(v) > 1+8+4 && v[0] == entryV2:
+		n := len(v) - 4
+		if got, want := crc32.Checksum(v[:n], castagnoli), binary.BigEndian.Uint32(v[n:]); got != want {
+			return Entry{}, fmt.Errorf("sence ledger: entry damaged: checksum %08x, stored %08x", got, want)
+		}
+		v = v[1:n]
+	case len(v) > 8 && v[0] == 0:
+	default:
+		return Entry{}, errors.New("sence ledger: unreadable entry of " + strconv.Itoa(len(v)) + " bytes")
 	}
 	return Entry{
 		FirstSeen: time.UnixMilli(int64(binary.BigEndian.Uint64(v[:8]))),
 		SenceNo:   string(v[8:]),
 	}, nil
+}
+
+// quarantine moves the entries of codes that fail their checksum or cannot
+// be read to the quarantine bucket and returns why each was moved. A
+// damaged entry is never used: the sence_no in it cannot be trusted.
+func quarantine(b *bbolt.Bucket) ([]error, error) {
+	codes := b.Bucket(keyCodes)
+	var bad [][]byte
+	var found []error
+	err := codes.ForEach(func(k, v []byte) error {
+		if _, err := decodeEntry(v); err != nil {
+			bad = append(bad, append([]byte(nil), k...))
+			found = append(found, fmt.Errorf("%w; quarantined, not used", err))
+		}
+		return nil
+	})
+	if err != nil || len(bad) == 0 {
+		return nil, err
+	}
+	q, err := b.CreateBucketIfNotExists(keyQuarantine)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range bad {
+		if err := q.Put(k, append([]byte(nil), codes.Get(k)...)); err != nil {
+			return nil, err
+		}
+		if err := codes.Delete(k); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
 }

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -184,6 +185,50 @@ func TestNewLedgerRejects(t *testing.T) {
 	for _, term := range []string{"", strings.Repeat("x", 100)} {
 		if _, err := NewLedger(db, term); err == nil {
 			t.Errorf("NewLedger(%q): no error", term)
+		}
+	}
+}
+
+// An entry damaged on disk is moved aside at the next open, reported, and
+// never used; an entry in the format before checksums still reads.
+func TestLedgerDamagedEntryQuarantined(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.db")
+	l, db := newLedger(t, path, "till")
+	const damaged, old, good = "286861260475412123", "286861260475413333", "286861260475419999"
+	var entries [3]Entry
+	for i, code := range []string{damaged, old, good} {
+		e, _, err := l.Assign(code, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[i] = e
+	}
+	err := db.Update(func(tx *bbolt.Tx) error {
+		codes := tx.Bucket([]byte(Bucket)).Bucket(keyCodes)
+		v := append([]byte(nil), codes.Get(l.key(damaged))...)
+		v[5] ^= 0x01 // a bit of the time
+		if err := codes.Put(l.key(damaged), v); err != nil {
+			return err
+		}
+		// As versions before checksums wrote it.
+		legacy := binary.BigEndian.AppendUint64(nil, uint64(entries[1].FirstSeen.UnixMilli()))
+		return codes.Put(l.key(old), append(legacy, entries[1].SenceNo...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	l, db = newLedger(t, path, "till")
+	defer db.Close()
+	if d := l.Damaged(); len(d) != 1 || !strings.Contains(d[0].Error(), "checksum") || !strings.Contains(d[0].Error(), "quarantined") {
+		t.Errorf("Damaged() = %v, want one entry quarantined for its checksum", d)
+	}
+	if e, ok, err := l.Lookup(damaged); ok || err != nil {
+		t.Errorf("the damaged entry is still used: %+v, %v, %v", e, ok, err)
+	}
+	for i, code := range []string{old, good} {
+		if e, ok, err := l.Lookup(code); !ok || err != nil || e != entries[i+1] {
+			t.Errorf("Lookup(%s) = %+v, %v, %v; want %+v", code, e, ok, err, entries[i+1])
 		}
 	}
 }

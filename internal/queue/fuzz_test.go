@@ -56,17 +56,22 @@ func FuzzDecodeKeyRef(f *testing.F) {
 func TestDecodeRecord(t *testing.T) {
 	want := record{Kind: "coupon", Key: "s-1", Payload: []byte{1, 2}, Attempts: 2, NextAt: 1, Deadline: 2, Created: -3, LastError: "x"}
 	v := want.encode()
+	v1 := append([]byte{recordV1}, v[1:len(v)-4]...)
 	for _, tc := range []struct {
 		name string
 		in   []byte
 		err  string
 	}{
 		{"binary", v, ""},
-		{"truncated", v[:len(v)-1], "job 7: stored record unreadable: record ends early"},
-		{"trailing bytes", append(slices.Clone(v), 0), "1 bytes after the last field"},
-		{"unknown format", append([]byte{9}, v[1:]...), "does not start with format byte 1"},
+		{"version 1, no checksum", v1, ""},
+		{"one bit flipped", flip(v, 20), "job 7: stored record damaged: checksum"},
+		{"checksum flipped", flip(v, len(v)-1), "job 7: stored record damaged: checksum"},
+		{"truncated", v[:len(v)-1], "job 7: stored record damaged: checksum"},
+		{"truncated, version 1", v1[:len(v1)-1], "job 7: stored record unreadable: record ends early"},
+		{"trailing bytes, version 1", append(slices.Clone(v1), 0), "1 bytes after the last field"},
+		{"unknown format", append([]byte{9}, v[1:]...), "does not start with format byte 1 or 2"},
 		{"empty", nil, "it is 0 bytes"},
-		{"not a record", []byte(`{"kind":"coupon"}`), "job 7: stored record unreadable: it is 17 bytes and does not start with format byte 1"},
+		{"not a record", []byte(`{"kind":"coupon"}`), "job 7: stored record unreadable: it is 17 bytes and does not start with format byte 1 or 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := decodeRecord(7, tc.in)
@@ -81,4 +86,11 @@ func TestDecodeRecord(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flip returns b with one bit of byte i changed.
+func flip(b []byte, i int) []byte {
+	b = slices.Clone(b)
+	b[i] ^= 0x10
+	return b
 }

@@ -76,8 +76,11 @@ type Options struct {
 	// ended and why. New deletes any found in the dead list (left by a
 	// version without this option). Default: keep every kind.
 	Discard func(kind string) bool
-	Now     func() time.Time                     // default time.Now
-	After   func(time.Duration) <-chan time.Time // default time.After; Run waits with it
+	// Quarantined is told of each damaged record New moves aside
+	// (default: nothing).
+	Quarantined func(error)
+	Now         func() time.Time                     // default time.Now
+	After       func(time.Duration) <-chan time.Time // default time.After; Run waits with it
 }
 
 func (o *Options) defaults() error {
@@ -126,6 +129,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Discard == nil {
 		o.Discard = func(string) bool { return false }
+	}
+	if o.Quarantined == nil {
+		o.Quarantined = func(error) {}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -207,21 +213,29 @@ type lease struct {
 
 // New returns a queue keeping its jobs in db, creating its buckets if
 // needed, and reads every stored job once to index them in memory. A
-// record that cannot be read fails New with an error wrapping dbfile.ErrCorrupt.
+// record that fails its checksum or cannot be read is moved aside to a
+// quarantine bucket, never run, and reported to Options.Quarantined.
 // Only one Queue may use a database at a time. Call Run to have handlers
 // work the jobs.
 func New(db *bbolt.DB, opts Options) (*Queue, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	err := db.Update(func(tx *bbolt.Tx) error {
+	var damaged []error
+	err := db.Update(func(tx *bbolt.Tx) (err error) {
 		if err := createBuckets(tx); err != nil {
+			return err
+		}
+		if damaged, err = quarantine(tx); err != nil {
 			return err
 		}
 		return discardDead(tx, opts.Discard)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue database %s: %w", db.Path(), err)
+	}
+	for _, err := range damaged {
+		opts.Quarantined(err)
 	}
 	var idx *index
 	err = db.View(func(tx *bbolt.Tx) (err error) {
@@ -406,23 +420,32 @@ func (q *Queue) Dead() ([]Job, error) {
 	return q.list(bucketDead, StateDead)
 }
 
-// Read returns the pending and the dead jobs in db, each oldest first, for
-// a look at the queue of a database opened read-only: unlike New it writes
-// nothing, and a database without a queue has no jobs.
-func Read(db *bbolt.DB) (pending, dead []Job, err error) {
-	if pending, err = list(db, bucketJobs, StatePending); err != nil {
-		return nil, nil, err
+// Read returns the pending and the dead jobs in db, each oldest first, and
+// the number of quarantined records, for a look at the queue of a database
+// opened read-only: unlike New it writes nothing, and a database without a
+// queue has no jobs.
+func Read(db *bbolt.DB) (pending, dead []Job, quarantined int, err error) {
+	// Damaged records New has not moved aside yet count as quarantined:
+	// they will be at the agent's next start.
+	var damaged int
+	if pending, err = list(db, bucketJobs, StatePending, &damaged); err != nil {
+		return nil, nil, 0, err
 	}
-	if dead, err = list(db, bucketDead, StateDead); err != nil {
-		return nil, nil, err
+	if dead, err = list(db, bucketDead, StateDead, &damaged); err != nil {
+		return nil, nil, 0, err
 	}
-	return pending, dead, nil
+	err = db.View(func(tx *bbolt.Tx) error {
+		quarantined = countQuarantined(tx)
+		return nil
+	})
+	return pending, dead, quarantined + damaged, err
 }
 
 // list reads a bucket in one short read transaction: a read transaction
 // held open while jobs churn keeps bbolt from reusing pages and grows the
-// file for good.
-func list(db *bbolt.DB, bucket []byte, st State) ([]Job, error) {
+// file for good. An unreadable record is an error, or if damaged is not
+// nil, counted there and skipped.
+func list(db *bbolt.DB, bucket []byte, st State, damaged *int) ([]Job, error) {
 	var out []Job
 	err := db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucket)
@@ -432,6 +455,10 @@ func list(db *bbolt.DB, bucket []byte, st State) ([]Job, error) {
 		return b.ForEach(func(k, v []byte) error {
 			id := be(k)
 			r, err := decodeRecord(id, v)
+			if err != nil && damaged != nil {
+				*damaged++
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -448,7 +475,7 @@ func list(db *bbolt.DB, bucket []byte, st State) ([]Job, error) {
 // list is the package's list, with the state of pending jobs as this
 // queue sees them.
 func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
-	out, err := list(q.db, bucket, st)
+	out, err := list(q.db, bucket, st, nil)
 	if err != nil {
 		return nil, err
 	}

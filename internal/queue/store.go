@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"slices"
 	"strconv"
 	"time"
@@ -36,17 +37,28 @@ type record struct {
 	LastError string
 }
 
-// recordV1 starts a record in the binary layout: this byte, attempts (a
+// recordV2 starts a record in the binary layout: this byte, attempts (a
 // varint), next_at, deadline and created (8 bytes each, big-endian), then
-// kind, key, payload and last error, each a uvarint length and its bytes.
+// kind, key, payload and last error, each a uvarint length and its bytes,
+// and last the CRC-32C (Castagnoli) of all before it, 4 bytes big-endian.
 // It is about half the size of the same record as JSON with a base64
-// payload, and a group commit pays for record size in pages.
-const recordV1 = 1
+// payload, and a group commit pays for record size in pages. bbolt checks
+// only its meta pages; the checksum is what tells a record damaged on disk
+// from a job to run.
+//
+// recordV1 is the same without the checksum, as versions before it wrote:
+// still read, never written.
+const (
+	recordV1 = 1
+	recordV2 = 2
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func (r *record) encode() []byte {
 	b := make([]byte, 0, 1+binary.MaxVarintLen64+24+4*binary.MaxVarintLen32+
-		len(r.Kind)+len(r.Key)+len(r.Payload)+len(r.LastError))
-	b = append(b, recordV1)
+		len(r.Kind)+len(r.Key)+len(r.Payload)+len(r.LastError)+4)
+	b = append(b, recordV2)
 	b = binary.AppendVarint(b, int64(r.Attempts))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.NextAt))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Deadline))
@@ -55,7 +67,8 @@ func (r *record) encode() []byte {
 	b = appendField(b, r.Key)
 	b = binary.AppendUvarint(b, uint64(len(r.Payload)))
 	b = append(b, r.Payload...)
-	return appendField(b, r.LastError)
+	b = appendField(b, r.LastError)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
 func appendField(b []byte, s string) []byte {
@@ -66,10 +79,20 @@ func appendField(b []byte, s string) []byte {
 // belongs to bbolt.
 func decodeRecord(id uint64, v []byte) (record, error) {
 	var r record
-	if len(v) == 0 || v[0] != recordV1 {
-		return record{}, fmt.Errorf("job %d: stored record unreadable: it is %d bytes and does not start with format byte %d", id, len(v), recordV1)
+	var body []byte
+	switch {
+	case len(v) > 4 && v[0] == recordV2:
+		n := len(v) - 4
+		if got, want := crc32.Checksum(v[:n], castagnoli), binary.BigEndian.Uint32(v[n:]); got != want {
+			return record{}, fmt.Errorf("job %d: stored record damaged: checksum %08x, stored %08x", id, got, want)
+		}
+		body = v[1:n]
+	case len(v) > 0 && v[0] == recordV1:
+		body = v[1:]
+	default:
+		return record{}, fmt.Errorf("job %d: stored record unreadable: it is %d bytes and does not start with format byte %d or %d", id, len(v), recordV1, recordV2)
 	}
-	d := fields{b: v[1:]}
+	d := fields{b: body}
 	r.Attempts = int(d.varint())
 	r.NextAt, r.Deadline, r.Created = int64(d.u64()), int64(d.u64()), int64(d.u64())
 	r.Kind, r.Key = string(d.field()), string(d.field())
