@@ -38,6 +38,10 @@ func main() {
 	}
 	// SIGHUP too: a closed terminal or a dropped SSH session stops posagent
 	// cleanly instead of killing it mid-scan.
+	// A closed stdout (the reader of headless events went away) is then
+	// an EPIPE that agent.Headless reports before stopping cleanly, rather
+	// than a SIGPIPE that kills posagent silently.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	var err error

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -38,15 +39,49 @@ func Logger(headlessMode bool, dataDir string, stderr io.Writer) (*slog.Logger, 
 	return slog.New(slog.NewTextHandler(f, nil)), f, nil
 }
 
+// StdoutGrace is how long a stopping headless agent waits for the events
+// it has yet to print: the reader of stdout may be slow but alive. A reader
+// that has stopped reading (a full pipe) would otherwise hold the agent's
+// exit forever, since a write to stdout cannot be cancelled.
+const StdoutGrace = 2 * time.Second
+
 // Headless runs a until ctx is done, printing its events as JSON lines on w,
-// then closes a. Every event published before the bus closes is printed.
+// then closes a. Every event published before the bus closes is printed, if
+// w takes it within StdoutGrace of the stop.
+//
+// When w fails (stdout closed: EPIPE, with SIGPIPE ignored, as main does)
+// the agent says so on its log and stops as it would on ctx: printing
+// events is a headless agent's whole job.
 func Headless(ctx context.Context, a *Agent, w io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	sub := a.Bus.Subscribe()
 	printed := make(chan error, 1)
-	go func() { printed <- headless.Print(context.Background(), sub, w) }()
+	go func() {
+		err := headless.Print(context.Background(), sub, w)
+		if err != nil {
+			sub.Close() // nobody reads it any more
+			a.log.Error(stdoutFailed(err), "err", err)
+			cancel()
+		}
+		printed <- err
+	}()
 	err := a.Run(ctx)
 	cerr := a.Close()
-	return errors.Join(err, cerr, <-printed)
+	select {
+	case <-printed: // a failure is logged above: the stop it caused is clean
+	case <-time.After(StdoutGrace):
+		a.log.Error("stdout not read: stopping without printing the last events", "waited", StdoutGrace)
+	}
+	return errors.Join(err, cerr)
+}
+
+// stdoutFailed is the log message for an error writing the events.
+func stdoutFailed(err error) string {
+	if errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed) {
+		return "stdout closed: stopping"
+	}
+	return "stdout failed: stopping"
 }
 
 // Idle reports whether the queue holds no pending job.
