@@ -125,4 +125,3 @@ func fillPipe(t *testing.T, w *os.File) {
 		t.Fatal(err, werr)
 	}
 }
-
