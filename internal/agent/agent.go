@@ -23,6 +23,7 @@ import (
 	"posagent/internal/dbfile"
 	"posagent/internal/decode"
 	"posagent/internal/event"
+	"posagent/internal/keyfile"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
 	"posagent/internal/scanner"
@@ -152,8 +153,15 @@ func New(o Options) (a *Agent, err error) {
 	if a.Queue, err = queue.New(a.DB, qo); err != nil {
 		return nil, err
 	}
-	if a.Ledger, err = decode.NewLedger(a.DB, c.TerminalID); err != nil {
+	key, err := keyfile.Load(c.DataDir)
+	if err != nil {
 		return nil, err
+	}
+	if a.Ledger, err = decode.NewLedger(a.DB, c.TerminalID, key); err != nil {
+		return nil, err
+	}
+	if n := a.Ledger.Forgot(); n > 0 {
+		a.log.Info("sence ledger: codes hashed with the key kept in the database forgotten; the key is now in its own file", "codes", n, "file", keyfile.Name)
 	}
 	for _, err := range a.Ledger.Damaged() {
 		a.log.Error("sence ledger: damaged entry", "err", err)

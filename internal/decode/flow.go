@@ -142,12 +142,49 @@ func New(c Config) (*Flow, error) {
 	return &Flow{c: c, open: map[string]*time.Timer{}}, nil
 }
 
-// retry is the queued form of a decode. It holds the payment code: the queue
-// keeps it at most the code's life and a minute, as a retry needs it.
+// retry is a decode that may be retried.
 type retry struct {
-	Code     string    `json:"code"`
+	Code     string
+	SenceNo  string
+	Deadline time.Time
+}
+
+// queued is the queued form of a retry. It holds the payment code sealed
+// with the local key (Ledger.Seal), as a retry needs it and no file may hold
+// it in clear; Code is read from jobs queued by versions before that.
+type queued struct {
+	Code     string    `json:"code,omitempty"`
+	Sealed   []byte    `json:"code_sealed,omitempty"`
 	SenceNo  string    `json:"sence_no"`
 	Deadline time.Time `json:"deadline"`
+}
+
+// payload returns r as a queue job's payload.
+func (f *Flow) payload(r retry) []byte {
+	b, _ := json.Marshal(queued{Sealed: f.c.Ledger.Seal(r.Code, r.SenceNo), SenceNo: r.SenceNo, Deadline: r.Deadline}) // bytes, strings and a time: cannot fail
+	return b
+}
+
+// unqueue reads a queue job's payload; the code is opened only if withCode.
+func (f *Flow) unqueue(payload []byte, withCode bool) (retry, error) {
+	var q queued
+	if err := json.Unmarshal(payload, &q); err != nil {
+		return retry{}, err
+	}
+	if q.SenceNo == "" {
+		return retry{}, errors.New("no sence_no")
+	}
+	r := retry{Code: q.Code, SenceNo: q.SenceNo, Deadline: q.Deadline}
+	if withCode && len(q.Sealed) > 0 {
+		var err error
+		if r.Code, err = f.c.Ledger.Unseal(q.Sealed, q.SenceNo); err != nil {
+			return retry{}, err
+		}
+	}
+	if withCode && r.Code == "" {
+		return retry{}, errors.New("no code")
+	}
+	return r, nil
 }
 
 // Scan decodes a scanned code. It publishes a scan event, then decoding, then
@@ -176,7 +213,7 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 	if f.c.Later == nil || !f.c.Now().Before(r.Deadline) {
 		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w: %w", ErrExpired, err), Expired))
 	}
-	payload, _ := json.Marshal(r) // plain strings and a time: cannot fail
+	payload := f.payload(r)
 	// One job per scan: the queue remembers done keys, and a rescan is new
 	// work. The queue gives up retryGrace after the code's deadline, so
 	// that a retry running late still ends the decode quietly.
@@ -197,9 +234,9 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 // deadline is left alone: the queue discards it, and news of a scan from
 // long ago would only confuse the cashier.
 func (f *Flow) Watch(payload []byte) error {
-	var r retry
-	if err := json.Unmarshal(payload, &r); err != nil || r.SenceNo == "" {
-		return fmt.Errorf("queued decode: bad payload: %v", err)
+	r, err := f.unqueue(payload, false)
+	if err != nil {
+		return fmt.Errorf("queued decode: bad payload: %w", err)
 	}
 	if f.c.Now().Before(r.Deadline.Add(retryGrace)) {
 		f.watch(r)
@@ -245,9 +282,9 @@ func (f *Flow) settle(senceNo string) bool {
 // the gateway's answer (the agent's handler marks it queue.NotSent, seeing
 // that its gateway was not called).
 func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
-	var r retry
-	if err := json.Unmarshal(payload, &r); err != nil || r.Code == "" || r.SenceNo == "" {
-		return f.fail(&Failure{Action: Action{"A queued decode is unreadable.", doRefresh}, Err: fmt.Errorf("queued decode: bad payload: %v", err)})
+	r, err := f.unqueue(payload, true)
+	if err != nil {
+		return f.fail(&Failure{Action: Action{"A queued decode is unreadable.", doRefresh}, Err: fmt.Errorf("queued decode: bad payload: %w", err)})
 	}
 	f.mu.Lock()
 	_, open := f.open[r.SenceNo]
@@ -258,7 +295,7 @@ func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
 		}
 		return nil
 	}
-	_, err := f.attempt(ctx, r, attempt, nil, 0)
+	_, err = f.attempt(ctx, r, attempt, nil, 0)
 	if errors.Is(err, ErrQueued) {
 		return err
 	}
