@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"posagent/internal/config"
+	"posagent/internal/endpoint"
 )
 
 // Charsets the client speaks. The gateway answers in the charset of the
@@ -158,10 +159,11 @@ func NewClient(cfg Config) (*Client, error) {
 	if gw == "" {
 		gw = config.DefaultGatewayURL
 	}
-	u, err := url.Parse(gw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("alipay: gateway URL %q is not an http(s) URL", gw)
+	if err := endpoint.Check(gw); err != nil {
+		return nil, fmt.Errorf("alipay: gateway URL: %w", err)
 	}
+	u, _ := url.Parse(gw) // checked
+
 	// The gateway reads charset from the query string to know how to decode
 	// the form body.
 	q := u.Query()
@@ -172,6 +174,9 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = &http.Client{Timeout: DefaultTimeout}
 	}
+	// A redirect would re-post the signed request, payment code and all,
+	// wherever it points.
+	c.http = endpoint.Client(c.http)
 	return c, nil
 }
 

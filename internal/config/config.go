@@ -10,10 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"posagent/internal/endpoint"
 )
 
 // DefaultGatewayURL is Alipay's production gateway.
@@ -212,8 +213,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	if u, err := url.Parse(c.GatewayURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		bad("gateway_url", "%q is not an http(s) URL", c.GatewayURL)
+	if err := endpoint.Check(c.GatewayURL); err != nil {
+		bad("gateway_url", "%v", err)
 	}
 	if required("app_id", c.AppID) {
 		maxLen("app_id", c.AppID, 32)
@@ -271,8 +272,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.MerchantCouponURL != "" {
-		if u, err := url.Parse(c.MerchantCouponURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("merchant_coupon_url", "%q is not an http(s) URL", c.MerchantCouponURL)
+		if err := endpoint.Check(c.MerchantCouponURL); err != nil {
+			bad("merchant_coupon_url", "%v", err)
 		}
 	}
 	if len(es) == 0 {
