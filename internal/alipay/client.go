@@ -265,6 +265,9 @@ func Retryable(err error) bool {
 	if !errors.As(err, &e) {
 		return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 	}
+	if errors.Is(e.Err, ErrUnreachable) {
+		return true
+	}
 	if e.Code != "" {
 		switch {
 		case e.Code == CodeServiceUnavailable, e.SubCode == SubUnknownError,

@@ -125,7 +125,8 @@ func TestAgainstFakeGateway(t *testing.T) {
 				{alipaytest.Fault{HTML: true, Count: 1}, alipay.Unreachable},
 				{alipaytest.Fault{Drop: true, Count: 1}, alipay.Unreachable},
 				{alipaytest.Fault{Code20000: true, Count: 1}, func(err error) bool { return alipay.Retryable(err) && !alipay.Unreachable(err) }},
-				{alipaytest.Fault{BadSign: true, Count: 1}, func(err error) bool { return errors.Is(err, alipay.ErrSignature) && !alipay.Retryable(err) }},
+				// A tampered answer is no verdict: as if none had come.
+				{alipaytest.Fault{BadSign: true, Count: 1}, func(err error) bool { return errors.Is(err, alipay.ErrSignature) && alipay.Unreachable(err) }},
 			}
 			for _, f := range faults {
 				s.SetFault(alipay.MethodTwostageCommonUse, f.fault)
