@@ -48,6 +48,23 @@ const DefaultCodeTTL = time.Minute
 // rather than in the dead list (which would keep its payment code).
 const retryGrace = time.Minute
 
+// lastTry is how long before its code expires a queued decode is tried a
+// last time, whatever backoff the queue drew: time for the request and its
+// answer.
+const lastTry = 2 * time.Second
+
+// retryBy is a queued decode's failure, to be retried by the time the
+// queue reads with errors.As (queue.RetryBy): lastTry before its code
+// expires.
+type retryBy struct {
+	err error
+	by  time.Time
+}
+
+func (r *retryBy) Error() string      { return r.err.Error() }
+func (r *retryBy) Unwrap() error      { return r.err }
+func (r *retryBy) RetryBy() time.Time { return r.by }
+
 // ErrExpired: the code's life ended before a decode succeeded.
 var ErrExpired = errors.New("payment code expired")
 
@@ -297,7 +314,7 @@ func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
 	}
 	_, err = f.attempt(ctx, r, attempt, nil, 0)
 	if errors.Is(err, ErrQueued) {
-		return err
+		return &retryBy{err: err, by: r.Deadline.Add(-lastTry)}
 	}
 	return nil
 }

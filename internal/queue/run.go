@@ -40,6 +40,16 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// RetryBy is implemented by a handler's error that must be retried no later
+// than a time of its own, before the job's deadline (a decode: before its
+// payment code expires). Retry then cuts the wait it draws to end by then,
+// rather than let the last chance pass while the job still lives. Found
+// with errors.As, so a handler's package need not import this one.
+type RetryBy interface {
+	error
+	RetryBy() time.Time
+}
+
 // ErrNotSent is the result of a handler that finished its job without a
 // request to the gateway; see NotSent.
 var ErrNotSent = errors.New("finished without a request to the gateway")
