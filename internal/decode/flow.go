@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -231,10 +230,11 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w: %w", ErrExpired, err), Expired))
 	}
 	payload := f.payload(r)
-	// One job per scan: the queue remembers done keys, and a rescan is new
-	// work. The queue gives up retryGrace after the code's deadline, so
-	// that a retry running late still ends the decode quietly.
-	key := r.SenceNo + "/" + strconv.FormatInt(s.Time.UnixMilli(), 10)
+	// One job per sence_no: a rescan while the first scan's decode waits
+	// in the queue (an outage) is the same work, and the queue returns the
+	// job it has. The queue gives up retryGrace after the code's deadline,
+	// so that a retry running late still ends the decode quietly.
+	key := r.SenceNo
 	// Watched before it is queued: a worker may run it at once.
 	f.watch(r)
 	// The scan's context may be ending (shutdown): the job must still land.

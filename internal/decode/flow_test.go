@@ -257,7 +257,7 @@ func TestRetryKeepsSenceNoUntilDeadline(t *testing.T) {
 	}
 	job := h.later.jobs[0]
 	senceNo := h.gw.reqs[0].SenceNo
-	if job.kind != JobKind || !strings.HasPrefix(job.key, senceNo+"/") || !job.deadline.After(t0.Add(DefaultCodeTTL)) {
+	if job.kind != JobKind || job.key != senceNo || !job.deadline.After(t0.Add(DefaultCodeTTL)) {
 		t.Errorf("job %+v: want kind %s key %s, kept past the code's deadline", job, JobKind, senceNo)
 	}
 	if h.events.last().Type() == event.TypeDecodeFailed {
