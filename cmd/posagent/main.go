@@ -18,6 +18,7 @@ import (
 	"posagent/internal/agent"
 	"posagent/internal/config"
 	"posagent/internal/demo"
+	"posagent/internal/redact"
 	"posagent/internal/scanner"
 )
 
@@ -65,7 +66,7 @@ func main() {
 		os.Exit(2)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "posagent %s: %v\n", os.Args[1], err)
+		fmt.Fprintf(os.Stderr, "posagent %s: %s\n", os.Args[1], redact.DigitRuns(err.Error()))
 		os.Exit(1)
 	}
 }

@@ -25,9 +25,10 @@ import (
 // Logger returns where the agent logs: stderr in headless mode; with the TUI
 // on screen a size-bounded file in dataDir, as a log line written to the
 // terminal would garble the screen. Close the returned closer at exit.
+// Every line is masked on its way out (redact.Handler).
 func Logger(headlessMode bool, dataDir string, stderr io.Writer) (*slog.Logger, io.Closer, error) {
 	if headlessMode {
-		return slog.New(slog.NewTextHandler(stderr, nil)), io.NopCloser(nil), nil
+		return slog.New(redact.Handler(slog.NewTextHandler(stderr, nil))), io.NopCloser(nil), nil
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data_dir: %w", err)
@@ -36,7 +37,7 @@ func Logger(headlessMode bool, dataDir string, stderr io.Writer) (*slog.Logger, 
 	if err != nil {
 		return nil, nil, err
 	}
-	return slog.New(slog.NewTextHandler(f, nil)), f, nil
+	return slog.New(redact.Handler(slog.NewTextHandler(f, nil))), f, nil
 }
 
 // StdoutGrace is how long a stopping headless agent waits for the events

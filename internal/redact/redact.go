@@ -35,8 +35,9 @@ func keep(s string, head, tail int) string {
 	return string(r[:head]) + strings.Repeat("*", n-head-tail) + string(r[n-tail:])
 }
 
-// DigitRuns masks, in free text, every run of 16 to 24 ASCII digits: a run of
-// 16 from "2088" as a user_id, any other as a payment code. It is for text
+// DigitRuns masks, in free text, every run of 16 or more ASCII digits: a run
+// of 16 from "2088" as a user_id, any other as a payment code (longer runs
+// too: a code may be glued to other digits). It is for text
 // that posagent did not write itself, such as the last error of a queued job,
 // which quotes whatever the gateway answered: such a run may be a payment code
 // or a user_id, and the screens that show the text cannot know which fields
@@ -52,7 +53,7 @@ func DigitRuns(s string) string {
 		switch run := string(b[i:j]); {
 		case len(run) == 16 && strings.HasPrefix(run, "2088"):
 			copy(b[i:j], UserID(run))
-		case len(run) >= 16 && len(run) <= 24:
+		case len(run) >= 16:
 			copy(b[i:j], Code(run))
 		}
 		if j == i {
