@@ -307,11 +307,102 @@ func (q *Queue) signal() {
 // Enqueue waits for the commit, so a returned error means the job is not
 // stored (ErrFull, or the disk's error, e.g. no space left).
 func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
-	if err := ctx.Err(); err != nil {
-		return Job{}, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
-	}
-	if err := validate(j); err != nil {
+	out, err := q.EnqueueAll(ctx, []Job{j})
+	if err != nil {
 		return Job{}, err
+	}
+	return out[0], nil
+}
+
+// EnqueueAll stores js in one commit, as Enqueue stores one job: all of
+// them or, on an error, none. The work of one event (the coupons of one
+// customer) is durable at once, for one disk sync.
+func (q *Queue) EnqueueAll(ctx context.Context, js []Job) ([]Job, error) {
+	if len(js) == 0 {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("enqueue %s job: %w", js[0].Kind, err)
+	}
+	rs := make([]record, len(js))
+	vs := make([][]byte, len(js))
+	for i, j := range js {
+		r, v, err := q.prepare(j)
+		if err != nil {
+			return nil, err
+		}
+		rs[i], vs[i] = r, v
+	}
+	out := make([]Job, len(js))
+	stored := make([]bool, len(js))
+	err := q.c.do(&op{apply: func(s *txn) error {
+		// Limits first, for all: a rejection must come before any write.
+		jobs, dead, bytes := s.counts()
+		var adding, size int64
+		for i, r := range rs {
+			if r.Key != "" {
+				if _, ok, err := s.byKey(r.Key); err != nil {
+					return reject(err)
+				} else if ok || slices.ContainsFunc(rs[:i], func(o record) bool { return o.Key == r.Key }) {
+					continue
+				}
+			}
+			adding, size = adding+1, size+int64(len(vs[i]))
+		}
+		if jobs+dead+adding > int64(q.opts.MaxJobs) {
+			return reject(fmt.Errorf("%w: %d jobs waiting and %d dead, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
+				ErrFull, jobs, dead, q.opts.MaxJobs))
+		}
+		if bytes+size > q.opts.MaxBytes {
+			return reject(fmt.Errorf("%w: jobs take %d bytes, these %d more, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
+				ErrFull, bytes, size, q.opts.MaxBytes))
+		}
+		for i := range rs {
+			r, v := &rs[i], vs[i]
+			out[i], stored[i] = Job{}, false
+			if r.Key != "" {
+				old, ok, err := s.byKey(r.Key)
+				if err != nil {
+					return err
+				}
+				if ok {
+					out[i] = old
+					continue
+				}
+			}
+			id, err := s.jobs.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := s.putPending(id, r, v); err != nil {
+				return err
+			}
+			if r.Key != "" {
+				s.setKey(r.Key, id)
+			}
+			s.adjust(+1, 0, int64(len(v)))
+			out[i], stored[i] = r.job(id, StatePending), true
+			out[i].Payload = slices.Clone(js[i].Payload)
+		}
+		return nil
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %s job: %w", js[0].Kind, err)
+	}
+	for i := range out {
+		if stored[i] {
+			q.signal()
+		} else if out[i].State == StatePending {
+			out[i].State = q.state(out[i].ID)
+		}
+	}
+	return out, nil
+}
+
+// prepare checks j and returns its record as Enqueue stores it.
+func (q *Queue) prepare(j Job) (record, []byte, error) {
+	if err := validate(j); err != nil {
+		return record{}, nil, err
 	}
 	now := q.now()
 	r := record{Kind: j.Kind, Key: j.Key, Payload: j.Payload, Created: now.UnixNano(),
@@ -323,65 +414,18 @@ func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
 		r.Deadline = j.Deadline.UnixNano()
 	}
 	if r.Deadline <= now.UnixNano() {
-		return Job{}, fmt.Errorf("enqueue %s job: deadline %s already passed", j.Kind, j.Deadline.Format(time.RFC3339))
+		return record{}, nil, fmt.Errorf("enqueue %s job: deadline %s already passed", j.Kind, j.Deadline.Format(time.RFC3339))
 	}
 	if r.NextAt > r.Deadline {
-		return Job{}, fmt.Errorf("enqueue %s job: next attempt %s is after its deadline %s",
+		return record{}, nil, fmt.Errorf("enqueue %s job: next attempt %s is after its deadline %s",
 			j.Kind, j.NextAt.Format(time.RFC3339), time.Unix(0, r.Deadline).Format(time.RFC3339))
 	}
 	v := r.encode()
 	if int64(len(v)) > q.opts.MaxBytes {
-		return Job{}, fmt.Errorf("enqueue %s job: %w: the job takes %d bytes, more than the whole queue may (%d)",
+		return record{}, nil, fmt.Errorf("enqueue %s job: %w: the job takes %d bytes, more than the whole queue may (%d)",
 			j.Kind, ErrFull, len(v), q.opts.MaxBytes)
 	}
-
-	var out Job
-	var stored bool
-	err := q.c.do(&op{apply: func(s *txn) error {
-		out, stored = Job{}, false
-		if r.Key != "" {
-			old, ok, err := s.byKey(r.Key)
-			if err != nil {
-				return reject(err)
-			}
-			if ok {
-				out = old
-				return nil
-			}
-		}
-		jobs, dead, bytes := s.counts()
-		if jobs+dead >= int64(q.opts.MaxJobs) {
-			return reject(fmt.Errorf("%w: %d jobs waiting and %d dead, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
-				ErrFull, jobs, dead, q.opts.MaxJobs))
-		}
-		if bytes+int64(len(v)) > q.opts.MaxBytes {
-			return reject(fmt.Errorf("%w: jobs take %d bytes, this one %d more, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
-				ErrFull, bytes, len(v), q.opts.MaxBytes))
-		}
-		id, err := s.jobs.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := s.putPending(id, &r, v); err != nil {
-			return err
-		}
-		if r.Key != "" {
-			s.setKey(r.Key, id)
-		}
-		s.adjust(+1, 0, int64(len(v)))
-		out, stored = r.job(id, StatePending), true
-		out.Payload = slices.Clone(j.Payload)
-		return nil
-	}})
-	if err != nil {
-		return Job{}, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
-	}
-	if stored {
-		q.signal()
-	} else if out.State == StatePending {
-		out.State = q.state(out.ID)
-	}
-	return out, nil
+	return r, v, nil
 }
 
 // state tells a pending job that is leased (running) from one that waits.
