@@ -204,6 +204,9 @@ func New(o Options) (a *Agent, err error) {
 	a.Queue.Handle(coupon.JobKind, handler(func(ctx context.Context, j queue.Job) error {
 		return a.Coupons.Issue(ctx, j.Payload)
 	}))
+	a.Queue.Handle(coupon.MerchantJobKind, handler(func(ctx context.Context, j queue.Job) error {
+		return a.Coupons.AskMerchant(ctx, j.Payload)
+	}))
 	return a, nil
 }
 
@@ -246,6 +249,16 @@ type deferrer struct{ q *queue.Queue }
 
 func (d deferrer) Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error {
 	_, err := d.q.Enqueue(ctx, queue.Job{Kind: kind, Key: key, Payload: payload, Deadline: deadline})
+	return err
+}
+
+// DeferAll stores a customer's coupon work in one commit.
+func (d deferrer) DeferAll(ctx context.Context, ws []coupon.Work) error {
+	js := make([]queue.Job, len(ws))
+	for i, w := range ws {
+		js[i] = queue.Job{Kind: w.Kind, Key: w.Key, Payload: w.Payload, Deadline: w.Deadline}
+	}
+	_, err := d.q.EnqueueAll(ctx, js)
 	return err
 }
 

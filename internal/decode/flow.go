@@ -117,8 +117,8 @@ type Config struct {
 	// unreachable, with the same sence_no; asked at each scan. Without
 	// it only ctx and the client's timeout bound it.
 	FirstWait func() time.Duration
-	// Decoded is told of every customer, after the decoded event: the
-	// coupon issuer hangs here.
+	// Decoded is told of every customer before the decoded event, which
+	// waits for it: the coupon issuer makes its plan durable here.
 	Decoded func(ctx context.Context, id Identity)
 	Now     func() time.Time
 }
@@ -386,10 +386,12 @@ func (f *Flow) decoded(ctx context.Context, senceNo string, resp *alipay.Twostag
 	if s := resp.School(); s != nil {
 		id.SchoolStdCode, id.CampusNo = s.SchoolStdCode, s.CampusNo
 	}
-	f.c.Events.Publish(event.Decoded{Stamp: event.Stamp{Time: id.At}, SenceNo: senceNo, UserID: id.UserID, UserIDMasked: redact.UserID(id.UserID), SchoolStdCode: id.SchoolStdCode, CampusNo: id.CampusNo})
+	// The customer's coupons are durable work before the decode is
+	// reported: a crash right after "decoded" loses none.
 	if f.c.Decoded != nil {
 		f.c.Decoded(ctx, id)
 	}
+	f.c.Events.Publish(event.Decoded{Stamp: event.Stamp{Time: id.At}, SenceNo: senceNo, UserID: id.UserID, UserIDMasked: redact.UserID(id.UserID), SchoolStdCode: id.SchoolStdCode, CampusNo: id.CampusNo})
 	return id
 }
 
