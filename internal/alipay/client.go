@@ -49,7 +49,7 @@ type Config struct {
 	AppID           string          // required, max 32
 	PrivateKey      *rsa.PrivateKey // the application's key: signs requests and order strings
 	SignType        SignType        // RSA2 (default) or RSA
-	Charset         string          // "utf-8" (default) or "GBK"
+	Charset         string          // "utf-8" (default) or "GBK" ("gb2312" is taken as GBK)
 	AppAuthToken    string          // optional, max 40
 	AlipayPublicKey *rsa.PublicKey  // public-key mode: verifies responses and notifications
 	Certs           *CertConfig     // certificate mode (nil in public-key mode)
@@ -123,7 +123,7 @@ func NewClient(cfg Config) (*Client, error) {
 	switch {
 	case cfg.Charset == "" || strings.EqualFold(cfg.Charset, "utf-8") || strings.EqualFold(cfg.Charset, "utf8"):
 		c.charset = CharsetUTF8
-	case strings.EqualFold(cfg.Charset, "GBK"):
+	case strings.EqualFold(cfg.Charset, "GBK"), strings.EqualFold(cfg.Charset, "gb2312"): // GBK extends GB2312
 		c.charset, c.gbk = CharsetGBK, true
 	default:
 		return nil, fmt.Errorf("alipay: charset %q: want utf-8 or GBK", cfg.Charset)

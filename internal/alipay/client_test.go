@@ -308,7 +308,7 @@ func TestPassInstanceAddResults(t *testing.T) {
 	}
 	g := newTestGateway(t)
 	c := g.client()
-	req := PassInstanceAddRequest{TplID: "t", TplParams: map[string]string{"a": "b"}, RecognitionInfo: RecognitionInfo{PartnerID: "2088102114633762", OutTradeNo: "1"}}
+	req := PassInstanceAddRequest{TplID: "t", TplParams: map[string]string{"serialNumber": "1"}, RecognitionInfo: RecognitionInfo{PartnerID: "2088102114633762", OutTradeNo: "1"}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g.answer(signedBody(t, g.key, MethodPassInstanceAdd, tt.obj))

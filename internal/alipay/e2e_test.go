@@ -283,7 +283,7 @@ func TestSignatureErrorLeavesOutTheEcho(t *testing.T) {
 			return err
 		}, []string{code, authToken}},
 		{alipay.MethodPassInstanceAdd, func() error {
-			_, err := c.PassInstanceAdd(ctx, alipay.PassInstanceAddRequest{TplID: "tplA", TplParams: map[string]string{"who": userID},
+			_, err := c.PassInstanceAdd(ctx, alipay.PassInstanceAddRequest{TplID: "tplA", TplParams: map[string]string{"who": userID, "serialNumber": "1"},
 				RecognitionInfo: alipay.RecognitionInfo{PartnerID: "2088702093900999", OutTradeNo: "T1-S"}})
 			return err
 		}, []string{userID, authToken}},

@@ -172,7 +172,7 @@ type PassInstanceAddResponse struct {
 type PassResult struct {
 	SerialNumber string `json:"serialNumber"`
 	PassID       string `json:"passId"`
-	Operate      string `json:"operate"`
+	Operate      string `json:"operate"` // or "operation", as the page's table names it
 	ErrorCode    string `json:"errorCode"`
 	ErrorMsg     string `json:"errorMsg"`
 }

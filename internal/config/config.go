@@ -234,8 +234,8 @@ func (c *Config) Validate() error {
 	if c.SignType != "RSA2" && c.SignType != "RSA" {
 		bad("sign_type", "%q: want RSA2 or RSA", c.SignType)
 	}
-	if !strings.EqualFold(c.Charset, "utf-8") && !strings.EqualFold(c.Charset, "GBK") {
-		bad("charset", "%q: want utf-8 or GBK", c.Charset)
+	if !strings.EqualFold(c.Charset, "utf-8") && !strings.EqualFold(c.Charset, "GBK") && !strings.EqualFold(c.Charset, "gb2312") {
+		bad("charset", "%q: want utf-8 or GBK (gb2312 is read as GBK)", c.Charset)
 	}
 	maxLen("app_auth_token", c.AppAuthToken, 40)
 	if required("pay_pid", c.PayPID) {
