@@ -251,7 +251,11 @@ func TestKillAndRestart(t *testing.T) {
 	}
 	serials := map[string]bool{}
 	for _, p := range passes {
-		if serials[p.SerialNumber] || p.Requests != 1 {
+		// A request the killed agent had sent may reach the gateway after
+		// its death, faults cleared: the next agent's retry of it gets the
+		// same pass (the gateway is idempotent on serialNumber). More
+		// than that would be a coupon sent again without cause.
+		if serials[p.SerialNumber] || p.Requests > 2 {
 			t.Errorf("pass %s/%s issued again (%d requests)", p.TplID, p.SerialNumber, p.Requests)
 		}
 		serials[p.SerialNumber] = true
