@@ -131,6 +131,9 @@ func New(o Options) (a *Agent, err error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
+	for _, w := range exposed(map[string]string{"app_private_key": c.AppPrivateKey, "data_dir": c.DataDir}) {
+		a.log.Warn(w)
+	}
 	if a.DB, err = dbfile.Open(filepath.Join(c.DataDir, DBFile), dbfile.Options{
 		Warn: func(err error) { a.log.Warn("database", "err", err) },
 	}); err != nil {
