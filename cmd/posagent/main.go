@@ -25,11 +25,13 @@ import (
 const usage = `usage: posagent <command> [flags]
 
 commands:
-  demo [--headless] [--data DIR] [--speed N]
+  demo [--headless] [--data DIR] [--speed N] [--api ADDR]
                                    the whole product on a fake gateway and a simulated scanner
   run --config FILE [--headless]   the product on a real configuration
   scanners                         list the scanners this PC can see
   queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
+  queue retry|drop ID [--data DIR | --config FILE]
+                                   retry a dead job or drop a job, through the running agent's API
 `
 
 func main() {
@@ -54,7 +56,7 @@ func main() {
 	case "scanners":
 		err = listScanners(args)
 	case "queue":
-		err = listQueue(args)
+		err = listQueue(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -66,7 +68,7 @@ func main() {
 		os.Exit(2)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "posagent %s: %s\n", os.Args[1], redact.DigitRuns(err.Error()))
+		fmt.Fprintf(os.Stderr, "posagent %s: %s\n", os.Args[1], redact.Text(err.Error()))
 		os.Exit(1)
 	}
 }
@@ -110,11 +112,16 @@ func runConfig(ctx context.Context, args []string) error {
 	return agent.Headless(ctx, a, os.Stdout)
 }
 
+// errDemoPlayed is the reason of the stopping event when the headless demo
+// has shown everything.
+var errDemoPlayed = errors.New("the demo script has played and the queue is empty")
+
 func runDemo(ctx context.Context, args []string) error {
 	fs := flags("demo")
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
 	dir := fs.String("data", "", "keep the demo's keys and data in `DIR` (default: a temporary directory, removed at exit)")
 	speed := fs.Float64("speed", 1, "play the scanner script this many times faster")
+	apiAddr := fs.String("api", "127.0.0.1:0", "serve the local API on `ADDR` (port 0 picks a free one; the started event says which), or \"off\"")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -131,6 +138,7 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
+	d.Config.API.Listen = *apiAddr
 	log, closeLog, err := agent.Logger(*headlessMode, d.Config.DataDir, os.Stderr)
 	if err != nil {
 		return err
@@ -140,15 +148,16 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	d.Payments = a.Payments
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	played := a.Bus.Subscribe()
 	go func() {
 		defer played.Close()
 		// The outage needs Play in both modes; only headless ends with it.
 		if d.Play(ctx, played, a.Idle) && *headlessMode {
 			fmt.Fprintln(os.Stderr, "posagent demo: the script has played and the queue is empty")
-			cancel()
+			cancel(errDemoPlayed)
 		}
 	}()
 	if !*headlessMode {
@@ -169,12 +178,36 @@ func listScanners(args []string) error {
 	return scanner.WriteTable(os.Stdout, devs)
 }
 
-func listQueue(args []string) error {
+func listQueue(ctx context.Context, args []string) error {
 	fs := flags("queue")
 	dir := fs.String("data", "", "the data `DIR` holding "+agent.DBFile)
 	path := fs.String("config", "", "read data_dir from this configuration `file`")
+	var action string
+	if len(args) > 0 && (args[0] == "retry" || args[0] == "drop") {
+		action, args = args[0], args[1:]
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	rest := fs.Args()
+	if action == "" && len(rest) > 0 && (rest[0] == "retry" || rest[0] == "drop") {
+		action, rest = rest[0], rest[1:]
+	}
+	var id string
+	switch {
+	case action != "" && len(rest) == 0:
+		return fmt.Errorf("queue %s: which job? give its ID (posagent queue lists them)", action)
+	case action != "":
+		// Flags may follow the ID too.
+		id = rest[0]
+		if err := fs.Parse(rest[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("queue %s %s: unexpected %q", action, id, fs.Arg(0))
+		}
+	case len(rest) > 0:
+		return fmt.Errorf("queue: unknown argument %q: want retry ID or drop ID", rest[0])
 	}
 	switch {
 	case *dir != "" && *path != "":
@@ -187,6 +220,9 @@ func listQueue(args []string) error {
 		*dir = c.DataDir
 	case *dir == "":
 		*dir = "."
+	}
+	if action != "" {
+		return agent.QueueChange(ctx, os.Stdout, *dir, action, id)
 	}
 	return agent.ShowQueue(os.Stdout, *dir)
 }

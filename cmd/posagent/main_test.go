@@ -17,7 +17,6 @@ import (
 	"posagent/internal/agent"
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/config"
-	"posagent/internal/coupon"
 	"posagent/internal/dbfile"
 	"posagent/internal/demo"
 	"posagent/internal/queue"
@@ -75,8 +74,16 @@ func TestDemoHeadless(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("demo: %v\n%s", err, stderr.String())
 	}
+	evs := lines(t, stdout.Bytes())
+	checkContract(t, evs)
+	if r := evs[len(evs)-1]["reason"]; r != errDemoPlayed.Error() {
+		t.Errorf("stopping reason %q, want %q", r, errDemoPlayed)
+	}
+	if u, _ := evs[0]["api_url"].(string); !strings.HasPrefix(u, "http://127.0.0.1:") || strings.HasSuffix(u, ":0") {
+		t.Errorf("started.api_url %q: want the loopback port the demo picked", u)
+	}
 	count := map[string]int{}
-	for _, e := range lines(t, stdout.Bytes()) {
+	for _, e := range evs {
 		k := e["type"].(string)
 		switch k {
 		case "decode_failed":
@@ -271,7 +278,7 @@ func TestSampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := coupon.NewRules(c.Coupons); err != nil {
+	if _, err := agent.CouponRules(c); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -280,5 +287,65 @@ func TestScannersCommand(t *testing.T) {
 	out, err := posagent(context.Background(), "scanners").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "KIND") {
 		t.Errorf("scanners: %v\n%s", err, out)
+	}
+}
+
+// checkContract checks the event contract on a run's events: started first
+// and stopping last, seq growing by one from 1, and every customer event
+// joined to a sence_no that a scan introduced.
+func checkContract(t *testing.T, evs []map[string]any) {
+	t.Helper()
+	if len(evs) < 2 || evs[0]["type"] != "started" || evs[len(evs)-1]["type"] != "stopping" {
+		t.Fatalf("want started first and stopping last; got %d events", len(evs))
+	}
+	for _, k := range []string{"version", "run_id", "terminal_id", "gateway_url", "data_dir", "scanner", "api_url", "api_token_file"} {
+		if _, ok := evs[0][k]; !ok {
+			t.Errorf("started has no %s: %v", k, evs[0])
+		}
+	}
+	if evs[0]["run_id"] == "" || evs[0]["scanner"] != "sim" {
+		t.Errorf("started = %v", evs[0])
+	}
+	scanned := map[string]bool{}
+	for i, e := range evs {
+		if seq, _ := e["seq"].(float64); int(seq) != i+1 {
+			t.Fatalf("event %d (%s) has seq %v, want %d", i, e["type"], e["seq"], i+1)
+		}
+		sn, _ := e["sence_no"].(string)
+		switch e["type"] {
+		case "scan":
+			if sn == "" {
+				t.Errorf("scan without sence_no: %v", e)
+			}
+			scanned[sn] = true
+		case "decoding", "decoded", "decode_failed", "coupon_issued", "coupon_failed", "queued", "dead":
+			if !scanned[sn] {
+				t.Errorf("%s with sence_no %q joins no scan before it: %v", e["type"], sn, e)
+			}
+		}
+		if e["type"] == "queued" && e["kind"] == "coupon" && (e["tpl_id"] == "" || e["serial_number"] == "") {
+			t.Errorf("queued coupon job without tpl_id/serial_number: %v", e)
+		}
+	}
+}
+
+func TestQueueChangeArguments(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"queue", "retry", "--data", dir}, "which job?"},
+		{[]string{"queue", "drop", "7", "--data", dir}, "no running posagent"},
+		{[]string{"queue", "--data", dir, "drop", "7"}, "no running posagent"},
+		{[]string{"queue", "--data", dir, "purge"}, `unknown argument "purge"`},
+		{[]string{"queue", "retry", "7", "8", "--data", dir}, `unexpected "8"`},
+	} {
+		var stderr bytes.Buffer
+		cmd := posagent(context.Background(), tc.args...)
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), tc.says) {
+			t.Errorf("posagent %v: %v, stderr %q; want it to say %q", tc.args, err, stderr.String(), tc.says)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package agent assembles posagent from a configuration: the bbolt file, the
-// retry queue, the gateway client, the sence_no ledger, the decode flow, the
-// coupon issuer and the scanner, all reporting to one event bus. It runs them
+// retry queue, the gateway client and the gateway's health, the sence_no
+// ledger, the decode flow, the coupon issuer and the scanner, all reporting
+// to one event bus. It runs them
 // together and stops them so that no work is lost: what is in flight when the
 // agent stops either finishes or stays in the queue for the next start.
 package agent
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,12 +20,15 @@ import (
 	"go.etcd.io/bbolt"
 
 	"posagent/internal/alipay"
+	"posagent/internal/api"
 	"posagent/internal/config"
 	"posagent/internal/coupon"
 	"posagent/internal/dbfile"
 	"posagent/internal/decode"
 	"posagent/internal/event"
+	"posagent/internal/gwhealth"
 	"posagent/internal/keyfile"
+	"posagent/internal/payment"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
 	"posagent/internal/scanner"
@@ -48,8 +53,8 @@ const DefaultFinishGrace = 5 * time.Second
 // every scan.
 const FirstDecodeWait = 5 * time.Second
 
-// FirstDecodeWaitDown is FirstDecodeWait while the queue takes the gateway
-// to be down: a scan then most likely fails, and the queue's probes find
+// FirstDecodeWaitDown is FirstDecodeWait while the gateway is known to be
+// down: a scan then most likely fails, and the queue's probes find
 // the gateway back without holding the customer.
 const FirstDecodeWaitDown = 2 * time.Second
 
@@ -64,8 +69,11 @@ type Options struct {
 	// Scanner overrides the one Config describes (demo, tests).
 	Scanner        scanner.Scanner
 	ScannerOptions scanner.Options
-	// Queue tunes the queue; Events, Unreachable, Discard and Now are set by the agent.
+	// Queue tunes the queue; Events, Gateway, Discard and Now are set by the agent.
 	Queue queue.Options
+	// ProbeEvery is how often the gateway is probed while it is down and
+	// quiet (gwhealth.DefaultProbeEvery when zero).
+	ProbeEvery time.Duration
 	// CodeTTL is how long a scanned code may be retried (decode.DefaultCodeTTL).
 	CodeTTL time.Duration
 	// FinishGrace is DefaultFinishGrace when zero.
@@ -73,7 +81,13 @@ type Options struct {
 	// DecodeWait and DecodeWaitDown are FirstDecodeWait and
 	// FirstDecodeWaitDown when zero.
 	DecodeWait, DecodeWaitDown time.Duration
-	Now                        func() time.Time
+	// PaymentPoll is how often a payment waiting for its buyer is queried
+	// (payment.DefaultPollEvery when zero).
+	PaymentPoll time.Duration
+	Now         func() time.Time
+	// Payments serves the local API's /v1/payments routes in place of the
+	// agent's own payment service (tests).
+	Payments http.Handler
 }
 
 // Agent is the assembled product.
@@ -83,10 +97,24 @@ type Agent struct {
 	DB      *bbolt.DB
 	Queue   *queue.Queue
 	Client  *alipay.Client
+	Health  *gwhealth.Health // whether the gateway is up: ask it or listen for event.Gateway
 	Ledger  *decode.Ledger
 	Decode  *decode.Flow
 	Coupons *coupon.Coupons
 	Scanner scanner.Scanner
+	// Codes holds decoded payment codes in memory for stage two;
+	// Payments takes payments with them (Payments.Handler is the local
+	// API's /v1/payments).
+	Codes    *payment.Codes
+	Payments *payment.Service
+	// RunID tells this run's events from another's (event.Started).
+	RunID string
+	// API is the local API, nil when api.listen is "off".
+	API *api.Server
+
+	apiURL, apiTokenFile string
+	manual               chan manual   // codes entered through the API
+	stopped              chan struct{} // closed when Run no longer takes them
 
 	log   *slog.Logger
 	now   func() time.Time
@@ -99,7 +127,8 @@ func New(o Options) (a *Agent, err error) {
 	if c == nil {
 		return nil, errors.New("agent: no configuration")
 	}
-	a = &Agent{Config: c, Bus: o.Bus, log: o.Log, now: o.Now, grace: o.FinishGrace}
+	a = &Agent{Config: c, Bus: o.Bus, RunID: newRunID(), log: o.Log, now: o.Now, grace: o.FinishGrace,
+		manual: make(chan manual), stopped: make(chan struct{})}
 	if a.grace <= 0 {
 		a.grace = DefaultFinishGrace
 	}
@@ -112,19 +141,19 @@ func New(o Options) (a *Agent, err error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	rules, err := coupon.NewRules(c.Coupons)
+	rules, err := CouponRules(c)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	a.Client = o.Gateway
 	if a.Client == nil {
-		if a.Client, err = alipay.NewClientFromConfig(c); err != nil {
+		if a.Client, err = alipay.NewClientFromFiles(gatewayOptions(c)); err != nil {
 			return nil, err
 		}
 	}
 	a.Scanner = o.Scanner
 	if a.Scanner == nil {
-		if a.Scanner, err = scanner.Open(c.Scanner, o.ScannerOptions); err != nil {
+		if a.Scanner, err = scanner.Open(scannerSpec(c.Scanner), o.ScannerOptions); err != nil {
 			return nil, err
 		}
 	}
@@ -144,9 +173,12 @@ func New(o Options) (a *Agent, err error) {
 			a.DB.Close()
 		}
 	}()
+	gw := gateway{c: a.Client}
+	a.Health = gwhealth.New(gwhealth.Options{Events: a.Bus, Now: a.now, ProbeEvery: o.ProbeEvery, Probe: gw.probe(c.TerminalID, c.PayPID)})
+	gw.h = a.Health
 	qo := o.Queue
 	qo.Events = a.Bus
-	qo.Unreachable = alipay.Unreachable
+	qo.Gateway = a.Health
 	// A decode job holds a full payment code: one that dies is deleted
 	// (its end is on screen already), and New deletes any a version
 	// without this left in the dead list.
@@ -170,7 +202,6 @@ func New(o Options) (a *Agent, err error) {
 		a.log.Error("sence ledger: damaged entry", "err", err)
 	}
 	later := deferrer{a.Queue}
-	gw := gateway{c: a.Client, q: a.Queue}
 	a.Coupons, err = coupon.New(coupon.Config{
 		Issuer: gw, Rules: rules, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
 		PayPID: c.PayPID, Log: a.log, Now: a.now, Merchant: merchant(c.MerchantCouponURL),
@@ -178,10 +209,18 @@ func New(o Options) (a *Agent, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.Codes = payment.NewCodes(a.now)
+	a.Payments, err = payment.New(payment.Options{
+		DB: a.DB, Gateway: gw, Codes: a.Codes, Queue: a.Queue, Events: a.Bus,
+		BuyerWait: c.BuyerWait(), PollEvery: o.PaymentPoll, TerminalID: c.TerminalID, Log: a.log, Now: a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
 	a.Decode, err = decode.New(decode.Config{
 		Gateway: gw, Ledger: a.Ledger, Events: a.Bus, Later: later, Retryable: alipay.Retryable,
-		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded,
-		FirstWait: firstWait(a.Queue, o.DecodeWait, o.DecodeWaitDown),
+		PayPID: c.PayPID, CodeTTL: o.CodeTTL, Now: a.now, Decoded: a.decoded, Codes: a.Codes,
+		FirstWait: firstWait(a.Health, o.DecodeWait, o.DecodeWaitDown),
 	})
 	if err != nil {
 		return nil, err
@@ -210,11 +249,17 @@ func New(o Options) (a *Agent, err error) {
 	a.Queue.Handle(coupon.MerchantJobKind, handler(func(ctx context.Context, j queue.Job) error {
 		return a.Coupons.AskMerchant(ctx, j.Payload)
 	}))
+	a.Queue.Handle(payment.JobKind, handler(func(ctx context.Context, j queue.Job) error {
+		return a.Payments.RunCancel(ctx, j.Payload)
+	}))
+	if err := a.newAPI(o); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
 // firstWait is how long a scan's own decode may take: up, or down (the
-// queue's state at the scan).
+// gateway's state at the scan).
 func firstWait(q interface{ Down() bool }, up, down time.Duration) func() time.Duration {
 	if up <= 0 {
 		up = FirstDecodeWait
@@ -250,8 +295,8 @@ func (a *Agent) decoded(ctx context.Context, id decode.Identity) {
 // deferrer puts the flow's later work into the queue.
 type deferrer struct{ q *queue.Queue }
 
-func (d deferrer) Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error {
-	_, err := d.q.Enqueue(ctx, queue.Job{Kind: kind, Key: key, Payload: payload, Deadline: deadline})
+func (d deferrer) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error {
+	_, err := d.q.Enqueue(ctx, queue.Job{Kind: kind, Key: key, Subject: subj, Payload: payload, Deadline: deadline})
 	return err
 }
 
@@ -259,7 +304,7 @@ func (d deferrer) Defer(ctx context.Context, kind, key string, payload []byte, d
 func (d deferrer) DeferAll(ctx context.Context, ws []coupon.Work) error {
 	js := make([]queue.Job, len(ws))
 	for i, w := range ws {
-		js[i] = queue.Job{Kind: w.Kind, Key: w.Key, Payload: w.Payload, Deadline: w.Deadline}
+		js[i] = queue.Job{Kind: w.Kind, Key: w.Key, Subject: w.Subject, Payload: w.Payload, Deadline: w.Deadline}
 	}
 	_, err := d.q.EnqueueAll(ctx, js)
 	return err
@@ -282,18 +327,25 @@ func final(err error) error {
 // A scanner that cannot run at all, or a queue whose database fails, stops
 // the whole agent: a till that cannot read codes or keep its retries must
 // say so rather than limp on.
-func (a *Agent) Run(ctx context.Context) error {
+//
+// Its first event is started and its last stopping, with the reason: the
+// error it returns, or the cause ctx was cancelled with.
+func (a *Agent) Run(ctx context.Context) (err error) {
+	stopAPI := a.serveAPI()
+	a.Bus.Publish(a.started())
+	defer func() {
+		a.Bus.Publish(event.Stopping{Stamp: event.Stamp{Time: a.now()}, Reason: stopReason(ctx, err)})
+		stopAPI()
+	}()
 	ctx, stopAll := context.WithCancel(ctx)
 	defer stopAll()
 	scans := make(chan scanner.Event, 16)
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	own := a.Bus.Subscribe()
-	defer own.Close()
-	wg.Add(4)
+	errs := make(chan error, 4)
+	wg.Add(5)
 	go func() {
 		defer wg.Done()
-		a.watch(ctx, own)
+		a.Health.Run(ctx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -314,6 +366,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer wg.Done()
 		a.purge(ctx)
 	}()
+	go func() {
+		defer wg.Done()
+		// Payments a crash left open are resolved first thing.
+		if err := a.Payments.Run(ctx); err != nil {
+			errs <- fmt.Errorf("payments: %w", err)
+			stopAll()
+		}
+	}()
 
 	// Scans are decoded one after the other: a till has one customer at a
 	// time, and the ledger must see a code's scans in order.
@@ -324,9 +384,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		context.AfterFunc(work, func() { t.Stop() })
 	})
 	defer stop()
-	for e := range scans {
-		a.handle(work, e)
-	}
+	a.loop(work, scans)
 	wg.Wait()
 	close(errs)
 	var all []error
@@ -334,6 +392,23 @@ func (a *Agent) Run(ctx context.Context) error {
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// loop takes the scanner's events and the codes entered through the API,
+// one at a time, until the scanner stops.
+func (a *Agent) loop(ctx context.Context, scans <-chan scanner.Event) {
+	defer close(a.stopped)
+	for {
+		select {
+		case e, ok := <-scans:
+			if !ok {
+				return
+			}
+			a.handle(ctx, e)
+		case m := <-a.manual:
+			a.enter(ctx, m)
+		}
+	}
 }
 
 func (a *Agent) handle(ctx context.Context, e scanner.Event) {
@@ -358,32 +433,6 @@ func (a *Agent) handle(ctx context.Context, e scanner.Event) {
 	}
 }
 
-// watch reports the gateway up at its first answer: the queue reports only
-// changes, and until one the screen would show the gateway's state as
-// unknown.
-func (a *Agent) watch(ctx context.Context, sub *event.Subscription) {
-	known := false
-	for {
-		e, err := sub.Next(ctx)
-		if err != nil {
-			return
-		}
-		answered := false
-		switch e := e.(type) {
-		case event.Gateway:
-			known = true
-		case event.Decoded, event.CouponIssued:
-			answered = true
-		case event.DecodeFailed:
-			answered = e.Code != ""
-		}
-		if answered && !known {
-			known = true
-			a.Bus.Publish(event.Gateway{Stamp: event.Stamp{Time: a.now()}, State: event.GatewayUp})
-		}
-	}
-}
-
 // purgeEvery is how often the ledger forgets long-expired codes.
 const purgeEvery = time.Hour
 
@@ -404,8 +453,14 @@ func (a *Agent) purge(ctx context.Context) {
 	}
 }
 
-// Close closes the database and the bus. Call it after Run returned.
+// Close closes the API (if Run did not), the database and the bus. Call it
+// after Run returned.
 func (a *Agent) Close() error {
+	if a.API != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), apiCloseWait)
+		a.API.Close(ctx)
+		cancel()
+	}
 	a.Bus.Close()
 	return a.DB.Close()
 }

@@ -28,7 +28,7 @@ func (w *watcher) drain() {
 
 // While the gateway stays down, a queued decode whose code expired runs as
 // the queue's probe and ends without sending anything: that is no answer
-// from the gateway, so the queue stays down and reports no "up".
+// from the gateway, so it stays down and no "up" is reported.
 func TestExpiredQueuedDecodeIsNoProbe(t *testing.T) {
 	srv := newServer(t)
 	code := srv.IssueCode(plain.UserID)
@@ -50,7 +50,7 @@ func TestExpiredQueuedDecodeIsNoProbe(t *testing.T) {
 	ran := make(chan struct{})
 	a.Queue.Handle("marker", func(ctx context.Context, j queue.Job) error {
 		close(ran)
-		return queue.NotSent(nil)
+		return nil
 	})
 	if _, err := a.Queue.Enqueue(context.Background(), queue.Job{Kind: "marker", NextAt: time.Now().Add(5 * fastQueue.MaxDelay)}); err != nil {
 		t.Fatal(err)
@@ -61,8 +61,8 @@ func TestExpiredQueuedDecodeIsNoProbe(t *testing.T) {
 		t.Fatalf("the marker job did not run; events:\n%s", w.dump())
 	}
 	w.drain()
-	if w.count(isGateway(event.GatewayUp)) > 0 || !a.Queue.Down() {
-		t.Errorf("gateway reported up (Down() = %v) while the server is still down; events:\n%s", a.Queue.Down(), w.dump())
+	if w.count(isGateway(event.GatewayUp)) > 0 || !a.Health.Down() {
+		t.Errorf("gateway reported up (Down() = %v) while the server is still down; events:\n%s", a.Health.Down(), w.dump())
 	}
 	pending, _ := a.Queue.Pending()
 	for _, j := range pending {
@@ -89,7 +89,7 @@ func TestDirectAnswerEndsGatewayDown(t *testing.T) {
 		{"agreement confirmed", func(t *testing.T, a *Agent, srv *alipaytest.Server, w *watcher, f feed) {
 			srv.AddAgreement(alipaytest.Agreement{AgreementNo: "20170502000610755993", ApplyToken: "MDEDUCT0068", SMSCode: "423979"})
 			req := alipay.AgreementAuthConfirmRequest{AgreementNo: "20170502000610755993", ApplyToken: "MDEDUCT0068", AuthConfirmNo: "423979"}
-			if err := (gateway{c: a.Client, q: a.Queue}).AgreementAuthConfirm(context.Background(), req); err != nil {
+			if err := (gateway{c: a.Client, h: a.Health}).AgreementAuthConfirm(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -134,34 +134,39 @@ func directAnswerEndsDown(t *testing.T, answer func(t *testing.T, a *Agent, srv 
 	}
 	answer(t, a, srv, w, f)
 	w.reach("gateway up", 1, isGateway(event.GatewayUp)) // before or after the answer's own event
-	if a.Queue.Down() {
+	if a.Health.Down() {
 		t.Error("Down() = true after a verified answer")
 	}
 }
 
-// Only a verified answer clears "down"; a request counts as sent whenever
-// something came back or the transport failed on the way.
-func TestGatewayAnsweredSent(t *testing.T) {
-	for _, c := range []struct {
-		name           string
-		err            error
-		answered, sent bool
-	}{
-		{"success", nil, true, true},
-		{"business error", &alipay.Error{Code: "40004", SubCode: "INVALID_DYNAMIC_ID", HTTPStatus: 200}, true, true},
-		{"unsigned business error", &alipay.Error{Code: "40004", HTTPStatus: 200, Err: alipay.ErrUnsigned}, false, true},
-		{"HTTP 503", &alipay.Error{HTTPStatus: 503, Err: alipay.ErrUnreachable}, false, true},
-		{"refused", &alipay.Error{Err: fmt.Errorf("%w: dial tcp: connection refused", alipay.ErrUnreachable)}, false, true},
-		{"timed out", &alipay.Error{Err: fmt.Errorf("%w: %w", alipay.ErrUnreachable, context.DeadlineExceeded)}, false, true},
-		{"bad field", &alipay.Error{Err: &alipay.FieldError{Field: "biz_content.sence_no", Msg: "too long"}}, false, false},
-		{"sence_no not on disk", &alipay.Error{Err: errors.New("not sent: disk full")}, false, false},
-	} {
-		if got := answered(c.err); got != c.answered {
-			t.Errorf("%s: answered = %v, want %v", c.name, got, c.answered)
+// The health probe is a request the gateway answers, verifiably, without
+// decoding anything: while the gateway is down and quiet it finds the
+// gateway back without a scan.
+func TestProbeFindsGatewayBack(t *testing.T) {
+	srv := newServer(t)
+	if err := srv.SetDown(true); err != nil {
+		t.Fatal(err)
+	}
+	a := newAgentOpts(t, srv, t.TempDir(), make(feed), func(o *Options) { o.ProbeEvery = 50 * time.Millisecond })
+	w := start(t, a)
+	a.Health.Report(&alipay.Error{Err: fmt.Errorf("%w: refused", alipay.ErrUnreachable)}) // a scan that could not reach it
+	w.until("gateway down", isGateway(event.GatewayDown))
+	if err := srv.SetDown(false); err != nil {
+		t.Fatal(err)
+	}
+	w.until("gateway up", isGateway(event.GatewayUp))
+	var probes int
+	for _, r := range srv.Requests() {
+		if r.Method != alipay.MethodTwostageCommonUse || bizOf(r)["dynamic_id"] != probeCode {
+			continue
 		}
-		if got := sent(c.err); got != c.sent {
-			t.Errorf("%s: sent = %v, want %v", c.name, got, c.sent)
+		probes++
+		if r.SubCode != alipay.SubIllegalCode {
+			t.Errorf("probe answered %s %s, want %s", r.Code, r.SubCode, alipay.SubIllegalCode)
 		}
+	}
+	if probes == 0 {
+		t.Error("the gateway came back without a probe")
 	}
 }
 

@@ -44,7 +44,8 @@ func testConfig(t testing.TB, srv *alipaytest.Server, dataDir string) *config.Co
 		t.Fatal(err)
 	}
 	c := &config.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), AppPrivateKey: "app.pem", AlipayPublicKey: "alipay.pem",
-		PayPID: payPID, TerminalID: "till1", DataDir: dataDir, Scanner: config.Scanner{Kind: config.ScannerSim}, Coupons: cs}
+		PayPID: payPID, TerminalID: "till1", DataDir: dataDir, Scanner: config.Scanner{Kind: config.ScannerSim}, Coupons: cs,
+		API: config.API{Listen: "127.0.0.1:0"}}
 	c.SetDefaults()
 	return c
 }
@@ -64,11 +65,7 @@ func newAgent(t testing.TB, srv *alipaytest.Server, dataDir string, sc scanner.S
 // newAgentOpts is newAgent with the options edited before New.
 func newAgentOpts(t testing.TB, srv *alipaytest.Server, dataDir string, sc scanner.Scanner, edit func(*Options)) *Agent {
 	t.Helper()
-	client, err := alipay.NewClient(alipay.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), PrivateKey: srv.AppKey(), AlipayPublicKey: srv.AlipayPublicKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := Options{Config: testConfig(t, srv, dataDir), Gateway: client, Scanner: sc, Queue: fastQueue,
+	o := Options{Config: testConfig(t, srv, dataDir), Gateway: srv.Client(), Scanner: sc, Queue: fastQueue,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	edit(&o)
 	a, err := New(o)
@@ -194,4 +191,31 @@ func (w *watcher) count(ok func(event.Event) bool) int {
 		}
 	}
 	return n
+}
+
+// untilDead runs q until n of its jobs died, as sub (subscribed to q's
+// events) reports, and returns their events.
+func untilDead(t testing.TB, q *queue.Queue, sub *event.Subscription, n int) []event.Dead {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- q.Run(ctx) }()
+	var dead []event.Dead
+	for len(dead) < n {
+		wait, cancel := context.WithTimeout(ctx, patience)
+		e, err := sub.Next(wait)
+		cancel()
+		if err != nil {
+			stop()
+			t.Fatalf("waiting for %d dead jobs: %v; dead so far %v", n, err, dead)
+		}
+		if d, ok := e.(event.Dead); ok {
+			dead = append(dead, d)
+		}
+	}
+	stop()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	return dead
 }

@@ -31,6 +31,13 @@ import (
 const childEnv = "POSAGENT_TEST_AGENT_CONFIG"
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(payChildEnv); path != "" {
+		if err := runPayChild(path); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if path := os.Getenv(childEnv); path != "" {
 		if err := runChild(path); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
@@ -94,6 +101,12 @@ func startChild(t *testing.T, configPath string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+configPath)
+	return runChildCmd(t, cmd)
+}
+
+// runChildCmd starts cmd, a re-executed test binary, as a child agent.
+func runChildCmd(t *testing.T, cmd *exec.Cmd) *child {
+	t.Helper()
 	cmd.Stderr = &prefixed{t: t}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

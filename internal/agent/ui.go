@@ -5,15 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"slices"
 	"sort"
-	"strings"
 
 	"posagent/internal/config"
-	"posagent/internal/coupon"
 	"posagent/internal/scanner"
 	"posagent/internal/ui"
 )
+
+// errQuit is the reason of the stopping event when staff quit the UI.
+var errQuit = errors.New("quit from the terminal UI")
 
 // WithUI runs a with the terminal UI on screen until staff quit it or ctx is
 // done, then stops a and closes it. configPath is the file the settings
@@ -26,48 +27,60 @@ func WithUI(ctx context.Context, a *Agent, configPath string) error {
 func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 	deps.Events = a.Bus.Subscribe()
 	deps.Config = a.Config
-	deps.OnSave = a.Apply
+	deps.OnSave = func(c *config.Config) ([]string, error) {
+		applied, err := a.Apply(c)
+		return applied.Restart, err
+	}
 	deps.Queue = a.Queue
-	deps.Agreements = gateway{c: a.Client, q: a.Queue}
+	deps.Agreements = gateway{c: a.Client, h: a.Health}
 	deps.Orders = a.Client
 	deps.Scanners = scanner.List
 	if w, ok := a.Scanner.(*scanner.Wedge); ok && w != nil {
 		deps.Keys = w
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	ran := make(chan error, 1)
 	go func() { ran <- a.Run(ctx) }()
 	uerr := ui.New(deps).Run(ctx)
-	cancel() // staff quit: stop the agent too
+	cancel(errQuit) // staff quit: stop the agent too
 	err := <-ran
 	return errors.Join(uerr, err, a.Close())
 }
 
-// Apply puts into effect what a saved configuration may change while
-// posagent runs: the coupon rules and the merchant endpoint. The other keys
-// name the gateway, the keys, the terminal, the database and the scanner the
-// running parts were built on; if any of them changed, Apply says which take
-// effect only when posagent is started again.
-func (a *Agent) Apply(c *config.Config) error {
-	rules, err := coupon.NewRules(c.Coupons)
-	if err != nil {
-		return err
-	}
-	a.Coupons.SetRules(rules, merchant(c.MerchantCouponURL))
-	changed, err := restartKeys(a.Config, c)
-	if err != nil {
-		return err
-	}
-	if len(changed) > 0 {
-		return fmt.Errorf("coupons applied; %s take effect when posagent is started again", strings.Join(changed, ", "))
-	}
-	return nil
+// liveKeys are the keys Apply puts into effect while posagent runs.
+var liveKeys = []string{"coupons", "merchant_coupon_url"}
+
+// Applied is what Apply did with a saved configuration.
+type Applied struct {
+	// Live are the keys now in effect: the coupon rules and the merchant
+	// endpoint, always, as they are read at each decode.
+	Live []string
+	// Restart are the changed keys that take effect only when posagent is
+	// started again, sorted: the gateway, the keys, the terminal, the
+	// database and the scanner the running parts were built on.
+	Restart []string
 }
 
-// restartKeys lists the keys other than the coupon settings whose values
-// differ between old and new.
-func restartKeys(old, new *config.Config) ([]string, error) {
+// Apply puts into effect what a saved configuration may change while
+// posagent runs and says which changed keys wait for a restart. An error
+// means nothing was applied.
+func (a *Agent) Apply(c *config.Config) (Applied, error) {
+	rules, err := CouponRules(c)
+	if err != nil {
+		return Applied{}, err
+	}
+	restart, err := changedKeys(a.Config, c)
+	if err != nil {
+		return Applied{}, err
+	}
+	a.Coupons.SetRules(rules, merchant(c.MerchantCouponURL))
+	return Applied{Live: slices.Clone(liveKeys), Restart: restart}, nil
+}
+
+// changedKeys lists the keys other than liveKeys whose values differ
+// between old and new.
+func changedKeys(old, new *config.Config) ([]string, error) {
 	flat := func(c *config.Config) (map[string]json.RawMessage, error) {
 		data, err := json.Marshal(c)
 		if err != nil {
@@ -93,7 +106,7 @@ func restartKeys(old, new *config.Config) ([]string, error) {
 	}
 	var keys []string
 	for k := range all {
-		if k != "coupons" && k != "merchant_coupon_url" && !bytes.Equal(o[k], n[k]) {
+		if !slices.Contains(liveKeys, k) && !bytes.Equal(o[k], n[k]) {
 			keys = append(keys, k)
 		}
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,14 @@ func TestWithUI(t *testing.T) {
 	if _, err := a.Queue.Pending(); err == nil {
 		t.Error("the database is still open after the UI quit")
 	}
+	// In TUI mode too the run starts with started and ends with stopping.
+	st := w.until("stopping", isType(event.TypeStopping)).(event.Stopping)
+	if w.seen[0].Type() != event.TypeStarted || st.Reason != errQuit.Error() {
+		t.Errorf("first event %s, stopping reason %q; want started first and %q", w.seen[0].Type(), st.Reason, errQuit)
+	}
+	if _, err := w.sub.Next(context.Background()); err == nil {
+		t.Error("an event after stopping")
+	}
 }
 
 // Saving the settings applies new coupon rules at once and names the keys
@@ -56,8 +65,8 @@ func TestApply(t *testing.T) {
 
 	c := *a.Config
 	c.Coupons = []config.CouponRule{{Match: config.Match{AnyUser: true}, TplID: "tplNew"}}
-	if err := a.Apply(&c); err != nil {
-		t.Fatalf("Apply(coupons only) = %v", err)
+	if got, err := a.Apply(&c); err != nil || len(got.Restart) != 0 || !slices.Contains(got.Live, "coupons") {
+		t.Fatalf("Apply(coupons only) = %+v, %v", got, err)
 	}
 	scan <- srv.IssueCode(student.UserID)
 	w.reach("a coupon", 1, isType(event.TypeCouponIssued))
@@ -66,12 +75,12 @@ func TestApply(t *testing.T) {
 	}
 
 	c.TerminalID, c.GatewayURL = "till2", "http://127.0.0.1:1/gateway.do"
-	err := a.Apply(&c)
-	if err == nil || !strings.Contains(err.Error(), "gateway_url, terminal_id") {
-		t.Errorf("Apply(terminal and gateway) = %v, want both named", err)
+	got, err := a.Apply(&c)
+	if err != nil || strings.Join(got.Restart, ", ") != "gateway_url, terminal_id" {
+		t.Errorf("Apply(terminal and gateway) = %+v, %v, want both named", got, err)
 	}
 	c.Coupons = []config.CouponRule{{Match: config.Match{AnyUser: true}, TplID: "x", TplParams: []byte(`{"a":"{nope}"}`)}}
-	if err := a.Apply(&c); err == nil || !strings.Contains(err.Error(), "coupons[0].tpl_params.a") {
+	if _, err := a.Apply(&c); err == nil || !strings.Contains(err.Error(), "coupons[0].tpl_params.a") {
 		t.Errorf("Apply(bad placeholder) = %v", err)
 	}
 }

@@ -119,10 +119,7 @@ func TestTrustAlipayCert(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, rootKey := certServer(t)
-			c, err := alipay.NewClient(s.ClientConfig())
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := s.Client()
 			p := tc.cert(t, s, rootKey)
 			sn, err := c.TrustAlipayCert(p)
 			switch {

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"posagent/internal/config"
 	"posagent/internal/endpoint"
 )
 
@@ -24,6 +23,10 @@ const (
 	CharsetUTF8 = "utf-8"
 	CharsetGBK  = "GBK"
 )
+
+// DefaultGatewayURL is Alipay's production gateway: the client's gateway
+// when Config.GatewayURL is empty.
+const DefaultGatewayURL = "https://openapi.alipay.com/gateway.do"
 
 // DefaultTimeout bounds one gateway call when Config.HTTPClient is nil. A
 // decode is worth nothing after the payment code's minute is over, so the
@@ -42,10 +45,10 @@ var beijing = time.FixedZone("UTC+8", 8*60*60)
 // timestampLayout is the common parameter timestamp's "yyyy-MM-dd HH:mm:ss".
 const timestampLayout = "2006-01-02 15:04:05"
 
-// Config configures a Client. Keys are given parsed; NewClientFromConfig reads
-// them from the files a configuration names.
+// Config configures a Client. Keys are given parsed; NewClientFromFiles reads
+// them from the files Options names.
 type Config struct {
-	GatewayURL      string          // default config.DefaultGatewayURL
+	GatewayURL      string          // default DefaultGatewayURL
 	AppID           string          // required, max 32
 	PrivateKey      *rsa.PrivateKey // the application's key: signs requests and order strings
 	SignType        SignType        // RSA2 (default) or RSA
@@ -63,7 +66,8 @@ type Config struct {
 // Client calls the Alipay Open Platform gateway. It is safe for concurrent
 // use.
 type Client struct {
-	endpoint     string // gateway URL with charset in its query
+	gatewayURL   string // as configured, or DefaultGatewayURL
+	endpoint     string // gatewayURL with charset in its query
 	appID        string
 	key          *rsa.PrivateKey
 	signType     SignType
@@ -157,7 +161,7 @@ func NewClient(cfg Config) (*Client, error) {
 
 	gw := cfg.GatewayURL
 	if gw == "" {
-		gw = config.DefaultGatewayURL
+		gw = DefaultGatewayURL
 	}
 	if err := endpoint.Check(gw); err != nil {
 		return nil, fmt.Errorf("alipay: gateway URL: %w", err)
@@ -170,6 +174,7 @@ func NewClient(cfg Config) (*Client, error) {
 	q.Set("charset", c.charset)
 	u.RawQuery = q.Encode()
 	c.endpoint = u.String()
+	c.gatewayURL = gw
 
 	if c.http == nil {
 		c.http = &http.Client{Timeout: DefaultTimeout}
@@ -180,9 +185,27 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// NewClientFromConfig builds a client from a configuration, reading the key,
-// certificate and AES key files it names.
-func NewClientFromConfig(c *config.Config) (*Client, error) {
+// Options are a client's settings as a configuration file holds them: the
+// key material named by path. The zero value of each optional field means
+// the default of the matching Config field. Errors name the file's keys
+// (app_private_key, alipay_cert…), which these fields mirror.
+type Options struct {
+	GatewayURL   string // gateway_url; "" = DefaultGatewayURL
+	AppID        string // app_id
+	SignType     string // sign_type: RSA2 (default) or RSA
+	Charset      string // charset: utf-8 (default) or GBK
+	AppAuthToken string // app_auth_token, optional
+
+	AppPrivateKey   string // app_private_key: a PEM file or Alipay's bare base64 key
+	AlipayPublicKey string // alipay_public_key: public-key mode
+	// AppCert, AlipayCert and AlipayRootCert: certificate mode, all three.
+	AppCert, AlipayCert, AlipayRootCert string
+	EncryptKey                          string // encrypt_key: the AES key file, optional
+}
+
+// NewClientFromFiles reads the key, certificate and AES key files o names
+// and builds a client from them.
+func NewClientFromFiles(o Options) (*Client, error) {
 	read := func(key, path string) ([]byte, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -191,36 +214,36 @@ func NewClientFromConfig(c *config.Config) (*Client, error) {
 		return b, nil
 	}
 	cfg := Config{
-		GatewayURL:   c.GatewayURL,
-		AppID:        c.AppID,
-		SignType:     SignType(c.SignType),
-		Charset:      c.Charset,
-		AppAuthToken: c.AppAuthToken,
+		GatewayURL:   o.GatewayURL,
+		AppID:        o.AppID,
+		SignType:     SignType(o.SignType),
+		Charset:      o.Charset,
+		AppAuthToken: o.AppAuthToken,
 	}
-	b, err := read("app_private_key", c.AppPrivateKey)
+	b, err := read("app_private_key", o.AppPrivateKey)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.PrivateKey, err = ParsePrivateKey(b); err != nil {
-		return nil, fmt.Errorf("app_private_key %s: %w", c.AppPrivateKey, err)
+		return nil, fmt.Errorf("app_private_key %s: %w", o.AppPrivateKey, err)
 	}
-	if c.AlipayPublicKey != "" {
-		if b, err = read("alipay_public_key", c.AlipayPublicKey); err != nil {
+	if o.AlipayPublicKey != "" {
+		if b, err = read("alipay_public_key", o.AlipayPublicKey); err != nil {
 			return nil, err
 		}
 		if cfg.AlipayPublicKey, err = ParsePublicKey(b); err != nil {
-			return nil, fmt.Errorf("alipay_public_key %s: %w", c.AlipayPublicKey, err)
+			return nil, fmt.Errorf("alipay_public_key %s: %w", o.AlipayPublicKey, err)
 		}
 	}
-	if c.AppCert != "" || c.AlipayCert != "" || c.AlipayRootCert != "" {
+	if o.AppCert != "" || o.AlipayCert != "" || o.AlipayRootCert != "" {
 		cc := &CertConfig{}
 		files := []struct {
 			key, path string
 			dst       *[]byte
 		}{
-			{"app_cert", c.AppCert, &cc.AppCert},
-			{"alipay_cert", c.AlipayCert, &cc.AlipayCert},
-			{"alipay_root_cert", c.AlipayRootCert, &cc.RootCert},
+			{"app_cert", o.AppCert, &cc.AppCert},
+			{"alipay_cert", o.AlipayCert, &cc.AlipayCert},
+			{"alipay_root_cert", o.AlipayRootCert, &cc.RootCert},
 		}
 		for _, f := range files {
 			if *f.dst, err = read(f.key, f.path); err != nil {
@@ -229,13 +252,17 @@ func NewClientFromConfig(c *config.Config) (*Client, error) {
 		}
 		cfg.Certs = cc
 	}
-	if c.EncryptKey != "" {
-		if cfg.EncryptKey, err = read("encrypt_key", c.EncryptKey); err != nil {
+	if o.EncryptKey != "" {
+		if cfg.EncryptKey, err = read("encrypt_key", o.EncryptKey); err != nil {
 			return nil, err
 		}
 	}
 	return NewClient(cfg)
 }
+
+// GatewayURL is the gateway the client calls: the configured URL, or
+// DefaultGatewayURL.
+func (c *Client) GatewayURL() string { return c.gatewayURL }
 
 // timestamp is the common parameter timestamp: Beijing time.
 func (c *Client) timestamp() string {
@@ -256,8 +283,8 @@ var ErrMalformed = errors.New("malformed response")
 
 // Retryable reports whether err is not a final answer, so that the same
 // request may be sent again later: transport errors and timeouts, a cancelled
-// call, HTTP 5xx, code 20000 (isp.unknow-error), SYSTEM_ERROR and
-// KP.AE_SYSTEM_ERROR. Everything else is final: bad parameters, signatures,
+// call, HTTP 5xx, code 20000 (isp.unknow-error), SYSTEM_ERROR,
+// KP.AE_SYSTEM_ERROR and ACQ.SYSTEM_ERROR. Everything else is final: bad parameters, signatures,
 // permissions, and every business code that asks the customer or the
 // merchant to act.
 func Retryable(err error) bool {
@@ -271,7 +298,7 @@ func Retryable(err error) bool {
 	if e.Code != "" {
 		switch {
 		case e.Code == CodeServiceUnavailable, e.SubCode == SubUnknownError,
-			e.SubCode == SubSystemError, e.SubCode == SubPassSystemError:
+			e.SubCode == SubSystemError, e.SubCode == SubPassSystemError, e.SubCode == SubTradeSystemError:
 			return true
 		}
 		return false

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
-
-	"posagent/internal/config"
 )
 
 var pageTwostage = TwostageRequest{DynamicID: "286861260475412123", SenceNo: "20170718xxxxxxxx", PayPID: "2088702093900999"}
@@ -432,7 +430,7 @@ func TestNewClientRefuses(t *testing.T) {
 	}
 }
 
-func TestNewClientFromConfig(t *testing.T) {
+func TestNewClientFromFiles(t *testing.T) {
 	abs := func(name string) string {
 		p, err := filepath.Abs(filepath.Join("..", "..", "testdata", name))
 		if err != nil {
@@ -441,9 +439,7 @@ func TestNewClientFromConfig(t *testing.T) {
 		return p
 	}
 	for _, key := range []string{"keys/app_private_pkcs1.pem", "keys/app_private_pkcs8.pem", "keys/app_private_bare.txt"} {
-		cfg := &config.Config{AppID: "2014072300007148", AppPrivateKey: abs(key), AlipayPublicKey: abs("keys/alipay_public.pem")}
-		cfg.SetDefaults()
-		c, err := NewClientFromConfig(cfg)
+		c, err := NewClientFromFiles(Options{AppID: "2014072300007148", AppPrivateKey: abs(key), AlipayPublicKey: abs("keys/alipay_public.pem")})
 		if err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
@@ -460,7 +456,7 @@ func TestNewClientFromConfig(t *testing.T) {
 	if err := os.WriteFile(aesFile, []byte(testAESKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cc := &config.Config{
+	cc := Options{
 		AppID: "2014072300007148", AppPrivateKey: abs("keys/app_private_pkcs8.pem"),
 		AppCert:        filepath.Join(certs, "appCertPublicKey_2014072300007148.crt"),
 		AlipayCert:     filepath.Join(certs, "alipayCertPublicKey_RSA2.crt"),
@@ -468,7 +464,7 @@ func TestNewClientFromConfig(t *testing.T) {
 		EncryptKey:     aesFile,
 		Charset:        "GBK",
 	}
-	c, err := NewClientFromConfig(cc)
+	c, err := NewClientFromFiles(cc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,16 +472,16 @@ func TestNewClientFromConfig(t *testing.T) {
 		t.Errorf("certificate-mode client from files: app %s root %s aes %v gbk %v", c.AppCertSN(), c.RootCertSN(), c.aes != nil, c.gbk)
 	}
 	cc.AlipayRootCert = filepath.Join(certs, "missing.crt")
-	if _, err := NewClientFromConfig(cc); err == nil || !strings.Contains(err.Error(), "alipay_root_cert") {
+	if _, err := NewClientFromFiles(cc); err == nil || !strings.Contains(err.Error(), "alipay_root_cert") {
 		t.Errorf("missing root file: %v", err)
 	}
 
-	cfg := &config.Config{AppID: "2014072300007148", AppPrivateKey: abs("keys/app_private_pkcs1.pem"), AlipayPublicKey: filepath.Join(t.TempDir(), "missing.pem")}
-	if _, err := NewClientFromConfig(cfg); err == nil || !strings.Contains(err.Error(), "alipay_public_key") || !errors.Is(err, os.ErrNotExist) {
+	cfg := Options{AppID: "2014072300007148", AppPrivateKey: abs("keys/app_private_pkcs1.pem"), AlipayPublicKey: filepath.Join(t.TempDir(), "missing.pem")}
+	if _, err := NewClientFromFiles(cfg); err == nil || !strings.Contains(err.Error(), "alipay_public_key") || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
-	cfg = &config.Config{AppID: "2014072300007148", AppPrivateKey: abs("keys/app_public.pem"), AlipayPublicKey: abs("keys/alipay_public.pem")}
-	if _, err := NewClientFromConfig(cfg); err == nil || !strings.Contains(err.Error(), "app_private_key") {
+	cfg = Options{AppID: "2014072300007148", AppPrivateKey: abs("keys/app_public.pem"), AlipayPublicKey: abs("keys/alipay_public.pem")}
+	if _, err := NewClientFromFiles(cfg); err == nil || !strings.Contains(err.Error(), "app_private_key") {
 		t.Errorf("public key as private key: %v", err)
 	}
 }

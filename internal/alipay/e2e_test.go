@@ -229,11 +229,7 @@ func TestSignatureErrorMasksPaymentCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := alipay.Config{GatewayURL: s.URL(), AppID: s.AppID(), PrivateKey: wrong, AlipayPublicKey: s.AlipayPublicKey()}
-	c, err := alipay.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.Client(func(c *alipay.Config) { c.PrivateKey = wrong })
 	code := s.IssueCode("2088123412341234")
 	_, err = c.TwostageCommonUse(context.Background(), alipay.TwostageRequest{DynamicID: code, SenceNo: "T1-S", PayPID: "2088702093900999"})
 	var e *alipay.Error
@@ -266,11 +262,7 @@ func TestSignatureErrorLeavesOutTheEcho(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := alipay.NewClient(alipay.Config{GatewayURL: s.URL(), AppID: s.AppID(), PrivateKey: wrong,
-		AlipayPublicKey: s.AlipayPublicKey(), AppAuthToken: authToken})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.Client(func(c *alipay.Config) { c.PrivateKey, c.AppAuthToken = wrong, authToken })
 	ctx := context.Background()
 	code := s.IssueCode(userID)
 	for _, tc := range []struct {

@@ -112,12 +112,12 @@ func (c *Client) result(method string, status int, env envelope) ([]byte, error)
 		return nil, fail(fmt.Errorf("%w: response object: %v", ErrMalformed, err))
 	}
 	switch {
-	case !env.hasSig && (res.Code == "" || res.Code == CodeSuccess):
+	case !env.hasSig && (res.Code == "" || accepted(method, res.Code)):
 		// Never a result: anyone on the path could have written it.
 		return nil, fail(ErrUnsigned)
 	case res.Code == "":
 		return nil, fail(fmt.Errorf("%w: response object without code", ErrMalformed))
-	case res.Code != CodeSuccess:
+	case !accepted(method, res.Code):
 		e := &Error{Method: method, HTTPStatus: status, Code: res.Code, Msg: dropEcho(res.Msg), SubCode: res.SubCode, SubMsg: dropEcho(res.SubMsg)}
 		if !env.hasSig {
 			e.Err = ErrUnsigned
@@ -125,6 +125,13 @@ func (c *Client) result(method string, status int, env envelope) ([]byte, error)
 		return nil, e
 	}
 	return obj, nil
+}
+
+// accepted reports whether code is a result of method rather than an
+// error: 10000, and for alipay.trade.pay also 10003 (the trade exists and
+// waits for the buyer to confirm), whose fields the caller needs.
+func accepted(method, code string) bool {
+	return code == CodeSuccess || method == MethodTradePay && code == CodeWaitBuyerPay
 }
 
 // requestParams are the names of the parameters a request carries, each

@@ -17,12 +17,9 @@ import (
 	"posagent/internal/endpoint"
 )
 
-// DefaultGatewayURL is Alipay's production gateway.
-const DefaultGatewayURL = "https://openapi.alipay.com/gateway.do"
-
 // Config is the whole configuration file.
 type Config struct {
-	GatewayURL      string       `json:"gateway_url,omitempty"`
+	GatewayURL      string       `json:"gateway_url,omitempty"` // "" = Alipay's production gateway
 	AppID           string       `json:"app_id"`
 	AppPrivateKey   string       `json:"app_private_key"`             // path to PEM or bare base64 key
 	AlipayPublicKey string       `json:"alipay_public_key,omitempty"` // path; public-key mode
@@ -40,6 +37,9 @@ type Config struct {
 	Coupons         []CouponRule `json:"coupons,omitempty"`
 
 	MerchantCouponURL string `json:"merchant_coupon_url,omitempty"`
+
+	API     API      `json:"api,omitzero"`
+	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
 }
 
 // Scanner kinds.
@@ -169,11 +169,10 @@ func describe(data []byte, err error) error {
 	return err
 }
 
-// SetDefaults fills the keys that have a default and are empty.
+// SetDefaults fills the keys that have a default and are empty. An empty
+// gateway_url stays empty: the gateway client's default, Alipay's
+// production gateway, applies.
 func (c *Config) SetDefaults() {
-	if c.GatewayURL == "" {
-		c.GatewayURL = DefaultGatewayURL
-	}
 	if c.SignType == "" {
 		c.SignType = "RSA2"
 	}
@@ -185,7 +184,8 @@ func (c *Config) SetDefaults() {
 }
 
 func (c *Config) resolve(dir string) {
-	for _, p := range []*string{&c.AppPrivateKey, &c.AlipayPublicKey, &c.AppCert, &c.AlipayCert, &c.AlipayRootCert, &c.EncryptKey, &c.DataDir} {
+	for _, p := range []*string{&c.AppPrivateKey, &c.AlipayPublicKey, &c.AppCert, &c.AlipayCert, &c.AlipayRootCert, &c.EncryptKey, &c.DataDir,
+		&c.API.TokenFile, &c.API.TLSCert, &c.API.TLSKey} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -213,7 +213,7 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	if err := endpoint.Check(c.GatewayURL); err != nil {
+	if err := endpoint.Check(c.GatewayURL); c.GatewayURL != "" && err != nil {
 		bad("gateway_url", "%v", err)
 	}
 	if required("app_id", c.AppID) {
@@ -251,6 +251,8 @@ func (c *Config) Validate() error {
 	}
 	required("data_dir", c.DataDir)
 	c.validateScanner(bad)
+	c.validateAPI(bad)
+	c.validatePayment(bad)
 	for i, r := range c.Coupons {
 		key := fmt.Sprintf("coupons[%d]", i)
 		if r.Match.SchoolStdCode == "" && !r.Match.AnyUser {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadValid(t *testing.T) {
@@ -65,6 +66,15 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"gateway_url", func(m map[string]any) { m["gateway_url"] = "ftp://x" }, "gateway_url"},
 		{"auth token", func(m map[string]any) { m["app_auth_token"] = strings.Repeat("t", 41) }, "app_auth_token"},
 		{"scanner kind", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "bluetooth"} }, "scanner.kind"},
+		{"api listen", func(m map[string]any) { m["api"] = map[string]any{"listen": "7450"} }, "api.listen"},
+		{"api beyond loopback", func(m map[string]any) { m["api"] = map[string]any{"listen": "0.0.0.0:7450"} }, "api.tls_cert"},
+		{"api key missing", func(m map[string]any) {
+			m["api"] = map[string]any{"listen": "192.168.1.5:7450", "tls_cert": "api.crt"}
+		}, "api.tls_key"},
+		{"api star origin", func(m map[string]any) { m["api"] = map[string]any{"allow_origins": []any{"*"}} }, "api.allow_origins[0]"},
+		{"api origin path", func(m map[string]any) {
+			m["api"] = map[string]any{"allow_origins": []any{"https://pos.example", "https://pos.example/till"}}
+		}, "api.allow_origins[1]"},
 		{"no scanner", func(m map[string]any) { delete(m, "scanner") }, "scanner.kind"},
 		{"serial no port", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "serial"} }, "scanner.port"},
 		{"baud", func(m map[string]any) { m["scanner"] = map[string]any{"kind": "serial", "port": "COM3", "baud": 7} }, "scanner.baud"},
@@ -182,5 +192,39 @@ func TestSaveRefusesInvalidAndKeepsOld(t *testing.T) {
 	got, _ := os.ReadFile(path)
 	if string(got) != string(old) {
 		t.Fatalf("old file changed to %s", got)
+	}
+}
+
+func TestPaymentKey(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		wait time.Duration
+		bad  string
+	}{
+		{`{}`, DefaultBuyerWait, ""},
+		{`{"payment":{}}`, DefaultBuyerWait, ""},
+		{`{"payment":{"buyer_wait_seconds":45}}`, 45 * time.Second, ""},
+		{`{"payment":{"buyer_wait_seconds":-1}}`, 0, "payment.buyer_wait_seconds"},
+		{`{"payment":{"buyer_wait_seconds":601}}`, 0, "payment.buyer_wait_seconds"},
+	} {
+		c, err := Parse([]byte(tt.json))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var es Errors
+		if err := c.Validate(); errors.As(err, &es) && es.For("payment.buyer_wait_seconds") != nil {
+			if tt.bad == "" {
+				t.Errorf("%s: %v", tt.json, err)
+			}
+			continue
+		}
+		if tt.bad != "" {
+			t.Errorf("%s: no error on %s", tt.json, tt.bad)
+		} else if c.BuyerWait() != tt.wait {
+			t.Errorf("%s: wait %v", tt.json, c.BuyerWait())
+		}
+	}
+	if _, err := Parse([]byte(`{"payment":{"buyer_wait":3}}`)); err == nil || !strings.Contains(err.Error(), "buyer_wait") {
+		t.Fatalf("unknown key: %v", err)
 	}
 }

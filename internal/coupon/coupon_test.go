@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"posagent/internal/alipay"
-	"posagent/internal/config"
 	"posagent/internal/decode"
 	"posagent/internal/event"
+	"posagent/internal/event/eventtest"
 )
 
 var (
@@ -26,13 +26,30 @@ var (
 	plain   = decode.Identity{SenceNo: "till3-20261123-ab12000002", UserID: "2088000000005678", At: t0}
 )
 
-func rules(t *testing.T, js string) Rules {
+// specs reads rules written as the configuration file's "coupons".
+func specs(t *testing.T, js string) []Spec {
 	t.Helper()
-	var cs []config.CouponRule
-	if err := json.Unmarshal([]byte(js), &cs); err != nil {
+	var file []struct {
+		Match struct {
+			SchoolStdCode string `json:"school_std_code"`
+			AnyUser       bool   `json:"any_user"`
+		} `json:"match"`
+		TplID     string          `json:"tpl_id"`
+		TplParams json.RawMessage `json:"tpl_params"`
+	}
+	if err := json.Unmarshal([]byte(js), &file); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := NewRules(cs)
+	ss := make([]Spec, len(file))
+	for i, r := range file {
+		ss[i] = Spec{SchoolStdCode: r.Match.SchoolStdCode, AnyUser: r.Match.AnyUser, TplID: r.TplID, TplParams: r.TplParams}
+	}
+	return ss
+}
+
+func rules(t *testing.T, js string) Rules {
+	t.Helper()
+	rs, err := NewRules(specs(t, js))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +109,8 @@ func TestFill(t *testing.T) {
 }
 
 func TestNewRulesNamesBadKey(t *testing.T) {
-	var cs []config.CouponRule
-	json.Unmarshal([]byte(`[{"match":{"any_user":true},"tpl_id":"a"},{"match":{"any_user":true},"tpl_id":"b","tpl_params":{"x":"{student_name}"}}]`), &cs)
-	_, err := NewRules(cs)
-	var fe *config.FieldError
+	_, err := NewRules(specs(t, `[{"match":{"any_user":true},"tpl_id":"a"},{"match":{"any_user":true},"tpl_id":"b","tpl_params":{"x":"{student_name}"}}]`))
+	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Key != "coupons[1].tpl_params.x" || !strings.Contains(fe.Msg, "{student_name}") {
 		t.Fatalf("NewRules = %v, want an error naming coupons[1].tpl_params.x", err)
 	}
@@ -139,19 +154,9 @@ func (f *fakeIssuer) PassInstanceAdd(ctx context.Context, req alipay.PassInstanc
 	return &alipay.PassInstanceAddResponse{Success: true, Result: alipay.PassResult{SerialNumber: serial, PassID: f.passes[serial], Operate: "ADD", ErrorCode: "SUCCESS"}}, nil
 }
 
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (r *recorder) Publish(e event.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
 type queued struct {
 	kind, key string
+	subj      event.Subject
 	payload   []byte
 	deadline  time.Time
 }
@@ -175,7 +180,7 @@ next:
 				continue next
 			}
 		}
-		q.jobs = append(q.jobs, queued{w.Kind, w.Key, w.Payload, w.Deadline})
+		q.jobs = append(q.jobs, queued{w.Kind, w.Key, w.Subject, w.Payload, w.Deadline})
 	}
 	return nil
 }
@@ -183,12 +188,12 @@ next:
 type harness struct {
 	cs     *Coupons
 	issuer *fakeIssuer
-	events *recorder
+	events *eventtest.Recorder
 	queue  *fakeQueue
 }
 
 func newHarness(t *testing.T, rs Rules, m *Merchant) *harness {
-	h := &harness{issuer: &fakeIssuer{}, events: &recorder{}, queue: &fakeQueue{}}
+	h := &harness{issuer: &fakeIssuer{}, events: &eventtest.Recorder{}, queue: &fakeQueue{}}
 	cs, err := New(Config{Issuer: h.issuer, Rules: rs, Merchant: m, Events: h.events, Later: h.queue, Retryable: alipay.Retryable,
 		PayPID: "2088702093900999", Now: func() time.Time { return t0 }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -232,6 +237,9 @@ func TestPlanAndIssue(t *testing.T) {
 		if !j.deadline.Equal(t0.Add(DefaultDeadline)) {
 			t.Errorf("job deadline %v, want %v", j.deadline, t0.Add(DefaultDeadline))
 		}
+		if j.subj.SenceNo != student.SenceNo || j.subj.TplID == "" || j.subj.SerialNumber != Serial(student.SenceNo, j.subj.TplID) {
+			t.Errorf("job subject %+v, want the customer's sence_no and the coupon's tpl_id and serial", j.subj)
+		}
 	}
 	if errs := h.drain(t); errs != nil {
 		t.Fatal(errs)
@@ -246,12 +254,12 @@ func TestPlanAndIssue(t *testing.T) {
 		t.Errorf("request %+v", req)
 	}
 	var issued []string
-	for _, e := range h.events.events {
+	for _, e := range h.events.All() {
 		ci, ok := e.(event.CouponIssued)
 		if !ok {
 			t.Fatalf("event %T %+v, want coupon_issued", e, e)
 		}
-		if ci.PassID == "" || ci.SerialNumber != Serial(student.SenceNo, ci.TplID) {
+		if ci.PassID == "" || ci.SerialNumber != Serial(student.SenceNo, ci.TplID) || ci.SenceNo != student.SenceNo {
 			t.Errorf("event %+v", ci)
 		}
 		issued = append(issued, ci.TplID)
@@ -277,8 +285,8 @@ func TestIssueRetriesSameSerial(t *testing.T) {
 			t.Fatalf("attempt %d during the outage: %v, want one retryable error", i+1, errs)
 		}
 	}
-	if len(h.events.events) != 0 {
-		t.Fatalf("events during the outage: %+v", h.events.events)
+	if len(h.events.All()) != 0 {
+		t.Fatalf("events during the outage: %+v", h.events.All())
 	}
 	if errs := h.drain(t); errs != nil {
 		t.Fatal(errs)
@@ -303,9 +311,9 @@ func TestIssueFinalFailure(t *testing.T) {
 	if len(errs) != 1 || !errors.As(errs[0], &fl) {
 		t.Fatalf("Issue = %v, want a final *Failure", errs)
 	}
-	cf, ok := h.events.events[0].(event.CouponFailed)
-	if !ok || cf.TplID != "tplAny" || !strings.Contains(cf.Reason, alipay.SubPassUserIDNotSupported) || cf.SerialNumber == "" {
-		t.Errorf("event %+v, want coupon_failed naming the sub code", h.events.events[0])
+	cf, ok := h.events.All()[0].(event.CouponFailed)
+	if !ok || cf.TplID != "tplAny" || !strings.Contains(cf.Reason, alipay.SubPassUserIDNotSupported) || cf.SerialNumber == "" || cf.SenceNo != plain.SenceNo {
+		t.Errorf("event %+v, want coupon_failed naming the sub code", h.events.All()[0])
 	}
 }
 
@@ -315,8 +323,8 @@ func TestPlanUnqueueable(t *testing.T) {
 	if _, err := h.cs.Plan(context.Background(), plain); err == nil || !strings.Contains(err.Error(), "queue full") {
 		t.Fatalf("Plan = %v", err)
 	}
-	if cf, ok := h.events.events[0].(event.CouponFailed); !ok || !strings.Contains(cf.Reason, "queue full") {
-		t.Errorf("event %+v", h.events.events[0])
+	if cf, ok := h.events.All()[0].(event.CouponFailed); !ok || !strings.Contains(cf.Reason, "queue full") || cf.SenceNo != plain.SenceNo {
+		t.Errorf("event %+v", h.events.All()[0])
 	}
 }
 

@@ -37,6 +37,7 @@ type Deferrer interface {
 // Work is one job for a Deferrer.
 type Work struct {
 	Kind, Key string
+	Subject   event.Subject // names the customer and the coupon, for the queue's events
 	Payload   []byte
 	Deadline  time.Time
 }
@@ -58,6 +59,7 @@ func Serial(senceNo, tplID string) string {
 
 // Failure is a coupon that will not be issued.
 type Failure struct {
+	SenceNo       string
 	TplID, Serial string
 	Reason        string
 	Err           error
@@ -140,7 +142,7 @@ type job struct {
 func (cs *Coupons) Issue(ctx context.Context, payload []byte) error {
 	var j job
 	if err := json.Unmarshal(payload, &j); err != nil || j.TplID == "" || j.Serial == "" {
-		return cs.fail(&Failure{TplID: j.TplID, Serial: j.Serial, Reason: "unreadable queued coupon", Err: fmt.Errorf("bad payload: %v", err)})
+		return cs.fail(&Failure{SenceNo: j.SenceNo, TplID: j.TplID, Serial: j.Serial, Reason: "unreadable queued coupon", Err: fmt.Errorf("bad payload: %v", err)})
 	}
 	resp, err := cs.c.Issuer.PassInstanceAdd(ctx, alipay.PassInstanceAddRequest{
 		TplID:           j.TplID,
@@ -152,9 +154,9 @@ func (cs *Coupons) Issue(ctx context.Context, payload []byte) error {
 		if ctx.Err() != nil || cs.c.Retryable(err) {
 			return fmt.Errorf("coupon %s serial %s: %w", j.TplID, j.Serial, err)
 		}
-		return cs.fail(&Failure{TplID: j.TplID, Serial: j.Serial, Reason: reason(err), Err: err})
+		return cs.fail(&Failure{SenceNo: j.SenceNo, TplID: j.TplID, Serial: j.Serial, Reason: reason(err), Err: err})
 	}
-	cs.c.Events.Publish(event.CouponIssued{Stamp: cs.stamp(), TplID: j.TplID, SerialNumber: j.Serial, PassID: resp.Result.PassID})
+	cs.c.Events.Publish(event.CouponIssued{Stamp: cs.stamp(), SenceNo: j.SenceNo, TplID: j.TplID, SerialNumber: j.Serial, PassID: resp.Result.PassID})
 	return nil
 }
 
@@ -193,7 +195,7 @@ func reason(err error) string {
 }
 
 func (cs *Coupons) fail(f *Failure) *Failure {
-	cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), TplID: f.TplID, SerialNumber: f.Serial, Reason: f.Reason})
+	cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), SenceNo: f.SenceNo, TplID: f.TplID, SerialNumber: f.Serial, Reason: f.Reason})
 	return f
 }
 

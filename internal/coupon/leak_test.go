@@ -25,10 +25,7 @@ func TestIssueFailureKeepsUserIDOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongKey, err := alipay.NewClient(alipay.Config{GatewayURL: s.URL(), AppID: s.AppID(), PrivateKey: wrong, AlipayPublicKey: s.AlipayPublicKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wrongKey := s.Client(func(c *alipay.Config) { c.PrivateKey = wrong })
 	uid := student.UserID
 	for _, tc := range []struct {
 		name   string
@@ -56,7 +53,7 @@ func TestIssueFailureKeepsUserIDOut(t *testing.T) {
 			if strings.Contains(err.Error(), uid) {
 				t.Errorf("the dead job's last error carries the user_id: %v", err)
 			}
-			for _, e := range h.events.events {
+			for _, e := range h.events.All() {
 				if strings.Contains(fmt.Sprintf("%+v", e), uid) {
 					t.Errorf("event %v carries the user_id", e)
 				}

@@ -40,14 +40,15 @@ func (cs *Coupons) Plan(ctx context.Context, id decode.Identity) (int, error) {
 	ws := cs.work(id, ts)
 	if merchant != nil {
 		payload, _ := json.Marshal(ask{URL: merchant.URL, Identity: id}) // strings: cannot fail
-		ws = append(ws, Work{Kind: MerchantJobKind, Key: "merchant/" + id.SenceNo, Payload: payload, Deadline: cs.c.Now().Add(MerchantDeadline)})
+		ws = append(ws, Work{Kind: MerchantJobKind, Key: "merchant/" + id.SenceNo, Subject: event.Subject{SenceNo: id.SenceNo},
+			Payload: payload, Deadline: cs.c.Now().Add(MerchantDeadline)})
 	}
 	if len(ws) == 0 {
 		return 0, nil
 	}
 	if err := cs.c.Later.DeferAll(context.WithoutCancel(ctx), ws); err != nil {
 		for _, t := range ts {
-			cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), TplID: t.TplID, SerialNumber: Serial(id.SenceNo, t.TplID), Reason: "not queued: " + err.Error()})
+			cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), SenceNo: id.SenceNo, TplID: t.TplID, SerialNumber: Serial(id.SenceNo, t.TplID), Reason: "not queued: " + redact.DigitRuns(err.Error())})
 		}
 		return 0, fmt.Errorf("coupons of %s: %w", id.SenceNo, err)
 	}
@@ -60,7 +61,8 @@ func (cs *Coupons) work(id decode.Identity, ts []Template) []Work {
 	for _, t := range ts {
 		serial := Serial(id.SenceNo, t.TplID)
 		payload, _ := json.Marshal(job{TplID: t.TplID, Params: Fill(t, id, serial), Serial: serial, SenceNo: id.SenceNo})
-		ws = append(ws, Work{Kind: JobKind, Key: serial, Payload: payload, Deadline: cs.c.Now().Add(cs.c.Deadline)})
+		ws = append(ws, Work{Kind: JobKind, Key: serial, Subject: event.Subject{SenceNo: id.SenceNo, TplID: t.TplID, SerialNumber: serial},
+			Payload: payload, Deadline: cs.c.Now().Add(cs.c.Deadline)})
 	}
 	return ws
 }

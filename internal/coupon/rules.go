@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"posagent/internal/config"
 	"posagent/internal/decode"
 )
 
@@ -45,26 +44,44 @@ type Rule struct {
 // Rules are the configured coupons, in the configuration's order.
 type Rules []Rule
 
-// NewRules checks the configuration's coupons: tpl_params values become
-// strings (the gateway wants a string map; numbers and objects keep their JSON
-// text), and every placeholder must be one of Placeholders. Errors name the
-// key, as config errors do.
-func NewRules(cs []config.CouponRule) (Rules, error) {
-	rs := make(Rules, 0, len(cs))
-	for i, c := range cs {
+// Spec is a coupon rule as the configuration file writes it (one entry of
+// "coupons"): who gets it, the template, and its parameters as JSON.
+type Spec struct {
+	SchoolStdCode string          // match.school_std_code; "" with AnyUser
+	AnyUser       bool            // match.any_user
+	TplID         string          // tpl_id
+	TplParams     json.RawMessage // tpl_params: a JSON object; string values may hold placeholders
+}
+
+// FieldError is a problem with one key of a coupon rule. Key is the path in
+// the configuration file, such as "coupons[1].tpl_params.x".
+type FieldError struct {
+	Key string
+	Msg string
+}
+
+func (e *FieldError) Error() string { return e.Key + ": " + e.Msg }
+
+// NewRules checks the configured coupons: tpl_params values become strings
+// (the gateway wants a string map; numbers and objects keep their JSON
+// text), and every placeholder must be one of Placeholders. Errors are
+// *FieldError naming the key.
+func NewRules(specs []Spec) (Rules, error) {
+	rs := make(Rules, 0, len(specs))
+	for i, c := range specs {
 		key := fmt.Sprintf("coupons[%d].tpl_params", i)
 		params, err := stringParams(c.TplParams)
 		if err != nil {
-			return nil, &config.FieldError{Key: key, Msg: err.Error()}
+			return nil, &FieldError{Key: key, Msg: err.Error()}
 		}
 		for _, k := range sortedKeys(params) {
 			for _, m := range placeholder.FindAllStringSubmatch(params[k], -1) {
 				if !slices.Contains(Placeholders, m[1]) {
-					return nil, &config.FieldError{Key: key + "." + k, Msg: fmt.Sprintf("unknown placeholder %s: use one of {%s}", m[0], strings.Join(Placeholders, "}, {"))}
+					return nil, &FieldError{Key: key + "." + k, Msg: fmt.Sprintf("unknown placeholder %s: use one of {%s}", m[0], strings.Join(Placeholders, "}, {"))}
 				}
 			}
 		}
-		rs = append(rs, Rule{SchoolStdCode: c.Match.SchoolStdCode, AnyUser: c.Match.AnyUser, Template: Template{TplID: c.TplID, Params: params}})
+		rs = append(rs, Rule{SchoolStdCode: c.SchoolStdCode, AnyUser: c.AnyUser, Template: Template{TplID: c.TplID, Params: params}})
 	}
 	return rs, nil
 }

@@ -15,10 +15,7 @@ import (
 func TestActionForRefusedRequest(t *testing.T) {
 	s := alipaytest.NewServer()
 	defer s.Close()
-	c, err := alipay.NewClient(alipay.Config{GatewayURL: s.URL(), AppID: s.AppID(), PrivateKey: s.AppKey(), AlipayPublicKey: s.AlipayPublicKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.Client()
 	for _, tc := range []struct {
 		name string
 		req  alipay.TwostageRequest

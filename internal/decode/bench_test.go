@@ -46,10 +46,7 @@ func BenchmarkScanToDecoded(b *testing.B) {
 	srv := alipaytest.NewServer()
 	defer srv.Close()
 	srv.AddUser(alipaytest.User{UserID: "2088123412341234", Authorised: true})
-	client, err := alipay.NewClient(alipay.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), PrivateKey: srv.AppKey(), AlipayPublicKey: srv.AlipayPublicKey()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	client := srv.Client()
 	dir := b.TempDir()
 	l, db := newLedger(b, filepath.Join(dir, "posagent.db"), "bench-till")
 	defer db.Close()

@@ -31,9 +31,19 @@ type Publisher interface {
 }
 
 // Deferrer keeps work for later, durably: the queue in the product. It must
-// hold the work on return, and hold one job per key.
+// hold the work on return, and hold one job per key. subj names the
+// customer, for the queue's events.
 type Deferrer interface {
-	Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error
+	Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error
+}
+
+// CodeKeeper holds each decoded customer's payment code in memory for the
+// code's life, so that stage two (alipay.trade.pay) can charge it: the code
+// is never written anywhere. It hears of failed decodes too, so that a
+// payment asked for one is refused with the reason.
+type CodeKeeper interface {
+	Decoded(senceNo, code string, expires time.Time)
+	Failed(senceNo string)
 }
 
 // JobKind names decode retries in the queue.
@@ -85,6 +95,11 @@ type Scan struct {
 	Code   string
 	Source string
 	Time   time.Time
+	// Assigned, when set, is told the code's sence_no as soon as it is
+	// assigned ("" when the ledger could not record it), before the
+	// decode request: a code entered through the local API answers its
+	// caller with it.
+	Assigned func(senceNo string)
 }
 
 // Failure is a decode that ended without a customer and will not be retried.
@@ -120,7 +135,11 @@ type Config struct {
 	// Decoded is told of every customer before the decoded event, which
 	// waits for it: the coupon issuer makes its plan durable here.
 	Decoded func(ctx context.Context, id Identity)
-	Now     func() time.Time
+	// Codes, when set, is handed every decoded code before the decoded
+	// event goes out (a POS that pays at once finds it), and told of
+	// every decode that failed.
+	Codes CodeKeeper
+	Now   func() time.Time
 }
 
 // Flow decodes scans.
@@ -210,10 +229,14 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 	if s.Time.IsZero() {
 		s.Time = f.c.Now()
 	}
-	f.c.Events.Publish(event.Scan{Stamp: f.stamp(), CodeMasked: redact.Code(s.Code), Source: s.Source})
 	// The request is built and signed while a new sence_no is committed,
-	// and leaves only once it is on disk.
+	// and leaves only once it is on disk. The scan event carries the
+	// sence_no, so it follows the reservation (not its commit).
 	e, _, durable, err := f.c.Ledger.Reserve(s.Code, s.Time)
+	f.c.Events.Publish(event.Scan{Stamp: f.stamp(), SenceNo: e.SenceNo, CodeMasked: redact.Code(s.Code), Source: s.Source})
+	if s.Assigned != nil {
+		s.Assigned(e.SenceNo)
+	}
 	if err != nil {
 		return Identity{}, f.fail(unrecorded(err))
 	}
@@ -238,7 +261,7 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 	// Watched before it is queued: a worker may run it at once.
 	f.watch(r)
 	// The scan's context may be ending (shutdown): the job must still land.
-	if derr := f.c.Later.Defer(context.WithoutCancel(ctx), JobKind, key, payload, r.Deadline.Add(retryGrace)); derr != nil {
+	if derr := f.c.Later.Defer(context.WithoutCancel(ctx), JobKind, key, event.Subject{SenceNo: r.SenceNo}, payload, r.Deadline.Add(retryGrace)); derr != nil {
 		f.settle(r.SenceNo)
 		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w; not queued: %w", err, derr), NotQueued))
 	}
@@ -295,9 +318,8 @@ func (f *Flow) settle(senceNo string) bool {
 //
 // Only decodes this Flow watches (queued by Scan, or passed to Watch after a
 // restart) publish their end: one that expired already has. An ended
-// decode returns nil without a request: the queue must not take that for
-// the gateway's answer (the agent's handler marks it queue.NotSent, seeing
-// that its gateway was not called).
+// decode returns nil without a request, so it tells the gateway's health
+// nothing: only calls report to it.
 func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
 	r, err := f.unqueue(payload, true)
 	if err != nil {
@@ -353,7 +375,7 @@ func (f *Flow) attempt(ctx context.Context, r retry, n int, ready func() error, 
 	if err != nil {
 		return Identity{}, f.fail(failure(r.SenceNo, err, ActionFor(err)))
 	}
-	return f.decoded(ctx, r.SenceNo, resp), nil
+	return f.decoded(ctx, r, resp), nil
 }
 
 // unrecorded is the failure of a scan whose sence_no could not be committed:
@@ -377,11 +399,18 @@ func failure(senceNo string, err error, a Action) *Failure {
 }
 
 func (f *Flow) fail(fl *Failure) *Failure {
+	if f.c.Codes != nil && fl.SenceNo != "" {
+		f.c.Codes.Failed(fl.SenceNo)
+	}
 	f.c.Events.Publish(event.DecodeFailed{Stamp: f.stamp(), SenceNo: fl.SenceNo, Code: fl.Code, SubCode: fl.SubCode, Message: fl.Action.Message, Action: fl.Action.Action})
 	return fl
 }
 
-func (f *Flow) decoded(ctx context.Context, senceNo string, resp *alipay.TwostageResponse) Identity {
+func (f *Flow) decoded(ctx context.Context, r retry, resp *alipay.TwostageResponse) Identity {
+	senceNo := r.SenceNo
+	if f.c.Codes != nil {
+		f.c.Codes.Decoded(senceNo, r.Code, r.Deadline)
+	}
 	id := Identity{SenceNo: senceNo, UserID: resp.UserID, At: f.c.Now()}
 	if s := resp.School(); s != nil {
 		id.SchoolStdCode, id.CampusNo = s.SchoolStdCode, s.CampusNo

@@ -17,6 +17,7 @@ import (
 
 	"posagent/internal/alipay"
 	"posagent/internal/event"
+	"posagent/internal/event/eventtest"
 )
 
 // fakeGateway answers decodes from a script of errors; after the script it
@@ -52,35 +53,9 @@ func (g *fakeGateway) TwostageCommonUse(ctx context.Context, req alipay.Twostage
 	return g.resp, nil
 }
 
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (r *recorder) Publish(e event.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
-func (r *recorder) types() []event.Type {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var ts []event.Type
-	for _, e := range r.events {
-		ts = append(ts, e.Type())
-	}
-	return ts
-}
-
-func (r *recorder) last() event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.events[len(r.events)-1]
-}
-
 type deferred struct {
 	kind, key string
+	subj      event.Subject
 	payload   []byte
 	deadline  time.Time
 }
@@ -90,14 +65,14 @@ type fakeLater struct {
 	err  error
 }
 
-func (l *fakeLater) Defer(ctx context.Context, kind, key string, payload []byte, deadline time.Time) error {
+func (l *fakeLater) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if l.err != nil {
 		return l.err
 	}
-	l.jobs = append(l.jobs, deferred{kind, key, payload, deadline})
+	l.jobs = append(l.jobs, deferred{kind, key, subj, payload, deadline})
 	return nil
 }
 
@@ -108,7 +83,7 @@ func (c *clock) now() time.Time { return c.t }
 type harness struct {
 	flow    *Flow
 	gw      *fakeGateway
-	events  *recorder
+	events  *eventtest.Recorder
 	later   *fakeLater
 	clock   *clock
 	decoded []Identity
@@ -126,7 +101,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{
 		gw: &fakeGateway{resp: &alipay.TwostageResponse{UserID: "2088123412341234",
 			UserIdentityInfo: &alipay.UserIdentityInfo{HSchoolInfo: &alipay.HSchoolInfo{SchoolStdCode: "4136013432", CampusNo: "2019021208"}}}},
-		events: &recorder{},
+		events: &eventtest.Recorder{},
 		later:  &fakeLater{},
 		clock:  &clock{t0},
 	}
@@ -142,22 +117,31 @@ func newHarness(t *testing.T) *harness {
 
 func TestScanDecodes(t *testing.T) {
 	h := newHarness(t)
-	id, err := h.flow.Scan(context.Background(), Scan{Code: code, Source: "sim"})
+	var assigned []string
+	id, err := h.flow.Scan(context.Background(), Scan{Code: code, Source: "sim", Assigned: func(sn string) {
+		assigned = append(assigned, sn)
+		if len(h.gw.reqs) != 0 {
+			t.Error("Assigned told after the request left")
+		}
+	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(assigned) != 1 || assigned[0] != id.SenceNo {
+		t.Errorf("Assigned told %v, want [%s]", assigned, id.SenceNo)
 	}
 	if id.UserID != "2088123412341234" || id.SchoolStdCode != "4136013432" || id.CampusNo != "2019021208" || id.SenceNo == "" {
 		t.Errorf("identity = %+v", id)
 	}
 	want := []event.Type{event.TypeScan, event.TypeDecoding, event.TypeDecoded}
-	if got := h.events.types(); !equal(got, want) {
+	if got := h.events.Types(); !equal(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
 	}
-	d := h.events.last().(event.Decoded)
+	d := h.events.Last().(event.Decoded)
 	if d.UserID != "2088123412341234" || d.UserIDMasked != "2088********1234" || d.SenceNo != id.SenceNo {
 		t.Errorf("decoded event %+v: want the masked user and sence_no %s", d, id.SenceNo)
 	}
-	if s := h.events.events[0].(event.Scan); s.CodeMasked != "28************2123" || s.Source != "sim" {
+	if s := h.events.All()[0].(event.Scan); s.CodeMasked != "28************2123" || s.Source != "sim" || s.SenceNo != id.SenceNo {
 		t.Errorf("scan event %+v", s)
 	}
 	req := h.gw.reqs[0]
@@ -216,9 +200,9 @@ func TestScanFinalFailures(t *testing.T) {
 			if len(h.later.jobs) != 0 {
 				t.Errorf("final failure queued: %+v", h.later.jobs)
 			}
-			df, ok := h.events.last().(event.DecodeFailed)
+			df, ok := h.events.Last().(event.DecodeFailed)
 			if !ok {
-				t.Fatalf("last event %T, want decode_failed", h.events.last())
+				t.Fatalf("last event %T, want decode_failed", h.events.Last())
 			}
 			if df.Code != ae.Code || df.SubCode != ae.SubCode || df.SenceNo != h.gw.reqs[0].SenceNo {
 				t.Errorf("event %+v: want code %s/%s", df, ae.Code, ae.SubCode)
@@ -257,10 +241,11 @@ func TestRetryKeepsSenceNoUntilDeadline(t *testing.T) {
 	}
 	job := h.later.jobs[0]
 	senceNo := h.gw.reqs[0].SenceNo
-	if job.kind != JobKind || job.key != senceNo || !job.deadline.After(t0.Add(DefaultCodeTTL)) {
-		t.Errorf("job %+v: want kind %s key %s, kept past the code's deadline", job, JobKind, senceNo)
+	if job.kind != JobKind || job.key != senceNo || !job.deadline.After(t0.Add(DefaultCodeTTL)) ||
+		job.subj != (event.Subject{SenceNo: senceNo}) {
+		t.Errorf("job %+v: want kind %s key and subject %s, kept past the code's deadline", job, JobKind, senceNo)
 	}
-	if h.events.last().Type() == event.TypeDecodeFailed {
+	if h.events.Last().Type() == event.TypeDecodeFailed {
 		t.Error("a queued decode published a failure")
 	}
 
@@ -277,8 +262,8 @@ func TestRetryKeepsSenceNoUntilDeadline(t *testing.T) {
 			t.Errorf("request %d sence_no %s, want %s", i, r.SenceNo, senceNo)
 		}
 	}
-	if d, ok := h.events.last().(event.Decoded); !ok || d.SenceNo != senceNo {
-		t.Errorf("last event %+v, want decoded %s", h.events.last(), senceNo)
+	if d, ok := h.events.Last().(event.Decoded); !ok || d.SenceNo != senceNo {
+		t.Errorf("last event %+v, want decoded %s", h.events.Last(), senceNo)
 	}
 	if len(h.decoded) != 1 {
 		t.Errorf("Decoded hook called %d times", len(h.decoded))
@@ -301,7 +286,7 @@ func TestRetryAfterDeadlineEndsExpiredOnce(t *testing.T) {
 		t.Errorf("%d gateway calls, want none after the deadline", len(h.gw.reqs)-1)
 	}
 	failed := 0
-	for _, e := range h.events.events {
+	for _, e := range h.events.All() {
 		if df, ok := e.(event.DecodeFailed); ok {
 			failed++
 			if df.SubCode != alipay.SubCodeExpired || !strings.Contains(df.Action, "refresh") || df.SenceNo == "" {
@@ -361,9 +346,9 @@ func TestRetryFinalFailureIsDone(t *testing.T) {
 	if err := h.flow.Retry(context.Background(), h.later.jobs[0].payload, 2); err != nil {
 		t.Fatalf("Retry = %v, want nil: the job is over", err)
 	}
-	df, ok := h.events.last().(event.DecodeFailed)
+	df, ok := h.events.Last().(event.DecodeFailed)
 	if !ok || df.SubCode != alipay.SubUserUnAuth || !strings.Contains(df.Action, "authorise") {
-		t.Errorf("last event %+v", h.events.last())
+		t.Errorf("last event %+v", h.events.Last())
 	}
 }
 
@@ -376,8 +361,8 @@ func TestScanPastDeadlineOrUnqueueable(t *testing.T) {
 	if !errors.As(err, &fl) || !strings.Contains(err.Error(), "queue full") || fl.SubCode != alipay.SubUnknownError {
 		t.Fatalf("Scan = %v, want a failure naming the queue", err)
 	}
-	if df, ok := h.events.last().(event.DecodeFailed); !ok || df.Action != NotQueued.Action {
-		t.Errorf("last event %+v, want decode_failed saying to scan again", h.events.last())
+	if df, ok := h.events.Last().(event.DecodeFailed); !ok || df.Action != NotQueued.Action {
+		t.Errorf("last event %+v, want decode_failed saying to scan again", h.events.Last())
 	}
 }
 
@@ -560,7 +545,7 @@ func TestWatchAfterRestart(t *testing.T) {
 			l, db := newLedger(t, filepath.Join(t.TempDir(), "db"), "till3")
 			defer db.Close()
 			c := &clock{t0.Add(tt.after)}
-			f, err := New(Config{Gateway: h.gw, Ledger: l, Events: &recorder{}, Retryable: alipay.Retryable, PayPID: payPID, Now: c.now})
+			f, err := New(Config{Gateway: h.gw, Ledger: l, Events: &eventtest.Recorder{}, Retryable: alipay.Retryable, PayPID: payPID, Now: c.now})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,9 +1,11 @@
 // Package demo sets up `posagent demo`: the fake gateway on loopback with
 // freshly generated keys, customers of every kind, a configuration pointing
 // at it, and a scanner script that shows in under a minute what posagent
-// does — a student decoded with campus info and given two coupons, a customer
-// without campus info, the gateway's refusals, and an outage while coupons
-// are being issued, with the coupons going out once it is over.
+// does — a student decoded with campus info, given two coupons and paying, a
+// customer without campus info who never confirms the payment in the app
+// (cancelled after the buyer wait), the gateway's refusals, and an outage
+// while coupons are being issued, with the coupons going out once it is
+// over.
 package demo
 
 import (
@@ -14,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"posagent/internal/payment"
 
 	"posagent/internal/alipay"
 	"posagent/internal/alipay/alipaytest"
@@ -42,6 +46,19 @@ const Coupons = `[
 // OutageLength is how long coupon issuing fails in the demo at speed 1.
 const OutageLength = 6 * time.Second
 
+// The demo's sales: the student pays at once, the customer without campus
+// info must confirm in the app and never does.
+var (
+	StudentSale = payment.Request{TotalAmount: "12.50", Subject: "Lunch set"}
+	PlainSale   = payment.Request{TotalAmount: "88.00", Subject: "Groceries"}
+)
+
+// Payments takes payments the way the POS asks for them; the agent's
+// payment service is one.
+type Payments interface {
+	Pay(ctx context.Context, req payment.Request) (payment.Payment, bool, error)
+}
+
 // idleCheck is how often Play looks whether the queue is empty.
 const idleCheck = 250 * time.Millisecond
 
@@ -54,8 +71,12 @@ type Demo struct {
 	// coupons meet the outage.
 	Codes      []string
 	OutageCode string
-	outage     time.Duration
-	length     time.Duration // of the script
+	// Payments, set before Play, is asked to charge the student and the
+	// customer without campus info once each is decoded, as a POS would.
+	Payments  Payments
+	outage    time.Duration
+	lingerFor time.Duration
+	length    time.Duration // of the script
 }
 
 // Setup starts the fake gateway and writes its keys and the demo's data
@@ -99,11 +120,14 @@ func Setup(dir string, speed float64) (*Demo, error) {
 		Scanner:         config.Scanner{Kind: config.ScannerSim},
 		Coupons:         rules,
 	}
+	// The wait for a buyer who never confirms shrinks with the script.
+	c.Payment = &config.Payment{BuyerWaitSeconds: max(1, int(float64(config.DefaultBuyerWait/time.Second)/speed))}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		srv.Close()
 		return nil, fmt.Errorf("demo configuration: %w", err)
 	}
+	srv.SetPayer(Plain.UserID, alipaytest.Payer{Balance: 1_000_000, Confirm: true, NeverConfirm: true})
 	student := srv.IssueCode(Student.UserID)
 	d := &Demo{Server: srv, Config: c}
 	d.OutageCode = srv.IssueCode(Student2.UserID)
@@ -126,6 +150,7 @@ func Setup(dir string, speed float64) (*Demo, error) {
 		d.length += st.Delay + st.Unplug
 	}
 	d.outage = time.Duration(float64(OutageLength) / speed)
+	d.lingerFor = max(time.Duration(float64(Linger)/speed), 2*time.Second)
 	return d, nil
 }
 
@@ -137,14 +162,18 @@ const minPause = scanner.DefaultStaleGap + 100*time.Millisecond
 func (d *Demo) Close() { d.Server.Close() }
 
 // Play drives the outage: when the outage code is scanned, coupon issuing
-// starts failing as if the network were down, for OutageLength. It returns
-// true once the script has played, every scan has ended in decoded or
-// decode_failed, and idle reports no work left (checked after each event and
-// every idleCheck, as the queue acknowledges a job after its last event); or
-// false when ctx is done or sub closed first.
+// starts failing as if the network were down, for OutageLength. It asks
+// Payments for the demo's sales as customers are decoded. It returns true
+// once the script has played, every scan has ended in decoded or
+// decode_failed, every payment it asked for has ended, idle reports no work
+// left (checked after each event and every idleCheck, as the queue
+// acknowledges a job after its last event), and Linger has passed; or false
+// when ctx is done or sub closed first.
 func (d *Demo) Play(ctx context.Context, sub *event.Subscription, idle func() bool) bool {
 	played := time.Now().Add(d.length)
 	scans, ended := 0, 0
+	pays, paysEnded := 0, 0
+	charged := map[string]bool{} // sence_nos asked to pay
 	outage := false
 	for {
 		wait, cancel := context.WithTimeout(ctx, idleCheck)
@@ -162,12 +191,60 @@ func (d *Demo) Play(ctx context.Context, sub *event.Subscription, idle func() bo
 					d.Server.SetFault(alipay.MethodPassInstanceAdd, alipaytest.Fault{Drop: true})
 					time.AfterFunc(d.outage, func() { d.Server.SetFault(alipay.MethodPassInstanceAdd, alipaytest.Fault{}) })
 				}
-			case event.Decoded, event.DecodeFailed:
+			case event.Decoded:
 				ended++
+				if d.pay(ctx, e, charged) {
+					pays++
+				}
+			case event.DecodeFailed:
+				ended++
+			case event.Payment:
+				switch e.State {
+				case event.PaymentPaid, event.PaymentFailed, event.PaymentCancelled, event.PaymentRefunded:
+					paysEnded++
+				}
 			}
 		}
-		if time.Now().After(played) && ended >= scans && idle() {
-			return true
+		if time.Now().After(played) && ended >= scans && paysEnded >= pays && idle() {
+			return d.linger(ctx)
 		}
 	}
+}
+
+// Linger is how long Play goes on after the last payment ended, at speed 1:
+// a POS trying the local API against the headless demo can still look at
+// that payment (GET /v1/payments/…) before the demo stops.
+const Linger = 10 * time.Second
+
+// linger waits Linger (shortened by the speed, but never under two
+// seconds); false if ctx ends first.
+func (d *Demo) linger(ctx context.Context) bool {
+	t := time.NewTimer(d.lingerFor)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// pay asks for the sale of a decoded customer the demo charges, once per
+// sence_no; it reports whether a payment was started.
+func (d *Demo) pay(ctx context.Context, e event.Decoded, charged map[string]bool) bool {
+	var sale payment.Request
+	switch {
+	case d.Payments == nil || charged[e.SenceNo]:
+		return false
+	case e.UserID == Student.UserID:
+		sale = StudentSale
+	case e.UserID == Plain.UserID:
+		sale = PlainSale
+	default:
+		return false
+	}
+	charged[e.SenceNo] = true
+	sale.SenceNo, sale.OutTradeNo = e.SenceNo, "sale-"+e.SenceNo
+	_, created, err := d.Payments.Pay(ctx, sale)
+	return err == nil && created
 }

@@ -49,7 +49,8 @@ func (b *Bus) Subscribe() *Subscription {
 }
 
 // Publish numbers e (its seq: one more than the event before it) and sends
-// it to every subscriber; an event with no time gets the bus's clock.
+// it to every subscriber; an event with no time gets the bus's clock. Free
+// text (reasons, messages, details) is masked on the way (see masked).
 // Publishing on a closed bus does nothing.
 //
 // Numbering happens under the same lock as delivery, so every subscriber
@@ -67,14 +68,11 @@ func (b *Bus) Publish(e Event) {
 	}
 	b.seq++
 	st.Seq = b.seq
-	e = e.with(st)
+	e = masked(e).with(st)
 	for s := range b.subs {
 		s.push(e)
 	}
 }
-
-// Now is the bus's clock, for producers stamping events.
-func (b *Bus) Now() time.Time { return b.now() }
 
 // Close ends every subscription once its queued events have been read.
 func (b *Bus) Close() {
@@ -151,10 +149,6 @@ func (s *Subscription) TryNext() (e Event, ok bool) {
 	e, ok, _ = s.pop()
 	return e, ok
 }
-
-// Ready is signalled when events may be waiting; use it with TryNext to drain
-// the queue in batches.
-func (s *Subscription) Ready() <-chan struct{} { return s.ready }
 
 func (s *Subscription) pop() (Event, bool, error) {
 	s.mu.Lock()

@@ -19,13 +19,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"posagent/internal/redact"
 )
 
 // Type names an event kind as it appears in the "type" field.
 type Type string
 
-// The event types. The first seven are the contract of ../shared/DESIGN.md;
-// the rest extend it.
+// The event types. The first seven are the original integration contract
+// (docs/events.md); the rest extend it.
 const (
 	TypeScan         Type = "scan"
 	TypeDecoded      Type = "decoded"
@@ -136,6 +138,16 @@ type CouponFailed struct {
 	TplID        string `json:"tpl_id"`
 	SerialNumber string `json:"serial_number"`
 	Reason       string `json:"reason"`
+}
+
+// Subject names what a queued job is for: the customer's sence_no and, for
+// a coupon, its tpl_id and serial_number. The enqueuer sets it; the queue
+// stores it beside the job and copies it into the job's Queued and Dead
+// events.
+type Subject struct {
+	SenceNo      string
+	TplID        string
+	SerialNumber string
 }
 
 // Queued: work that failed for now waits in the queue until NextAt. SenceNo
@@ -295,4 +307,39 @@ func MarshalJSONLine(e Event) ([]byte, error) {
 		buf.WriteByte('}')
 	}
 	return buf.Bytes(), nil
+}
+
+// masked returns e with every free-text field passed through redact.Text:
+// reasons and messages quote errors and the gateway's own sub_msg, which
+// may hold a payment code or a user_id, and every subscriber (the screen,
+// headless stdout, the local API) must get them masked. Fields that are
+// ids by contract (sence_no, user_id, code_masked) are left alone.
+func masked(e Event) Event {
+	switch e := e.(type) {
+	case ScanRejected:
+		e.Reason = redact.Text(e.Reason)
+		return e
+	case DecodeFailed:
+		e.Message, e.Action = redact.Text(e.Message), redact.Text(e.Action)
+		return e
+	case CouponFailed:
+		e.Reason = redact.Text(e.Reason)
+		return e
+	case Queued:
+		e.Reason = redact.Text(e.Reason)
+		return e
+	case Dead:
+		e.Reason = redact.Text(e.Reason)
+		return e
+	case Scanner:
+		e.Detail = redact.Text(e.Detail)
+		return e
+	case Stopping:
+		e.Reason = redact.Text(e.Reason)
+		return e
+	case Payment:
+		e.Message, e.Action = redact.Text(e.Message), redact.Text(e.Action)
+		return e
+	}
+	return e
 }

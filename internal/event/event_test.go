@@ -166,3 +166,37 @@ func TestBusNumbersEvents(t *testing.T) {
 		}
 	}
 }
+
+// Reasons and messages reach subscribers with long digit runs masked,
+// whoever published them.
+func TestPublishMasksFreeText(t *testing.T) {
+	const code, uid = "286861260475412123", "2088123412341234"
+	b := NewBus()
+	s := b.Subscribe()
+	for _, e := range []Event{
+		Queued{Reason: "twostage: sub_msg " + code},
+		Dead{Reason: "user " + uid},
+		DecodeFailed{Message: "code " + code, Action: "ask " + uid},
+		CouponFailed{Reason: uid},
+		ScanRejected{Reason: code},
+		Scanner{Detail: code},
+		Stopping{Reason: "error " + code},
+		Payment{Message: code, Action: uid},
+	} {
+		b.Publish(e)
+	}
+	b.Close()
+	for {
+		e, err := s.Next(context.Background())
+		if errors.Is(err, ErrClosed) {
+			break
+		}
+		line, _ := MarshalJSONLine(e)
+		if strings.Contains(string(line), code) || strings.Contains(string(line), uid) {
+			t.Errorf("%s event leaks a full id: %s", e.Type(), line)
+		}
+		if !strings.Contains(string(line), "****") {
+			t.Errorf("%s event not masked: %s", e.Type(), line)
+		}
+	}
+}

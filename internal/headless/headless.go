@@ -13,8 +13,7 @@ import (
 )
 
 // Print writes every event of sub to w, one line each, until sub is closed
-// and drained (then it returns nil) or ctx is done. Digit runs in free text
-// (reasons, messages) are masked on the way out, as they may quote a code. Lines are flushed as soon
+// and drained (then it returns nil) or ctx is done. Lines are flushed as soon
 // as no more events are waiting, so a reader sees each event at once.
 func Print(ctx context.Context, sub *event.Subscription, w io.Writer) error {
 	bw := bufio.NewWriter(w)
@@ -33,7 +32,7 @@ func Print(ctx context.Context, sub *event.Subscription, w io.Writer) error {
 			}
 			e = e2
 		}
-		line, err := event.MarshalJSONLine(mask(e))
+		line, err := event.MarshalJSONLine(e)
 		if err != nil {
 			return fmt.Errorf("headless: %w", err)
 		}

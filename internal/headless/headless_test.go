@@ -42,8 +42,9 @@ func TestPrintStopsOnContext(t *testing.T) {
 	}
 }
 
-// Reasons and messages quoting a code or a user id leave masked; the
-// structured fields integrations read stay whole.
+// Reasons and messages quoting a code or a user id leave masked (the bus
+// masks them at Publish); the structured fields integrations read stay
+// whole.
 func TestPrintMasksFreeText(t *testing.T) {
 	const code, user = "286861260475412123", "2088123412341234"
 	bus := event.NewBus()

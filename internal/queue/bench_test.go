@@ -82,7 +82,7 @@ func BenchmarkLeaseAck(b *testing.B) {
 			for range workers {
 				wg.Go(func() {
 					for {
-						j, ok, err := q.Lease(ctx)
+						j, ok, err := q.leaseNext(ctx)
 						if err != nil {
 							b.Error(err)
 							return
@@ -90,7 +90,7 @@ func BenchmarkLeaseAck(b *testing.B) {
 						if !ok {
 							return
 						}
-						if err := q.Ack(ctx, j); err != nil {
+						if err := q.ack(ctx, j); err != nil {
 							b.Error(err)
 							return
 						}

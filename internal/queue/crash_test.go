@@ -29,8 +29,8 @@ const (
 
 // TestCrashChild is the process TestCrash kills. It enqueues, acks, retries
 // and kills jobs as fast as it can, printing one line per step to stdout:
-// "E id key" after an Enqueue returned, "a id" before an Ack and "A id"
-// after it returned, "k id"/"K id" likewise for Kill.
+// "E id key" after an Enqueue returned, "a id" before an ack and "A id"
+// after it returned, "k id"/"K id" likewise for kill.
 func TestCrashChild(t *testing.T) {
 	path := os.Getenv(crashDBEnv)
 	if path == "" {
@@ -69,7 +69,7 @@ func TestCrashChild(t *testing.T) {
 	for range 2 {
 		wg.Go(func() {
 			for {
-				j, ok, err := q.Lease(context.Background())
+				j, ok, err := q.leaseNext(context.Background())
 				if err != nil {
 					fail(err)
 				}
@@ -79,17 +79,17 @@ func TestCrashChild(t *testing.T) {
 				switch n := rand.IntN(20); {
 				case n < 14:
 					say("a %s", j.ID)
-					if err := q.Ack(context.Background(), j); err != nil {
+					if err := q.ack(context.Background(), j); err != nil {
 						fail(err)
 					}
 					say("A %s", j.ID)
 				case n < 19:
-					if err := q.Retry(context.Background(), j, errors.New("try again")); err != nil {
+					if err := q.retry(context.Background(), j, errors.New("try again")); err != nil {
 						fail(err)
 					}
 				default:
 					say("k %s", j.ID)
-					if err := q.Kill(context.Background(), j, "crash test"); err != nil {
+					if err := q.kill(context.Background(), j, "crash test"); err != nil {
 						fail(err)
 					}
 					say("K %s", j.ID)
@@ -103,7 +103,7 @@ func TestCrashChild(t *testing.T) {
 // TestCrash kills a process working the queue with SIGKILL at random
 // moments, again and again. After each kill: every job whose Enqueue
 // returned is there (unless an ack or kill of it had begun), no job whose
-// Ack returned comes back, every job whose Kill returned is dead, keys still
+// ack returned comes back, every job whose kill returned is dead, keys still
 // name their jobs, and the file is consistent.
 func TestCrash(t *testing.T) {
 	if testing.Short() {
@@ -117,10 +117,10 @@ func TestCrash(t *testing.T) {
 	var (
 		keyOf   = map[string]string{} // job id → key, for every job seen enqueued
 		idOf    = map[string]string{} // key → job id
-		acked   = map[string]bool{}   // Ack returned
-		acking  = map[string]bool{}   // Ack begun
-		killed  = map[string]bool{}   // Kill returned
-		killing = map[string]bool{}   // Kill begun
+		acked   = map[string]bool{}   // ack returned
+		acking  = map[string]bool{}   // ack begun
+		killed  = map[string]bool{}   // kill returned
+		killing = map[string]bool{}   // kill begun
 		total   time.Duration
 	)
 	const rounds = 25
@@ -212,7 +212,7 @@ func TestCrash(t *testing.T) {
 
 // checkDue checks the time indexes q rebuilt at open against the records
 // in pending (all due by now): they hold every pending job in NextAt and
-// deadline order, Lease hands the jobs out in NextAt order, and the sweep
+// deadline order, leaseNext hands the jobs out in NextAt order, and the sweep
 // waits for the earliest deadline. It leases up to 50 jobs.
 func checkDue(t *testing.T, q *Queue, pending []Job, now time.Time) {
 	t.Helper()
@@ -243,7 +243,7 @@ func checkDue(t *testing.T, q *Queue, pending []Job, now time.Time) {
 		t.Errorf("after reopen the sweep waits for %v (%v), want the earliest deadline %v", next, err, first)
 	}
 	for i := range min(len(due), 50) {
-		j, ok, err := q.Lease(context.Background())
+		j, ok, err := q.leaseNext(context.Background())
 		if err != nil || !ok {
 			t.Fatalf("after reopen lease %d of %d due jobs: %v, %v", i, len(due), ok, err)
 		}

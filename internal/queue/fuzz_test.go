@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"posagent/internal/event"
 )
 
 // Records and key references come back from a file that may be damaged:
@@ -12,6 +14,7 @@ import (
 // round trip.
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add((&record{Kind: "coupon", Key: "s-1", Payload: []byte{1, 2}, Attempts: 2, NextAt: 1, Deadline: 2, LastError: "x"}).encode())
+	f.Add((&record{Kind: "coupon", Key: "s-1", Subject: event.Subject{SenceNo: "s", TplID: "t", SerialNumber: "n"}}).encode())
 	f.Add([]byte{recordV1, 0x80})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -52,11 +55,36 @@ func FuzzDecodeKeyRef(f *testing.F) {
 	})
 }
 
+// A record is written in the third format (subject and checksum) and
+// reads back whole; one in the second format (a subject, no checksum), as
+// versions before checksums wrote it, still reads.
+func TestDecodeRecordSubject(t *testing.T) {
+	want := record{Kind: "coupon", Key: "s-1", Payload: []byte{1}, Subject: event.Subject{SenceNo: "2026112200000001", TplID: "tplA", SerialNumber: "s-1"}}
+	v := want.encode()
+	if v[0] != recordV3 {
+		t.Fatalf("format byte %d, want %d", v[0], recordV3)
+	}
+	if r, err := decodeRecord(1, v); err != nil || !reflect.DeepEqual(r, want) {
+		t.Fatalf("decode: %+v, %v; want %+v", r, err, want)
+	}
+	if _, err := decodeRecord(1, v[:len(v)-1]); err == nil {
+		t.Fatal("a truncated record decoded")
+	}
+	v2 := append([]byte{recordV2}, v[1:len(v)-4]...)
+	if r, err := decodeRecord(1, v2); err != nil || !reflect.DeepEqual(r, want) {
+		t.Fatalf("decode of format 2: %+v, %v; want %+v", r, err, want)
+	}
+	if _, err := decodeRecord(1, v2[:len(v2)-1]); err == nil {
+		t.Fatal("a truncated subject decoded")
+	}
+}
+
 // Records read back as written; damage is an error naming the job.
 func TestDecodeRecord(t *testing.T) {
 	want := record{Kind: "coupon", Key: "s-1", Payload: []byte{1, 2}, Attempts: 2, NextAt: 1, Deadline: 2, Created: -3, LastError: "x"}
 	v := want.encode()
-	v1 := append([]byte{recordV1}, v[1:len(v)-4]...)
+	// Format 1: no subject (three empty fields), no checksum.
+	v1 := append([]byte{recordV1}, v[1:len(v)-4-3]...)
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -69,9 +97,9 @@ func TestDecodeRecord(t *testing.T) {
 		{"truncated", v[:len(v)-1], "job 7: stored record damaged: checksum"},
 		{"truncated, version 1", v1[:len(v1)-1], "job 7: stored record unreadable: record ends early"},
 		{"trailing bytes, version 1", append(slices.Clone(v1), 0), "1 bytes after the last field"},
-		{"unknown format", append([]byte{9}, v[1:]...), "does not start with format byte 1 or 2"},
+		{"unknown format", append([]byte{9}, v[1:]...), "does not start with format byte 1, 2 or 3"},
 		{"empty", nil, "it is 0 bytes"},
-		{"not a record", []byte(`{"kind":"coupon"}`), "job 7: stored record unreadable: it is 17 bytes and does not start with format byte 1 or 2"},
+		{"not a record", []byte(`{"kind":"coupon"}`), "job 7: stored record unreadable: it is 17 bytes and does not start with format byte 1, 2 or 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := decodeRecord(7, tc.in)

@@ -12,7 +12,6 @@ import (
 	"go.etcd.io/bbolt"
 
 	"posagent/internal/dbfile"
-	"posagent/internal/event"
 )
 
 // fakeClock is a clock tests move by hand; After channels fire when Advance
@@ -66,48 +65,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 		w.ch <- c.now
 		return true
 	})
-}
-
-// recorder is a Publisher that keeps what it is given and signals each.
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-	ch     chan event.Event
-}
-
-func newRecorder() *recorder { return &recorder{ch: make(chan event.Event, 1024)} }
-
-func (r *recorder) Publish(e event.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-	select {
-	case r.ch <- e:
-	default:
-	}
-}
-
-func (r *recorder) all() []event.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.events)
-}
-
-// wait returns the next event matching ok, failing the test after 10s.
-func (r *recorder) wait(t *testing.T, what string, ok func(event.Event) bool) event.Event {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case e := <-r.ch:
-			if ok(e) {
-				return e
-			}
-		case <-deadline:
-			t.Fatalf("no %s event within 10s; got %v", what, r.all())
-			return nil
-		}
-	}
 }
 
 func tempDB(t testing.TB) (*bbolt.DB, string) {

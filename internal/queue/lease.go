@@ -30,14 +30,14 @@ func (q *Queue) claim(id uint64) (uint64, error) {
 }
 
 // finishing marks the lease that handed out j as committing its outcome. It
-// fails with ErrNoLease when that lease is no longer j's: it expired and
+// fails with errNoLease when that lease is no longer j's: it expired and
 // another worker leased the job, or the job's outcome is already recorded.
 func (q *Queue) finishing(id, token uint64) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	l := q.leases[id]
 	if l == nil || l.token != token || l.finishing {
-		return ErrNoLease
+		return errNoLease
 	}
 	l.finishing = true
 	return nil
@@ -54,13 +54,13 @@ func (q *Queue) release(id, token uint64) {
 	}
 }
 
-// Lease hands out the job that has waited longest among those ready to run
+// leaseNext hands out the job that has waited longest among those ready to run
 // (NextAt passed, not leased), for Options.Lease; ok is false when none is
-// ready. The caller must then Ack, Retry or Kill it; if it does none before
-// the lease ends, the job may be leased again. Lease first sweeps: jobs
+// ready. The caller must then ack, retry or kill it; if it does none before
+// the lease ends, the job may be leased again. leaseNext first sweeps: jobs
 // whose deadline passed go to the dead list, and done keys older than
 // Options.KeepDone are forgotten.
-func (q *Queue) Lease(ctx context.Context) (j Job, ok bool, err error) {
+func (q *Queue) leaseNext(ctx context.Context) (j Job, ok bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return Job{}, false, err
 	}
@@ -114,7 +114,7 @@ func (q *Queue) sweep(now time.Time) (next time.Time, err error) {
 	return next, err
 }
 
-// lease is Lease without the sweep; when no job is ready it says when to
+// lease is leaseNext without the sweep; when no job is ready it says when to
 // look again (zero: not before something is enqueued or retried).
 func (q *Queue) lease(now time.Time) (j Job, ok bool, wake time.Time, err error) {
 	ns := now.UnixNano()
@@ -180,7 +180,7 @@ func (q *Queue) expire(ids, claims []uint64, now time.Time) error {
 			if err := s.kill(id, &r, size, reason, q.opts.Discard(r.Kind)); err != nil {
 				return err
 			}
-			died = append(died, event.Dead{Stamp: event.Stamp{Time: now}, JobID: formatID(id), Kind: r.Kind, Reason: reason})
+			died = append(died, deadEvent(now, formatID(id), &r, reason))
 		}
 		return nil
 	}})
@@ -229,12 +229,12 @@ func (q *Queue) purge(now time.Time) error {
 	return nil
 }
 
-// Ack records that j's work is done: the job is deleted and its key
+// ack records that j's work is done: the job is deleted and its key
 // remembered for KeepDone. Like every change, it waits for the commit once
 // begun; ctx only stops it from beginning. It is never run again, even if its lease had
 // expired and another worker holds it now (that worker's outcome is then
 // ignored). Acking a job that is gone already is not an error.
-func (q *Queue) Ack(ctx context.Context, j Job) error {
+func (q *Queue) ack(ctx context.Context, j Job) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("ack job %s: %w", j.ID, err)
 	}
@@ -268,12 +268,12 @@ func (q *Queue) Ack(ctx context.Context, j Job) error {
 	return nil
 }
 
-// Retry records that j's run failed with cause and schedules the next run
+// retry records that j's run failed with cause and schedules the next run
 // after a backoff: a wait drawn uniformly from [0, min(MaxDelay,
 // BaseDelay·2^(attempts-1))), cut to end by the time a cause implementing
 // RetryBy gives. If the wait would end past the job's deadline the job dies
 // instead. It emits event.Queued or event.Dead.
-func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
+func (q *Queue) retry(ctx context.Context, j Job, cause error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("retry job %s: %w", j.ID, err)
 	}
@@ -314,7 +314,7 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 		if next.UnixNano() > r.Deadline {
 			why := fmt.Sprintf("deadline %s passed after %d attempts; last error: %s",
 				time.Unix(0, r.Deadline).Format(time.RFC3339), r.Attempts, reason)
-			ev = event.Dead{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, Reason: why}
+			ev = deadEvent(now, j.ID, &r, why)
 			return s.kill(id, &r, size, why, q.opts.Discard(r.Kind))
 		}
 		s.index(&s.idx.ready, slot{r.NextAt, id}, false)
@@ -324,7 +324,8 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 			return err
 		}
 		s.index(&s.idx.ready, slot{r.NextAt, id}, true)
-		ev = event.Queued{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, Attempt: r.Attempts, NextAt: next, Reason: reason}
+		ev = event.Queued{Stamp: event.Stamp{Time: now}, JobID: j.ID, Kind: r.Kind, SenceNo: r.Subject.SenceNo,
+			TplID: r.Subject.TplID, SerialNumber: r.Subject.SerialNumber, Attempt: r.Attempts, NextAt: next, Reason: reason}
 		s.adjust(0, 0, int64(len(v)-size))
 		return nil
 	}})
@@ -337,9 +338,9 @@ func (q *Queue) Retry(ctx context.Context, j Job, cause error) error {
 	return nil
 }
 
-// Kill moves j to the dead list with reason (or deletes it, if
+// kill moves j to the dead list with reason (or deletes it, if
 // Options.Discard says so for its kind), and emits event.Dead.
-func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
+func (q *Queue) kill(ctx context.Context, j Job, reason string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("kill job %s: %w", j.ID, err)
 	}
@@ -351,7 +352,7 @@ func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
 		return fmt.Errorf("kill job %s: %w", j.ID, err)
 	}
 	defer q.release(id, j.lease)
-	var kind string
+	var ev event.Dead
 	err = q.c.do(&op{apply: func(s *txn) error {
 		r, size, ok, err := s.pending(id)
 		if err != nil {
@@ -360,13 +361,13 @@ func (q *Queue) Kill(ctx context.Context, j Job, reason string) error {
 		if !ok {
 			return reject(fmt.Errorf("job %s: %w", j.ID, ErrNotFound))
 		}
-		kind = r.Kind
+		ev = deadEvent(q.now(), j.ID, &r, reason)
 		return s.kill(id, &r, size, reason, q.opts.Discard(r.Kind))
 	}})
 	if err != nil {
 		return fmt.Errorf("kill job %s: %w", j.ID, err)
 	}
-	q.publish(event.Dead{Stamp: event.Stamp{Time: q.now()}, JobID: j.ID, Kind: kind, Reason: reason})
+	q.publish(ev)
 	return nil
 }
 
@@ -382,4 +383,10 @@ func jitter(n int, u float64, base, ceil time.Duration) time.Duration {
 		d *= 2
 	}
 	return time.Duration(u * float64(min(d, ceil)))
+}
+
+// deadEvent reports that the job of record r died, with its subject.
+func deadEvent(now time.Time, id string, r *record, reason string) event.Dead {
+	return event.Dead{Stamp: event.Stamp{Time: now}, JobID: id, Kind: r.Kind, SenceNo: r.Subject.SenceNo,
+		TplID: r.Subject.TplID, SerialNumber: r.Subject.SerialNumber, Reason: reason}
 }

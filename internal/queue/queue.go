@@ -8,7 +8,7 @@
 // acknowledged and never again after: a handler that succeeded but whose
 // process died before the acknowledgement was written runs again, so
 // handlers must send requests the gateway treats as idempotent (a fixed
-// sence_no, a deterministic serialNumber). See the README's "Retry queue".
+// sence_no, a deterministic serialNumber). See docs/queue-and-recovery.md.
 package queue
 
 import (
@@ -32,12 +32,14 @@ var (
 	ErrFull = errors.New("queue full")
 	// ErrNotFound: no pending or dead job has that id.
 	ErrNotFound = errors.New("no such job")
+	// ErrNotDead: RetryDead was given a job that is pending, not dead.
+	ErrNotDead = errors.New("job is not dead")
 	// ErrLeased: the job is being run and cannot be dropped now.
 	ErrLeased = errors.New("job is running")
-	// ErrNoLease: the lease a Retry or Kill was given under has ended (it
+	// errNoLease: the lease a retry or kill was given under has ended (it
 	// ran out and another worker took the job, or its outcome is recorded),
 	// so this outcome is not recorded.
-	ErrNoLease = errors.New("lease lost")
+	errNoLease = errors.New("lease lost")
 )
 
 // Publisher receives the queue's events. *event.Bus satisfies it.
@@ -45,30 +47,49 @@ type Publisher interface {
 	Publish(event.Event)
 }
 
-// Options tune a Queue. Zero fields take the defaults noted.
+// Gateway is what the queue asks about the gateway's health
+// (*gwhealth.Health): while it is down the queue runs one job at a time, as
+// a probe. The handlers' gateway calls report to it, not to the queue.
+type Gateway interface {
+	Down() bool
+	// Up returns a channel closed once the gateway is up.
+	Up() <-chan struct{}
+}
+
+// The defaults of Options.
+const (
+	DefaultMaxJobs       = 10_000
+	DefaultMaxBytes      = 64 << 20
+	DefaultWorkers       = 4
+	DefaultLease         = time.Minute
+	DefaultBaseDelay     = time.Second
+	DefaultMaxDelay      = 5 * time.Minute
+	DefaultMaxProbeDelay = 30 * time.Second
+	DefaultTTL           = 24 * time.Hour
+	DefaultKeepDone      = 24 * time.Hour
+)
+
+// Options tune a Queue. Zero fields take the Default of their name.
 type Options struct {
-	MaxJobs  int   // pending plus dead jobs; default 10,000
-	MaxBytes int64 // their stored size; default 64 MiB
-	Workers  int   // handlers running at once while the gateway is up; default 4
+	MaxJobs  int   // pending plus dead jobs
+	MaxBytes int64 // their stored size
+	Workers  int   // handlers running at once while the gateway is up
 	// Lease is how long a handler may run before its job may be given to
-	// another worker; handlers get a context with this timeout. Default 1m.
+	// another worker; handlers get a context with this timeout.
 	Lease time.Duration
 	// Retry waits are drawn uniformly from [0, min(MaxDelay,
-	// BaseDelay·2^(attempts-1))) ("full jitter"). Defaults 1s and 5m.
+	// BaseDelay·2^(attempts-1))) ("full jitter").
 	BaseDelay, MaxDelay time.Duration
-	// MaxProbeDelay caps the wait between probes while the gateway is down;
-	// default 30s.
+	// MaxProbeDelay caps the wait between probes while the gateway is down.
 	MaxProbeDelay time.Duration
-	// TTL is the life of a job enqueued without a deadline; default 24h.
+	// TTL is the life of a job enqueued without a deadline.
 	TTL time.Duration
 	// KeepDone is how long the key of a done job is remembered, so that
-	// enqueueing it again does not run the work again; default 24h.
+	// enqueueing it again does not run the work again.
 	KeepDone time.Duration
 	Events   Publisher
-	// Unreachable tells a handler error that means the gateway could not be
-	// reached at all (alipay.Unreachable): the queue then probes with one
-	// job at a time until one gets through.
-	Unreachable func(error) bool
+	// Gateway says whether the gateway is down; nil: it never is.
+	Gateway Gateway
 	// Discard tells the kinds of job that must not outlive their work,
 	// because their payload is sensitive (a decode retry holds a payment
 	// code): such a job that dies is deleted, as Drop would, instead of
@@ -97,25 +118,25 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("queue options: MaxJobs %d, MaxBytes %d, Workers %d: none may be negative", o.MaxJobs, o.MaxBytes, o.Workers)
 	}
 	if o.MaxJobs == 0 {
-		o.MaxJobs = 10_000
+		o.MaxJobs = DefaultMaxJobs
 	}
 	if o.MaxBytes == 0 {
-		o.MaxBytes = 64 << 20
+		o.MaxBytes = DefaultMaxBytes
 	}
 	if o.Workers == 0 {
-		o.Workers = 4
+		o.Workers = DefaultWorkers
 	}
 	for _, d := range []struct {
 		d    *time.Duration
 		v    time.Duration
 		name string
 	}{
-		{&o.Lease, time.Minute, "Lease"},
-		{&o.BaseDelay, time.Second, "BaseDelay"},
-		{&o.MaxDelay, 5 * time.Minute, "MaxDelay"},
-		{&o.MaxProbeDelay, 30 * time.Second, "MaxProbeDelay"},
-		{&o.TTL, 24 * time.Hour, "TTL"},
-		{&o.KeepDone, 24 * time.Hour, "KeepDone"},
+		{&o.Lease, DefaultLease, "Lease"},
+		{&o.BaseDelay, DefaultBaseDelay, "BaseDelay"},
+		{&o.MaxDelay, DefaultMaxDelay, "MaxDelay"},
+		{&o.MaxProbeDelay, DefaultMaxProbeDelay, "MaxProbeDelay"},
+		{&o.TTL, DefaultTTL, "TTL"},
+		{&o.KeepDone, DefaultKeepDone, "KeepDone"},
 	} {
 		if err := def(d.d, d.v, d.name); err != nil {
 			return err
@@ -124,8 +145,8 @@ func (o *Options) defaults() error {
 	if o.MaxDelay < o.BaseDelay {
 		return fmt.Errorf("queue options: MaxDelay %v is shorter than BaseDelay %v", o.MaxDelay, o.BaseDelay)
 	}
-	if o.Unreachable == nil {
-		o.Unreachable = func(error) bool { return false }
+	if o.Gateway == nil {
+		o.Gateway = alwaysUp{}
 	}
 	if o.Discard == nil {
 		o.Discard = func(string) bool { return false }
@@ -168,7 +189,12 @@ type Job struct {
 	Created  time.Time
 	// LastError is why the last run failed; for a dead job, why it died.
 	LastError string
-	State     State
+	// Subject names the customer (and coupon) the job is for. The enqueuer
+	// sets it; the queue stores it and copies it into the job's queued and
+	// dead events, so a client joins them to the customer without the queue
+	// reading payloads.
+	Subject event.Subject
+	State   State
 
 	lease uint64 // token of the lease this copy was handed out under
 }
@@ -195,8 +221,6 @@ type Queue struct {
 	handlers map[string]Handler
 
 	wake    chan struct{} // a job may have become ready: Run looks again
-	gmu     sync.Mutex    // orders changes of down and their events
-	down    atomic.Bool
 	running atomic.Bool
 }
 
@@ -405,7 +429,7 @@ func (q *Queue) prepare(j Job) (record, []byte, error) {
 		return record{}, nil, err
 	}
 	now := q.now()
-	r := record{Kind: j.Kind, Key: j.Key, Payload: j.Payload, Created: now.UnixNano(),
+	r := record{Kind: j.Kind, Key: j.Key, Payload: j.Payload, Subject: j.Subject, Created: now.UnixNano(),
 		NextAt: now.UnixNano(), Deadline: now.Add(q.opts.TTL).UnixNano()}
 	if !j.NextAt.IsZero() {
 		r.NextAt = j.NextAt.UnixNano()
@@ -553,7 +577,7 @@ func (q *Queue) RetryDead(id string) error {
 		v := s.dead.Get(u64(n))
 		if v == nil {
 			if s.jobs.Get(u64(n)) != nil {
-				return reject(fmt.Errorf("job %s is not dead", id))
+				return reject(fmt.Errorf("job %s: %w", id, ErrNotDead))
 			}
 			return reject(fmt.Errorf("job %s: %w", id, ErrNotFound))
 		}
@@ -631,3 +655,17 @@ func (q *Queue) Drop(id string) error {
 	}
 	return nil
 }
+
+// alwaysUp is the Gateway of a queue given none.
+type alwaysUp struct{}
+
+func (alwaysUp) Down() bool { return false }
+
+// Up is closed: the gateway is always up.
+func (alwaysUp) Up() <-chan struct{} { return closedChan }
+
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()

@@ -17,6 +17,7 @@ import (
 
 	"posagent/internal/dbfile"
 	"posagent/internal/event"
+	"posagent/internal/event/eventtest"
 )
 
 var ctx = context.Background()
@@ -32,7 +33,7 @@ func mustEnqueue(t testing.TB, q *Queue, j Job) Job {
 
 func mustLease(t testing.TB, q *Queue) Job {
 	t.Helper()
-	j, ok, err := q.Lease(ctx)
+	j, ok, err := q.leaseNext(ctx)
 	if err != nil || !ok {
 		t.Fatalf("Lease = %v, %v; want a job", ok, err)
 	}
@@ -41,7 +42,7 @@ func mustLease(t testing.TB, q *Queue) Job {
 
 func noLease(t testing.TB, q *Queue) {
 	t.Helper()
-	j, ok, err := q.Lease(ctx)
+	j, ok, err := q.leaseNext(ctx)
 	if err != nil || ok {
 		t.Fatalf("Lease = %+v, %v, %v; want nothing ready", j, ok, err)
 	}
@@ -74,10 +75,10 @@ func TestEnqueueLeaseAck(t *testing.T) {
 		t.Errorf("states %v, want %v", states, want)
 	}
 
-	if err := q.Ack(ctx, l1); err != nil {
+	if err := q.ack(ctx, l1); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Ack(ctx, l2); err != nil {
+	if err := q.ack(ctx, l2); err != nil {
 		t.Fatal(err)
 	}
 	if p, d, err := q.Stats(); p != 1 || d != 0 || err != nil {
@@ -147,7 +148,7 @@ func TestIdempotencyKeyAcrossRestart(t *testing.T) {
 		t.Fatalf("leased %s, want %s", l.ID, first.ID)
 	} else if got := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-1"}); got.State != StateRunning {
 		t.Errorf("key of a running job gave state %s", got.State)
-	} else if err := q.Retry(ctx, l, errors.New("later")); err != nil {
+	} else if err := q.retry(ctx, l, errors.New("later")); err != nil {
 		t.Fatal(err)
 	}
 	dead := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-2"})
@@ -156,15 +157,15 @@ func TestIdempotencyKeyAcrossRestart(t *testing.T) {
 		j := mustLease(t, q)
 		switch j.ID {
 		case dead.ID:
-			if err := q.Kill(ctx, j, "refused"); err != nil {
+			if err := q.kill(ctx, j, "refused"); err != nil {
 				t.Fatal(err)
 			}
 		case done.ID:
-			if err := q.Ack(ctx, j); err != nil {
+			if err := q.ack(ctx, j); err != nil {
 				t.Fatal(err)
 			}
 		default:
-			if err := q.Retry(ctx, j, errors.New("later")); err != nil {
+			if err := q.retry(ctx, j, errors.New("later")); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -198,9 +199,9 @@ func TestIdempotencyKeyAcrossRestart(t *testing.T) {
 		t.Errorf("Stats = %d pending, %d dead; want 1, 1", p, d)
 	}
 
-	// A done key is forgotten after KeepDone (Lease purges).
+	// A done key is forgotten after KeepDone (leaseNext purges).
 	clock.Advance(time.Hour + time.Second)
-	if _, _, err := q.Lease(ctx); err != nil {
+	if _, _, err := q.leaseNext(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if fresh := mustEnqueue(t, q, Job{Kind: "coupon", Key: "serial-3"}); fresh.ID == done.ID || fresh.State != StatePending {
@@ -220,21 +221,21 @@ func TestLeaseExpiryAndStaleOutcome(t *testing.T) {
 	}{
 		{
 			name:  "stale holder acks, fresh holder retries",
-			first: func(q *Queue, stale, _ Job) error { return q.Ack(ctx, stale) },
-			then:  func(q *Queue, _, fresh Job) error { return q.Retry(ctx, fresh, errors.New("x")) },
+			first: func(q *Queue, stale, _ Job) error { return q.ack(ctx, stale) },
+			then:  func(q *Queue, _, fresh Job) error { return q.retry(ctx, fresh, errors.New("x")) },
 			want:  ErrNotFound,
 		},
 		{
 			name:  "fresh holder acks, stale holder retries",
-			first: func(q *Queue, _, fresh Job) error { return q.Ack(ctx, fresh) },
-			then:  func(q *Queue, stale, _ Job) error { return q.Retry(ctx, stale, errors.New("x")) },
-			want:  ErrNoLease,
+			first: func(q *Queue, _, fresh Job) error { return q.ack(ctx, fresh) },
+			then:  func(q *Queue, stale, _ Job) error { return q.retry(ctx, stale, errors.New("x")) },
+			want:  errNoLease,
 		},
 		{
 			name:  "fresh holder acks, stale holder kills",
-			first: func(q *Queue, _, fresh Job) error { return q.Ack(ctx, fresh) },
-			then:  func(q *Queue, stale, _ Job) error { return q.Kill(ctx, stale, "x") },
-			want:  ErrNoLease,
+			first: func(q *Queue, _, fresh Job) error { return q.ack(ctx, fresh) },
+			then:  func(q *Queue, stale, _ Job) error { return q.kill(ctx, stale, "x") },
+			want:  errNoLease,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -295,20 +296,20 @@ func TestBackoffBounds(t *testing.T) {
 	}
 }
 
-// Retry schedules within the backoff bound, counts attempts, emits Queued;
+// retry schedules within the backoff bound, counts attempts, emits Queued;
 // a retry past the deadline kills the job with the reason.
 func TestRetryBackoffAndDeadline(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, clock, _ := newTestQueue(t, Options{BaseDelay: time.Second, MaxDelay: 8 * time.Second, Events: rec})
 	j := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(time.Minute)})
 	bound := time.Second
 	for attempt := 1; ; attempt++ {
 		l := mustLease(t, q)
 		start := clock.Now()
-		if err := q.Retry(ctx, l, fmt.Errorf("timeout %d", attempt)); err != nil {
+		if err := q.retry(ctx, l, fmt.Errorf("timeout %d", attempt)); err != nil {
 			t.Fatal(err)
 		}
-		ev := rec.all()[len(rec.all())-1]
+		ev := rec.Last()
 		if d, ok := ev.(event.Dead); ok {
 			if !strings.Contains(d.Reason, "deadline") || !strings.Contains(d.Reason, fmt.Sprintf("timeout %d", attempt)) || d.JobID != j.ID {
 				t.Errorf("dead event %+v", d)
@@ -333,17 +334,17 @@ func TestRetryBackoffAndDeadline(t *testing.T) {
 }
 
 // A job whose deadline passes while it waits is moved to the dead list by
-// the next Lease, with its last error in the reason.
+// the next leaseNext, with its last error in the reason.
 func TestDeadlinePassesWhileWaiting(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, clock, _ := newTestQueue(t, Options{BaseDelay: time.Hour, MaxDelay: time.Hour, Events: rec})
 	j := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(2 * time.Hour)})
-	if err := q.Retry(ctx, mustLease(t, q), errors.New("gateway timeout")); err != nil {
+	if err := q.retry(ctx, mustLease(t, q), errors.New("gateway timeout")); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(2 * time.Hour)
 	noLease(t, q)
-	d := rec.wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
+	d := rec.Wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
 	if d.JobID != j.ID || !strings.Contains(d.Reason, "deadline passed after 1 attempts; last error: gateway timeout") {
 		t.Errorf("dead event %+v", d)
 	}
@@ -359,7 +360,7 @@ func TestRetryDeadAndDrop(t *testing.T) {
 	b := mustEnqueue(t, q, Job{Kind: "coupon", Key: "b"})
 	c := mustEnqueue(t, q, Job{Kind: "coupon", Key: "c"})
 	for _, j := range []Job{mustLease(t, q), mustLease(t, q)} {
-		if err := q.Kill(ctx, j, "TEMPLATE_NOT_EXIST"); err != nil {
+		if err := q.kill(ctx, j, "TEMPLATE_NOT_EXIST"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -417,7 +418,7 @@ func TestFull(t *testing.T) {
 		q, _, _ := newTestQueue(t, Options{MaxJobs: 3})
 		mustEnqueue(t, q, Job{Kind: "k"})
 		mustEnqueue(t, q, Job{Kind: "k"})
-		if err := q.Kill(ctx, mustLease(t, q), "dead ones count"); err != nil {
+		if err := q.kill(ctx, mustLease(t, q), "dead ones count"); err != nil {
 			t.Fatal(err)
 		}
 		mustEnqueue(t, q, Job{Kind: "k", Key: "last"})
@@ -502,14 +503,14 @@ func TestChurnKeepsFileSize(t *testing.T) {
 			}
 			wg.Wait()
 			for {
-				j, ok, err := q.Lease(ctx)
+				j, ok, err := q.leaseNext(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if !ok {
 					break
 				}
-				if err := q.Ack(ctx, j); err != nil {
+				if err := q.ack(ctx, j); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -561,11 +562,11 @@ func TestIndexRebuiltAtOpen(t *testing.T) {
 	for i, j := range []Job{mustLease(t, q), mustLease(t, q), mustLease(t, q), mustLease(t, q), mustLease(t, q)} {
 		switch i {
 		case 0, 1:
-			err = q.Retry(ctx, j, errors.New("gateway timeout"))
+			err = q.retry(ctx, j, errors.New("gateway timeout"))
 		case 2:
-			err = q.Kill(ctx, j, "refused")
+			err = q.kill(ctx, j, "refused")
 		default:
-			err = q.Ack(ctx, j)
+			err = q.ack(ctx, j)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -610,22 +611,22 @@ func TestIndexRebuiltAtOpen(t *testing.T) {
 // past their deadline or expired, they are deleted in the same commit and
 // event.Dead still says so; other kinds die as before.
 func TestDiscardDeletesInsteadOfKilling(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, clock, _ := newTestQueue(t, Options{Events: rec, BaseDelay: time.Hour, MaxDelay: time.Hour,
 		Discard: func(kind string) bool { return kind == "decode" }})
 	killed := mustEnqueue(t, q, Job{Kind: "decode", Key: "k", Payload: []byte("286861260475412123")})
-	if err := q.Kill(ctx, mustLease(t, q), "bad payload"); err != nil {
+	if err := q.kill(ctx, mustLease(t, q), "bad payload"); err != nil {
 		t.Fatal(err)
 	}
 	// Any wait drawn from an hour passes a deadline a nanosecond away.
 	retried := mustEnqueue(t, q, Job{Kind: "decode", Key: "r", Deadline: clock.Now().Add(time.Nanosecond)})
-	if err := q.Retry(ctx, mustLease(t, q), errors.New("SYSTEM_ERROR")); err != nil {
+	if err := q.retry(ctx, mustLease(t, q), errors.New("SYSTEM_ERROR")); err != nil {
 		t.Fatal(err)
 	}
 	expired := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(time.Minute)})
 	coupon := mustEnqueue(t, q, Job{Kind: "coupon", Deadline: clock.Now().Add(time.Minute)})
 	clock.Advance(time.Minute)
-	if _, ok, err := q.Lease(ctx); err != nil || ok {
+	if _, ok, err := q.leaseNext(ctx); err != nil || ok {
 		t.Fatalf("Lease after the deadlines: %v, %v", ok, err)
 	}
 
@@ -637,7 +638,7 @@ func TestDiscardDeletesInsteadOfKilling(t *testing.T) {
 		t.Errorf("Stats = %d, %d; want 0 pending, 1 dead", p, d)
 	}
 	died := map[string]bool{}
-	for _, e := range rec.all() {
+	for _, e := range rec.All() {
 		if d, ok := e.(event.Dead); ok {
 			died[d.JobID] = true
 		}
@@ -668,7 +669,7 @@ func TestNewDiscardsDeadLeftInFile(t *testing.T) {
 		if l.ID != j.ID {
 			t.Fatalf("leased %s, want %s", l.ID, j.ID)
 		}
-		if err := old.Kill(ctx, l, "gave up"); err != nil {
+		if err := old.kill(ctx, l, "gave up"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -684,4 +685,39 @@ func TestNewDiscardsDeadLeftInFile(t *testing.T) {
 		t.Errorf("Stats = %d, %d; want 0 pending, 1 dead", p, d)
 	}
 	checkConsistent(t, q)
+}
+
+// A job's subject is stored with it, survives a reopen, and names the
+// customer and coupon in its queued and dead events.
+func TestSubjectInEvents(t *testing.T) {
+	rec := &eventtest.Recorder{}
+	q, clock, _ := newTestQueue(t, Options{BaseDelay: time.Second, MaxDelay: time.Second, Events: rec})
+	subj := event.Subject{SenceNo: "2026112200000001", TplID: "tplA", SerialNumber: "s-1"}
+	j := mustEnqueue(t, q, Job{Kind: "coupon", Key: "k", Subject: subj, Deadline: clock.Now().Add(time.Minute)})
+	if j.Subject != subj {
+		t.Fatalf("Enqueue returned subject %+v, want %+v", j.Subject, subj)
+	}
+	if err := q.retry(ctx, mustLease(t, q), errors.New("timeout")); err != nil {
+		t.Fatal(err)
+	}
+	qe := rec.Last().(event.Queued)
+	if qe.SenceNo != subj.SenceNo || qe.TplID != subj.TplID || qe.SerialNumber != subj.SerialNumber {
+		t.Errorf("queued event %+v, want subject %+v", qe, subj)
+	}
+	pending, err := q.Pending()
+	if err != nil || len(pending) != 1 || pending[0].Subject != subj {
+		t.Fatalf("Pending = %+v, %v; want the subject kept", pending, err)
+	}
+	clock.Advance(time.Second)
+	if err := q.kill(ctx, mustLease(t, q), "refused"); err != nil {
+		t.Fatal(err)
+	}
+	d := rec.Last().(event.Dead)
+	if d.SenceNo != subj.SenceNo || d.TplID != subj.TplID || d.SerialNumber != subj.SerialNumber || d.JobID != j.ID {
+		t.Errorf("dead event %+v, want subject %+v", d, subj)
+	}
+	dead, err := q.Dead()
+	if err != nil || len(dead) != 1 || dead[0].Subject != subj {
+		t.Fatalf("Dead = %+v, %v; want the subject kept", dead, err)
+	}
 }

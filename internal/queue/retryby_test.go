@@ -24,7 +24,7 @@ func TestRetryByCapsTheWait(t *testing.T) {
 		mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(2 * time.Hour)})
 		j := mustLease(t, q)
 		by := clock.Now().Add(3 * time.Second)
-		if err := q.Retry(ctx, j, fmt.Errorf("attempt %d: %w", i, retryBy{by})); err != nil {
+		if err := q.retry(ctx, j, fmt.Errorf("attempt %d: %w", i, retryBy{by})); err != nil {
 			t.Fatal(err)
 		}
 		pending, err := q.Pending()

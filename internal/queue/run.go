@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
-
-	"posagent/internal/event"
 )
 
 // Handler does a job's work. It returns nil when the work is done (the job
@@ -15,9 +13,9 @@ import (
 // help (the job dies), and any other error to have it retried after a
 // backoff. Its context ends when the lease does or Run stops.
 //
-// A handler that finished without a request to the gateway (a decode whose
-// code expired meanwhile, a job it cannot read) says so with NotSent: its
-// run then tells Run nothing about the gateway.
+// The handler's gateway calls report to the gateway's health
+// (Options.Gateway), which Run asks: the queue does not read the gateway's
+// state from handler errors.
 type Handler func(ctx context.Context, j Job) error
 
 type permanentError struct{ err error }
@@ -34,8 +32,8 @@ func Permanent(err error) error {
 	return &permanentError{err}
 }
 
-// IsPermanent reports whether err was marked with Permanent.
-func IsPermanent(err error) bool {
+// isPermanent reports whether err was marked with Permanent.
+func isPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
 }
@@ -48,43 +46,6 @@ func IsPermanent(err error) bool {
 type RetryBy interface {
 	error
 	RetryBy() time.Time
-}
-
-// ErrNotSent is the result of a handler that finished its job without a
-// request to the gateway; see NotSent.
-var ErrNotSent = errors.New("finished without a request to the gateway")
-
-type notSentError struct{ err error }
-
-func (n *notSentError) Error() string   { return n.err.Error() }
-func (n *notSentError) Unwrap() []error { return []error{n.err, ErrNotSent} }
-
-// NotSent marks a handler's result as reached without contacting the
-// gateway. The job's fate is err's, as if unmarked (NotSent(nil), which is
-// ErrNotSent, acknowledges it; NotSent(Permanent(err)) kills it), but the
-// run does not count as an answer from the gateway: while the gateway is
-// taken to be down it is not a probe that got through, and Run stays down
-// rather than report "up" on no evidence.
-func NotSent(err error) error {
-	if err == nil {
-		return ErrNotSent
-	}
-	return &notSentError{err}
-}
-
-// notSent reports whether the handler marked its result with NotSent, and
-// the result that decides the job's fate: nil for ErrNotSent alone (or
-// wrapped with words), else the error itself (Permanent is found through
-// the marking).
-func notSent(err error) (bool, error) {
-	var n *notSentError
-	switch {
-	case errors.As(err, &n):
-		return true, err
-	case errors.Is(err, ErrNotSent):
-		return true, nil
-	}
-	return false, err
 }
 
 // Handle sets the handler for jobs of kind. Set handlers before Run: a job
@@ -102,55 +63,15 @@ func (q *Queue) handler(kind string) Handler {
 	return q.handlers[kind]
 }
 
-// Down reports whether the gateway is taken to be unreachable: the last
-// handler error was one Options.Unreachable recognised and no run has
-// reached the gateway since, nor has Reached been called.
-func (q *Queue) Down() bool { return q.down.Load() }
-
-// Reached tells the queue that a request outside it got a verified answer
-// from the gateway (a success or the gateway's own error, not a transport
-// failure): a scan's own decode, say. If the gateway was taken to be down
-// it is up again: event.Gateway "up" is emitted and Run goes back to
-// Workers handlers at once. Without it, "down" would last until a queued
-// job got through, and forever once no job is left to probe with.
-func (q *Queue) Reached() {
-	q.setDown(false)
-}
-
-// setDown records the gateway's state and emits event.Gateway when it
-// changes; it reports whether it did. The lock keeps the events in the
-// order of the changes.
-func (q *Queue) setDown(down bool) bool {
-	q.gmu.Lock()
-	defer q.gmu.Unlock()
-	if !q.down.CompareAndSwap(!down, down) {
-		return false
-	}
-	state := event.GatewayUp
-	if down {
-		state = event.GatewayDown
-	}
-	q.publish(event.Gateway{Stamp: event.Stamp{Time: q.now()}, State: state})
-	if !down {
-		q.signal() // Run may lease more jobs at once
-	}
-	return true
-}
-
-// outcome is what a finished run tells Run.
-type outcome struct {
-	reached     bool  // the gateway answered (success or its own error)
-	unreachable bool  // the gateway could not be reached
-	err         error // the outcome could not be recorded
-}
+// outcome is what a finished run tells Run: the error of recording it.
+type outcome struct{ err error }
 
 // Run works the queue until ctx is done: it leases ready jobs and runs their
-// handlers, up to Workers at once. After a handler error that
-// Options.Unreachable recognises, it emits event.Gateway "down" and runs one
+// handlers, up to Workers at once. While Options.Gateway is down it runs one
 // job at a time, as a probe, waiting a growing, jittered delay (up to
-// MaxProbeDelay) between probes; when one reaches the gateway (or Reached
-// is called) it emits "up" and drains the queue with Workers again. A run
-// marked NotSent is no probe: it leaves the state as it was.
+// MaxProbeDelay) after each run that ends with the gateway still down; once
+// the gateway is up, however that was learnt, it drains the queue with
+// Workers again at once.
 //
 // Run returns nil once ctx is done and the running handlers have returned.
 // It returns an error if the database fails: a queue that cannot record
@@ -188,7 +109,11 @@ func (q *Queue) Run(ctx context.Context) error {
 			failed = err
 			continue
 		}
-		down := q.down.Load()
+		down := q.opts.Gateway.Down()
+		var up <-chan struct{}
+		if down {
+			up = q.opts.Gateway.Up()
+		}
 		switch {
 		case down && inflight > 0:
 			// one probe at a time
@@ -215,21 +140,18 @@ func (q *Queue) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		case <-q.wake:
 		case <-timer:
+		case <-up:
+			probes, nextProbe = 0, time.Time{}
 		case o := <-done:
 			inflight--
-			now := q.now()
 			switch {
 			case o.err != nil:
 				failed = o.err
-			case o.unreachable:
-				if q.setDown(true) {
-					probes = 0
-				} else {
-					probes++
-				}
-				nextProbe = now.Add(jitter(probes+1, rand.Float64(), q.opts.BaseDelay, q.opts.MaxProbeDelay))
-			case o.reached:
-				q.setDown(false)
+			case q.opts.Gateway.Down():
+				probes++
+				nextProbe = q.now().Add(jitter(probes, rand.Float64(), q.opts.BaseDelay, q.opts.MaxProbeDelay))
+			default:
+				probes, nextProbe = 0, time.Time{}
 			}
 		}
 	}
@@ -242,25 +164,23 @@ func (q *Queue) work(ctx context.Context, j Job) outcome {
 	record := context.WithoutCancel(ctx)
 	h := q.handler(j.Kind)
 	if h == nil {
-		return q.settle(q.Kill(record, j, fmt.Sprintf("no handler for kind %q", j.Kind)), outcome{})
+		return q.settle(q.kill(record, j, fmt.Sprintf("no handler for kind %q", j.Kind)), outcome{})
 	}
 	hctx, cancel := context.WithTimeout(ctx, q.opts.Lease)
-	unsent, err := notSent(call(hctx, h, j))
+	err := call(hctx, h, j)
 	cancel()
-	sent := !unsent
 	switch {
 	case err == nil:
-		return q.settle(q.Ack(record, j), outcome{reached: sent})
+		return q.settle(q.ack(record, j), outcome{})
 	case ctx.Err() != nil:
 		if id, err := parseID(j.ID); err == nil {
 			q.release(id, j.lease)
 		}
 		return outcome{}
-	case IsPermanent(err):
-		return q.settle(q.Kill(record, j, err.Error()), outcome{reached: sent})
+	case isPermanent(err):
+		return q.settle(q.kill(record, j, err.Error()), outcome{})
 	default:
-		unreachable := sent && q.opts.Unreachable(err)
-		return q.settle(q.Retry(record, j, err), outcome{reached: sent && !unreachable, unreachable: unreachable})
+		return q.settle(q.retry(record, j, err), outcome{})
 	}
 }
 
@@ -268,7 +188,7 @@ func (q *Queue) work(ctx context.Context, j Job) outcome {
 // someone else decided the job's fate first (its lease expired and another
 // worker took it, or it was dropped).
 func (q *Queue) settle(err error, o outcome) outcome {
-	if err != nil && !errors.Is(err, ErrNoLease) && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, errNoLease) && !errors.Is(err, ErrNotFound) {
 		o.err = err
 	}
 	return o

@@ -10,17 +10,33 @@ import (
 	"testing"
 	"time"
 
+	"posagent/internal/alipay"
 	"posagent/internal/event"
+	"posagent/internal/event/eventtest"
+	"posagent/internal/gwhealth"
 )
 
-var errUnreachable = errors.New("dial tcp 127.0.0.1:1: connection refused")
+// errUnreachable is what a handler's gateway call returns when nothing
+// answers.
+var errUnreachable = &alipay.Error{Err: fmt.Errorf("%w: dial tcp 127.0.0.1:1: connection refused", alipay.ErrUnreachable)}
 
-// realTime are options for tests of Run on the real clock with short waits.
+// realTime are options for tests of Run on the real clock with short waits,
+// with the gateway's health publishing to o.Events.
 func realTime(o Options) Options {
 	o.Now = time.Now
 	o.BaseDelay, o.MaxDelay, o.MaxProbeDelay = time.Millisecond, 4*time.Millisecond, 4*time.Millisecond
-	o.Unreachable = func(err error) bool { return errors.Is(err, errUnreachable) }
+	o.Gateway = gwhealth.New(gwhealth.Options{Events: o.Events})
 	return o
+}
+
+// health is the gateway's health q asks.
+func health(q *Queue) *gwhealth.Health { return q.opts.Gateway.(*gwhealth.Health) }
+
+// gatewayCall is a handler's gateway call as the agent makes one: its
+// outcome, err, is reported to the gateway's health.
+func gatewayCall(q *Queue, err error) error {
+	health(q).Report(err)
+	return err
 }
 
 // run starts q.Run and returns a stop function that waits for it.
@@ -58,7 +74,7 @@ func await[T any](t *testing.T, what string, ch <-chan T) {
 // Workers handlers at once, never more.
 func TestRunDownModeProbesOneAtATime(t *testing.T) {
 	const workers = 4
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, _, _ := newTestQueue(t, realTime(Options{Workers: workers, Events: rec}))
 
 	var (
@@ -99,10 +115,10 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 		mu.Unlock()
 		defer func() { mu.Lock(); inflight--; mu.Unlock() }()
 		if isDown {
-			return fmt.Errorf("issue coupon: %w", errUnreachable)
+			return gatewayCall(q, fmt.Errorf("issue coupon: %w", errUnreachable))
 		}
 		if first {
-			return nil // the probe that finds the gateway back
+			return gatewayCall(q, nil) // the probe that finds the gateway back
 		}
 		select { // hold the slot until all workers are busy at once
 		case <-full:
@@ -114,8 +130,8 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 	// One job finds the gateway down; the rest arrive while it is.
 	mustEnqueue(t, q, Job{Kind: "coupon", Key: "first"})
 	stop := run(t, q)
-	rec.wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
-	if !q.Down() {
+	rec.Wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
+	if !health(q).Down() {
 		t.Error("Down() = false after the down event")
 	}
 	for i := range 40 {
@@ -125,7 +141,7 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 	mu.Lock()
 	down = false
 	mu.Unlock()
-	rec.wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
+	rec.Wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
 	await(t, "every job run", allRan)
 	stop() // returns once the last acks are committed
 	if p, d, _ := q.Stats(); p != 0 || d != 0 {
@@ -149,13 +165,13 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 		}
 	}
 	var states []string
-	for _, e := range rec.all() {
+	for _, e := range rec.All() {
 		if g, ok := e.(event.Gateway); ok {
 			states = append(states, g.State)
 		}
 	}
-	if strings.Join(states, ",") != "down,up" || q.Down() {
-		t.Errorf("gateway events %v (Down() = %v), want down then up", states, q.Down())
+	if strings.Join(states, ",") != "down,up" || health(q).Down() {
+		t.Errorf("gateway events %v (Down() = %v), want down then up", states, health(q).Down())
 	}
 	checkConsistent(t, q)
 }
@@ -164,7 +180,7 @@ func TestRunDownModeProbesOneAtATime(t *testing.T) {
 // else retries (here: fails twice, then succeeds). Every job ends exactly
 // once, and a job of a kind nobody handles dies saying so.
 func TestRunOutcomes(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, _, _ := newTestQueue(t, realTime(Options{Workers: 3, Events: rec}))
 	var (
 		mu       sync.Mutex
@@ -201,7 +217,7 @@ func TestRunOutcomes(t *testing.T) {
 	stop := run(t, q)
 	await(t, "flaky jobs done", allAcked)
 	for range 3 {
-		rec.wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok })
+		rec.Wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok })
 	}
 	stop() // returns once the last acks are committed
 	if p, d, _ := q.Stats(); p != 0 || d != 3 {
@@ -224,7 +240,7 @@ func TestRunOutcomes(t *testing.T) {
 		}
 	}
 	var queued, died int
-	for _, e := range rec.all() {
+	for _, e := range rec.All() {
 		switch e.(type) {
 		case event.Queued:
 			queued++
@@ -303,7 +319,7 @@ func TestRunWaitsOnClock(t *testing.T) {
 // busy, or the gateway down and its probe under way): the job dies then,
 // and event.Dead says so, without waiting for a free worker.
 func TestRunExpiresWhileBusy(t *testing.T) {
-	rec := newRecorder()
+	rec := &eventtest.Recorder{}
 	q, clock, _ := newTestQueue(t, Options{Workers: 1, Events: rec})
 	release, started := make(chan struct{}), make(chan struct{})
 	q.Handle("coupon", func(ctx context.Context, j Job) error {
@@ -318,7 +334,7 @@ func TestRunExpiresWhileBusy(t *testing.T) {
 	await(t, "coupon handler started", started)
 	await(t, "Run waiting on the clock", clock.waiting)
 	clock.Advance(time.Minute)
-	d := rec.wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
+	d := rec.Wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
 	if d.JobID != decode.ID || d.Reason != "deadline passed" {
 		t.Errorf("dead event %+v, want job %s with reason %q", d, decode.ID, "deadline passed")
 	}
@@ -348,48 +364,49 @@ func TestRunStopsWhenDatabaseFails(t *testing.T) {
 	}
 }
 
-// A run marked NotSent while the gateway is down (a decode that expired in
-// the queue, ended without a request) is no probe: the job is acked or
-// killed as its error says, but the queue stays down and emits no "up".
-func TestRunNotSentLeavesGatewayDown(t *testing.T) {
-	rec := newRecorder()
+// A run without a gateway call while the gateway is down (a decode that
+// expired in the queue, a payload that cannot be read) is no probe: the job
+// is acked or killed as its error says, but the gateway stays down and no
+// "up" is emitted.
+func TestRunWithoutGatewayCallLeavesGatewayDown(t *testing.T) {
+	rec := &eventtest.Recorder{}
 	q, _, _ := newTestQueue(t, realTime(Options{Workers: 4, Events: rec}))
 	probed := make(chan struct{}, 100)
 	q.Handle("probe", func(ctx context.Context, j Job) error {
 		probed <- struct{}{}
-		return fmt.Errorf("decode: %w", errUnreachable)
+		return gatewayCall(q, fmt.Errorf("decode: %w", errUnreachable))
 	})
 	ran := make(chan string, 2)
 	q.Handle("expired", func(ctx context.Context, j Job) error {
 		ran <- j.ID
-		return NotSent(nil)
+		return nil
 	})
 	q.Handle("unreadable", func(ctx context.Context, j Job) error {
 		ran <- j.ID
-		return fmt.Errorf("job %s: %w", j.ID, NotSent(Permanent(errors.New("bad payload"))))
+		return fmt.Errorf("job %s: %w", j.ID, Permanent(errors.New("bad payload")))
 	})
 	mustEnqueue(t, q, Job{Kind: "probe"})
 	stop := run(t, q)
 	defer stop()
-	rec.wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
+	rec.Wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
 	expired := mustEnqueue(t, q, Job{Kind: "expired"})
 	unreadable := mustEnqueue(t, q, Job{Kind: "unreadable"})
-	await(t, "first NotSent run", ran)
-	await(t, "second NotSent run", ran)
+	await(t, "first run without a call", ran)
+	await(t, "second run without a call", ran)
 	// While down, one job runs at a time: once the probe has run twice
-	// more, both NotSent outcomes were taken in.
+	// more, both outcomes without a call were taken in.
 	for len(probed) > 0 {
 		<-probed
 	}
-	await(t, "a probe after the NotSent runs", probed)
+	await(t, "a probe after the runs without a call", probed)
 	await(t, "another probe", probed)
 
-	for _, e := range rec.all() {
+	for _, e := range rec.All() {
 		if g, ok := e.(event.Gateway); ok && g.State == event.GatewayUp {
-			t.Fatalf("gateway reported up after runs that sent nothing; events %v", rec.all())
+			t.Fatalf("gateway reported up after runs that sent nothing; events %v", rec.All())
 		}
 	}
-	if !q.Down() {
+	if !health(q).Down() {
 		t.Error("Down() = false after runs that sent nothing")
 	}
 	pending, _ := q.Pending()
@@ -404,17 +421,17 @@ func TestRunNotSentLeavesGatewayDown(t *testing.T) {
 	}
 }
 
-// Reached, called when a request outside the queue got the gateway's
-// answer, ends "down" at once even with no job left to probe with: one
-// "up" event, and Down() false; while up it changes nothing.
-func TestReachedEndsDownWithoutJobs(t *testing.T) {
-	rec := newRecorder()
+// A verified answer to a request outside the queue (a scan's own decode)
+// ends "down" at once even with no job left to probe with: one "up" event,
+// and Down() false; while up it changes nothing.
+func TestAnswerOutsideEndsDownWithoutJobs(t *testing.T) {
+	rec := &eventtest.Recorder{}
 	q, _, _ := newTestQueue(t, realTime(Options{Events: rec}))
-	q.Handle("probe", func(ctx context.Context, j Job) error { return errUnreachable })
+	q.Handle("probe", func(ctx context.Context, j Job) error { return gatewayCall(q, errUnreachable) })
 	j := mustEnqueue(t, q, Job{Kind: "probe"})
 	stop := run(t, q)
 	defer stop()
-	rec.wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
+	rec.Wait(t, "gateway down", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayDown })
 	// Staff drop the job the queue probes with; nothing is left to probe.
 	for {
 		err := q.Drop(j.ID)
@@ -426,14 +443,14 @@ func TestReachedEndsDownWithoutJobs(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
-	q.Reached()
-	rec.wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
-	if q.Down() {
-		t.Error("Down() = true after Reached")
+	health(q).Report(nil)
+	rec.Wait(t, "gateway up", func(e event.Event) bool { g, ok := e.(event.Gateway); return ok && g.State == event.GatewayUp })
+	if health(q).Down() {
+		t.Error("Down() = true after a verified answer")
 	}
-	q.Reached()
+	health(q).Report(nil)
 	var states []string
-	for _, e := range rec.all() {
+	for _, e := range rec.All() {
 		if g, ok := e.(event.Gateway); ok {
 			states = append(states, g.State)
 		}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"posagent/internal/event"
 )
 
 // The queue's buckets. All start with "queue." because the database file is
@@ -35,30 +37,33 @@ type record struct {
 	Deadline  int64
 	Created   int64
 	LastError string
+	Subject   event.Subject
 }
 
-// recordV2 starts a record in the binary layout: this byte, attempts (a
+// recordV1 starts a record in the binary layout: this byte, attempts (a
 // varint), next_at, deadline and created (8 bytes each, big-endian), then
-// kind, key, payload and last error, each a uvarint length and its bytes,
-// and last the CRC-32C (Castagnoli) of all before it, 4 bytes big-endian.
+// kind, key, payload and last error, each a uvarint length and its bytes.
 // It is about half the size of the same record as JSON with a base64
-// payload, and a group commit pays for record size in pages. bbolt checks
-// only its meta pages; the checksum is what tells a record damaged on disk
-// from a job to run.
-//
-// recordV1 is the same without the checksum, as versions before it wrote:
-// still read, never written.
-const (
-	recordV1 = 1
-	recordV2 = 2
-)
+// payload, and a group commit pays for record size in pages.
+const recordV1 = 1
+
+// recordV2 is recordV1 followed by the job's subject: sence_no, tpl_id and
+// serial_number, each a uvarint length and its bytes.
+const recordV2 = 2
+
+// recordV3, the one written, is recordV2 followed by the CRC-32C
+// (Castagnoli) of all before it, 4 bytes big-endian. bbolt checks only its
+// meta pages; the checksum is what tells a record damaged on disk from a
+// job to run. Records of the older formats are still read.
+const recordV3 = 3
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func (r *record) encode() []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+24+4*binary.MaxVarintLen32+
-		len(r.Kind)+len(r.Key)+len(r.Payload)+len(r.LastError)+4)
-	b = append(b, recordV2)
+	s := r.Subject
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+24+7*binary.MaxVarintLen32+
+		len(r.Kind)+len(r.Key)+len(r.Payload)+len(r.LastError)+len(s.SenceNo)+len(s.TplID)+len(s.SerialNumber)+4)
+	b = append(b, recordV3)
 	b = binary.AppendVarint(b, int64(r.Attempts))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.NextAt))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Deadline))
@@ -68,6 +73,7 @@ func (r *record) encode() []byte {
 	b = binary.AppendUvarint(b, uint64(len(r.Payload)))
 	b = append(b, r.Payload...)
 	b = appendField(b, r.LastError)
+	b = appendField(appendField(appendField(b, s.SenceNo), s.TplID), s.SerialNumber)
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
@@ -81,16 +87,16 @@ func decodeRecord(id uint64, v []byte) (record, error) {
 	var r record
 	var body []byte
 	switch {
-	case len(v) > 4 && v[0] == recordV2:
+	case len(v) > 4 && v[0] == recordV3:
 		n := len(v) - 4
 		if got, want := crc32.Checksum(v[:n], castagnoli), binary.BigEndian.Uint32(v[n:]); got != want {
 			return record{}, fmt.Errorf("job %d: stored record damaged: checksum %08x, stored %08x", id, got, want)
 		}
 		body = v[1:n]
-	case len(v) > 0 && v[0] == recordV1:
+	case len(v) > 0 && (v[0] == recordV1 || v[0] == recordV2):
 		body = v[1:]
 	default:
-		return record{}, fmt.Errorf("job %d: stored record unreadable: it is %d bytes and does not start with format byte %d or %d", id, len(v), recordV1, recordV2)
+		return record{}, fmt.Errorf("job %d: stored record unreadable: it is %d bytes and does not start with format byte 1, 2 or 3", id, len(v))
 	}
 	d := fields{b: body}
 	r.Attempts = int(d.varint())
@@ -100,6 +106,9 @@ func decodeRecord(id uint64, v []byte) (record, error) {
 		r.Payload = slices.Clone(p)
 	}
 	r.LastError = string(d.field())
+	if v[0] != recordV1 {
+		r.Subject.SenceNo, r.Subject.TplID, r.Subject.SerialNumber = string(d.field()), string(d.field()), string(d.field())
+	}
 	if d.err == nil && len(d.b) > 0 {
 		d.err = fmt.Errorf("%d bytes after the last field", len(d.b))
 	}
@@ -166,6 +175,7 @@ func (r *record) job(id uint64, s State) Job {
 		Deadline:  time.Unix(0, r.Deadline),
 		Created:   time.Unix(0, r.Created),
 		LastError: r.LastError,
+		Subject:   r.Subject,
 		State:     s,
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 // Handler wraps h so that every log line leaves the process masked: the
 // message and every attribute value (strings, errors, anything printed) go
-// through DigitRuns. Errors quote what the gateway or the merchant answered,
+// through Text. Errors quote what the gateway or the merchant answered,
 // and a gateway's sub_msg may quote a payment code or a user id; masking
 // here, where lines leave, covers every caller, including ones that forget.
 func Handler(h slog.Handler) slog.Handler { return &handler{h} }
@@ -18,7 +18,7 @@ type handler struct{ h slog.Handler }
 func (m *handler) Enabled(ctx context.Context, l slog.Level) bool { return m.h.Enabled(ctx, l) }
 
 func (m *handler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, DigitRuns(r.Message), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, Text(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(attr(a))
 		return true
@@ -41,7 +41,7 @@ func attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, DigitRuns(v.String()))
+		return slog.String(a.Key, Text(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		masked := make([]any, len(g))
@@ -50,7 +50,7 @@ func attr(a slog.Attr) slog.Attr {
 		}
 		return slog.Group(a.Key, masked...)
 	case slog.KindAny:
-		return slog.String(a.Key, DigitRuns(fmt.Sprint(v.Any())))
+		return slog.String(a.Key, Text(fmt.Sprint(v.Any())))
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }

@@ -15,15 +15,6 @@ func Code(s string) string { return keep(s, 2, 4) }
 // digits: "2088********1234".
 func UserID(s string) string { return keep(s, 4, 4) }
 
-// Secret masks a value completely, keeping only its length class, for tokens
-// such as app_auth_token or an SMS code.
-func Secret(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "***"
-}
-
 // keep works on runes so that masking arbitrary scanner input never splits a
 // UTF-8 sequence.
 func keep(s string, head, tail int) string {
@@ -35,9 +26,8 @@ func keep(s string, head, tail int) string {
 	return string(r[:head]) + strings.Repeat("*", n-head-tail) + string(r[n-tail:])
 }
 
-// DigitRuns masks, in free text, every run of 16 or more ASCII digits: a run
-// of 16 from "2088" as a user_id, any other as a payment code (longer runs
-// too: a code may be glued to other digits). It is for text
+// DigitRuns masks, in free text, every run of 16 to 24 ASCII digits: a run of
+// 16 from "2088" as a user_id, any other as a payment code. It is for text
 // that posagent did not write itself, such as the last error of a queued job,
 // which quotes whatever the gateway answered: such a run may be a payment code
 // or a user_id, and the screens that show the text cannot know which fields
@@ -53,13 +43,34 @@ func DigitRuns(s string) string {
 		switch run := string(b[i:j]); {
 		case len(run) == 16 && strings.HasPrefix(run, "2088"):
 			copy(b[i:j], UserID(run))
-		case len(run) >= 16:
+		case len(run) >= 16 && len(run) <= 24:
 			copy(b[i:j], Code(run))
 		}
 		if j == i {
 			j++
 		}
 		i = j
+	}
+	return string(b)
+}
+
+// Text masks every run of 16 or more ASCII digits in free text that leaves
+// the process (an event's reason or message): runs of 16 to 24 as
+// DigitRuns does, longer ones whole, since a payment code or user_id may
+// sit inside a longer run that a gateway message glued together.
+func Text(s string) string {
+	b := []byte(DigitRuns(s))
+	for i := 0; i < len(b); {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j-i > 24 {
+			for k := i; k < j; k++ {
+				b[k] = '*'
+			}
+		}
+		i = max(j, i+1)
 	}
 	return string(b)
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// checkTerminator accepts the terminators of config.Terminators.
+// checkTerminator accepts the terminators a Spec may name.
 func checkTerminator(s string) error {
 	switch s {
 	case "CR", "LF", "CRLF", "TAB", "none":

@@ -9,7 +9,6 @@ import (
 	"github.com/karalabe/hid"
 
 	"posagent/drivers"
-	"posagent/internal/config"
 )
 
 func posReport(data string, more bool) []byte {
@@ -30,7 +29,7 @@ func TestHIDPOSWindowsStyle(t *testing.T) {
 		hid.DeviceInfo{Path: "kbd", VendorID: 0x0c2e, ProductID: 0x0b87, UsagePage: 1, Usage: 6},
 		hid.DeviceInfo{Path: "pos", VendorID: 0x0c2e, ProductID: 0x0b87, UsagePage: 0x8c, Usage: 2, Product: "Xenon"},
 	)
-	s, err := Open(config.Scanner{Kind: "hid", VID: "0c2e", PID: "0b87"}, Options{hidAPI: be})
+	s, err := Open(Spec{Kind: "hid", VID: "0c2e", PID: "0b87"}, Options{hidAPI: be})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +55,7 @@ func TestHIDKeyboardLinuxUnplugReplug(t *testing.T) {
 	be := &fakeHID{t: t, supported: true}
 	be.plug(dev, info)
 	clock := newManualClock()
-	s, err := Open(config.Scanner{Kind: "hid", VID: "05e0", PID: "1200"}, Options{hidAPI: be, Clock: clock})
+	s, err := Open(Spec{Kind: "hid", VID: "05e0", PID: "1200"}, Options{hidAPI: be, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +114,7 @@ func TestHIDCloseWhileReading(t *testing.T) {
 	dev := newFakeDevice(t)
 	be := &fakeHID{t: t, supported: true}
 	be.plug(dev, hid.DeviceInfo{Path: "p", VendorID: 1, ProductID: 2})
-	s, _ := Open(config.Scanner{Kind: "hid", VID: "0001", PID: "0002"}, Options{hidAPI: be})
+	s, _ := Open(Spec{Kind: "hid", VID: "0001", PID: "0002"}, Options{hidAPI: be})
 	out, cancel, done := startScanner(t, s)
 	next(t, out)
 	<-dev.reading // drain a token from before the connected event
@@ -139,7 +138,7 @@ func TestHIDCloseWhileReading(t *testing.T) {
 }
 
 func TestHIDWithoutCgo(t *testing.T) {
-	_, err := Open(config.Scanner{Kind: "hid", VID: "05e0", PID: "1200"}, Options{hidAPI: &fakeHID{supported: false}})
+	_, err := Open(Spec{Kind: "hid", VID: "05e0", PID: "1200"}, Options{hidAPI: &fakeHID{supported: false}})
 	if !errors.Is(err, ErrHIDUnsupported) || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
 		t.Fatalf("error = %v, want ErrHIDUnsupported naming CGO_ENABLED=0", err)
 	}

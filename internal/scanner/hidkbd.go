@@ -152,6 +152,3 @@ func (d *keyboardDecoder) char(k, mod byte) rune {
 	}
 	return r
 }
-
-// reset forgets held keys: the device was reopened.
-func (d *keyboardDecoder) reset() { d.prev = [6]byte{} }

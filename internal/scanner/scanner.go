@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"posagent/drivers"
-	"posagent/internal/config"
 )
 
 // Scan is one payment code read from a scanner.
@@ -67,6 +66,26 @@ type Scanner interface {
 	Run(ctx context.Context, out chan<- Event) error
 }
 
+// Kinds of scanner a Spec names.
+const (
+	KindSerial = "serial" // serial port or USB-CDC, via go.bug.st/serial
+	KindHID    = "hid"    // USB-HID, keyboard or HID-POS, via karalabe/hid
+	KindWedge  = "wedge"  // a keyboard wedge: keystrokes the UI feeds
+	KindSim    = "sim"    // simulated: a script of codes
+)
+
+// Spec names the scanner to read, as the configuration's "scanner" key
+// does. Empty fields take the profile's settings, then the defaults.
+type Spec struct {
+	Kind string // KindSerial, KindHID, KindWedge or KindSim
+	Port string // serial: path or COM name; "" = find it by VID and PID
+	Baud int    // serial: 0 = the profile's, else 9600
+	// VID and PID are 4 hex digits each, e.g. "05e0"; required for HID.
+	VID, PID   string
+	Terminator string // CR, LF, CRLF, TAB or none; "" = the profile's, else CR
+	Profile    string // a profile name from drivers/; "" = matched by VID and PID
+}
+
 // Defaults of Options.
 const (
 	DefaultDebounce  = 1500 * time.Millisecond
@@ -80,10 +99,10 @@ const (
 	DefaultMaxBackoff = 10 * time.Second
 )
 
-// Options tune a scanner beyond the configuration file. The zero value
-// means the defaults.
+// Options tune a scanner beyond its Spec. The zero value means the
+// defaults.
 type Options struct {
-	Terminator string // CR, LF, CRLF, TAB or none; "" = the configuration's
+	Terminator string // CR, LF, CRLF, TAB or none; "" = the Spec's
 	Prefix     string // stripped from the start of a frame when present
 	Suffix     string // stripped from the end of a frame when present
 	MaxLength  int    // longest frame; longer input is discarded up to the next terminator
@@ -137,11 +156,11 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Open builds the scanner the configuration describes, with framing,
+// Open builds the scanner c describes, with framing,
 // validation and debounce. It opens no device: Run does, and keeps
 // reopening it. For kind wedge the Scanner is a *Wedge, which the checkout
 // screen feeds keystrokes (its KeyFeeder).
-func Open(c config.Scanner, opts Options) (Scanner, error) {
+func Open(c Spec, opts Options) (Scanner, error) {
 	if opts.Terminator == "" {
 		opts.Terminator = c.Terminator
 	}
@@ -171,17 +190,17 @@ func Open(c config.Scanner, opts Options) (Scanner, error) {
 		}
 	}
 	switch c.Kind {
-	case config.ScannerSim:
+	case KindSim:
 		script := opts.Script
 		if script == nil {
 			script = DemoScript(nil)
 		}
 		return NewSim(script, opts), nil
-	case config.ScannerWedge:
+	case KindWedge:
 		return NewWedge(opts), nil
-	case config.ScannerSerial:
+	case KindSerial:
 		return newSerial(c.Port, vid, pid, c.Baud, prof, opts)
-	case config.ScannerHID:
+	case KindHID:
 		if c.VID == "" || c.PID == "" {
 			return nil, fmt.Errorf("scanner: a HID scanner needs vid and pid")
 		}

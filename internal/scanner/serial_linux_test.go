@@ -8,14 +8,12 @@ import (
 	"time"
 
 	"go.bug.st/serial/enumerator"
-
-	"posagent/internal/config"
 )
 
 func TestSerialPTY(t *testing.T) {
 	master, slave := openPTY(t)
 	be := &countingSerial{}
-	s, err := Open(config.Scanner{Kind: "serial", Port: slave, Baud: 9600, Terminator: "CR"}, Options{serialIO: be})
+	s, err := Open(Spec{Kind: "serial", Port: slave, Baud: 9600, Terminator: "CR"}, Options{serialIO: be})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +50,7 @@ func TestSerialUnplugReplug(t *testing.T) {
 	}
 	clock := newManualClock()
 	be := &countingSerial{}
-	s, err := Open(config.Scanner{Kind: "serial", Port: link, Baud: 115200}, Options{serialIO: be, Clock: clock})
+	s, err := Open(Spec{Kind: "serial", Port: link, Baud: 115200}, Options{serialIO: be, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +116,7 @@ func TestSerialOpenFailureBacksOff(t *testing.T) {
 	os.WriteFile(port, nil, 0o600) // present, but not a serial port
 	clock := newManualClock()
 	be := &countingSerial{}
-	s, _ := Open(config.Scanner{Kind: "serial", Port: port}, Options{serialIO: be, Clock: clock, MaxBackoff: 4 * time.Second})
+	s, _ := Open(Spec{Kind: "serial", Port: port}, Options{serialIO: be, Clock: clock, MaxBackoff: 4 * time.Second})
 	out, _, _ := startScanner(t, s)
 	e := next(t, out)
 	if e.Kind != EventDisconnected || !strings.Contains(e.Reason, "open "+port) {
@@ -155,7 +153,7 @@ func TestSerialByUSBID(t *testing.T) {
 			{Name: slave, IsUSB: true, VID: "1EAB", PID: "1406"},
 		}
 	}}
-	s, err := Open(config.Scanner{Kind: "serial", VID: "1eab", PID: "1406"}, Options{serialIO: be})
+	s, err := Open(Spec{Kind: "serial", VID: "1eab", PID: "1406"}, Options{serialIO: be})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +172,7 @@ func TestSerialByUSBID(t *testing.T) {
 // promptly: Close unblocks the read.
 func TestSerialCloseDuringRead(t *testing.T) {
 	_, slave := openPTY(t)
-	s, _ := Open(config.Scanner{Kind: "serial", Port: slave}, Options{})
+	s, _ := Open(Spec{Kind: "serial", Port: slave}, Options{})
 	out, cancel, done := startScanner(t, s)
 	if e := next(t, out); e.Kind != EventConnected {
 		t.Fatalf("got %+v", e)

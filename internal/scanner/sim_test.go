@@ -58,7 +58,7 @@ func TestDemoScript(t *testing.T) {
 func TestDemoScriptDefaultCodes(t *testing.T) {
 	for _, st := range DemoScript(nil) {
 		if st.Code != "" {
-			if err := ValidPaymentCode(st.Code); err != nil {
+			if err := checkCode(st.Code); err != nil {
 				t.Errorf("demo code %s: %v", st.Code, err)
 			}
 		}

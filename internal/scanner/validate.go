@@ -22,10 +22,13 @@ type CodeError struct{ Reason string }
 func (e *CodeError) Error() string        { return ErrNotPaymentCode.Error() + ": " + e.Reason }
 func (e *CodeError) Is(target error) bool { return target == ErrNotPaymentCode }
 
-// ValidPaymentCode checks that s is an Alipay payment code: 16 to 24 ASCII
+// ValidPaymentCode checks a code that arrives other than from a scanner
+// (typed into the local API) as a scanned one is checked: 16 to 24 ASCII
 // digits starting with 25 to 30.
 func ValidPaymentCode(s string) error { return checkCode(s) }
 
+// checkCode checks that s is an Alipay payment code: 16 to 24 ASCII digits
+// starting with 25 to 30.
 func checkCode[T string | []byte](s T) error {
 	if len(s) == 0 {
 		return &CodeError{Reason: "empty"}

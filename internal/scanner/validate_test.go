@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestValidPaymentCode(t *testing.T) {
+func TestCheckCode(t *testing.T) {
 	tests := []struct {
 		code   string
 		reason string // "" = valid
@@ -30,13 +30,13 @@ func TestValidPaymentCode(t *testing.T) {
 			err := ValidPaymentCode(tt.code)
 			if tt.reason == "" {
 				if err != nil {
-					t.Fatalf("ValidPaymentCode = %v, want valid", err)
+					t.Fatalf("checkCode = %v, want valid", err)
 				}
 				return
 			}
 			var ce *CodeError
 			if !errors.As(err, &ce) || ce.Reason != tt.reason {
-				t.Fatalf("ValidPaymentCode = %v, want reason %q", err, tt.reason)
+				t.Fatalf("checkCode = %v, want reason %q", err, tt.reason)
 			}
 			if !errors.Is(err, ErrNotPaymentCode) {
 				t.Fatalf("%v does not match ErrNotPaymentCode", err)

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"posagent/internal/config"
 )
 
 // typeKeys feeds s starting at start, gap apart, and returns the time of
@@ -24,7 +22,7 @@ func typeKeys(w *Wedge, s string, start time.Time, gap time.Duration) time.Time 
 
 func startWedge(t *testing.T, o Options) (*Wedge, <-chan Event) {
 	t.Helper()
-	s, err := Open(config.Scanner{Kind: "wedge", Terminator: "CR"}, o)
+	s, err := Open(Spec{Kind: "wedge", Terminator: "CR"}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +89,7 @@ func TestWedgeBurstWithoutEnter(t *testing.T) {
 // on the clock.
 func TestWedgeTerminatorNone(t *testing.T) {
 	clock := newManualClock()
-	s, _ := Open(config.Scanner{Kind: "wedge", Terminator: "none"}, Options{Clock: clock})
+	s, _ := Open(Spec{Kind: "wedge", Terminator: "none"}, Options{Clock: clock})
 	out, _, _ := startScanner(t, s)
 	next(t, out)
 	typeKeys(s.(*Wedge), code1, epoch, 5*time.Millisecond)

@@ -120,12 +120,7 @@ func TestAgreementDialogOnFakeGateway(t *testing.T) {
 	srv := alipaytest.NewServer()
 	t.Cleanup(srv.Close)
 	srv.AddAgreement(alipaytest.Agreement{AgreementNo: "20170502000610755993", ApplyToken: "MDEDUCT0068", SMSCode: "423979"})
-	client, err := alipay.NewClient(alipay.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), PrivateKey: srv.AppKey(),
-		SignType: srv.SignType(), Charset: srv.Charset(), AlipayPublicKey: srv.AlipayPublicKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := start(t, Deps{Agreements: client}, 100, 30)
+	h := start(t, Deps{Agreements: srv.Client()}, 100, 30)
 	h.key(tcell.KeyRune, 'a', tcell.ModAlt)
 	h.waitFor(t, "agreement_no")
 	h.typeText("20170502000610755993")

@@ -20,15 +20,15 @@ func ExampleNew() {
 		cfg     *config.Config // from config.Load(path)
 		path    string
 		q       *queue.Queue   // from queue.New
-		client  *alipay.Client // from alipay.NewClientFromConfig(cfg)
+		client  *alipay.Client // from alipay.NewClientFromFiles
 		wedge   *scanner.Wedge // scanner.NewWedge, when cfg.Scanner.Kind is "wedge"
-		restart = func(*config.Config) error { return nil }
+		restart = func(*config.Config) ([]string, error) { return nil, nil }
 	)
 	deps := ui.Deps{
 		Events:     bus.Subscribe(),
 		Config:     cfg,
 		ConfigPath: path,
-		OnSave:     restart, // apply what can be applied; an error is shown to staff
+		OnSave:     restart, // apply what can be applied; say what waits for a restart
 		Queue:      q,
 		Agreements: client,
 		Orders:     client,

@@ -15,7 +15,6 @@ import (
 
 // harness runs a real App on tcell's simulation screen.
 type harness struct {
-	t      *testing.T
 	bus    *event.Bus
 	sub    *event.Subscription
 	screen tcell.SimulationScreen

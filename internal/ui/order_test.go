@@ -19,12 +19,7 @@ func orderClient(t *testing.T) *alipay.Client {
 	t.Helper()
 	srv := alipaytest.NewServer()
 	t.Cleanup(srv.Close)
-	c, err := alipay.NewClient(alipay.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), PrivateKey: srv.AppKey(),
-		SignType: srv.SignType(), Charset: srv.Charset(), AlipayPublicKey: srv.AlipayPublicKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return srv.Client()
 }
 
 func TestOrderDialogBuildsAndShowsQR(t *testing.T) {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -119,17 +120,33 @@ func TestQueueScreenOnRealQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	// The job dies at its first run; the queue stops once it has.
+	events := bus.Subscribe()
+	ctx, stop := context.WithCancel(context.Background())
+	q.Handle("coupon", func(context.Context, queue.Job) error {
+		return queue.Permanent(errors.New("template does not exist"))
+	})
 	if _, err := q.Enqueue(ctx, queue.Job{Kind: "coupon", Key: "tplA/ser-1", Payload: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}
-	j, ok, err := q.Lease(ctx)
-	if err != nil || !ok {
-		t.Fatalf("lease: %v %v", ok, err)
+	ran := make(chan error, 1)
+	go func() { ran <- q.Run(ctx) }()
+	for {
+		wait, cancel := context.WithTimeout(ctx, waitLimit)
+		e, err := events.Next(wait)
+		cancel()
+		if err != nil {
+			t.Fatalf("no dead event: %v", err)
+		}
+		if _, ok := e.(event.Dead); ok {
+			break
+		}
 	}
-	if err := q.Kill(ctx, j, "template does not exist"); err != nil {
+	stop()
+	if err := <-ran; err != nil {
 		t.Fatal(err)
 	}
+	events.Close()
 
 	h := start(t, Deps{Queue: q}, 100, 30)
 	h.key(tcell.KeyF3, 0, tcell.ModNone)

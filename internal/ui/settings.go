@@ -32,7 +32,7 @@ type settingsScreen struct {
 	msg    *tview.TextView
 	cfg    *config.Config // the edited copy
 	path   string
-	onSave func(*config.Config) error
+	onSave func(*config.Config) ([]string, error)
 
 	fields   []*field
 	focused  *field
@@ -92,7 +92,7 @@ func (f *field) Draw(screen tcell.Screen) {
 	tview.Print(screen, tagBad+symBad+" "+tview.Escape(f.err), x+off, y, w-off, tview.AlignLeft, tcell.ColorDefault)
 }
 
-func newSettingsScreen(a *App, cfg *config.Config, path string, onSave func(*config.Config) error) *settingsScreen {
+func newSettingsScreen(a *App, cfg *config.Config, path string, onSave func(*config.Config) ([]string, error)) *settingsScreen {
 	s := &settingsScreen{
 		app:      a,
 		form:     styleForm(tview.NewForm()).SetItemPadding(0),
@@ -344,9 +344,13 @@ func (s *settingsScreen) save() {
 		}
 		s.note = fmt.Sprintf(" %s%s Saved%s to %s.", tagOK, symOK, tagOff, tview.Escape(s.path))
 		if s.onSave != nil {
-			if err := s.onSave(cloneConfig(c)); err != nil {
+			restart, err := s.onSave(cloneConfig(c))
+			switch {
+			case err != nil:
 				s.note += fmt.Sprintf(" %sNot applied yet:%s %s", tagWarn, tagOff, tview.Escape(err.Error()))
-			} else {
+			case len(restart) > 0:
+				s.note += fmt.Sprintf(" Coupons applied; %s%s take effect when posagent is started again.%s", tagWarn, tview.Escape(strings.Join(restart, ", ")), tagOff)
+			default:
 				s.note += " Applied."
 			}
 		}

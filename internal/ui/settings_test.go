@@ -64,9 +64,9 @@ func TestSettingsValidatesAndSaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	applied := make(chan *config.Config, 1)
-	h := start(t, Deps{Config: cfg, ConfigPath: path, OnSave: func(c *config.Config) error {
+	h := start(t, Deps{Config: cfg, ConfigPath: path, OnSave: func(c *config.Config) ([]string, error) {
 		applied <- c
-		return nil
+		return nil, nil
 	}}, 100, 30)
 	h.key(tcell.KeyF4, 0, tcell.ModNone)
 	h.waitFor(t, "Settings", "no problems")

@@ -43,10 +43,10 @@ type Deps struct {
 	Config     *config.Config
 	ConfigPath string
 	// OnSave is called on the UI goroutine after the settings screen saved
-	// the file, so the program can apply what it can without a restart. An
-	// error is shown to staff (for example "scanner changes apply after a
-	// restart"); the file stays saved.
-	OnSave func(*config.Config) error
+	// the file, so the program can apply what it can without a restart. It
+	// returns the changed keys that wait for a restart, which staff are
+	// shown, or an error: nothing was applied (the file stays saved).
+	OnSave func(*config.Config) (restart []string, err error)
 
 	Queue      QueueStore
 	Keys       KeyFeeder

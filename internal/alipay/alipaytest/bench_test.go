@@ -39,10 +39,7 @@ func BenchmarkClientRoundTrip(b *testing.B) {
 	s := NewServer(WithAppKey(appKey), WithAlipayKey(alipayKey))
 	defer s.Close()
 	s.AddUser(User{UserID: "2088000000000001", Authorised: true})
-	c, err := alipay.NewClient(s.ClientConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := s.Client()
 	code := s.IssueCode("2088000000000001")
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -39,3 +39,19 @@ func (s *Server) ClientConfig() alipay.Config {
 	}
 	return cfg
 }
+
+// Client returns the real client wired to this server, built from
+// ClientConfig after each edit has changed it (a wrong key, an
+// app_auth_token…). Like NewServer it panics if the client cannot be built:
+// an edit that makes the configuration invalid is the test's mistake.
+func (s *Server) Client(edits ...func(*alipay.Config)) *alipay.Client {
+	cfg := s.ClientConfig()
+	for _, edit := range edits {
+		edit(&cfg)
+	}
+	c, err := alipay.NewClient(cfg)
+	if err != nil {
+		panic("alipaytest: Client: " + err.Error())
+	}
+	return c
+}

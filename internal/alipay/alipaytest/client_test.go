@@ -14,15 +14,6 @@ import (
 // These tests drive the fake through the real client of package alipay, the
 // way posagent uses it.
 
-func newClient(t testing.TB, s *Server) *alipay.Client {
-	t.Helper()
-	c, err := alipay.NewClient(s.ClientConfig())
-	if err != nil {
-		t.Fatalf("client on ClientConfig: %v", err)
-	}
-	return c
-}
-
 func subCode(err error) string {
 	var e *alipay.Error
 	if errors.As(err, &e) {
@@ -35,7 +26,7 @@ func TestClientTwostage(t *testing.T) {
 	ctx := context.Background()
 	clock := newClock()
 	s := newServer(t, WithClock(clock.Now))
-	c := newClient(t, s)
+	c := s.Client()
 	s.AddUser(User{UserID: "2088123412341234", Authorised: true, School: &alipay.HSchoolInfo{SchoolStdCode: "41/36013432", CampusNo: "2019021208"}})
 	s.AddUser(User{UserID: "2088000000000001", Authorised: true})
 	s.AddUser(User{UserID: "2088000000000002"})
@@ -85,7 +76,7 @@ func TestClientTwostage(t *testing.T) {
 func TestClientFaults(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t)
-	c := newClient(t, s)
+	c := s.Client()
 	s.AddUser(User{UserID: "2088000000000001", Authorised: true})
 	n := 0
 	decode := func() error {
@@ -152,7 +143,7 @@ func TestClientFaults(t *testing.T) {
 func TestClientPassExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t, WithCharset("GBK"))
-	c := newClient(t, s)
+	c := s.Client()
 	s.AddTemplate("tpl-coupon", "title")
 	req := alipay.PassInstanceAddRequest{
 		TplID:           "tpl-coupon",
@@ -184,7 +175,7 @@ func TestClientPassExactlyOnce(t *testing.T) {
 
 func TestClientPassErrorsInResult(t *testing.T) {
 	s := newServer(t, WithPassErrorsInResult())
-	c := newClient(t, s)
+	c := s.Client()
 	s.AddTemplate("tpl", "title")
 	_, err := c.PassInstanceAdd(context.Background(), alipay.PassInstanceAddRequest{
 		TplID: "tpl", TplParams: map[string]string{"serialNumber": "S"},
@@ -198,7 +189,7 @@ func TestClientPassErrorsInResult(t *testing.T) {
 func TestClientAgreement(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t)
-	c := newClient(t, s)
+	c := s.Client()
 	s.AddAgreement(Agreement{AgreementNo: "20170502000610755993", ApplyToken: "TOKEN", SMSCode: "423979"})
 	confirm := func(code string) error {
 		return c.AgreementAuthConfirm(ctx, alipay.AgreementAuthConfirmRequest{AgreementNo: "20170502000610755993", ApplyToken: "TOKEN", AuthConfirmNo: code})
@@ -217,7 +208,7 @@ func TestClientAgreement(t *testing.T) {
 func TestClientCertMode(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t, WithCertMode(), WithEncryptKey(aesKey))
-	c := newClient(t, s)
+	c := s.Client()
 	s.AddUser(User{UserID: "2088000000000001", Authorised: true})
 	decode := func(sence string) error {
 		_, err := c.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: s.IssueCode("2088000000000001"), SenceNo: sence, PayPID: payPID})
@@ -248,7 +239,7 @@ func TestClientCertMode(t *testing.T) {
 
 func TestClientSignTypeRSA(t *testing.T) {
 	s := newServer(t, WithSignType(alipay.RSA))
-	c := newClient(t, s)
+	c := s.Client()
 	s.AddUser(User{UserID: "2088000000000001", Authorised: true})
 	if _, err := c.TwostageCommonUse(context.Background(), alipay.TwostageRequest{DynamicID: s.IssueCode("2088000000000001"), SenceNo: "R1", PayPID: payPID}); err != nil {
 		t.Fatal(err)
@@ -301,7 +292,7 @@ func TestClientVerifiesNotify(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newServer(t, tt.opts...)
-			c := newClient(t, s)
+			c := s.Client()
 			body, err := s.Notify(tradeFields, tt.charset)
 			if err != nil {
 				t.Fatal(err)

@@ -37,7 +37,7 @@ func TestCommonParameters(t *testing.T) {
 		{"no method", map[string]string{"method": ""}, "40001", "isv.missing-method", true},
 		{"no app_id", map[string]string{"app_id": ""}, "40001", "isv.missing-app-id", true},
 		{"another app_id", map[string]string{"app_id": "2021000000000999"}, "40002", "isv.invalid-app-id", true},
-		{"unknown method", map[string]string{"method": "alipay.trade.pay"}, "40002", "isv.invalid-method", true},
+		{"unknown method", map[string]string{"method": "alipay.trade.refund"}, "40002", "isv.invalid-method", true},
 		{"app pay is not a gateway call", map[string]string{"method": alipay.MethodTradeAppPay}, "40002", "isv.invalid-method", true},
 		{"no sign_type", map[string]string{"sign_type": ""}, "40001", "isv.missing-signature-type", false},
 		{"sign_type MD5", map[string]string{"sign_type": "MD5"}, "40002", "isv.invalid-signature-type", false},

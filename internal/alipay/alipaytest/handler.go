@@ -248,6 +248,12 @@ func (s *Server) handle(in *inbound, rec *Request) *reply {
 		rep = s.agreementConfirm(obj, bizErr)
 	case MethodCertDownload:
 		rep = s.certDownload(obj, bizErr)
+	case alipay.MethodTradePay:
+		rep = s.tradePay(obj, bizErr)
+	case alipay.MethodTradeQuery:
+		rep = s.tradeQuery(obj, bizErr)
+	case alipay.MethodTradeCancel:
+		rep = s.tradeCancel(obj, bizErr)
 	}
 	rep.encrypt = encrypted
 	return rep
@@ -258,7 +264,8 @@ func (s *Server) handle(in *inbound, rec *Request) *reply {
 // gateway.
 func known(method string) bool {
 	switch method {
-	case alipay.MethodTwostageCommonUse, alipay.MethodPassInstanceAdd, alipay.MethodAgreementAuthConfirm, MethodCertDownload:
+	case alipay.MethodTwostageCommonUse, alipay.MethodPassInstanceAdd, alipay.MethodAgreementAuthConfirm, MethodCertDownload,
+		alipay.MethodTradePay, alipay.MethodTradeQuery, alipay.MethodTradeCancel:
 		return true
 	}
 	return false

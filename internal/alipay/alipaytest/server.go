@@ -134,6 +134,7 @@ type Server struct {
 	bySerial   map[string]*Pass
 	agreements map[string]*agreement
 	faults     map[string]*Fault // by method; "" for all
+	pay        payState          // stage two: payers and trades (trade.go)
 	requests   []Request
 	seq        int
 }

@@ -1,0 +1,263 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"posagent/internal/event"
+)
+
+func ids(evs []sse) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.id)
+	}
+	return out
+}
+
+func seqs(from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, strconv.Itoa(i))
+	}
+	return out
+}
+
+// waitClients waits until the hub has n stream clients.
+func waitClients(t testing.TB, ts *testServer, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.metrics.clients.Load() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d stream clients, want %d", ts.metrics.clients.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitSeq waits until the hub has seen the event seq.
+func waitSeq(t testing.TB, ts *testServer, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.hub.status().lastSeq < seq {
+		if time.Now().After(deadline) {
+			t.Fatalf("hub at seq %d, want %d", ts.hub.status().lastSeq, seq)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestStreamDeliversAndResumes(t *testing.T) {
+	ts := newTestServer(t, nil)
+	s := ts.stream(t, "")
+	waitClients(t, ts, 1)
+	for range 5 {
+		ts.bus.Publish(event.Decoded{SenceNo: "S1", UserID: "2088000000000001", UserIDMasked: "2088********0001"})
+	}
+	evs := s.read(t, 5)
+	if got := ids(evs); strings.Join(got, ",") != "1,2,3,4,5" {
+		t.Fatalf("ids %v", got)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(evs[0].data), &m); err != nil || m["type"] != "decoded" || m["seq"] != 1.0 || m["user_id"] != "2088000000000001" {
+		t.Errorf("data %s (%v): want the event's JSON line with the full user_id", evs[0].data, err)
+	}
+	s.resp.Body.Close()
+	waitClients(t, ts, 0)
+	for range 3 {
+		ts.bus.Publish(gw(event.GatewayDown))
+	}
+	waitSeq(t, ts, 8)
+	again := ts.stream(t, "5").read(t, 3)
+	if got := ids(again); strings.Join(got, ",") != "6,7,8" {
+		t.Fatalf("resumed at %v, want 6,7,8", got)
+	}
+	all := ts.stream(t, "0").read(t, 8)
+	if got := ids(all); strings.Join(got, ",") != strings.Join(seqs(1, 8), ",") {
+		t.Fatalf("from 0: %v", got)
+	}
+	// The query parameter does the same, for EventSource's first connect.
+	st, _, _ := ts.do(t, "GET", "/v1/events?last_event_id=x", "")
+	if st != 400 {
+		t.Errorf("a bad last_event_id: %d", st)
+	}
+}
+
+func TestRingOverflowGap(t *testing.T) {
+	ts := newTestServer(t, func(o *Options) { o.RingSize = 10 })
+	for range 30 {
+		ts.bus.Publish(gw(event.GatewayUp))
+	}
+	waitSeq(t, ts, 30)
+	evs := ts.stream(t, "5").read(t, 11)
+	var gap map[string]any
+	if evs[0].event != "gap" || json.Unmarshal([]byte(evs[0].data), &gap) != nil || gap["type"] != "gap" || gap["missed"] != 15.0 || gap["after"] != 5.0 {
+		t.Fatalf("first event %+v, want a gap of 15 after 5", evs[0])
+	}
+	if evs[0].id != "" {
+		t.Errorf("the gap event has id %q: a client resuming after it would skip the lost ones silently", evs[0].id)
+	}
+	if got := ids(evs[1:]); strings.Join(got, ",") != strings.Join(seqs(21, 30), ",") {
+		t.Fatalf("after the gap: %v, want 21..30", got)
+	}
+	// Caught up within the ring: no gap.
+	if evs := ts.stream(t, "25").read(t, 5); evs[0].event != "" || evs[0].id != "26" {
+		t.Errorf("resume inside the ring: %+v", evs[0])
+	}
+	// An id from an earlier run (beyond this run's last seq): all we have,
+	// after a gap.
+	if evs := ts.stream(t, "9999").read(t, 2); evs[0].event != "gap" || evs[1].id != "21" {
+		t.Errorf("resume from another run: %+v", evs[:2])
+	}
+}
+
+// stalledClient opens a stream and never reads it.
+func stalledClient(t testing.TB, ts *testServer) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetReadBuffer(4096)
+	}
+	fmt.Fprintf(conn, "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n", testToken)
+	return conn
+}
+
+// A client that stops reading is cut off once its buffer is full, without
+// holding up the bus or the other clients; it may resume.
+func TestStalledClientCutOff(t *testing.T) {
+	ts := newTestServer(t, func(o *Options) { o.ClientBuffer = 16; o.WriteTimeout = 200 * time.Millisecond })
+	stalledClient(t, ts)
+	reader := ts.stream(t, "")
+	waitClients(t, ts, 2)
+	big := strings.Repeat("x", 8<<10)
+	const n, batch = 2000, 8
+	got := make(chan sse, n)
+	go func() {
+		for {
+			ev, err := reader.next()
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- ev
+		}
+	}()
+	// The reader keeps up, batch by batch; the stalled client does not.
+	for i := 1; i <= n; i += batch {
+		for range batch {
+			ts.bus.Publish(event.Scanner{State: event.ScannerConnected, Device: "sim", Detail: big})
+		}
+		for j := i; j < i+batch; j++ {
+			select {
+			case ev, ok := <-got:
+				if !ok || ev.id != strconv.Itoa(j) {
+					t.Fatalf("the reading client got %+v (open %v), want id %d", ev.id, ok, j)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the reading client did not get event %d in 10 s", j)
+			}
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.metrics.cutOffs.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stalled client was not cut off")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitClients(t, ts, 1)
+}
+
+// 100 stream clients, one of them stalled: the 99 others get every event in
+// order, and publishing keeps its pace.
+func TestHundredClientsOneStalled(t *testing.T) {
+	ts := newTestServer(t, nil)
+	stalledClient(t, ts)
+	const clients, n = 99, 300
+	streams := make([]*stream, clients)
+	for i := range streams {
+		streams[i] = ts.stream(t, "")
+	}
+	waitClients(t, ts, clients+1)
+	var wg sync.WaitGroup
+	errs := make(chan string, clients)
+	for _, s := range streams {
+		wg.Go(func() {
+			for i := 1; i <= n; i++ {
+				ev, err := s.next()
+				if err != nil || ev.id != strconv.Itoa(i) {
+					errs <- fmt.Sprintf("event %d: id %q, %v", i, ev.id, err)
+					return
+				}
+			}
+		})
+	}
+	detail := strings.Repeat("d", 512)
+	start := time.Now()
+	for range n {
+		ts.bus.Publish(event.Scanner{State: event.ScannerConnected, Detail: detail})
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("publishing %d events with 100 clients took %v", n, d)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the clients did not get every event in 30 s")
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// Close delivers what was published before it (the stopping event), then
+// ends the streams.
+func TestCloseDrainsStreams(t *testing.T) {
+	ts := newTestServer(t, nil)
+	s := ts.stream(t, "")
+	waitClients(t, ts, 1)
+	ts.bus.Publish(event.Stopping{Reason: "test"})
+	ts.Close(t.Context())
+	evs := s.read(t, 1)
+	if !strings.Contains(evs[0].data, `"type":"stopping"`) {
+		t.Fatalf("last event %+v", evs[0])
+	}
+	if _, err := s.next(); err == nil {
+		t.Error("the stream did not end at Close")
+	}
+}
+
+// A quiet stream gets keep-alive comments and stays open well past the
+// write timeout: the deadline is per write, not since the last one.
+func TestHeartbeatKeepsQuietStream(t *testing.T) {
+	ts := newTestServer(t, func(o *Options) { o.Heartbeat = 20 * time.Millisecond; o.WriteTimeout = 50 * time.Millisecond })
+	s := ts.stream(t, "")
+	waitClients(t, ts, 1)
+	beats := 0
+	for beats < 10 {
+		line, err := s.rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("after %d keep-alives: %v", beats, err)
+		}
+		if line == ": keep-alive\n" {
+			beats++
+		}
+	}
+	ts.bus.Publish(gw(event.GatewayUp))
+	if evs := s.read(t, 1); evs[0].id != "1" {
+		t.Fatalf("after the quiet: %+v", evs[0])
+	}
+}

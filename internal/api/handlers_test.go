@@ -1,0 +1,284 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"posagent/internal/alipay"
+	"posagent/internal/dbfile"
+	"posagent/internal/event"
+	"posagent/internal/event/eventtest"
+	"posagent/internal/queue"
+)
+
+// fakeScans records codes entered.
+type fakeScans struct {
+	mu    sync.Mutex
+	codes []string
+}
+
+func (f *fakeScans) Enter(ctx context.Context, code string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.codes = append(f.codes, code)
+	return "till1-20261122-000001", nil
+}
+
+// validCode stands in for scanner.ValidPaymentCode.
+func validCode(s string) error {
+	if !regexp.MustCompile(`^(2[5-9]|30)\d{14,22}$`).MatchString(s) {
+		return errors.New("not an Alipay payment code: 4 digits, want 16 to 24")
+	}
+	return nil
+}
+
+func TestManualScan(t *testing.T) {
+	fs := &fakeScans{}
+	ts := newTestServer(t, func(o *Options) { o.Scans = fs; o.ValidCode = validCode })
+	const code = "286861260475412123"
+	st, _, body := ts.do(t, "POST", "/v1/scans", `{"code":"`+code+`"}`)
+	var acc ScanAccepted
+	if st != 202 || json.Unmarshal([]byte(body), &acc) != nil || acc.SenceNo != "till1-20261122-000001" || acc.Source != "api" || acc.CodeMasked != "28************2123" {
+		t.Fatalf("POST /v1/scans: %d %s", st, body)
+	}
+	if strings.Contains(body, code) {
+		t.Errorf("the answer quotes the full code: %s", body)
+	}
+	if len(fs.codes) != 1 || fs.codes[0] != code {
+		t.Errorf("entered %v", fs.codes)
+	}
+}
+
+// Bad input is refused with 400 naming what is wrong, and nothing reaches
+// the flow.
+func TestBadInput(t *testing.T) {
+	fs := &fakeScans{}
+	ts := newTestServer(t, func(o *Options) { o.Scans = fs; o.ValidCode = validCode })
+	for _, tc := range []struct {
+		name, path, body string
+		status           int
+		says             string
+	}{
+		{"malformed code", "/v1/scans", `{"code":"12ab"}`, 400, "not an Alipay payment code"},
+		{"malformed JSON", "/v1/scans", `{"code":`, 400, "body"},
+		{"not JSON", "/v1/scans", `code=28`, 400, "not JSON"},
+		{"wrong type", "/v1/scans", `{"code":286861260475412123}`, 400, "code: want string"},
+		{"unknown field", "/v1/scans", `{"code":"286861260475412123","amount":"1"}`, 400, `unknown field \"amount\"`},
+		{"two values", "/v1/scans", `{"code":"286861260475412123"}{}`, 400, "more than one"},
+		{"empty", "/v1/scans", ``, 400, "empty"},
+		{"oversized", "/v1/scans", `{"code":"` + strings.Repeat("2", 70<<10) + `"}`, 413, "over"},
+		{"agreement missing field", "/v1/agreements/confirm", `{"agreement_no":"A1","apply_token":"T"}`, 400, "auth_confirm_no"},
+		{"agreement unknown field", "/v1/agreements/confirm", `{"agreement_no":"A1","sms":"1"}`, 400, `unknown field \"sms\"`},
+		{"order wrong type", "/v1/app-pay/orders", `{"total_amount":12.5}`, 400, "total_amount"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _, body := ts.do(t, "POST", tc.path, tc.body)
+			if st != tc.status || !strings.Contains(body, tc.says) {
+				t.Fatalf("%d %s, want %d saying %q", st, body, tc.status, tc.says)
+			}
+			if c := errorCode(body); c != "bad_request" && c != "bad_code" {
+				t.Errorf("error code %q", c)
+			}
+		})
+	}
+	if len(fs.codes) != 0 {
+		t.Errorf("bad input reached the flow: %v", fs.codes)
+	}
+}
+
+type fakeGateway struct {
+	err  error
+	reqs []alipay.AgreementAuthConfirmRequest
+}
+
+func (g *fakeGateway) AgreementAuthConfirm(ctx context.Context, req alipay.AgreementAuthConfirmRequest) error {
+	g.reqs = append(g.reqs, req)
+	return g.err
+}
+
+func (g *fakeGateway) AppPayOrder(req alipay.TradeAppPayRequest) (string, error) {
+	if req.TotalAmount == "abc" {
+		return "", errors.New("total_amount: \"abc\" is not an amount")
+	}
+	return "app_id=1&biz_content=" + req.OutTradeNo, nil
+}
+
+func TestAgreementAndOrder(t *testing.T) {
+	g := &fakeGateway{}
+	ts := newTestServer(t, func(o *Options) { o.Agreements = g; o.Orders = g })
+	body := `{"agreement_no":"A1","apply_token":"T1","auth_confirm_no":"123456"}`
+	if st, _, b := ts.do(t, "POST", "/v1/agreements/confirm", body); st != 200 || !strings.Contains(b, `"confirmed":true`) {
+		t.Errorf("confirm: %d %s", st, b)
+	}
+	g.err = &alipay.Error{Method: alipay.MethodAgreementAuthConfirm, HTTPStatus: 200, Code: "40004", SubCode: alipay.SubValidateCodeExpired, SubMsg: "expired for 2088000000000001"}
+	st, _, b := ts.do(t, "POST", "/v1/agreements/confirm", body)
+	if st != 422 || errorCode(b) != alipay.SubValidateCodeExpired || strings.Contains(b, "2088000000000001") {
+		t.Errorf("refused confirm: %d %s", st, b)
+	}
+	g.err = &alipay.Error{Method: alipay.MethodAgreementAuthConfirm, Err: alipay.ErrUnreachable}
+	if st, _, b := ts.do(t, "POST", "/v1/agreements/confirm", body); st != 502 || errorCode(b) != "gateway_unreachable" {
+		t.Errorf("unreachable: %d %s", st, b)
+	}
+	if len(g.reqs) != 3 || g.reqs[0].AuthConfirmNo != "123456" {
+		t.Errorf("requests %+v", g.reqs)
+	}
+	st, _, b = ts.do(t, "POST", "/v1/app-pay/orders", `{"total_amount":"12.50","subject":"lunch","out_trade_no":"O1"}`)
+	if st != 201 || !strings.Contains(b, `"order_string":"app_id=1&biz_content=O1"`) {
+		t.Errorf("order: %d %s", st, b)
+	}
+	if st, _, b := ts.do(t, "POST", "/v1/app-pay/orders", `{"total_amount":"abc","subject":"lunch","out_trade_no":"O1"}`); st != 400 || !strings.Contains(b, "total_amount") {
+		t.Errorf("bad order: %d %s", st, b)
+	}
+}
+
+// killAll runs q until its one pending job died with reason, as a
+// gateway's final refusal would end it.
+func killAll(t *testing.T, q *queue.Queue, dead *eventtest.Recorder, reason string) {
+	t.Helper()
+	q.Handle("coupon", func(context.Context, queue.Job) error { return queue.Permanent(errors.New(reason)) })
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- q.Run(ctx) }()
+	defer func() { cancel(); <-ran }()
+	dead.Wait(t, "the job dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok })
+}
+
+// newQueue is a real queue in a bbolt file.
+func newQueue(t *testing.T, events queue.Publisher) *queue.Queue {
+	t.Helper()
+	db, err := dbfile.Open(filepath.Join(t.TempDir(), "posagent.db"), dbfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	q, err := queue.New(db, queue.Options{Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func TestQueueRetryDrop(t *testing.T) {
+	rec := &eventtest.Recorder{}
+	q := newQueue(t, rec)
+	ctx := context.Background()
+	subj := event.Subject{SenceNo: "S1", TplID: "tplA", SerialNumber: "s-1"}
+	dead, err := q.Enqueue(ctx, queue.Job{Kind: "coupon", Key: "s-1", Subject: subj, Payload: []byte(`{"secret":"286861260475412123"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	killAll(t, q, rec, "refused for 2088000000000001")
+	pending, err := q.Enqueue(ctx, queue.Job{Kind: "coupon", Key: "s-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, func(o *Options) { o.Queue = q })
+
+	st, _, body := ts.do(t, "GET", "/v1/queue", "")
+	var list struct{ Pending, Dead []Job }
+	if st != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Pending) != 1 || len(list.Dead) != 1 {
+		t.Fatalf("GET /v1/queue: %d %s", st, body)
+	}
+	if d := list.Dead[0]; d.ID != dead.ID || d.SenceNo != "S1" || d.TplID != "tplA" || d.SerialNumber != "s-1" || d.State != "dead" {
+		t.Errorf("dead job %+v", d)
+	}
+	if strings.Contains(body, "286861260475412123") || strings.Contains(body, "2088000000000001") || strings.Contains(body, "secret") {
+		t.Errorf("the queue listing leaks a payload or an id: %s", body)
+	}
+
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"POST", "/v1/queue/" + pending.ID + "/retry", 409, "conflict"},
+		{"POST", "/v1/queue/999/retry", 404, "not_found"},
+		{"POST", "/v1/queue/x/retry", 404, "not_found"},
+		{"POST", "/v1/queue/" + dead.ID + "/retry", 200, ""},
+		{"DELETE", "/v1/queue/" + pending.ID, 200, ""},
+		{"DELETE", "/v1/queue/" + pending.ID, 404, "not_found"},
+	} {
+		st, _, body := ts.do(t, tc.method, tc.path, "")
+		if st != tc.status || (tc.code != "" && errorCode(body) != tc.code) {
+			t.Errorf("%s %s: %d %s, want %d %s", tc.method, tc.path, st, body, tc.status, tc.code)
+		}
+	}
+	p, d, _ := q.Stats()
+	if p != 1 || d != 0 {
+		t.Errorf("after retry and drop: %d pending, %d dead; want the retried job pending only", p, d)
+	}
+}
+
+func TestStatusAndMetrics(t *testing.T) {
+	q := newQueue(t, nil)
+	if _, err := q.Enqueue(context.Background(), queue.Job{Kind: "coupon", Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, func(o *Options) { o.Queue = q; o.Scans = &fakeScans{}; o.ValidCode = validCode })
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	ts.bus.Publish(event.Gateway{Stamp: event.Stamp{Time: at}, State: event.GatewayDown})
+	ts.bus.Publish(event.Scanner{State: event.ScannerConnected, Device: "sim"})
+	ts.bus.Publish(event.Scan{SenceNo: "S1", CodeMasked: "28************2123", Source: "sim"})
+	ts.bus.Publish(event.Decoded{Stamp: event.Stamp{Time: at}, SenceNo: "S1", UserID: "2088000000000001", UserIDMasked: "2088********0001"})
+	ts.bus.Publish(event.DecodeFailed{SenceNo: "S2", SubCode: "CODE_EXPIRED"})
+	ts.bus.Publish(event.CouponIssued{SenceNo: "S1", TplID: "tplA"})
+	ts.bus.Publish(event.Gateway{Stamp: event.Stamp{Time: at.Add(time.Minute)}, State: event.GatewayUp})
+	waitSeq(t, ts, 7)
+	ts.do(t, "POST", "/v1/scans", `{"code":"12"}`)
+
+	st, _, body := ts.do(t, "GET", "/v1/status", "")
+	var s Status
+	if st != 200 || json.Unmarshal([]byte(body), &s) != nil {
+		t.Fatalf("status: %d %s", st, body)
+	}
+	if s.Version != "test" || s.RunID != "run1" || s.LastSeq != 7 || s.Gateway.State != "up" || s.Gateway.Since == nil ||
+		!s.Gateway.Since.Equal(at.Add(time.Minute)) || s.Scanner.State != "connected" || s.Scanner.Device != "sim" ||
+		s.Queue.Pending != 1 || s.Customer == nil || s.Customer.SenceNo != "S1" || s.Customer.UserIDMasked != "2088********0001" ||
+		!s.Customer.DecodedAt.Equal(at) {
+		t.Errorf("status %s", body)
+	}
+	if strings.Contains(body, "2088000000000001") {
+		t.Errorf("status shows the full user_id: %s", body)
+	}
+
+	st, h, body := ts.do(t, "GET", "/metrics", "")
+	if st != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Fatalf("metrics: %d %v", st, h)
+	}
+	for _, want := range []string{
+		"posagent_scans_total 1\n",
+		`posagent_decodes_total{result="decoded"} 1`,
+		`posagent_decodes_total{result="CODE_EXPIRED"} 1`,
+		`posagent_coupons_total{result="issued"} 1`,
+		"posagent_gateway_up 1\n",
+		`posagent_queue_jobs{state="pending"} 1`,
+		"posagent_queue_oldest_age_seconds ",
+		"posagent_sse_clients 0\n",
+		`posagent_http_request_duration_seconds_bucket{route="POST /v1/scans",le="+Inf"} 1`,
+		`posagent_http_request_duration_seconds_count{route="GET /v1/status"} 1`,
+		"# TYPE posagent_http_request_duration_seconds histogram",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	for _, leak := range []string{"2088000000000001", "S1", testToken, "28****"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("metrics hold %q", leak)
+		}
+	}
+	// Every line is a comment or "name{labels} value".
+	line := regexp.MustCompile(`^(# (HELP|TYPE) .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+-]+)$`)
+	for _, l := range strings.Split(strings.TrimSpace(body), "\n") {
+		if !line.MatchString(l) {
+			t.Errorf("not exposition format: %q", l)
+		}
+	}
+}

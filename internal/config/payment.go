@@ -1,0 +1,37 @@
+package config
+
+import "time"
+
+// DefaultBuyerWait is how long a payment waits for a buyer who must confirm
+// it in the Alipay app before posagent cancels it.
+const DefaultBuyerWait = 30 * time.Second
+
+// MaxBuyerWaitSeconds bounds payment.buyer_wait_seconds: a customer at the
+// till does not wait longer, and the payment code itself lives about a
+// minute.
+const MaxBuyerWaitSeconds = 600
+
+// Payment is the key "payment": stage two, taking the payment with the
+// scanned code.
+type Payment struct {
+	// BuyerWaitSeconds: how long to wait for a buyer who must confirm in
+	// the app (alipay.trade.pay answered 10003); 0 means DefaultBuyerWait.
+	BuyerWaitSeconds int `json:"buyer_wait_seconds,omitempty"`
+}
+
+// BuyerWait is payment.buyer_wait_seconds as a duration, or its default.
+func (c *Config) BuyerWait() time.Duration {
+	if c.Payment == nil || c.Payment.BuyerWaitSeconds == 0 {
+		return DefaultBuyerWait
+	}
+	return time.Duration(c.Payment.BuyerWaitSeconds) * time.Second
+}
+
+func (c *Config) validatePayment(bad func(key, format string, args ...any)) {
+	if c.Payment == nil {
+		return
+	}
+	if s := c.Payment.BuyerWaitSeconds; s < 0 || s > MaxBuyerWaitSeconds {
+		bad("payment.buyer_wait_seconds", "%d: want 1 to %d (0 or unset: %d)", s, MaxBuyerWaitSeconds, int(DefaultBuyerWait/time.Second))
+	}
+}

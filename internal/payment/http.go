@@ -1,0 +1,63 @@
+package payment
+
+import (
+	"errors"
+	"net/http"
+
+	"posagent/internal/httpjson"
+)
+
+// Handler serves the payments part of the local API. Mount it behind the
+// API's token check; it answers these paths only:
+//
+//	POST /v1/payments                      {sence_no, out_trade_no, total_amount, subject, store_id?, operator_id?}
+//	                                       → 202 with the new payment, 200 with the same one for a repeat
+//	GET  /v1/payments/{out_trade_no}       → 200 with the payment
+//	POST /v1/payments/{out_trade_no}/cancel → 202 with the payment (the cashier gives up)
+//
+// Errors are httpjson's {"error": {"code", "message"}}.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/payments", func(w http.ResponseWriter, r *http.Request) {
+		var req Request
+		if !httpjson.DecodeOrFail(w, r, &req, 0) {
+			return
+		}
+		p, created, err := s.Pay(r.Context(), req)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusAccepted
+		}
+		httpjson.Write(w, status, p)
+	})
+	mux.HandleFunc("GET /v1/payments/{out_trade_no}", func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.Get(r.PathValue("out_trade_no"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, p)
+	})
+	mux.HandleFunc("POST /v1/payments/{out_trade_no}/cancel", func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.Cancel(r.Context(), r.PathValue("out_trade_no"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusAccepted, p)
+	})
+	return mux
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	var e *Error
+	if errors.As(err, &e) {
+		httpjson.Error(w, e.Status, e.Code, e.Msg)
+		return
+	}
+	httpjson.Error(w, http.StatusInternalServerError, "internal", err.Error())
+}

@@ -1,0 +1,597 @@
+// Package payment is stage two: it charges a decoded customer with the code
+// just scanned (alipay.trade.pay, extend_params.DYNAMIC_TOKEN_OUT_BIZ_NO =
+// the decode's sence_no) and sees every payment to a known end, across
+// crashes.
+//
+// The rules, in the order they bite:
+//   - the raw code stays in memory (Codes) for its life; never on disk;
+//   - a record (never the code) is committed before the request leaves, so
+//     that a crash at any instant leaves a payment the next start finds;
+//   - an outcome is never guessed: 10000 is paid, 10003 is waited for by
+//     query, anything without a verified answer is unknown and is queried,
+//     then cancelled unless paid;
+//   - a cancel is a durable queue job, sent until the gateway answers it
+//     with retry_flag N, also after a restart;
+//   - one out_trade_no pays at most once, and so does one sence_no.
+package payment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"posagent/internal/alipay"
+	"posagent/internal/event"
+	"posagent/internal/queue"
+	"posagent/internal/redact"
+)
+
+// Defaults of Options.
+const (
+	DefaultBuyerWait = 30 * time.Second
+	DefaultPollEvery = 3 * time.Second
+	// DefaultQueryTries is how often an unknown outcome is queried, Poll
+	// apart, while the gateway does not know the trade, before it is
+	// cancelled: the pay may still be on its way to it.
+	DefaultQueryTries = 3
+	// CancelLife is how long a cancel job is retried: the gateway cancels
+	// trades of the same day only.
+	CancelLife = 24 * time.Hour
+)
+
+// JobKind names payment cancels in the queue.
+const JobKind = "payment_cancel"
+
+// Gateway is the three trade methods of the gateway client.
+type Gateway interface {
+	TradePay(ctx context.Context, req alipay.TradePayRequest) (*alipay.TradePayResponse, error)
+	TradeQuery(ctx context.Context, req alipay.TradeQueryRequest) (*alipay.TradeQueryResponse, error)
+	TradeCancel(ctx context.Context, req alipay.TradeCancelRequest) (*alipay.TradeCancelResponse, error)
+}
+
+// Enqueuer stores a job durably; *queue.Queue is one.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, j queue.Job) (queue.Job, error)
+}
+
+// Publisher receives the payment events; *event.Bus is one.
+type Publisher interface {
+	Publish(event.Event)
+}
+
+// Options build a Service. DB, Gateway, Codes, Queue and Events are
+// required.
+type Options struct {
+	DB      *bbolt.DB // the agent's database file: payments live in their own buckets
+	Gateway Gateway
+	Codes   *Codes
+	Queue   Enqueuer // holds cancels; register Service.RunCancel for JobKind
+	Events  Publisher
+	// BuyerWait is how long a buyer who must confirm in the app is waited
+	// for; PollEvery how often the trade is queried meanwhile.
+	BuyerWait, PollEvery time.Duration
+	QueryTries           int    // DefaultQueryTries when zero
+	TerminalID           string // sent as terminal_id
+	StoreID              string // sent as store_id unless the request names one
+	Log                  *slog.Logger
+	Now                  func() time.Time
+}
+
+// Service takes payments. Call Run before Pay.
+type Service struct {
+	o  Options
+	st store
+
+	mu     sync.Mutex      // orders the checks of a new payment with its commit
+	active map[string]*run // drivers by out_trade_no
+
+	runMu   sync.Mutex
+	ctx     context.Context // Run's; nil before Run
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+// run is a payment being driven.
+type run struct {
+	cancel chan struct{} // closed when the cashier gives up
+	once   sync.Once
+}
+
+func (r *run) requestCancel() { r.once.Do(func() { close(r.cancel) }) }
+
+// New checks o and opens the payment buckets.
+func New(o Options) (*Service, error) {
+	switch {
+	case o.DB == nil:
+		return nil, errors.New("payment: no database")
+	case o.Gateway == nil:
+		return nil, errors.New("payment: no gateway")
+	case o.Codes == nil:
+		return nil, errors.New("payment: no code store")
+	case o.Queue == nil:
+		return nil, errors.New("payment: no queue")
+	case o.Events == nil:
+		return nil, errors.New("payment: no event publisher")
+	case o.BuyerWait < 0 || o.PollEvery < 0 || o.QueryTries < 0:
+		return nil, errors.New("payment: BuyerWait, PollEvery and QueryTries may not be negative")
+	}
+	if o.BuyerWait == 0 {
+		o.BuyerWait = DefaultBuyerWait
+	}
+	if o.PollEvery == 0 {
+		o.PollEvery = DefaultPollEvery
+	}
+	if o.QueryTries == 0 {
+		o.QueryTries = DefaultQueryTries
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Service{o: o, st: store{o.DB}, active: map[string]*run{}}
+	if err := s.st.init(); err != nil {
+		return nil, fmt.Errorf("payment: %s: %w", o.DB.Path(), err)
+	}
+	return s, nil
+}
+
+// Request asks for a payment: the POS's POST /v1/payments.
+type Request struct {
+	SenceNo     string `json:"sence_no"`
+	OutTradeNo  string `json:"out_trade_no"`
+	TotalAmount string `json:"total_amount"` // yuan, a string: "12.50"
+	Subject     string `json:"subject"`
+	StoreID     string `json:"store_id,omitempty"`
+	OperatorID  string `json:"operator_id,omitempty"`
+}
+
+// Error is a payment refused before anything was sent, or a cancel
+// refused: Status is the HTTP status, Code the API's word for it.
+type Error struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func refuse(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// check validates a request and returns its amount in fen.
+func (r Request) check() (int64, *Error) {
+	bad := func(format string, args ...any) (int64, *Error) {
+		return 0, refuse(http.StatusBadRequest, "bad_request", format, args...)
+	}
+	req := alipay.TradePayRequest{
+		OutTradeNo: r.OutTradeNo, AuthCode: "0", Subject: r.Subject, TotalAmount: r.TotalAmount,
+		StoreID: r.StoreID, OperatorID: r.OperatorID,
+	}
+	if r.SenceNo == "" {
+		return bad("sence_no: required (the decoded event's sence_no)")
+	}
+	if err := req.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	fen, err := alipay.ParseYuan(r.TotalAmount)
+	if err != nil {
+		return bad("%v", err)
+	}
+	return fen, nil
+}
+
+// Pay starts a payment and returns it in state sending; created is false
+// when the same request came before (then its payment is returned as it
+// stands). A refusal is an *Error, and then nothing was stored or sent.
+func (s *Service) Pay(ctx context.Context, req Request) (p Payment, created bool, err error) {
+	fen, rerr := req.check()
+	if rerr != nil {
+		return Payment{}, false, rerr
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok, err := s.st.get(req.OutTradeNo)
+	if err != nil {
+		return Payment{}, false, err
+	}
+	if ok {
+		if old.SenceNo != req.SenceNo || old.AmountFen != fen || old.Subject != req.Subject {
+			return Payment{}, false, refuse(http.StatusConflict, "conflict",
+				"out_trade_no %s is taken by another payment (sence_no %s, %s yuan): use a new out_trade_no for a new sale",
+				req.OutTradeNo, old.SenceNo, alipay.FormatFen(old.AmountFen))
+		}
+		return old.payment(), false, nil
+	}
+	var other string
+	if err := s.o.DB.View(func(tx *bbolt.Tx) error { other = s.st.bySence(tx, req.SenceNo); return nil }); err != nil {
+		return Payment{}, false, err
+	}
+	if other != "" {
+		return Payment{}, false, refuse(http.StatusConflict, "conflict",
+			"sence_no %s was already sent for payment %s, and a code pays once: ask the customer to show a fresh code", req.SenceNo, other)
+	}
+	code, state := s.o.Codes.peek(req.SenceNo)
+	switch state {
+	case codeUnknown:
+		return Payment{}, false, refuse(http.StatusNotFound, "not_found",
+			"no decoded customer has sence_no %s (unknown, or decoded before posagent restarted): scan the customer's code", req.SenceNo)
+	case codeFailed:
+		return Payment{}, false, refuse(http.StatusConflict, "decode_failed",
+			"the code of sence_no %s did not decode: ask the customer to show a fresh code", req.SenceNo)
+	case codeExpired, codeTaken:
+		return Payment{}, false, refuse(http.StatusConflict, "code_expired",
+			"the code has expired: ask the customer to show a fresh code")
+	}
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.ctx == nil || s.stopped {
+		return Payment{}, false, refuse(http.StatusServiceUnavailable, "unavailable", "payments are not running (posagent is starting or stopping): try again")
+	}
+	storeID := req.StoreID
+	if storeID == "" {
+		storeID = s.o.StoreID
+	}
+	now := s.o.Now()
+	rec := &Record{
+		OutTradeNo: req.OutTradeNo, SenceNo: req.SenceNo, AmountFen: fen, Subject: req.Subject,
+		StoreID: storeID, OperatorID: req.OperatorID, TerminalID: s.o.TerminalID,
+		State: event.PaymentSending, Message: "Sending the payment to Alipay.", Action: "Wait.",
+		Created: now, Updated: now,
+	}
+	// On disk before the request leaves: a crash from here on leaves a
+	// payment the next start resolves.
+	if err := s.st.put(rec); err != nil {
+		return Payment{}, false, err
+	}
+	s.o.Codes.take(req.SenceNo)
+	r := &run{cancel: make(chan struct{})}
+	s.active[rec.OutTradeNo] = r
+	s.publish(rec)
+	s.wg.Add(1)
+	go s.drive(s.ctx, r, *rec, code)
+	return rec.payment(), true, nil
+}
+
+// Get returns a payment.
+func (s *Service) Get(outTradeNo string) (Payment, error) {
+	rec, ok, err := s.st.get(outTradeNo)
+	if err != nil {
+		return Payment{}, err
+	}
+	if !ok {
+		return Payment{}, refuse(http.StatusNotFound, "not_found", "no payment has out_trade_no %s", outTradeNo)
+	}
+	return rec.payment(), nil
+}
+
+// Cancel gives up a payment whose buyer has not confirmed (the cashier's
+// Cancel): it is cancelled with the gateway, unless it turns out paid. A
+// payment in a final state is refused (409).
+func (s *Service) Cancel(ctx context.Context, outTradeNo string) (Payment, error) {
+	s.mu.Lock()
+	rec, ok, err := s.st.get(outTradeNo)
+	r := s.active[outTradeNo]
+	s.mu.Unlock()
+	switch {
+	case err != nil:
+		return Payment{}, err
+	case !ok:
+		return Payment{}, refuse(http.StatusNotFound, "not_found", "no payment has out_trade_no %s", outTradeNo)
+	case rec.Final():
+		return rec.payment(), refuse(http.StatusConflict, "conflict", "payment %s is %s already: it cannot be cancelled here", outTradeNo, rec.State)
+	case r != nil:
+		r.requestCancel()
+	case rec.State != event.PaymentCancelling:
+		s.cancel(ctx, &rec, "The cashier cancelled the payment.")
+	}
+	return rec.payment(), nil
+}
+
+// Run resolves the payments a previous run left open, then keeps the
+// service taking payments until ctx is done; it returns once every payment
+// being driven has stopped. A payment cut short stays as recorded and is
+// resolved at the next Run.
+func (s *Service) Run(ctx context.Context) error {
+	s.runMu.Lock()
+	s.ctx = ctx
+	s.runMu.Unlock()
+	err := s.resume(ctx)
+	if err != nil {
+		s.o.Log.Error("payments left open by the last run not resumed", "err", err)
+	}
+	<-ctx.Done()
+	s.runMu.Lock()
+	s.stopped = true
+	s.runMu.Unlock()
+	s.wg.Wait()
+	return err
+}
+
+// resume picks up every payment not in a final state.
+func (s *Service) resume(ctx context.Context) error {
+	open, err := s.st.open()
+	if err != nil {
+		return fmt.Errorf("payment: resume: %w", err)
+	}
+	for _, rec := range open {
+		if rec.State == event.PaymentCancelling {
+			s.enqueueCancel(ctx, &rec)
+			continue
+		}
+		rec.Recovered = true
+		// The locks in Pay's order.
+		s.mu.Lock()
+		s.runMu.Lock()
+		if s.stopped {
+			s.runMu.Unlock()
+			s.mu.Unlock()
+			return nil
+		}
+		r := &run{cancel: make(chan struct{})}
+		s.active[rec.OutTradeNo] = r
+		s.wg.Add(1)
+		s.runMu.Unlock()
+		s.mu.Unlock()
+		go func() {
+			defer s.done(rec.OutTradeNo)
+			if rec.State == event.PaymentWaitingBuyer {
+				s.waitBuyer(ctx, r, &rec)
+				return
+			}
+			s.set(&rec, event.PaymentUnknown, "posagent restarted before Alipay's answer: checking whether the customer paid.", "Wait: do not charge again.")
+			s.resolve(ctx, r, &rec)
+		}()
+	}
+	return nil
+}
+
+func (s *Service) done(outTradeNo string) {
+	s.mu.Lock()
+	delete(s.active, outTradeNo)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// drive sends the pay and follows its answer to an end.
+func (s *Service) drive(ctx context.Context, r *run, rec Record, code string) {
+	defer s.done(rec.OutTradeNo)
+	req := alipay.TradePayRequest{
+		OutTradeNo: rec.OutTradeNo, AuthCode: code, Subject: rec.Subject, TotalAmount: alipay.FormatFen(rec.AmountFen),
+		ExtendParams: &alipay.TradePayExtendParams{DynamicTokenOutBizNo: rec.SenceNo},
+		StoreID:      rec.StoreID, OperatorID: rec.OperatorID, TerminalID: rec.TerminalID,
+	}
+	resp, err := s.o.Gateway.TradePay(ctx, req)
+	if ctx.Err() != nil {
+		return // stopping: the record says sending, and the next start resolves it
+	}
+	var ae *alipay.Error
+	switch {
+	case err == nil && resp.Paid():
+		rec.TradeNo = resp.TradeNo
+		s.paid(&rec)
+	case err == nil:
+		rec.TradeNo = resp.TradeNo
+		s.waitBuyer(ctx, r, &rec)
+	case definite(err) && errors.As(err, &ae) && ae.SubCode != alipay.SubTradeHasSuccess:
+		s.set(&rec, event.PaymentFailed, redact.Line(firstNonEmpty(ae.SubMsg, ae.Msg, ae.SubCode)), alipay.TradeAdvice(ae.SubCode))
+	default:
+		// No verified answer (or "already paid", which needs its
+		// trade_no): the trade may exist, paid or not.
+		s.set(&rec, event.PaymentUnknown, "No clear answer from Alipay: checking whether the customer paid.", "Wait: do not charge again.")
+		s.resolve(ctx, r, &rec)
+	}
+}
+
+// definite reports whether err is the gateway's own verified verdict on the
+// request (a business or parameter error), as opposed to no answer, an
+// answer that did not verify, or "busy, try again".
+func definite(err error) bool {
+	var ae *alipay.Error
+	return errors.As(err, &ae) && ae.Code != "" && ae.Err == nil && !alipay.Retryable(err)
+}
+
+func notExist(err error) bool {
+	var ae *alipay.Error
+	return errors.As(err, &ae) && ae.Err == nil && ae.SubCode == alipay.SubTradeNotExist
+}
+
+// resolve finds out what became of a pay without an answer: paid, waiting
+// for the buyer, or neither (then it is cancelled).
+func (s *Service) resolve(ctx context.Context, r *run, rec *Record) {
+	for i := 0; ; i++ {
+		q, err := s.o.Gateway.TradeQuery(ctx, alipay.TradeQueryRequest{OutTradeNo: rec.OutTradeNo})
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err == nil && q.Paid():
+			rec.TradeNo = q.TradeNo
+			s.paid(rec)
+			return
+		case err == nil && q.TradeStatus == alipay.TradeWaitBuyerPay:
+			rec.TradeNo = q.TradeNo
+			s.waitBuyer(ctx, r, rec)
+			return
+		case err == nil: // closed: the cancel says whether it was refunded
+			s.cancel(ctx, rec, "Alipay closed the trade.")
+			return
+		}
+		if i+1 >= s.o.QueryTries || !s.sleep(ctx, r, s.o.PollEvery) {
+			break
+		}
+	}
+	if ctx.Err() == nil {
+		s.cancel(ctx, rec, "Alipay's answer never came: the payment is cancelled to be sure nobody is charged.")
+	}
+}
+
+// sleep waits d; false when ctx ends or the cashier cancels first.
+func (s *Service) sleep(ctx context.Context, r *run, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+	case <-r.cancel:
+	}
+	return false
+}
+
+// waitBuyer queries a trade waiting for its buyer every PollEvery until it
+// is paid or closed, the wait ends, or the cashier gives up; then it
+// cancels unless paid.
+func (s *Service) waitBuyer(ctx context.Context, r *run, rec *Record) {
+	if rec.WaitUntil.IsZero() {
+		rec.WaitUntil = s.o.Now().Add(s.o.BuyerWait)
+	}
+	if rec.State != event.PaymentWaitingBuyer {
+		s.set(rec, event.PaymentWaitingBuyer, "The customer must confirm the payment in the Alipay app.",
+			fmt.Sprintf("Ask the customer to confirm on their phone; it is cancelled after %s.", s.o.BuyerWait.Round(time.Second)))
+	}
+	reason := "The customer did not confirm in time."
+	for {
+		left := rec.WaitUntil.Sub(s.o.Now())
+		if !s.sleep(ctx, r, max(min(s.o.PollEvery, left), 0)) {
+			if ctx.Err() != nil {
+				return // the record says waiting_buyer: the next start waits on
+			}
+			reason = "The cashier cancelled the payment."
+			break
+		}
+		q, err := s.o.Gateway.TradeQuery(ctx, alipay.TradeQueryRequest{OutTradeNo: rec.OutTradeNo})
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil && q.Paid() {
+			rec.TradeNo = q.TradeNo
+			s.paid(rec)
+			return
+		}
+		if err == nil && q.TradeStatus == alipay.TradeClosed {
+			reason = "The customer declined the payment in the app."
+			break
+		}
+		if !s.o.Now().Before(rec.WaitUntil) {
+			break
+		}
+	}
+	s.cancel(ctx, rec, reason)
+}
+
+// cancel records the payment as cancelling and queues its cancel.
+func (s *Service) cancel(ctx context.Context, rec *Record, reason string) {
+	s.set(rec, event.PaymentCancelling, reason, "Wait: posagent is cancelling the payment with Alipay.")
+	s.enqueueCancel(ctx, rec)
+}
+
+// cancelJob is the payload of a cancel job: the record has the rest.
+type cancelJob struct {
+	OutTradeNo string `json:"out_trade_no"`
+}
+
+func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
+	payload, _ := json.Marshal(cancelJob{rec.OutTradeNo}) // a string: cannot fail
+	// The job must land even while stopping.
+	_, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
+		Kind: JobKind, Key: JobKind + "/" + rec.OutTradeNo, Payload: payload,
+		Deadline: s.o.Now().Add(CancelLife),
+	})
+	if err != nil {
+		// The record says cancelling: the next start queues it again.
+		s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "err", err)
+	}
+}
+
+// RunCancel is the queue's handler for JobKind: it queries the trade and
+// cancels it unless paid. It returns nil once the gateway answered the
+// cancel with retry_flag N (or the trade turned out paid), an error to be
+// retried otherwise, and a queue.Permanent error when the gateway refuses
+// the cancel for good.
+func (s *Service) RunCancel(ctx context.Context, payload []byte) error {
+	var j cancelJob
+	if err := json.Unmarshal(payload, &j); err != nil || j.OutTradeNo == "" {
+		return queue.Permanent(fmt.Errorf("payment cancel: bad payload: %v", err))
+	}
+	rec, ok, err := s.st.get(j.OutTradeNo)
+	switch {
+	case err != nil:
+		return queue.Permanent(err)
+	case !ok:
+		return queue.Permanent(fmt.Errorf("payment cancel: no payment %s", j.OutTradeNo))
+	case rec.Final():
+		return nil // done before a crash ate the acknowledgement
+	}
+	// Query before cancel: a buyer who confirmed at the last moment is
+	// paid, not refunded.
+	q, err := s.o.Gateway.TradeQuery(ctx, alipay.TradeQueryRequest{OutTradeNo: rec.OutTradeNo})
+	switch {
+	case err == nil && q.Paid():
+		rec.TradeNo = q.TradeNo
+		s.paid(&rec)
+		return nil
+	case err != nil && !notExist(err):
+		return fmt.Errorf("payment %s: query before cancel: %w", rec.OutTradeNo, err)
+	}
+	c, err := s.o.Gateway.TradeCancel(ctx, alipay.TradeCancelRequest{OutTradeNo: rec.OutTradeNo})
+	var ae *alipay.Error
+	switch {
+	case err != nil && definite(err) && errors.As(err, &ae):
+		s.set(&rec, event.PaymentCancelling, "Alipay refused the cancel: "+redact.Line(firstNonEmpty(ae.SubMsg, ae.Msg, ae.SubCode)), alipay.TradeAdvice(ae.SubCode))
+		return queue.Permanent(fmt.Errorf("payment %s: cancel refused: %w", rec.OutTradeNo, err))
+	case err != nil:
+		return fmt.Errorf("payment %s: cancel: %w", rec.OutTradeNo, err)
+	case c.Retry():
+		return fmt.Errorf("payment %s: cancel: the gateway asks to send it again (retry_flag Y)", rec.OutTradeNo)
+	case c.Action == alipay.CancelActionRefund:
+		if c.TradeNo != "" {
+			rec.TradeNo = c.TradeNo
+		}
+		s.set(&rec, event.PaymentRefunded, "Cancelled after the customer had paid: the money went back to the customer.",
+			"Take the payment again with a fresh code, or another way.")
+	default:
+		s.set(&rec, event.PaymentCancelled, "Cancelled: the customer was not charged.",
+			"Take the payment again with a fresh code, or another way.")
+	}
+	return nil
+}
+
+func (s *Service) paid(rec *Record) {
+	s.set(rec, event.PaymentPaid, "Paid.", "Hand over the goods and the receipt.")
+}
+
+// set moves rec to state, commits it, then publishes it.
+func (s *Service) set(rec *Record, state, message, action string) {
+	rec.State, rec.Message, rec.Action, rec.Updated = state, message, action, s.o.Now()
+	if err := s.st.put(rec); err != nil {
+		// The event still tells the truth; the next start resolves the
+		// payment again from what is on disk.
+		s.o.Log.Error("payment state not recorded", "out_trade_no", rec.OutTradeNo, "state", state, "err", err)
+	}
+	s.publish(rec)
+}
+
+func (s *Service) publish(rec *Record) {
+	s.o.Log.Info("payment", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "state", rec.State,
+		"amount", alipay.FormatFen(rec.AmountFen), "recovered", rec.Recovered)
+	s.o.Events.Publish(rec.event())
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,193 @@
+package payment
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"posagent/internal/alipay"
+	"posagent/internal/event"
+)
+
+// The payment buckets of the database file the queue and the sence ledger
+// share.
+var (
+	bucketPayments = []byte("payment")       // out_trade_no → record
+	bucketBySence  = []byte("payment.sence") // sence_no → out_trade_no
+)
+
+// Record is a payment as stored. It never holds the payment code.
+type Record struct {
+	OutTradeNo string    `json:"out_trade_no"`
+	SenceNo    string    `json:"sence_no"`
+	AmountFen  int64     `json:"amount_fen"`
+	Subject    string    `json:"subject"`
+	StoreID    string    `json:"store_id,omitempty"`
+	OperatorID string    `json:"operator_id,omitempty"`
+	TerminalID string    `json:"terminal_id,omitempty"`
+	State      string    `json:"state"` // event.Payment* states
+	TradeNo    string    `json:"trade_no,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	Action     string    `json:"action,omitempty"`
+	Recovered  bool      `json:"recovered,omitempty"` // resolved after a restart
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+	// WaitUntil is when the wait for a buyer who must confirm ends.
+	WaitUntil time.Time `json:"wait_until,omitzero"`
+}
+
+// Final reports whether the payment's state will not change again.
+func (r *Record) Final() bool {
+	switch r.State {
+	case event.PaymentPaid, event.PaymentFailed, event.PaymentCancelled, event.PaymentRefunded:
+		return true
+	}
+	return false
+}
+
+// Payment is a payment as the POS sees it: the fields of event.Payment,
+// and when it was asked for.
+type Payment struct {
+	SenceNo     string    `json:"sence_no"`
+	OutTradeNo  string    `json:"out_trade_no"`
+	State       string    `json:"state"`
+	TotalAmount string    `json:"total_amount"`
+	Subject     string    `json:"subject"`
+	TradeNo     string    `json:"trade_no"`
+	Message     string    `json:"message"`
+	Action      string    `json:"action"`
+	Recovered   bool      `json:"recovered"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+}
+
+func (r *Record) payment() Payment {
+	return Payment{
+		SenceNo: r.SenceNo, OutTradeNo: r.OutTradeNo, State: r.State,
+		TotalAmount: alipay.FormatFen(r.AmountFen), Subject: r.Subject, TradeNo: r.TradeNo,
+		Message: r.Message, Action: r.Action, Recovered: r.Recovered,
+		Created: r.Created, Updated: r.Updated,
+	}
+}
+
+func (r *Record) event() event.Payment {
+	return event.Payment{
+		Stamp: event.Stamp{Time: r.Updated}, SenceNo: r.SenceNo, OutTradeNo: r.OutTradeNo, State: r.State,
+		TotalAmount: alipay.FormatFen(r.AmountFen), TradeNo: r.TradeNo, Message: r.Message, Action: r.Action,
+		Recovered: r.Recovered,
+	}
+}
+
+// recordV1 starts a stored record: this byte, the CRC-32C (Castagnoli) of
+// the JSON that follows (4 bytes, big-endian), the JSON. A record that
+// does not check is reported, never guessed at: it is money.
+const recordV1 = 1
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrCorrupt is wrapped by the error for a stored payment that cannot be
+// read.
+var ErrCorrupt = errors.New("stored payment unreadable")
+
+func encodeRecord(r *Record) ([]byte, error) {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("payment %s: %w", r.OutTradeNo, err)
+	}
+	v := make([]byte, 5, 5+len(body))
+	v[0] = recordV1
+	binary.BigEndian.PutUint32(v[1:], crc32.Checksum(body, castagnoli))
+	return append(v, body...), nil
+}
+
+func decodeRecord(key, v []byte) (Record, error) {
+	var r Record
+	if len(v) < 5 || v[0] != recordV1 {
+		return r, fmt.Errorf("%w: payment %q: %d bytes without format byte %d", ErrCorrupt, key, len(v), recordV1)
+	}
+	body := v[5:]
+	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(v[1:5]) {
+		return r, fmt.Errorf("%w: payment %q: checksum does not match", ErrCorrupt, key)
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return r, fmt.Errorf("%w: payment %q: %v", ErrCorrupt, key, err)
+	}
+	return r, nil
+}
+
+// store keeps records in the database.
+type store struct{ db *bbolt.DB }
+
+func (s store) init() error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range [][]byte{bucketPayments, bucketBySence} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// get reads one record; ok is false when there is none.
+func (s store) get(outTradeNo string) (r Record, ok bool, err error) {
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketPayments).Get([]byte(outTradeNo))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		r, err = decodeRecord([]byte(outTradeNo), v)
+		return err
+	})
+	return r, ok, err
+}
+
+// bySence returns the out_trade_no paid with senceNo, if any.
+func (s store) bySence(tx *bbolt.Tx, senceNo string) string {
+	return string(tx.Bucket(bucketBySence).Get([]byte(senceNo)))
+}
+
+// put writes r (and its sence_no index) and commits: on return it is on
+// disk.
+func (s store) put(r *Record) error {
+	v, err := encodeRecord(r)
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error { return putTx(tx, r.OutTradeNo, r.SenceNo, v) })
+	if err != nil {
+		return fmt.Errorf("payment %s: record: %w", r.OutTradeNo, err)
+	}
+	return nil
+}
+
+func putTx(tx *bbolt.Tx, outTradeNo, senceNo string, v []byte) error {
+	if err := tx.Bucket(bucketPayments).Put([]byte(outTradeNo), v); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketBySence).Put([]byte(senceNo), []byte(outTradeNo))
+}
+
+// open returns every record not in a final state.
+func (s store) open() ([]Record, error) {
+	var out []Record
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
+			r, err := decodeRecord(k, v)
+			if err != nil {
+				return err
+			}
+			if !r.Final() {
+				out = append(out, r)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
