@@ -296,3 +296,20 @@ func TestKillAndRestart(t *testing.T) {
 		t.Errorf("queue after the run: %d pending, %d dead, %v", pending, dead, err)
 	}
 }
+
+// take reads up to n more of the child's events (all, if n < 0), for at
+// most wait; it returns early when the child's output ends.
+func (c *child) take(n int, wait time.Duration) {
+	timeout := time.After(wait)
+	for i := 0; n < 0 || i < n; i++ {
+		select {
+		case e, ok := <-c.events:
+			if !ok {
+				return
+			}
+			c.seen = append(c.seen, e)
+		case <-timeout:
+			return
+		}
+	}
+}
