@@ -33,23 +33,25 @@ func TestQuotingAnswersLeaveMasked(t *testing.T) {
 	go func() { done <- Headless(ctx, a, &stdout) }()
 
 	retried := srv.IssueCode(student.UserID)
+	couponRefused := srv.IssueCode(plain.UserID)
 	refused := srv.IssueCode(plain.UserID)
-	secrets := []string{retried, refused, student.UserID, plain.UserID}
+	secrets := []string{retried, couponRefused, refused, student.UserID, plain.UserID}
 	quote := "码 " + retried + " 用户 " + student.UserID + " / " + refused + " " + plain.UserID
 
-	// A decode retried once, then decoded; its coupons: one retried, one
-	// refused for good.
+	// A decode retried once, then decoded; a coupon of it retried once.
 	srv.SetFault(alipay.MethodTwostageCommonUse, alipaytest.Fault{SubCode: alipay.SubSystemError, SubMsg: quote, Count: 1})
 	srv.SetFault(alipay.MethodPassInstanceAdd, alipaytest.Fault{SubCode: alipay.SubPassSystemError, SubMsg: quote, Count: 1})
 	scan <- retried
 	w.until("the decode", ended)
-	w.until("a coupon issued", isType(event.TypeCouponIssued))
+	w.reach("both coupons issued", 2, isType(event.TypeCouponIssued))
+	// A coupon refused for good.
 	srv.SetFault(alipay.MethodPassInstanceAdd, alipaytest.Fault{SubCode: "TEMPLATE_NOT_EXIST", SubMsg: quote})
+	scan <- couponRefused
 	w.until("a coupon refused", isType(event.TypeCouponFailed))
 	// A decode refused for good.
 	srv.SetFault(alipay.MethodTwostageCommonUse, alipaytest.Fault{SubCode: alipay.SubDecodeFailed, SubMsg: quote})
 	scan <- refused
-	w.until("the refusal", ended)
+	w.until("the refusal", func(e event.Event) bool { return e.Type() == event.TypeDecodeFailed })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -60,7 +62,7 @@ func TestQuotingAnswersLeaveMasked(t *testing.T) {
 	}
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		if strings.Contains(line, `"type":"decoded"`) {
-			line = strings.Replace(line, `"user_id":"`+student.UserID+`"`, "", 1)
+			line = strings.Replace(strings.Replace(line, `"user_id":"`+student.UserID+`"`, "", 1), `"user_id":"`+plain.UserID+`"`, "", 1)
 		}
 		for _, s := range secrets {
 			if strings.Contains(line, s) {
