@@ -80,6 +80,14 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // sweep moves jobs whose deadline passed to the dead list and forgets done
 // keys older than KeepDone. It returns when the next deadline falls (zero:
 // none), for Run to wake then even while it sends nothing.

@@ -61,6 +61,7 @@ const (
 	DefaultMaxJobs       = 10_000
 	DefaultMaxBytes      = 64 << 20
 	DefaultWorkers       = 4
+	DefaultMaxInFlight   = 16
 	DefaultLease         = time.Minute
 	DefaultBaseDelay     = time.Second
 	DefaultMaxDelay      = 5 * time.Minute
@@ -73,7 +74,16 @@ const (
 type Options struct {
 	MaxJobs  int   // pending plus dead jobs
 	MaxBytes int64 // their stored size
-	Workers  int   // handlers running at once while the gateway is up
+	// Workers is how many handlers run at once when the gateway is up;
+	// while runs end well the number grows by one per run, up to
+	// MaxInFlight, and a run that must be retried halves it (at least 1):
+	// a queue draining after an outage keeps as many requests in flight as
+	// the gateway answers well.
+	Workers     int
+	MaxInFlight int
+	// MaxPerSecond caps how many handlers start per second (the app's QPS
+	// quota at the gateway); 0: no cap.
+	MaxPerSecond float64
 	// Lease is how long a handler may run before its job may be given to
 	// another worker; handlers get a context with this timeout.
 	Lease time.Duration
@@ -114,8 +124,9 @@ func (o *Options) defaults() error {
 		}
 		return nil
 	}
-	if o.MaxJobs < 0 || o.MaxBytes < 0 || o.Workers < 0 {
-		return fmt.Errorf("queue options: MaxJobs %d, MaxBytes %d, Workers %d: none may be negative", o.MaxJobs, o.MaxBytes, o.Workers)
+	if o.MaxJobs < 0 || o.MaxBytes < 0 || o.Workers < 0 || o.MaxInFlight < 0 || o.MaxPerSecond < 0 {
+		return fmt.Errorf("queue options: MaxJobs %d, MaxBytes %d, Workers %d, MaxInFlight %d, MaxPerSecond %v: none may be negative",
+			o.MaxJobs, o.MaxBytes, o.Workers, o.MaxInFlight, o.MaxPerSecond)
 	}
 	if o.MaxJobs == 0 {
 		o.MaxJobs = DefaultMaxJobs
@@ -123,8 +134,14 @@ func (o *Options) defaults() error {
 	if o.MaxBytes == 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
 	if o.Workers == 0 {
-		o.Workers = DefaultWorkers
+		o.Workers = min(DefaultWorkers, o.MaxInFlight)
+	}
+	if o.Workers > o.MaxInFlight {
+		return fmt.Errorf("queue options: Workers %d is more than MaxInFlight %d", o.Workers, o.MaxInFlight)
 	}
 	for _, d := range []struct {
 		d    *time.Duration

@@ -63,11 +63,16 @@ func (q *Queue) handler(kind string) Handler {
 	return q.handlers[kind]
 }
 
-// outcome is what a finished run tells Run: the error of recording it.
-type outcome struct{ err error }
+// outcome is what a finished run tells Run: the error of recording it, and
+// whether the job is to be retried (the gateway did not answer well).
+type outcome struct {
+	err   error
+	retry bool
+}
 
 // Run works the queue until ctx is done: it leases ready jobs and runs their
-// handlers, up to Workers at once. While Options.Gateway is down it runs one
+// handlers, Workers at once at first, then as many as runs end well allow
+// (up to MaxInFlight), starting at most MaxPerSecond a second. While Options.Gateway is down it runs one
 // job at a time, as a probe, waiting a growing, jittered delay (up to
 // MaxProbeDelay) after each run that ends with the gateway still down; once
 // the gateway is up, however that was learnt, it drains the queue with
@@ -89,6 +94,8 @@ func (q *Queue) Run(ctx context.Context) error {
 	done := make(chan outcome)
 	var (
 		inflight  int
+		window    = q.opts.Workers // handlers allowed at once while up
+		nextStart time.Time        // MaxPerSecond: no start before it
 		probes    int
 		nextProbe time.Time
 		failed    error
@@ -113,13 +120,20 @@ func (q *Queue) Run(ctx context.Context) error {
 		var up <-chan struct{}
 		if down {
 			up = q.opts.Gateway.Up()
+			// Probes say nothing of how many requests the gateway takes
+			// once back: the drain starts again from Workers.
+			window = q.opts.Workers
 		}
 		switch {
 		case down && inflight > 0:
 			// one probe at a time
 		case down && now.Before(nextProbe):
 			wake = earliest(wake, nextProbe)
-		case inflight < q.opts.Workers:
+		case !down && inflight >= window:
+			// wait for a run to end
+		case now.Before(nextStart):
+			wake = earliest(wake, nextStart)
+		default:
 			j, ok, w, err := q.lease(now)
 			if err != nil {
 				failed = err
@@ -127,6 +141,9 @@ func (q *Queue) Run(ctx context.Context) error {
 			}
 			if ok {
 				inflight++
+				if q.opts.MaxPerSecond > 0 {
+					nextStart = later(nextStart, now).Add(time.Duration(float64(time.Second) / q.opts.MaxPerSecond))
+				}
 				go func() { done <- q.work(ctx, j) }()
 				continue
 			}
@@ -144,6 +161,12 @@ func (q *Queue) Run(ctx context.Context) error {
 			probes, nextProbe = 0, time.Time{}
 		case o := <-done:
 			inflight--
+			switch {
+			case o.retry:
+				window = max(1, window/2)
+			case window < q.opts.MaxInFlight:
+				window++
+			}
 			switch {
 			case o.err != nil:
 				failed = o.err
@@ -180,7 +203,7 @@ func (q *Queue) work(ctx context.Context, j Job) outcome {
 	case isPermanent(err):
 		return q.settle(q.kill(record, j, err.Error()), outcome{})
 	default:
-		return q.settle(q.retry(record, j, err), outcome{})
+		return q.settle(q.retry(record, j, err), outcome{retry: true})
 	}
 }
 
