@@ -177,6 +177,16 @@ func New(o Options) (a *Agent, err error) {
 	a.Health = gwhealth.New(gwhealth.Options{Events: a.Bus, Now: a.now, ProbeEvery: o.ProbeEvery, Probe: gw.probe(c.TerminalID, c.PayPID)})
 	gw.h = a.Health
 	qo := o.Queue
+	if c.Queue.MaxInFlight > 0 {
+		qo.MaxInFlight = c.Queue.MaxInFlight
+		qo.Workers = min(qo.Workers, qo.MaxInFlight)
+		if qo.Workers == 0 {
+			qo.Workers = min(queue.DefaultWorkers, qo.MaxInFlight)
+		}
+	}
+	if c.Queue.MaxPerSecond > 0 {
+		qo.MaxPerSecond = c.Queue.MaxPerSecond
+	}
 	qo.Events = a.Bus
 	qo.Gateway = a.Health
 	// A decode job holds a full payment code: one that dies is deleted

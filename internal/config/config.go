@@ -40,6 +40,7 @@ type Config struct {
 
 	API     API      `json:"api,omitzero"`
 	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
+	Queue   Queue    `json:"queue,omitzero"`    // queue.go
 }
 
 // Scanner kinds.
@@ -253,6 +254,7 @@ func (c *Config) Validate() error {
 	c.validateScanner(bad)
 	c.validateAPI(bad)
 	c.validatePayment(bad)
+	c.validateQueue(bad)
 	for i, r := range c.Coupons {
 		key := fmt.Sprintf("coupons[%d]", i)
 		if r.Match.SchoolStdCode == "" && !r.Match.AnyUser {
