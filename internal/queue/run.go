@@ -63,12 +63,8 @@ func (q *Queue) handler(kind string) Handler {
 	return q.handlers[kind]
 }
 
-// outcome is what a finished run tells Run: the error of recording it, and
-// whether the job is to be retried (the gateway did not answer well).
-type outcome struct {
-	err   error
-	retry bool
-}
+// outcome is what a finished run tells Run: the error of recording it.
+type outcome struct{ err error }
 
 // Run works the queue until ctx is done: it leases ready jobs and runs their
 // handlers, Workers at once at first, then as many as runs end well allow
@@ -92,8 +88,16 @@ func (q *Queue) Run(ctx context.Context) error {
 	defer cancel()
 
 	done := make(chan outcome)
+	// ran: a handler returned. Its request is over, so another may start
+	// while its outcome is committed (the disk's sync would otherwise add
+	// to every round trip). Buffered for all that may run at once, so a
+	// worker never waits to say so.
+	// It carries whether the job is to be retried (the gateway did not
+	// answer well).
+	ran := make(chan bool, q.opts.MaxInFlight)
 	var (
-		inflight  int
+		inflight  int              // workers: handlers running or recording an outcome
+		running   int              // handlers running
 		window    = q.opts.Workers // handlers allowed at once while up
 		nextStart time.Time        // MaxPerSecond: no start before it
 		probes    int
@@ -129,7 +133,7 @@ func (q *Queue) Run(ctx context.Context) error {
 			// one probe at a time
 		case down && now.Before(nextProbe):
 			wake = earliest(wake, nextProbe)
-		case !down && inflight >= window:
+		case !down && running >= window:
 			// wait for a run to end
 		case now.Before(nextStart):
 			wake = earliest(wake, nextStart)
@@ -141,10 +145,11 @@ func (q *Queue) Run(ctx context.Context) error {
 			}
 			if ok {
 				inflight++
+				running++
 				if q.opts.MaxPerSecond > 0 {
 					nextStart = later(nextStart, now).Add(time.Duration(float64(time.Second) / q.opts.MaxPerSecond))
 				}
-				go func() { done <- q.work(ctx, j) }()
+				go func() { done <- q.work(ctx, j, func(retry bool) { ran <- retry }) }()
 				continue
 			}
 			wake = earliest(wake, w)
@@ -159,14 +164,16 @@ func (q *Queue) Run(ctx context.Context) error {
 		case <-timer:
 		case <-up:
 			probes, nextProbe = 0, time.Time{}
-		case o := <-done:
-			inflight--
+		case retry := <-ran:
+			running--
 			switch {
-			case o.retry:
+			case retry:
 				window = max(1, window/2)
 			case window < q.opts.MaxInFlight:
 				window++
 			}
+		case o := <-done:
+			inflight--
 			switch {
 			case o.err != nil:
 				failed = o.err
@@ -180,18 +187,22 @@ func (q *Queue) Run(ctx context.Context) error {
 	}
 }
 
-// work runs one leased job and records its outcome. The outcome is recorded
-// even when ctx has ended meanwhile, unless the handler failed because it
-// did: then the job is only released, as if never leased.
-func (q *Queue) work(ctx context.Context, j Job) outcome {
+// work runs one leased job and records its outcome; ended is told, once the
+// handler has returned and before the outcome is recorded, whether the job
+// is to be retried. The outcome is recorded even when ctx has ended
+// meanwhile, unless the handler failed because it did: then the job is
+// only released, as if never leased.
+func (q *Queue) work(ctx context.Context, j Job, ended func(retry bool)) outcome {
 	record := context.WithoutCancel(ctx)
 	h := q.handler(j.Kind)
 	if h == nil {
+		ended(false)
 		return q.settle(q.kill(record, j, fmt.Sprintf("no handler for kind %q", j.Kind)), outcome{})
 	}
 	hctx, cancel := context.WithTimeout(ctx, q.opts.Lease)
 	err := call(hctx, h, j)
 	cancel()
+	ended(err != nil && ctx.Err() == nil && !isPermanent(err))
 	switch {
 	case err == nil:
 		return q.settle(q.ack(record, j), outcome{})
@@ -203,7 +214,7 @@ func (q *Queue) work(ctx context.Context, j Job) outcome {
 	case isPermanent(err):
 		return q.settle(q.kill(record, j, err.Error()), outcome{})
 	default:
-		return q.settle(q.retry(record, j, err), outcome{retry: true})
+		return q.settle(q.retry(record, j, err), outcome{})
 	}
 }
 
