@@ -16,7 +16,7 @@ var layers = [][]string{
 	{"drivers", "internal/config", "internal/httpjson", "internal/logfile", "internal/redact"},
 	{"internal/event"},
 	{"internal/alipay", "internal/event/eventtest", "internal/headless", "internal/queue", "internal/scanner"},
-	{"internal/alipay/alipaytest", "internal/api", "internal/decode", "internal/payment"},
+	{"internal/alipay/alipaytest", "internal/api", "internal/decode", "internal/gwhealth", "internal/payment"},
 	{"internal/coupon"},
 	{"internal/demo", "internal/ui"},
 	{"internal/agent"},

@@ -11,27 +11,38 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"posagent/internal/agent"
+	"posagent/internal/buildinfo"
 	"posagent/internal/config"
 	"posagent/internal/demo"
 	"posagent/internal/redact"
 	"posagent/internal/scanner"
+	"posagent/internal/winsvc"
 )
 
 const usage = `usage: posagent <command> [flags]
 
 commands:
-  demo [--headless] [--data DIR] [--speed N] [--api ADDR]
-                                   the whole product on a fake gateway and a simulated scanner
-  run --config FILE [--headless]   the product on a real configuration
+  demo [--headless] [--data DIR] [--speed N] [--api ADDR] [--log-format text|json]
+                                   the whole product on a fake gateway and a simulated scanner;
+                                   --data DIR also gets DIR/posagent.json for posagent doctor
+  run --config FILE [--headless] [--log-format text|json]
+                                   the product on a real configuration
   scanners                         list the scanners this PC can see
   queue [--data DIR | --config FILE]  list pending and dead jobs of the retry queue
   queue retry|drop ID [--data DIR | --config FILE]
                                    retry a dead job or drop a job, through the running agent's API
+  version                          the build: version, commit, date, Go, HID support
+  init --dir DIR                   a configuration skeleton and a new app key pair in DIR
+  doctor --config FILE             check the setup end to end, one line per check
+  service install --config FILE | uninstall | start | stop
+                                   (Windows) headless mode as a Windows service
 `
 
 func main() {
@@ -48,21 +59,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	var err error
-	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
-	case "demo":
-		err = runDemo(ctx, args)
-	case "run":
-		err = runConfig(ctx, args)
-	case "scanners":
-		err = listScanners(args)
-	case "queue":
-		err = listQueue(ctx, args)
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-		return
-	default:
-		fmt.Fprintf(os.Stderr, "posagent: unknown command %q\n\n%s", cmd, usage)
-		os.Exit(2)
+	if args := os.Args[2:]; winsvc.IsService() {
+		// Started by the Windows service manager with the command line
+		// `service install` registered: run --headless --config FILE.
+		err = winsvc.Run(func(ctx context.Context) error { return runConfig(ctx, args, true) })
+	} else {
+		err = command(ctx, os.Args[1], args)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(2)
@@ -73,16 +75,48 @@ func main() {
 	}
 }
 
+func command(ctx context.Context, cmd string, args []string) error {
+	switch cmd {
+	case "demo":
+		return runDemo(ctx, args)
+	case "run":
+		return runConfig(ctx, args, false)
+	case "scanners":
+		return listScanners(args)
+	case "queue":
+		return listQueue(ctx, args)
+	case "version":
+		return showVersion(args)
+	case "init":
+		return initDir(args)
+	case "doctor":
+		return runDoctor(ctx, args)
+	case "service":
+		return service(args)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	default:
+		fmt.Fprintf(os.Stderr, "posagent: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	return nil
+}
+
 func flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("posagent "+name, flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	return fs
 }
 
-func runConfig(ctx context.Context, args []string) error {
+// runConfig runs `posagent run`. As a Windows service (asService) there is
+// no console: logs go to the file in data_dir and events only to the local
+// API.
+func runConfig(ctx context.Context, args []string, asService bool) error {
 	fs := flags("run")
 	path := fs.String("config", "", "the configuration `file` (JSON)")
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
+	logFormat := fs.String("log-format", agent.LogText, "log lines as `text` or json")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -94,14 +128,17 @@ func runConfig(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log, closeLog, err := agent.Logger(*headlessMode, c.DataDir, os.Stderr)
+	log, closeLog, err := agent.Logger(*headlessMode && !asService, c.DataDir, os.Stderr, *logFormat)
 	if err != nil {
 		return err
 	}
 	defer closeLog.Close()
-	a, err := agent.New(agent.Options{Config: c, Log: log})
+	a, err := agent.New(agent.Options{Config: c, ConfigPath: *path, Log: log})
 	if err != nil {
 		return err
+	}
+	if asService {
+		return agent.Headless(ctx, a, io.Discard)
 	}
 	if !*headlessMode {
 		return agent.WithUI(ctx, a, *path)
@@ -121,6 +158,7 @@ func runDemo(ctx context.Context, args []string) error {
 	headlessMode := fs.Bool("headless", false, "print events as JSON lines instead of drawing the UI")
 	dir := fs.String("data", "", "keep the demo's keys and data in `DIR` (default: a temporary directory, removed at exit)")
 	speed := fs.Float64("speed", 1, "play the scanner script this many times faster")
+	logFormat := fs.String("log-format", agent.LogText, "log lines as `text` or json")
 	apiAddr := fs.String("api", "127.0.0.1:0", "serve the local API on `ADDR` (port 0 picks a free one; the started event says which), or \"off\"")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -139,7 +177,7 @@ func runDemo(ctx context.Context, args []string) error {
 	}
 	defer d.Close()
 	d.Config.API.Listen = *apiAddr
-	log, closeLog, err := agent.Logger(*headlessMode, d.Config.DataDir, os.Stderr)
+	log, closeLog, err := agent.Logger(*headlessMode, d.Config.DataDir, os.Stderr, *logFormat)
 	if err != nil {
 		return err
 	}
@@ -149,6 +187,12 @@ func runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	d.Payments = a.Payments
+	// A real configuration of the demo's setup: `posagent doctor` can be
+	// tried on it while the demo runs.
+	if err := a.WriteConfig(*dir); err != nil {
+		a.Close()
+		return err
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	played := a.Bus.Subscribe()
@@ -172,10 +216,14 @@ func listScanners(args []string) error {
 		return err
 	}
 	devs, err := scanner.List()
-	if err != nil {
+	return scanner.WriteReport(os.Stdout, devs, err)
+}
+
+func showVersion(args []string) error {
+	if err := flags("version").Parse(args); err != nil {
 		return err
 	}
-	return scanner.WriteTable(os.Stdout, devs)
+	return buildinfo.Read().Write(os.Stdout, scanner.HIDSupported())
 }
 
 func listQueue(ctx context.Context, args []string) error {
@@ -225,4 +273,75 @@ func listQueue(ctx context.Context, args []string) error {
 		return agent.QueueChange(ctx, os.Stdout, *dir, action, id)
 	}
 	return agent.ShowQueue(os.Stdout, *dir)
+}
+
+func initDir(args []string) error {
+	fs := flags("init")
+	dir := fs.String("dir", "", "the `DIR` to write the configuration and keys into (created 0700)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		fs.Usage()
+		return errors.New("--dir is required")
+	}
+	return agent.Init(os.Stdout, *dir)
+}
+
+func runDoctor(ctx context.Context, args []string) error {
+	fs := flags("doctor")
+	path := fs.String("config", "", "the configuration `file` to check")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fs.Usage()
+		return errors.New("--config is required")
+	}
+	failed, err := agent.Doctor(ctx, os.Stdout, *path)
+	if err == nil && failed > 0 {
+		err = fmt.Errorf("%d checks failed", failed)
+	}
+	return err
+}
+
+func service(args []string) error {
+	if len(args) == 0 {
+		return errors.New("want install, uninstall, start or stop")
+	}
+	switch args[0] {
+	case "install":
+		fs := flags("service install")
+		path := fs.String("config", "", "the configuration `file` the service runs with")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *path == "" {
+			fs.Usage()
+			return errors.New("--config is required")
+		}
+		if _, err := config.Load(*path); err != nil {
+			return err
+		}
+		abs, err := filepath.Abs(*path)
+		if err != nil {
+			return err
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if err := winsvc.Install(exe, "run", "--headless", "--config", abs); err != nil {
+			return err
+		}
+		fmt.Printf("service %s installed: %s run --headless --config %s\nstart it with: posagent service start\n", winsvc.Name, exe, abs)
+		return nil
+	case "uninstall":
+		return winsvc.Uninstall()
+	case "start":
+		return winsvc.Start()
+	case "stop":
+		return winsvc.Stop()
+	}
+	return fmt.Errorf("%q: want install, uninstall, start or stop", args[0])
 }

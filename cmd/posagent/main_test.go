@@ -152,7 +152,8 @@ func runUntilSignal(t *testing.T, sig syscall.Signal) {
 		t.Fatal(err)
 	}
 	c := &config.Config{GatewayURL: srv.URL(), AppID: srv.AppID(), AppPrivateKey: appKey, AlipayPublicKey: alipayPub,
-		PayPID: "2088702093900999", TerminalID: "till9", DataDir: filepath.Join(dir, "data"), Scanner: config.Scanner{Kind: config.ScannerSim}}
+		PayPID: "2088702093900999", TerminalID: "till9", DataDir: filepath.Join(dir, "data"), Scanner: config.Scanner{Kind: config.ScannerSim},
+		API: config.API{Listen: "127.0.0.1:0"}} // a free port: other tests share the machine
 	c.SetDefaults()
 	path := filepath.Join(dir, "posagent.json")
 	if err := config.Save(path, c); err != nil {
@@ -272,7 +273,7 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
-// The sample configuration the README shows loads, with its coupon rules.
+// The sample configuration docs/configuration.md names loads, with its coupon rules.
 func TestSampleConfigLoads(t *testing.T) {
 	c, err := config.Load(filepath.Join("..", "..", "testdata", "config", "posagent.json"))
 	if err != nil {

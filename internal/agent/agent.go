@@ -61,8 +61,10 @@ const FirstDecodeWaitDown = 2 * time.Second
 // Options build an Agent. Only Config is required.
 type Options struct {
 	Config *config.Config
-	Bus    *event.Bus   // nil: a new one
-	Log    *slog.Logger // nil: slog.Default()
+	// ConfigPath names the file Config came from in the log ("" for the demo).
+	ConfigPath string
+	Bus        *event.Bus   // nil: a new one
+	Log        *slog.Logger // nil: slog.Default()
 
 	// Gateway overrides the client built from Config (tests).
 	Gateway *alipay.Client
@@ -116,9 +118,10 @@ type Agent struct {
 	manual               chan manual   // codes entered through the API
 	stopped              chan struct{} // closed when Run no longer takes them
 
-	log   *slog.Logger
-	now   func() time.Time
-	grace time.Duration
+	log        *slog.Logger
+	configPath string
+	now        func() time.Time
+	grace      time.Duration
 }
 
 // New builds the agent. The database is open on return: Close it.
@@ -127,7 +130,7 @@ func New(o Options) (a *Agent, err error) {
 	if c == nil {
 		return nil, errors.New("agent: no configuration")
 	}
-	a = &Agent{Config: c, Bus: o.Bus, RunID: newRunID(), log: o.Log, now: o.Now, grace: o.FinishGrace,
+	a = &Agent{Config: c, Bus: o.Bus, RunID: newRunID(), log: o.Log, configPath: o.ConfigPath, now: o.Now, grace: o.FinishGrace,
 		manual: make(chan manual), stopped: make(chan struct{})}
 	if a.grace <= 0 {
 		a.grace = DefaultFinishGrace
@@ -168,9 +171,10 @@ func New(o Options) (a *Agent, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	db := a.DB // a is nil once New returns an error
 	defer func() {
 		if err != nil {
-			a.DB.Close()
+			db.Close()
 		}
 	}()
 	gw := gateway{c: a.Client}
@@ -222,7 +226,7 @@ func New(o Options) (a *Agent, err error) {
 	a.Codes = payment.NewCodes(a.now)
 	a.Payments, err = payment.New(payment.Options{
 		DB: a.DB, Gateway: gw, Codes: a.Codes, Queue: a.Queue, Events: a.Bus,
-		BuyerWait: c.BuyerWait(), PollEvery: o.PaymentPoll, TerminalID: c.TerminalID, Log: a.log, Now: a.now,
+		BuyerWait: c.BuyerWait(), PollEvery: o.PaymentPoll, FinishGrace: a.grace, TerminalID: c.TerminalID, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err
@@ -341,11 +345,15 @@ func final(err error) error {
 // Its first event is started and its last stopping, with the reason: the
 // error it returns, or the cause ctx was cancelled with.
 func (a *Agent) Run(ctx context.Context) (err error) {
+	a.logStart()
+	stopLog := a.logEvents()
 	stopAPI := a.serveAPI()
 	a.Bus.Publish(a.started())
 	defer func() {
 		a.Bus.Publish(event.Stopping{Stamp: event.Stamp{Time: a.now()}, Reason: stopReason(ctx, err)})
 		stopAPI()
+		stopLog()
+		a.logStop(err)
 	}()
 	ctx, stopAll := context.WithCancel(ctx)
 	defer stopAll()

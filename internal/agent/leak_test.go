@@ -20,7 +20,7 @@ func TestQuotingAnswersLeaveMasked(t *testing.T) {
 	srv := newServer(t)
 	dir := t.TempDir()
 	var logged bytes.Buffer
-	log, _, err := Logger(true, dir, &logged)
+	log, _, err := Logger(true, dir, &logged, LogText)
 	if err != nil {
 		t.Fatal(err)
 	}

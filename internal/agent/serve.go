@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -16,29 +15,10 @@ import (
 
 	"posagent/internal/dbfile"
 	"posagent/internal/headless"
-	"posagent/internal/logfile"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
 	"posagent/internal/scanner"
 )
-
-// Logger returns where the agent logs: stderr in headless mode; with the TUI
-// on screen a size-bounded file in dataDir, as a log line written to the
-// terminal would garble the screen. Close the returned closer at exit.
-// Every line is masked on its way out (redact.Handler).
-func Logger(headlessMode bool, dataDir string, stderr io.Writer) (*slog.Logger, io.Closer, error) {
-	if headlessMode {
-		return slog.New(redact.Handler(slog.NewTextHandler(stderr, nil))), io.NopCloser(nil), nil
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data_dir: %w", err)
-	}
-	f, err := logfile.Open(filepath.Join(dataDir, LogFile), 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	return slog.New(redact.Handler(slog.NewTextHandler(f, nil))), f, nil
-}
 
 // StdoutGrace is how long a stopping headless agent waits for the events
 // it has yet to print: the reader of stdout may be slow but alive. A reader

@@ -5,29 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"runtime/debug"
 
+	"posagent/internal/buildinfo"
 	"posagent/internal/config"
 	"posagent/internal/event"
 )
 
-// Version is posagent's version as the build recorded it: the module
-// version of a released build, else the VCS revision, else "devel".
-func Version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "devel-" + s.Value[:12]
-		}
-	}
-	return "devel"
-}
+// Version is posagent's version as `posagent version` names it, with its
+// commit: "v1.2.0 (0123456789ab)", or "v0.1.0-dev (…)" outside a release.
+func Version() string { return buildinfo.Read().Short() }
 
 // newRunID tells one run from the next: seq starts again at 1 in each.
 func newRunID() string {

@@ -29,11 +29,13 @@ func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 	deps.Config = a.Config
 	deps.OnSave = func(c *config.Config) ([]string, error) {
 		applied, err := a.Apply(c)
+		a.logSaved(deps.ConfigPath, c, applied.Restart, err)
 		return applied.Restart, err
 	}
-	deps.Queue = a.Queue
-	deps.Agreements = gateway{c: a.Client, h: a.Health}
-	deps.Orders = a.Client
+	deps.Queue = staffQueue{a.Queue, a.log}
+	deps.Agreements = staffAgreements{gateway{c: a.Client, h: a.Health}, a.log}
+	deps.Orders = appPayOrders{a.Client, a.Config.AppPay.NotifyURL, a.log, "staff"}
+	deps.Payments = a.Payments
 	deps.Scanners = scanner.List
 	if w, ok := a.Scanner.(*scanner.Wedge); ok && w != nil {
 		deps.Keys = w

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// MethodTradeAppPay is the method of an app-pay order string.
+const MethodTradeAppPay = "alipay.trade.app.pay"
+
 // TradeAppPayRequest is an alipay.trade.app.pay order: the merchant's app
 // hands the signed order string to the Alipay app SDK, which creates and pays
 // the order. Amounts are strings in yuan, as on the page, so that "9.00" is

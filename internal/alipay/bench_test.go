@@ -1,12 +1,15 @@
 package alipay
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/json"
+	"io"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -108,6 +111,42 @@ func BenchmarkVerifyResponse(b *testing.B) {
 		var r TwostageResponse
 		if err := json.Unmarshal(obj, &r); err != nil || r.UserID == "" {
 			b.Fatal(err)
+		}
+	}
+}
+
+// replay is a transport that answers every request with one recorded body,
+// doing no work of its own beyond the response it hands back.
+type replay struct{ body []byte }
+
+func (r replay) RoundTrip(req *http.Request) (*http.Response, error) {
+	req.Body.Close()
+	return &http.Response{StatusCode: 200, Body: io.NopCloser(bytes.NewReader(r.body)), ContentLength: int64(len(r.body)), Request: req}, nil
+}
+
+// BenchmarkDecodeClientSide is one decode through the client with the
+// network and the gateway replaced by a replayed signed answer: allocs/op is
+// the client's own work per round trip (validate, build, sign, send through
+// http.Client, read, verify, decode), with neither the gateway's
+// allocations nor the HTTP transport's in the figure. Target: at most 60.
+// BenchmarkClientRoundTrip (alipaytest) adds the real loopback transport.
+func BenchmarkDecodeClientSide(b *testing.B) {
+	body := signedBody(b, testAlipayKey(b), MethodTwostageCommonUse, pageTwostageOK)
+	c, err := NewClient(Config{
+		GatewayURL:      "http://127.0.0.1:1/gateway.do",
+		AppID:           "2014072300007148",
+		PrivateKey:      testAppKey(b),
+		AlipayPublicKey: &testAlipayKey(b).PublicKey,
+		HTTPClient:      &http.Client{Transport: replay{body}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r, err := c.TwostageCommonUse(ctx, pageTwostage); err != nil || r.UserID == "" {
+			b.Fatal(r, err)
 		}
 	}
 }

@@ -34,10 +34,6 @@ type CertConfig struct {
 	Fetch func(ctx context.Context, sn string) ([]byte, error)
 }
 
-// ErrUnknownCert reports a response signed under an Alipay certificate the
-// client does not know and could not fetch.
-var ErrUnknownCert = errors.New("unknown alipay_cert_sn")
-
 // certStore holds the trusted Alipay certificates' keys by SN.
 type certStore struct {
 	appSN   string

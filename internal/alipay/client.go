@@ -1,13 +1,9 @@
 package alipay
 
 import (
-	"bytes"
-	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -66,8 +62,9 @@ type Config struct {
 // Client calls the Alipay Open Platform gateway. It is safe for concurrent
 // use.
 type Client struct {
-	gatewayURL   string // as configured, or DefaultGatewayURL
-	endpoint     string // gatewayURL with charset in its query
+	gatewayURL   string   // as configured, or DefaultGatewayURL
+	endpoint     *url.URL // gatewayURL with charset in its query; never modified
+	contentType  []string // the requests' Content-Type header value
 	appID        string
 	key          *rsa.PrivateKey
 	signType     SignType
@@ -173,7 +170,8 @@ func NewClient(cfg Config) (*Client, error) {
 	q := u.Query()
 	q.Set("charset", c.charset)
 	u.RawQuery = q.Encode()
-	c.endpoint = u.String()
+	c.endpoint = u
+	c.contentType = []string{"application/x-www-form-urlencoded;charset=" + c.charset}
 	c.gatewayURL = gw
 
 	if c.http == nil {
@@ -267,261 +265,4 @@ func (c *Client) GatewayURL() string { return c.gatewayURL }
 // timestamp is the common parameter timestamp: Beijing time.
 func (c *Client) timestamp() string {
 	return c.now().In(beijing).Format(timestampLayout)
-}
-
-// ErrUnreachable marks failures where the gateway was not reached or did not
-// answer as the gateway: transport errors, timeouts, HTTP 502/503/504 and HTML
-// pages (proxies, captive portals). See Unreachable.
-var ErrUnreachable = errors.New("gateway unreachable")
-
-// ErrUnsigned reports a response without a signature. A success without one
-// is never a result; a failure without one is passed on as a failure.
-var ErrUnsigned = errors.New("response is not signed")
-
-// ErrMalformed reports a response that is not a gateway response.
-var ErrMalformed = errors.New("malformed response")
-
-// Retryable reports whether err is not a final answer, so that the same
-// request may be sent again later: transport errors and timeouts, a cancelled
-// call, HTTP 5xx, code 20000 (isp.unknow-error), SYSTEM_ERROR,
-// KP.AE_SYSTEM_ERROR and ACQ.SYSTEM_ERROR. Everything else is final: bad parameters, signatures,
-// permissions, and every business code that asks the customer or the
-// merchant to act.
-func Retryable(err error) bool {
-	var e *Error
-	if !errors.As(err, &e) {
-		return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-	}
-	if errors.Is(e.Err, ErrUnreachable) {
-		return true
-	}
-	if e.Code != "" {
-		switch {
-		case e.Code == CodeServiceUnavailable, e.SubCode == SubUnknownError,
-			e.SubCode == SubSystemError, e.SubCode == SubPassSystemError, e.SubCode == SubTradeSystemError:
-			return true
-		}
-		return false
-	}
-	if errors.Is(e.Err, ErrSignature) || errors.Is(e.Err, ErrMalformed) || errors.Is(e.Err, ErrUnsigned) {
-		return false
-	}
-	return errors.Is(e.Err, ErrUnreachable) || e.HTTPStatus >= 500 ||
-		errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded)
-}
-
-// Unreachable reports whether err says the gateway could not be reached at
-// all (transport error, timeout, HTTP 502/503/504, an HTML page instead of
-// the gateway's JSON). The queue uses it to tell "gateway down" from a
-// gateway that answered.
-func Unreachable(err error) bool {
-	return errors.Is(err, ErrUnreachable)
-}
-
-// FieldError is a request field that breaks a limit of the method's API page.
-// Nothing was sent. It arrives wrapped in *Error.
-type FieldError struct {
-	Field string // the parameter's name on the page, e.g. "biz_content.sence_no"
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
-// param is one common or business parameter of a request.
-type param struct{ k, v string }
-
-// call sends one signed request of method with biz (already serialized once:
-// the same string is signed and sent) and returns the verified response
-// object, decrypted and in UTF-8, after checking its code. A non-nil ready
-// is called between signing and sending; its error stops the request.
-func (c *Client) call(ctx context.Context, method, biz string, ready func() error) ([]byte, error) {
-	body, err := c.requestBody(method, biz, c.aes != nil)
-	if err != nil {
-		return nil, err
-	}
-	if ready != nil {
-		if err := ready(); err != nil {
-			return nil, &Error{Method: method, Err: fmt.Errorf("not sent: %w", err)}
-		}
-	}
-	status, raw, err := c.post(ctx, method, body)
-	if err != nil {
-		return nil, err
-	}
-	return c.parseResponse(ctx, method, status, raw)
-}
-
-// post sends a form body to the gateway and reads the answer.
-func (c *Client) post(ctx context.Context, method string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, &Error{Method: method, Err: err}
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset="+c.charset)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, &Error{Method: method, Err: transportError(err)}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return 0, nil, &Error{Method: method, HTTPStatus: resp.StatusCode, Err: transportError(err)}
-	}
-	return resp.StatusCode, raw, nil
-}
-
-// transportError classifies an error of the HTTP round trip. A call the
-// caller cancelled proves nothing about the gateway; anything else (refused,
-// reset, timed out, DNS) means it was not reached.
-func transportError(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", ErrUnreachable, err)
-}
-
-// requestBody builds the signed form body of a request: the common
-// parameters, biz_content (encrypted if encrypt), the signature over
-// their canonical string in the request charset, all url-encoded in that
-// charset.
-func (c *Client) requestBody(method, biz string, encrypt bool) ([]byte, error) {
-	ps, err := c.signedParams(method, biz, encrypt)
-	if err != nil {
-		return nil, err
-	}
-	n := 0
-	for _, p := range ps {
-		n += len(p.k) + len(p.v)*3/2 + 2
-	}
-	b := make([]byte, 0, n)
-	for i, p := range ps {
-		if i > 0 {
-			b = append(b, '&')
-		}
-		b = append(b, p.k...)
-		b = append(b, '=')
-		b = appendQueryEscape(b, p.v)
-	}
-	return b, nil
-}
-
-// signedParams returns the request's parameters sorted by key, values in the
-// request charset, the last one being sign. encrypt encrypts biz_content.
-func (c *Client) signedParams(method, biz string, encrypt bool, extra ...param) ([]param, error) {
-	if encrypt {
-		enc, err := c.aes.encrypt(biz, c.gbk)
-		if err != nil {
-			return nil, &Error{Method: method, Err: &FieldError{Field: "biz_content", Msg: err.Error()}}
-		}
-		biz = enc
-	}
-	ps := make([]param, 0, 14+len(extra))
-	if c.certs != nil {
-		ps = append(ps, param{"alipay_root_cert_sn", c.certs.rootSN})
-	}
-	if c.appAuthToken != "" {
-		ps = append(ps, param{"app_auth_token", c.appAuthToken})
-	}
-	if c.certs != nil {
-		ps = append(ps, param{"app_cert_sn", c.certs.appSN})
-	}
-	ps = append(ps,
-		param{"app_id", c.appID},
-		param{"biz_content", biz},
-		param{"charset", c.charset},
-	)
-	if encrypt {
-		ps = append(ps, param{"encrypt_type", "AES"})
-	}
-	ps = append(ps,
-		param{"format", "JSON"},
-		param{"method", method},
-		param{"sign_type", string(c.signType)},
-		param{"timestamp", c.timestamp()},
-		param{"version", "1.0"},
-	)
-	if len(extra) > 0 {
-		ps = append(ps, extra...)
-		sortParams(ps)
-	}
-	if c.gbk {
-		for i := range ps {
-			v, err := toGBK(ps[i].v)
-			if err != nil {
-				return nil, &Error{Method: method, Err: &FieldError{Field: ps[i].k, Msg: err.Error()}}
-			}
-			ps[i].v = v
-		}
-	}
-	content := canonical(ps)
-	sig, err := Sign(content, c.key, c.signType)
-	if err != nil {
-		return nil, &Error{Method: method, Err: err}
-	}
-	return append(ps, param{"sign", sig}), nil
-}
-
-// sortParams sorts by key with an insertion sort: a request has about a
-// dozen parameters, most already in order.
-func sortParams(ps []param) {
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && ps[j].k < ps[j-1].k; j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
-}
-
-// canonical is CanonicalString over sorted params: empty values and sign left
-// out, raw key=value joined by '&'.
-func canonical(ps []param) []byte {
-	n := 0
-	for _, p := range ps {
-		n += len(p.k) + len(p.v) + 2
-	}
-	b := make([]byte, 0, n)
-	for _, p := range ps {
-		if p.v == "" || p.k == "sign" {
-			continue
-		}
-		if len(b) > 0 {
-			b = append(b, '&')
-		}
-		b = append(b, p.k...)
-		b = append(b, '=')
-		b = append(b, p.v...)
-	}
-	return b
-}
-
-// appendQueryEscape appends s url-encoded for a form body (space as '+'),
-// byte by byte, so that GBK bytes are escaped as they are.
-func appendQueryEscape(b []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9',
-			ch == '-', ch == '_', ch == '.', ch == '~':
-			b = append(b, ch)
-		case ch == ' ':
-			b = append(b, '+')
-		default:
-			b = append(b, '%', hex[ch>>4], hex[ch&15])
-		}
-	}
-	return b
-}
-
-// marshalBiz serializes a biz_content once: JSON without HTML escaping (the
-// gateway would sign "<" and "&" as written, and so do we) and without the
-// encoder's trailing newline.
-func marshalBiz(v any) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }

@@ -3,9 +3,57 @@ package alipay
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sort"
 )
+
+// MethodPassInstanceAdd issues a pass from a template.
+const MethodPassInstanceAdd = "alipay.pass.instance.add"
+
+// Sub codes of alipay.pass.instance.add.
+const (
+	SubPassParamIsNull        = "KP.AE_ALIPASS_PARAME_IS_NULL"
+	SubPassRecognitionType    = "KP.AE_ALIPASS_RECOGNITION_TYPE_NOSUPPORT"
+	SubPassSystemError        = "KP.AE_SYSTEM_ERROR" // retry
+	SubPassAppIDNotSupported  = "KP.AE_ALIPASS_APPID_NOSUPPORT"
+	SubPassUserIDNotSupported = "KP.AE_ALIPASS_USERID_NOSUPPORT"
+	SubPassParamsValueInvalid = "KP.AE_ALIPASS_PARAMS_VALUE_INVAILD"
+	SubPassParamsFormatError  = "KP.AE_ALIPASS_PARAMS_FORMAT_ERROR"
+	SubPassCharNotGBK         = "KP.AE_ALIPASS_CHAR_NOT_GBK"
+	RecognitionTypeOrder      = "1" // the only recognition_type: order information
+	PassOperateAdd            = "ADD"
+	PassResultSuccess         = "SUCCESS"
+)
+
+// PassInstanceAddRequest is the biz_content of alipay.pass.instance.add.
+// TplParams and RecognitionInfo travel as JSON strings inside biz_content, as
+// the page requires; the client serializes them.
+type PassInstanceAddRequest struct {
+	TplID           string            // max 999
+	TplParams       map[string]string // serialized max 99999
+	RecognitionType string            // "1" (RecognitionTypeOrder), the default when empty
+	RecognitionInfo RecognitionInfo   // serialized max 999
+}
+
+// RecognitionInfo identifies the customer through an order.
+type RecognitionInfo struct {
+	PartnerID  string `json:"partner_id"`
+	OutTradeNo string `json:"out_trade_no"`
+}
+
+// PassInstanceAddResponse is the response of alipay.pass.instance.add.
+type PassInstanceAddResponse struct {
+	Success bool       // the "success" flag, "true" or "false" on the wire
+	Result  PassResult // the "result" JSON string, parsed
+}
+
+// PassResult is the parsed "result" of alipay.pass.instance.add.
+type PassResult struct {
+	SerialNumber string `json:"serialNumber"`
+	PassID       string `json:"passId"`
+	Operate      string `json:"operate"` // or "operation", as the page's table names it
+	ErrorCode    string `json:"errorCode"`
+	ErrorMsg     string `json:"errorMsg"`
+}
 
 // passBiz is the biz_content of alipay.pass.instance.add: tpl_params and
 // recognition_info are JSON texts inside it, as strings.
@@ -88,29 +136,18 @@ func (c *Client) PassInstanceAdd(ctx context.Context, req PassInstanceAddRequest
 	if err != nil {
 		return nil, &Error{Method: method, Err: err}
 	}
-	biz, err := marshalBiz(b)
-	if err != nil {
-		return nil, &Error{Method: method, Err: err}
-	}
-	obj, err := c.call(ctx, method, biz, nil)
-	if err != nil {
-		return nil, err
-	}
-	return parsePassResponse(obj)
+	return send(ctx, c, method, b, nil, parsePassResponse)
 }
 
 func parsePassResponse(obj []byte) (*PassInstanceAddResponse, error) {
 	const method = MethodPassInstanceAdd
-	malformed := func(format string, args ...any) error {
-		return &Error{Method: method, HTTPStatus: 200, Err: fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))}
-	}
 	var raw struct {
 		commonResult
 		Success json.RawMessage `json:"success"`
 		Result  string          `json:"result"`
 	}
 	if err := json.Unmarshal(obj, &raw); err != nil {
-		return nil, malformed("%v", err)
+		return nil, malformedAnswer(method, "%v", err)
 	}
 	var r PassInstanceAddResponse
 	switch string(raw.Success) {
@@ -118,7 +155,7 @@ func parsePassResponse(obj []byte) (*PassInstanceAddResponse, error) {
 		r.Success = true
 	case `"false"`, `false`:
 	default:
-		return nil, malformed("success is %s, want \"true\" or \"false\"", raw.Success)
+		return nil, malformedAnswer(method, "success is %s, want \"true\" or \"false\"", raw.Success)
 	}
 	if raw.Result != "" {
 		// The page's table calls it operation, its example operate:
@@ -128,7 +165,7 @@ func parsePassResponse(obj []byte) (*PassInstanceAddResponse, error) {
 			Operation string `json:"operation"`
 		}
 		if err := json.Unmarshal([]byte(raw.Result), &res); err != nil {
-			return nil, malformed("result is not a JSON object: %v", err)
+			return nil, malformedAnswer(method, "result is not a JSON object: %v", err)
 		}
 		r.Result = res.PassResult
 		if r.Result.Operate == "" {

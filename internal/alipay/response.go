@@ -9,13 +9,6 @@ import (
 	"strings"
 )
 
-// ResponseKey is the top-level key of a method's response object:
-// "alipay.user.twostage.common.use" answers in
-// "alipay_user_twostage_common_use_response".
-func ResponseKey(method string) string {
-	return strings.ReplaceAll(method, ".", "_") + "_response"
-}
-
 const errorResponseKey = "error_response"
 
 // envelope is the top level of a response body, located in the raw bytes.
@@ -107,9 +100,9 @@ func (c *Client) result(method string, status int, env envelope) ([]byte, error)
 	if err != nil {
 		return nil, fail(fmt.Errorf("%w: %v", ErrMalformed, err))
 	}
-	var res commonResult
-	if err := json.Unmarshal(obj, &res); err != nil {
-		return nil, fail(fmt.Errorf("%w: response object: %v", ErrMalformed, err))
+	res, err := readCommon(obj)
+	if err != nil {
+		return nil, fail(fmt.Errorf("%w: %v", ErrMalformed, err))
 	}
 	switch {
 	case !env.hasSig && (res.Code == "" || accepted(method, res.Code)):
@@ -229,11 +222,13 @@ func scanEnvelope(body []byte, key string, gbk bool) (envelope, error) {
 		if err != nil {
 			return env, err
 		}
-		name := string(rawKey[1 : len(rawKey)-1])
+		name := rawKey[1 : len(rawKey)-1]
 		if bytes.IndexByte(rawKey, '\\') >= 0 {
-			if err := json.Unmarshal(rawKey, &name); err != nil {
+			var unescaped string
+			if err := json.Unmarshal(rawKey, &unescaped); err != nil {
 				return env, fmt.Errorf("key at %d: %v", s.i, err)
 			}
+			name = []byte(unescaped)
 		}
 		s.ws()
 		if !s.eat(':') {
@@ -246,17 +241,17 @@ func scanEnvelope(body []byte, key string, gbk bool) (envelope, error) {
 		}
 		val := body[start:s.i]
 		slot := -1
-		switch name {
-		case key, errorResponseKey:
+		switch {
+		case string(name) == key, string(name) == errorResponseKey:
 			slot = 0
 			env.value = val
-		case "sign":
+		case string(name) == "sign":
 			slot = 1
 			if err := unquoteASCII(val, &env.sign); err != nil {
 				return env, fmt.Errorf("sign: %v", err)
 			}
 			env.hasSig = env.sign != ""
-		case "alipay_cert_sn":
+		case string(name) == "alipay_cert_sn":
 			slot = 2
 			if err := unquoteASCII(val, &env.certSN); err != nil {
 				return env, fmt.Errorf("alipay_cert_sn: %v", err)
@@ -298,10 +293,7 @@ func unquoteASCII(raw []byte, dst *string) error {
 			return errors.New("not ASCII")
 		}
 	}
-	if len(raw) == 0 || raw[0] != '"' {
-		return errors.New("not a string")
-	}
-	return json.Unmarshal(raw, dst)
+	return unquote(raw, dst)
 }
 
 // jsonScanner walks JSON text without decoding it, to find the byte spans of

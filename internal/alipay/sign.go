@@ -1,6 +1,3 @@
-// Package alipay is posagent's client of the Alipay Open Platform gateway:
-// request signing, response verification, charsets, errors, and one file per
-// gateway method.
 package alipay
 
 import (
@@ -10,7 +7,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -26,9 +22,6 @@ const (
 	RSA  SignType = "RSA"
 )
 
-// ErrSignature reports a signature that does not verify.
-var ErrSignature = errors.New("alipay: signature does not verify")
-
 func (t SignType) hash() (crypto.Hash, error) {
 	switch t {
 	case RSA2, "":
@@ -39,12 +32,12 @@ func (t SignType) hash() (crypto.Hash, error) {
 	return 0, fmt.Errorf("alipay: sign_type %q: want RSA2 or RSA", string(t))
 }
 
-func digest(h crypto.Hash, content []byte) []byte {
+func digest(h crypto.Hash, content []byte, d *[sha256.Size]byte) []byte {
 	if h == crypto.SHA1 {
-		d := sha1.Sum(content)
-		return d[:]
+		*(*[sha1.Size]byte)(d[:sha1.Size]) = sha1.Sum(content)
+		return d[:sha1.Size]
 	}
-	d := sha256.Sum256(content)
+	*d = sha256.Sum256(content)
 	return d[:]
 }
 
@@ -92,7 +85,8 @@ func Sign(content []byte, key *rsa.PrivateKey, t SignType) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, digest(h, content))
+	var d [sha256.Size]byte
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, digest(h, content, &d))
 	if err != nil {
 		return "", fmt.Errorf("alipay: sign: %w", err)
 	}
@@ -110,7 +104,8 @@ func Verify(content []byte, sig string, key *rsa.PublicKey, t SignType) error {
 	if err != nil {
 		return fmt.Errorf("%w: sign is not base64: %v", ErrSignature, err)
 	}
-	if err := rsa.VerifyPKCS1v15(key, h, digest(h, content), raw); err != nil {
+	var d [sha256.Size]byte
+	if err := rsa.VerifyPKCS1v15(key, h, digest(h, content, &d), raw); err != nil {
 		return fmt.Errorf("%w (%s)", ErrSignature, t)
 	}
 	return nil

@@ -50,15 +50,7 @@ func (c *Client) TradeCancel(ctx context.Context, req TradeCancelRequest) (*Trad
 	if err := req.Validate(); err != nil {
 		return nil, &Error{Method: method, Err: err}
 	}
-	biz, err := marshalBiz(req)
-	if err != nil {
-		return nil, &Error{Method: method, Err: err}
-	}
-	obj, err := c.call(ctx, method, biz, nil)
-	if err != nil {
-		return nil, err
-	}
-	return parseTradeCancel(obj, req)
+	return send(ctx, c, method, req, nil, func(obj []byte) (*TradeCancelResponse, error) { return parseTradeCancel(obj, req) })
 }
 
 // parseTradeCancel reads a verified cancel answer. Without a retry_flag of

@@ -3,7 +3,6 @@ package alipay
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 )
 
 // MethodTradePay takes a payment with the code the cashier scanned
@@ -139,15 +138,7 @@ func (c *Client) TradePay(ctx context.Context, req TradePayRequest) (*TradePayRe
 	if err := req.Validate(); err != nil {
 		return nil, &Error{Method: method, Err: err}
 	}
-	biz, err := marshalBiz(req)
-	if err != nil {
-		return nil, &Error{Method: method, Err: err}
-	}
-	obj, err := c.call(ctx, method, biz, nil)
-	if err != nil {
-		return nil, err
-	}
-	return parseTradePay(obj, req.OutTradeNo)
+	return send(ctx, c, method, req, nil, func(obj []byte) (*TradePayResponse, error) { return parseTradePay(obj, req.OutTradeNo) })
 }
 
 // parseTradePay reads the verified answer of a pay for outTradeNo. A paid
@@ -167,12 +158,6 @@ func parseTradePay(obj []byte, outTradeNo string) (*TradePayResponse, error) {
 		return nil, malformedAnswer(MethodTradePay, "paid without a trade_no")
 	}
 	return &r, nil
-}
-
-// malformedAnswer is a verified answer that does not say what the method's
-// page says it must.
-func malformedAnswer(method, format string, args ...any) error {
-	return &Error{Method: method, HTTPStatus: 200, Err: fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))}
 }
 
 // tradeWords are the trade sub codes in words a cashier can act on.

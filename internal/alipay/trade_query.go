@@ -46,15 +46,7 @@ func (c *Client) TradeQuery(ctx context.Context, req TradeQueryRequest) (*TradeQ
 	if err := req.Validate(); err != nil {
 		return nil, &Error{Method: method, Err: err}
 	}
-	biz, err := marshalBiz(req)
-	if err != nil {
-		return nil, &Error{Method: method, Err: err}
-	}
-	obj, err := c.call(ctx, method, biz, nil)
-	if err != nil {
-		return nil, err
-	}
-	return parseTradeQuery(obj, req)
+	return send(ctx, c, method, req, nil, func(obj []byte) (*TradeQueryResponse, error) { return parseTradeQuery(obj, req) })
 }
 
 // parseTradeQuery reads a verified query answer: a state the page does not

@@ -2,9 +2,61 @@ package alipay
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 )
+
+// MethodTwostageCommonUse decodes a scanned payment code.
+const MethodTwostageCommonUse = "alipay.user.twostage.common.use"
+
+// Sub codes of alipay.user.twostage.common.use (the page's business codes).
+const (
+	SubInputIllegal   = "INPUT_ILLEGAL"    // a required parameter is missing
+	SubDecodeFailed   = "DECODE_FAILED"    // unknown failure: call support
+	SubIndexNotExist  = "INDEX_NOT_EXIST"  // no user for the code: customer refreshes the code
+	SubSystemError    = "SYSTEM_ERROR"     // busy: retry
+	SubIllegalCode    = "ILLEGAL_CODE"     // not an Alipay payment/member code
+	SubCodeExpired    = "CODE_EXPIRED"     // customer refreshes the code
+	SubUserUnAuth     = "USER_UN_AUTH"     // customer must authorise the merchant's mini program
+	SubSenceNoUnMatch = "SENCENO_UN_MATCH" // decoded before with another sence_no: rescan after refresh
+)
+
+// TwostageRequest is the biz_content of alipay.user.twostage.common.use.
+type TwostageRequest struct {
+	DynamicID string `json:"dynamic_id"` // the scanned payment code, max 32
+	SenceNo   string `json:"sence_no"`   // max 128; the same for every decode of one code
+	PayPID    string `json:"pay_pid"`    // max 32
+
+	// Ready, when set, holds the request between signing and sending: the
+	// client builds and signs it, calls Ready once, and sends it only if
+	// Ready returns nil; otherwise nothing is sent and the call fails with
+	// Ready's error. The decode flow signs while its sence_no is still
+	// being committed, and lets the request leave once it is on disk.
+	Ready func() error `json:"-"`
+}
+
+// TwostageResponse is what a decode returns.
+type TwostageResponse struct {
+	UserID           string            `json:"user_id"`
+	UserIdentityInfo *UserIdentityInfo `json:"user_identity_info,omitempty"`
+}
+
+// UserIdentityInfo is the identity parsed from the code.
+type UserIdentityInfo struct {
+	HSchoolInfo *HSchoolInfo `json:"h_school_info,omitempty"`
+}
+
+// HSchoolInfo is the campus identity of a student code.
+type HSchoolInfo struct {
+	SchoolStdCode string `json:"school_std_code"` // max 64
+	CampusNo      string `json:"campus_no"`       // max 64
+}
+
+// School returns the campus identity, or nil for a user without one.
+func (r *TwostageResponse) School() *HSchoolInfo {
+	if r == nil || r.UserIdentityInfo == nil {
+		return nil
+	}
+	return r.UserIdentityInfo.HSchoolInfo
+}
 
 // Validate checks the request against the limits of
 // alipay.user.twostage.common.use.
@@ -25,17 +77,5 @@ func (c *Client) TwostageCommonUse(ctx context.Context, req TwostageRequest) (*T
 	if err := req.Validate(); err != nil {
 		return nil, &Error{Method: method, Err: err}
 	}
-	biz, err := marshalBiz(req)
-	if err != nil {
-		return nil, &Error{Method: method, Err: err}
-	}
-	obj, err := c.call(ctx, method, biz, req.Ready)
-	if err != nil {
-		return nil, err
-	}
-	var r TwostageResponse
-	if err := json.Unmarshal(obj, &r); err != nil {
-		return nil, &Error{Method: method, HTTPStatus: 200, Err: fmt.Errorf("%w: %v", ErrMalformed, err)}
-	}
-	return &r, nil
+	return send(ctx, c, method, req, req.Ready, decodeAs[TwostageResponse])
 }

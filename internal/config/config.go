@@ -1,5 +1,5 @@
 // Package config reads, checks and writes posagent's configuration: one JSON
-// file whose keys are a contract (see the README). Unknown keys are errors, so
+// file whose keys are a contract (see docs/configuration.md). Unknown keys are errors, so
 // that a misspelt key is found at start and not when it would have mattered.
 package config
 
@@ -40,6 +40,7 @@ type Config struct {
 
 	API     API      `json:"api,omitzero"`
 	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
+	AppPay  AppPay   `json:"app_pay,omitzero"`  // app payments (install.go)
 	Queue   Queue    `json:"queue,omitzero"`    // queue.go
 }
 
@@ -280,6 +281,7 @@ func (c *Config) Validate() error {
 			bad("merchant_coupon_url", "%v", err)
 		}
 	}
+	c.validateInstall(bad)
 	if len(es) == 0 {
 		return nil
 	}

@@ -1,5 +1,9 @@
 package config
 
+// DefaultQueueMaxInFlight is queue.max_in_flight when unset: the queue's own
+// default (queue.DefaultMaxInFlight), which the skeleton shows.
+const DefaultQueueMaxInFlight = 16
+
 // Queue tunes the retry queue's drain after an outage (key "queue").
 type Queue struct {
 	// MaxInFlight bounds the requests the queue keeps in flight while the

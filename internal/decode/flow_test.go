@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -301,42 +302,43 @@ func TestRetryAfterDeadlineEndsExpiredOnce(t *testing.T) {
 
 // The queue may not run a decode again before the code expires (it backs off,
 // or probes a down gateway with other jobs): the expiry shows at the deadline
-// all the same, and a late answer after it changes nothing.
+// all the same, exactly then, and a late answer after it changes nothing.
 func TestQueuedDecodeExpiresOnTime(t *testing.T) {
-	l, db := newLedger(t, filepath.Join(t.TempDir(), "db"), "till3")
-	defer db.Close()
-	bus := event.NewBus()
-	sub := bus.Subscribe()
-	gw := &fakeGateway{errs: []error{bizErr("20000", alipay.SubUnknownError)}, resp: &alipay.TwostageResponse{UserID: "2088123412341234"}}
-	later := &fakeLater{}
-	f, err := New(Config{Gateway: gw, Ledger: l, Events: bus, Later: later, Retryable: alipay.Retryable, PayPID: payPID, CodeTTL: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Scan(context.Background(), Scan{Code: code}); !errors.Is(err, ErrQueued) {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for {
-		e, err := sub.Next(ctx)
+	synctest.Test(t, func(t *testing.T) {
+		l, db := newLedger(t, filepath.Join(t.TempDir(), "db"), "till3")
+		defer db.Close()
+		bus := event.NewBus()
+		sub := bus.Subscribe()
+		gw := &fakeGateway{errs: []error{bizErr("20000", alipay.SubUnknownError)}, resp: &alipay.TwostageResponse{UserID: "2088123412341234"}}
+		later := &fakeLater{}
+		f, err := New(Config{Gateway: gw, Ledger: l, Events: bus, Later: later, Retryable: alipay.Retryable, PayPID: payPID})
 		if err != nil {
-			t.Fatalf("no decode_failed before %v", err)
+			t.Fatal(err)
 		}
-		if df, ok := e.(event.DecodeFailed); ok {
-			if df.SubCode != alipay.SubCodeExpired {
-				t.Fatalf("event %+v, want expired", df)
+		scanned := time.Now()
+		if _, err := f.Scan(context.Background(), Scan{Code: code}); !errors.Is(err, ErrQueued) {
+			t.Fatal(err)
+		}
+		for {
+			e, err := sub.Next(context.Background())
+			if err != nil {
+				t.Fatal(err)
 			}
-			break
+			if df, ok := e.(event.DecodeFailed); ok {
+				if df.SubCode != alipay.SubCodeExpired || time.Since(scanned) != DefaultCodeTTL {
+					t.Fatalf("event %+v %v after the scan, want expired after %v", df, time.Since(scanned), DefaultCodeTTL)
+				}
+				break
+			}
 		}
-	}
-	// The queue runs the job late; the gateway would answer now.
-	if err := f.Retry(context.Background(), later.jobs[0].payload, 2); err != nil {
-		t.Fatal(err)
-	}
-	if e, ok := sub.TryNext(); ok {
-		t.Errorf("event after the expiry: %+v", e)
-	}
+		// The queue runs the job late; the gateway would answer now.
+		if err := f.Retry(context.Background(), later.jobs[0].payload, 2); err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := sub.TryNext(); ok {
+			t.Errorf("event after the expiry: %+v", e)
+		}
+	})
 }
 
 func TestRetryFinalFailureIsDone(t *testing.T) {

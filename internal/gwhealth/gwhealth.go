@@ -5,11 +5,13 @@
 // status and /metrics.
 //
 // Only evidence counts. A verified answer (a result, or the gateway's own
-// error code in a signed answer) means up; a request that could not reach
-// the gateway (a transport failure, a timeout, HTTP 502/503/504, an HTML
-// page) means down. Everything else proves nothing and changes nothing: a
-// request refused before sending, one the caller cancelled, an answer whose
-// signature does not verify.
+// error code in a signed answer) means up. A request that left and got no
+// verified answer means down: it could not reach the gateway (a transport
+// failure, a timeout, HTTP 502/503/504, an HTML page), or what answered is
+// not known to be the gateway (another HTTP status, an answer unsigned,
+// malformed or whose signature does not verify). A request that never left
+// (refused before sending, its sence_no not on disk) or that the caller
+// cancelled proves nothing and changes nothing.
 //
 // While the gateway is down and no call has reported for ProbeEvery, Run
 // probes it, so that its return is seen without waiting for a scan.
@@ -79,9 +81,16 @@ func (h *Health) Report(err error) {
 	switch {
 	case Answered(err):
 		h.set(Up)
-	case alipay.Unreachable(err):
+	case unanswered(err):
 		h.set(Down)
 	}
+}
+
+// unanswered reports whether a request left and got no verified answer.
+func unanswered(err error) bool {
+	var ae *alipay.Error
+	return alipay.Unreachable(err) ||
+		errors.As(err, &ae) && ae.HTTPStatus != 0 && !errors.Is(err, context.Canceled)
 }
 
 // Answered reports whether err is a verified answer from the gateway: nil

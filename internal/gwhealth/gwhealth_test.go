@@ -18,8 +18,8 @@ var (
 	businessNo = &alipay.Error{Code: "40004", SubCode: "INVALID_DYNAMIC_ID", HTTPStatus: 200}
 )
 
-// Only a verified answer means up, only a request that could not reach the
-// gateway means down; the rest proves nothing.
+// Only a verified answer means up; a request that left without one means
+// down; one that never left, or that its caller cancelled, proves nothing.
 func TestReport(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -28,12 +28,15 @@ func TestReport(t *testing.T) {
 	}{
 		{"success", nil, Up},
 		{"business error", businessNo, Up},
-		{"unsigned business error", &alipay.Error{Code: "40004", HTTPStatus: 200, Err: alipay.ErrUnsigned}, Unknown},
-		{"bad signature", &alipay.Error{Code: "10000", HTTPStatus: 200, Err: alipay.ErrSignature}, Unknown},
+		{"unsigned business error", &alipay.Error{Code: "40004", HTTPStatus: 200, Err: alipay.ErrUnsigned}, Down},
+		{"bad signature", &alipay.Error{HTTPStatus: 200, Err: alipay.ErrSignature}, Down},
+		{"malformed", &alipay.Error{HTTPStatus: 200, Err: alipay.ErrMalformed}, Down},
+		{"HTTP 500", &alipay.Error{HTTPStatus: 500, Err: errors.New("unexpected HTTP status")}, Down},
 		{"HTTP 503", &alipay.Error{HTTPStatus: 503, Err: alipay.ErrUnreachable}, Down},
 		{"refused", refused, Down},
 		{"timed out", &alipay.Error{Err: fmt.Errorf("%w: %w", alipay.ErrUnreachable, context.DeadlineExceeded)}, Down},
 		{"cancelled by the caller", &alipay.Error{Err: context.Canceled}, Unknown},
+		{"cancelled while the answer came", &alipay.Error{HTTPStatus: 200, Err: context.Canceled}, Unknown},
 		{"bad field", &alipay.Error{Err: &alipay.FieldError{Field: "biz_content.sence_no", Msg: "too long"}}, Unknown},
 		{"sence_no not on disk", &alipay.Error{Err: errors.New("not sent: disk full")}, Unknown},
 	} {

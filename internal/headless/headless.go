@@ -1,5 +1,5 @@
 // Package headless prints events for programs instead of people: one JSON
-// object per line (see event.MarshalJSONLine and the README's contract).
+// object per line (see event.MarshalJSONLine and docs/events.md).
 package headless
 
 import (

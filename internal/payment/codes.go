@@ -56,7 +56,7 @@ func (c *Codes) Decoded(senceNo, code string, expires time.Time) {
 		h.wipe.Stop()
 	}
 	h.code, h.expires, h.failed = code, expires, false
-	h.wipe = time.AfterFunc(time.Until(expires)+time.Second, func() { c.wipeCode(senceNo) })
+	h.wipe = time.AfterFunc(expires.Sub(c.now())+time.Second, func() { c.wipeCode(senceNo) })
 }
 
 // Failed notes a decode of senceNo that ended without a customer. A code

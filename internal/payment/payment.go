@@ -40,7 +40,8 @@ const (
 	// DefaultQueryTries is how often an unknown outcome is queried, Poll
 	// apart, while the gateway does not know the trade, before it is
 	// cancelled: the pay may still be on its way to it.
-	DefaultQueryTries = 3
+	DefaultQueryTries  = 3
+	DefaultFinishGrace = 5 * time.Second
 	// CancelLife is how long a cancel job is retried: the gateway cancels
 	// trades of the same day only.
 	CancelLife = 24 * time.Hour
@@ -77,11 +78,16 @@ type Options struct {
 	// BuyerWait is how long a buyer who must confirm in the app is waited
 	// for; PollEvery how often the trade is queried meanwhile.
 	BuyerWait, PollEvery time.Duration
-	QueryTries           int    // DefaultQueryTries when zero
-	TerminalID           string // sent as terminal_id
-	StoreID              string // sent as store_id unless the request names one
-	Log                  *slog.Logger
-	Now                  func() time.Time
+	QueryTries           int // DefaultQueryTries when zero
+	// FinishGrace is how long a pay request in flight when Run's context
+	// ends may take to be answered (DefaultFinishGrace when zero): an
+	// answer that comes is recorded, so a clean stop does not turn a known
+	// outcome into one the next start must resolve.
+	FinishGrace time.Duration
+	TerminalID  string // sent as terminal_id
+	StoreID     string // sent as store_id unless the request names one
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Service takes payments. Call Run before Pay.
@@ -119,8 +125,11 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("payment: no queue")
 	case o.Events == nil:
 		return nil, errors.New("payment: no event publisher")
-	case o.BuyerWait < 0 || o.PollEvery < 0 || o.QueryTries < 0:
-		return nil, errors.New("payment: BuyerWait, PollEvery and QueryTries may not be negative")
+	case o.BuyerWait < 0 || o.PollEvery < 0 || o.QueryTries < 0 || o.FinishGrace < 0:
+		return nil, errors.New("payment: BuyerWait, PollEvery, QueryTries and FinishGrace may not be negative")
+	}
+	if o.FinishGrace == 0 {
+		o.FinishGrace = DefaultFinishGrace
 	}
 	if o.BuyerWait == 0 {
 		o.BuyerWait = DefaultBuyerWait
@@ -370,9 +379,11 @@ func (s *Service) drive(ctx context.Context, r *run, rec Record, code string) {
 		ExtendParams: &alipay.TradePayExtendParams{DynamicTokenOutBizNo: rec.SenceNo},
 		StoreID:      rec.StoreID, OperatorID: rec.OperatorID, TerminalID: rec.TerminalID,
 	}
-	resp, err := s.o.Gateway.TradePay(ctx, req)
-	if ctx.Err() != nil {
-		return // stopping: the record says sending, and the next start resolves it
+	pctx, stop := graceful(ctx, s.o.FinishGrace)
+	resp, err := s.o.Gateway.TradePay(pctx, req)
+	stop()
+	if ctx.Err() != nil && err != nil && !definite(err) {
+		return // stopping without an answer: the record says sending, and the next start resolves it
 	}
 	var ae *alipay.Error
 	switch {
@@ -390,6 +401,16 @@ func (s *Service) drive(ctx context.Context, r *run, rec Record, code string) {
 		s.set(&rec, event.PaymentUnknown, "No clear answer from Alipay: checking whether the customer paid.", "Wait: do not charge again.")
 		s.resolve(ctx, r, &rec)
 	}
+}
+
+// graceful returns a context that ends grace after parent does.
+func graceful(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(ctx, func() { t.Stop() })
+	})
+	return ctx, func() { stop(); cancel() }
 }
 
 // definite reports whether err is the gateway's own verified verdict on the
@@ -505,6 +526,7 @@ func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 	// The job must land even while stopping.
 	_, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
 		Kind: JobKind, Key: JobKind + "/" + rec.OutTradeNo, Payload: payload,
+		Subject:  event.Subject{SenceNo: rec.SenceNo},
 		Deadline: s.o.Now().Add(CancelLife),
 	})
 	if err != nil {

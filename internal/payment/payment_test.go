@@ -1,11 +1,13 @@
 package payment
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -39,6 +41,12 @@ func TestBranches(t *testing.T) {
 			states: []string{"sending", "waiting_buyer", "cancelling", "cancelled"}},
 		{name: "balance too low", payer: &alipaytest.Payer{Balance: 100},
 			states: []string{"sending", "failed"}},
+		{name: "code invalid", fault: &alipaytest.Fault{SubCode: alipay.SubAuthCodeInvalid, Count: 1},
+			states: []string{"sending", "failed"}},
+		{name: "ACQ.SYSTEM_ERROR", fault: &alipaytest.Fault{SubCode: alipay.SubTradeSystemError, Count: 1},
+			states: []string{"sending", "unknown", "cancelling", "cancelled"}},
+		{name: "already paid", fault: &alipaytest.Fault{Processed: true, SubCode: alipay.SubTradeHasSuccess, Count: 1},
+			states: []string{"sending", "unknown", "paid"}, charges: 1},
 		{name: "answer lost after the charge", fault: &alipaytest.Fault{Processed: true, Drop: true, Count: 1},
 			states: []string{"sending", "unknown", "paid"}, charges: 1},
 		{name: "20000 after the charge", fault: &alipaytest.Fault{Processed: true, Code20000: true, Count: 1},
@@ -56,6 +64,14 @@ func TestBranches(t *testing.T) {
 				e.srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{Drop: true, Count: 3})
 			},
 			states: []string{"sending", "waiting_buyer", "cancelling", "cancelled"}},
+		{name: "buyer confirms as the cancel goes out", payer: &alipaytest.Payer{Balance: 100000, Confirm: true, ConfirmAfter: time.Second},
+			// The wait (300ms) ends, the query finds the trade unpaid, and
+			// the buyer confirms while the cancel is on its way: the cancel
+			// refunds.
+			setup: func(e *env) {
+				e.srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{Latency: 2 * time.Second, Count: 1})
+			},
+			states: []string{"sending", "waiting_buyer", "cancelling", "refunded"}, charges: 1, refund: true},
 		{name: "cancel retry_flag Y", payer: &alipaytest.Payer{Balance: 100000, Confirm: true, NeverConfirm: true},
 			setup:  func(e *env) { e.srv.CancelRetries(2) },
 			states: []string{"sending", "waiting_buyer", "cancelling", "cancelled"}},
@@ -71,7 +87,7 @@ func TestBranches(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(e)
 			}
-			e.decoded("S1")
+			code := e.decoded("S1")
 			e.pay("S1", "o1", "12.50")
 			got := e.states("o1")
 			if !slices.Equal(got, tt.states) {
@@ -96,6 +112,11 @@ func TestBranches(t *testing.T) {
 			}
 			if p.Action == "" || p.Message == "" {
 				t.Fatalf("no words for the cashier: %+v", p)
+			}
+			// The code was never written: not in the records, not in a
+			// cancel job.
+			if raw, err := os.ReadFile(e.dbPath); err != nil || bytes.Contains(raw, []byte(code)) {
+				t.Fatalf("the database file holds the payment code (%v)", err)
 			}
 		})
 	}
@@ -377,5 +398,50 @@ func TestCodes(t *testing.T) {
 	now = now.Add(DefaultForget + time.Minute)
 	if _, st := c.peek("S3"); st != codeUnknown {
 		t.Fatal("not forgotten")
+	}
+}
+
+// A clean stop while the pay is on its way waits for the answer (within
+// FinishGrace) and records it: the next start has nothing to resolve.
+func TestCleanStopKeepsTheAnswer(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.srv.SetFault(alipay.MethodTradePay, alipaytest.Fault{Processed: true, Latency: 300 * time.Millisecond, Count: 1})
+	e.decoded("S1")
+	e.pay("S1", "o1", "4.00")
+	e.close() // returns once the driver has
+	db, err := bbolt.Open(e.dbPath, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, ok, err := store{db}.get("o1")
+	if err != nil || !ok || r.State != event.PaymentPaid || r.TradeNo == "" {
+		t.Fatalf("after a clean stop: %+v %v %v", r, ok, err)
+	}
+}
+
+// A cancel that waits in the queue names its customer in the queue's events.
+func TestQueuedCancelNamesTheCustomer(t *testing.T) {
+	e := newEnv(t, envOpts{buyerWait: 100 * time.Millisecond})
+	e.srv.SetPayer(userID, alipaytest.Payer{Balance: 100000, Confirm: true, NeverConfirm: true})
+	e.srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{Drop: true, Count: 1})
+	e.decoded("S1")
+	e.pay("S1", "o1", "2.00")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		ev, err := e.sub.Next(ctx)
+		if err != nil {
+			t.Fatal("no queued event for the cancel")
+		}
+		if q, ok := ev.(event.Queued); ok && q.Kind == JobKind {
+			if q.SenceNo != "S1" {
+				t.Fatalf("queued %+v", q)
+			}
+			break
+		}
+	}
+	if got := e.states("o1"); got[len(got)-1] != event.PaymentCancelled {
+		t.Fatalf("states %v", got)
 	}
 }

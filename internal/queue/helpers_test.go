@@ -14,22 +14,16 @@ import (
 	"posagent/internal/dbfile"
 )
 
-// fakeClock is a clock tests move by hand; After channels fire when Advance
-// passes their time.
+// fakeClock is a clock tests move by hand, for the queue's arithmetic of
+// due times and deadlines; tests of Run's waiting run in a testing/synctest
+// bubble instead.
 type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []waiter
-	waiting chan struct{} // receives when After is called for a future time
-}
-
-type waiter struct {
-	at time.Time
-	ch chan time.Time
+	mu  sync.Mutex
+	now time.Time
 }
 
 func newClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), waiting: make(chan struct{}, 1)}
+	return &fakeClock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 }
 
 func (c *fakeClock) Now() time.Time {
@@ -38,33 +32,10 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
-	select {
-	case c.waiting <- struct{}{}:
-	default:
-	}
-	return ch
-}
-
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-	c.waiters = slices.DeleteFunc(c.waiters, func(w waiter) bool {
-		if w.at.After(c.now) {
-			return false
-		}
-		w.ch <- c.now
-		return true
-	})
 }
 
 func tempDB(t testing.TB) (*bbolt.DB, string) {
@@ -85,7 +56,6 @@ func newTestQueue(t testing.TB, opts Options) (*Queue, *fakeClock, *bbolt.DB) {
 	clock := newClock()
 	if opts.Now == nil {
 		opts.Now = clock.Now
-		opts.After = clock.After
 	}
 	q, err := New(db, opts)
 	if err != nil {

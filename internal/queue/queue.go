@@ -110,8 +110,9 @@ type Options struct {
 	// Quarantined is told of each damaged record New moves aside
 	// (default: nothing).
 	Quarantined func(error)
-	Now         func() time.Time                     // default time.Now
-	After       func(time.Duration) <-chan time.Time // default time.After; Run waits with it
+	// Now is the queue's clock, default time.Now; Run waits on real
+	// timers (tests run it in a testing/synctest bubble).
+	Now func() time.Time
 }
 
 func (o *Options) defaults() error {
@@ -173,9 +174,6 @@ func (o *Options) defaults() error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.After == nil {
-		o.After = time.After
 	}
 	return nil
 }

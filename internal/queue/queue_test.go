@@ -134,7 +134,7 @@ func TestEnqueueInvalid(t *testing.T) {
 func TestIdempotencyKeyAcrossRestart(t *testing.T) {
 	db, path := tempDB(t)
 	clock := newClock()
-	opts := Options{Now: clock.Now, After: clock.After, KeepDone: time.Hour}
+	opts := Options{Now: clock.Now, KeepDone: time.Hour}
 	q, err := New(db, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -542,7 +542,7 @@ func TestChurnKeepsFileSize(t *testing.T) {
 func TestIndexRebuiltAtOpen(t *testing.T) {
 	db, path := tempDB(t)
 	clock := newClock()
-	opts := Options{Now: clock.Now, After: clock.After, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	opts := Options{Now: clock.Now, BaseDelay: time.Minute, MaxDelay: time.Hour}
 	q, err := New(db, opts)
 	if err != nil {
 		t.Fatal(err)

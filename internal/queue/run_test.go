@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"posagent/internal/alipay"
@@ -288,60 +289,61 @@ func TestRunTwice(t *testing.T) {
 	}
 }
 
-// Run waits on the injected clock: a job due in an hour runs when the fake
-// clock says an hour has passed, without the test sleeping.
-func TestRunWaitsOnClock(t *testing.T) {
-	q, clock, _ := newTestQueue(t, Options{})
-	ran := make(chan string, 1)
-	q.Handle("later", func(ctx context.Context, j Job) error { ran <- j.ID; return nil })
-	j := mustEnqueue(t, q, Job{Kind: "later", NextAt: clock.Now().Add(time.Hour)})
-	<-q.wake // taken here, so that Run's first wait is its only one
-	stop := run(t, q)
-	defer stop()
-	await(t, "Run waiting on the clock", clock.waiting)
-	select {
-	case id := <-ran:
-		t.Fatalf("job %s ran before its time", id)
-	default:
-	}
-	clock.Advance(time.Hour)
-	select {
-	case id := <-ran:
-		if id != j.ID {
-			t.Errorf("ran %s, want %s", id, j.ID)
+// Run waits for a job's time without spinning: a job due in an hour runs
+// when an hour has passed (in a synctest bubble, at once), not before.
+func TestRunWaitsForNextAt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q, _, _ := newTestQueue(t, Options{Now: time.Now})
+		ran := make(chan string, 1)
+		q.Handle("later", func(ctx context.Context, j Job) error { ran <- j.ID; return nil })
+		start := time.Now()
+		j := mustEnqueue(t, q, Job{Kind: "later", NextAt: start.Add(time.Hour)})
+		stop := run(t, q)
+		defer stop()
+		synctest.Wait() // Run waits for the job's time
+		select {
+		case id := <-ran:
+			t.Fatalf("job %s ran before its time", id)
+		default:
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("job did not run within 10s after its time came")
-	}
+		if id := <-ran; id != j.ID || time.Since(start) != time.Hour {
+			t.Errorf("ran %s after %v, want %s after 1h", id, time.Since(start), j.ID)
+		}
+	})
 }
 
 // A deadline passes on time even while no job can be leased (every worker
 // busy, or the gateway down and its probe under way): the job dies then,
 // and event.Dead says so, without waiting for a free worker.
 func TestRunExpiresWhileBusy(t *testing.T) {
-	rec := &eventtest.Recorder{}
-	q, clock, _ := newTestQueue(t, Options{Workers: 1, Events: rec})
-	release, started := make(chan struct{}), make(chan struct{})
-	q.Handle("coupon", func(ctx context.Context, j Job) error {
-		close(started)
-		<-release
-		return nil
+	synctest.Test(t, func(t *testing.T) {
+		rec := &eventtest.Recorder{}
+		q, _, _ := newTestQueue(t, Options{Workers: 1, Events: rec, Now: time.Now})
+		release, started := make(chan struct{}), make(chan struct{})
+		q.Handle("coupon", func(ctx context.Context, j Job) error {
+			close(started)
+			<-release
+			return nil
+		})
+		start := time.Now()
+		mustEnqueue(t, q, Job{Kind: "coupon"})
+		decode := mustEnqueue(t, q, Job{Kind: "decode", Deadline: start.Add(time.Minute)})
+		stop := run(t, q)
+		<-started
+		time.Sleep(time.Minute - time.Nanosecond)
+		synctest.Wait()
+		if n := len(rec.All()); n != 0 {
+			t.Fatalf("events %v before the deadline", rec.All())
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if d, ok := rec.Last().(event.Dead); !ok || d.JobID != decode.ID || d.Reason != "deadline passed" {
+			t.Errorf("events %v at the deadline, want job %s dead with reason %q", rec.All(), decode.ID, "deadline passed")
+		}
+		close(release)
+		stop()
+		checkConsistent(t, q) // bbolt's check must not run beside a commit
 	})
-	mustEnqueue(t, q, Job{Kind: "coupon"})
-	decode := mustEnqueue(t, q, Job{Kind: "decode", Deadline: clock.Now().Add(time.Minute)})
-	<-q.wake // taken here, so that Run's only wait is on the clock
-	stop := run(t, q)
-	await(t, "coupon handler started", started)
-	await(t, "Run waiting on the clock", clock.waiting)
-	clock.Advance(time.Minute)
-	d := rec.Wait(t, "dead", func(e event.Event) bool { _, ok := e.(event.Dead); return ok }).(event.Dead)
-	if d.JobID != decode.ID || d.Reason != "deadline passed" {
-		t.Errorf("dead event %+v, want job %s with reason %q", d, decode.ID, "deadline passed")
-	}
-	close(release)
-	stop()
-	checkConsistent(t, q) // bbolt's check must not run beside a commit
-
 }
 
 // A database that fails stops Run with the error instead of running jobs

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"posagent/internal/alipay"
+	"posagent/internal/payment"
 	"posagent/internal/queue"
 	"posagent/internal/scanner"
 )
@@ -12,4 +13,5 @@ var (
 	_ AgreementConfirmer = (*alipay.Client)(nil)
 	_ KeyFeeder          = (*scanner.Wedge)(nil)
 	_ ScannerLister      = scanner.List
+	_ PaymentTaker       = (*payment.Service)(nil)
 )

@@ -13,6 +13,7 @@ var helpText = []struct{ title, body string }{
 	{"Everywhere", `
   F1  Alt-H  this help         F2 Alt-C  checkout     F3 Alt-Q  queue
   F4  Alt-S  settings          F5 Alt-A  agreement    F6 Alt-O  app-pay order
+  F7  Alt-P  pay (the customer decoded last)
   F10 Alt-X  quit (Ctrl-C)     Esc  close a dialog    the mouse works too`},
 	{"Checkout", `
   A keyboard-wedge scanner types here: its digits and Enter go to posagent.
@@ -25,9 +26,10 @@ var helpText = []struct{ title, body string }{
   F9 Alt-W       save                   Alt-L  pick a detected scanner
   Alt-N          add a coupon rule      Alt-K  remove the current rule
   A problem shows beside its field as you type; none may remain to save.`},
-	{"Agreement and app-pay order", `
-  Tab/Shift-Tab  next/previous field    F9 Alt-W  send / build
-  Alt-G          show the order as a QR code (needs a big terminal)`},
+	{"Agreement, app-pay order and pay", `
+  Tab/Shift-Tab  next/previous field    F9 Alt-W  send / build / pay
+  Alt-G          show the order as a QR code (needs a big terminal)
+  Alt-K          cancel the payment while the customer has not confirmed`},
 }
 
 func newHelp() *tview.TextView {

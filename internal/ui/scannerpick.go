@@ -31,6 +31,9 @@ func (a *App) pickScanner(s *settingsScreen) {
 	s.showMessage()
 	a.goBackground(func(context.Context) {
 		devices, err := a.deps.Scanners()
+		// A build without cgo still lists serial ports: show them, and
+		// say that HID scanners cannot be among them.
+		hidMissing, err := scanner.WithoutHID(err)
 		a.update(func() {
 			s.note = ""
 			switch {
@@ -39,19 +42,27 @@ func (a *App) pickScanner(s *settingsScreen) {
 				s.showMessage()
 			case len(devices) == 0:
 				s.note = " No scanner found. Plug it in (and check its USB mode), then press Alt-L again."
+				if hidMissing {
+					s.note += fmt.Sprintf(" %s%s HID support is not built in:%s USB-HID scanners cannot be found.", tagBad, symBad, tagOff)
+				}
 				s.showMessage()
 			default:
-				a.showScanners(s, devices)
+				a.showScanners(s, devices, hidMissing)
 			}
 		})
 	})
 }
 
-// showScanners opens the list of detected devices.
-func (a *App) showScanners(s *settingsScreen, devices []scanner.Device) {
+// showScanners opens the list of detected devices; hidMissing says in its
+// title that HID devices cannot be among them.
+func (a *App) showScanners(s *settingsScreen, devices []scanner.Device, hidMissing bool) {
 	list := tview.NewList().ShowSecondaryText(true).SetSelectedStyle(selectedStyle).
 		SetSecondaryTextColor(tcell.ColorDefault)
-	list.SetBorder(true).SetTitle(" Detected scanners — Enter picks, Esc returns ")
+	title := " Detected scanners — Enter picks, Esc returns "
+	if hidMissing {
+		title = " Detected scanners — HID SUPPORT NOT BUILT IN: serial ports only — Enter picks, Esc returns "
+	}
+	list.SetBorder(true).SetTitle(title)
 	back := func() {
 		a.pages.RemovePage(pageScanners)
 		a.show(pageSettings)

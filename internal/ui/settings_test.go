@@ -193,6 +193,23 @@ func TestSettingsPicksDetectedScanner(t *testing.T) {
 	}
 }
 
+// A build without HID support still offers the serial ports, and says
+// loudly that HID scanners cannot be listed.
+func TestSettingsScannerPickerWithoutHID(t *testing.T) {
+	path := copyConfig(t)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lister := func() ([]scanner.Device, error) {
+		return []scanner.Device{{Kind: "serial", Path: "/dev/ttyACM1", Mode: drivers.ModeCDC}}, scanner.ErrHIDUnsupported
+	}
+	h := start(t, Deps{Config: cfg, ConfigPath: path, Scanners: lister}, 120, 30)
+	h.key(tcell.KeyF4, 0, tcell.ModNone)
+	h.key(tcell.KeyRune, 'l', tcell.ModAlt)
+	h.waitFor(t, "HID SUPPORT NOT BUILT IN", "serial  /dev/ttyACM1")
+}
+
 // A key-file path longer than the field's width with an error shows in full
 // when the field has none: staff must see which file is configured.
 func TestSettingsShowsLongPathInFull(t *testing.T) {

@@ -85,6 +85,7 @@ var screenKeys = []screenKey{
 	{pageSettings, tcell.KeyF4, 's', "Settings"},
 	{pageAgreement, tcell.KeyF5, 'a', "Agreement"},
 	{pageOrder, tcell.KeyF6, 'o', "App-pay"},
+	{pagePay, tcell.KeyF7, 'p', "Pay"},
 }
 
 // newMenu is the top line: one clickable entry per screen.
@@ -92,7 +93,7 @@ func newMenu(show func(page string)) *tview.TextView {
 	menu := tview.NewTextView().SetDynamicColors(true).SetRegions(true).SetWrap(false)
 	var b strings.Builder
 	for _, k := range screenKeys {
-		fmt.Fprintf(&b, `["%s"]%s%s%s %s[""]  `, k.page, tagKey, tcell.KeyNames[k.fkey], tagOff, k.label)
+		fmt.Fprintf(&b, `["%s"]%s%s%s %s[""] `, k.page, tagKey, tcell.KeyNames[k.fkey], tagOff, k.label)
 	}
 	fmt.Fprintf(&b, "%sF10%s Quit", tagKey, tagOff)
 	menu.SetText(b.String())

@@ -52,6 +52,7 @@ type Deps struct {
 	Keys       KeyFeeder
 	Agreements AgreementConfirmer
 	Orders     OrderBuilder
+	Payments   PaymentTaker // the Pay dialog (F7)
 	// Scanners lists the scanners the settings screen offers to pick from.
 	Scanners ScannerLister
 
@@ -77,6 +78,7 @@ type App struct {
 	queue     *queueScreen
 	agreement *agreementDialog
 	order     *orderDialog
+	pay       *payDialog
 	help      *tview.TextView
 
 	// Background work: every goroutine that may queue an update is counted
@@ -119,6 +121,7 @@ func New(deps Deps) *App {
 	a.agreement = newAgreementDialog(a, deps.Agreements)
 	a.queue = newQueueScreen(a, deps.Queue)
 	a.order = newOrderDialog(a, deps.Orders)
+	a.pay = newPayDialog(a, deps.Payments)
 
 	a.pages = tview.NewPages().
 		AddPage(pageCheckout, a.checkout.root, true, true).
@@ -127,7 +130,8 @@ func New(deps Deps) *App {
 		AddPage(pageSettings, a.settings.root, true, false).
 		AddPage(pageAgreement, a.agreement.root, true, false).
 		AddPage(pageOrder, a.order.root, true, false).
-		AddPage(pageOrderQR, a.order.qr, true, false)
+		AddPage(pageOrderQR, a.order.qr, true, false).
+		AddPage(pagePay, a.pay.root, true, false)
 	a.menu = newMenu(a.show)
 	// A click on the menu opens a screen; the keyboard stays with the screens.
 	a.menu.SetFocusFunc(func() { a.tv.SetFocus(a.pages) })
@@ -272,6 +276,7 @@ func (a *App) apply(batch []event.Event) {
 	for _, e := range batch {
 		a.status.apply(e)
 		a.checkout.apply(e)
+		a.pay.apply(e)
 		if a.deps.Queue != nil {
 			a.queue.apply(e)
 		}
@@ -361,6 +366,12 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 			return nil
 		}
 		return a.order.key(ev, a.order.send)
+	case pagePay:
+		if isAlt(ev, 'k') {
+			a.pay.cancel()
+			return nil
+		}
+		return a.pay.key(ev, a.pay.send)
 	}
 	return ev
 }

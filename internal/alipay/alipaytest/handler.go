@@ -80,6 +80,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.wg.Done()
+	// The gateway's Date is its clock (WithClock): a client compares its
+	// own with it, as `posagent doctor` does.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	if r.URL.Path != "/gateway.do" {
 		http.NotFound(w, r)
 		return

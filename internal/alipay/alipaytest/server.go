@@ -89,6 +89,7 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 func WithCodeTTL(d time.Duration) Option { return func(s *Server) { s.codeTTL = d } }
 
 // WithAddr sets the listen address (default "127.0.0.1:0", a free port).
+// It must be on loopback: NewServer panics otherwise.
 func WithAddr(addr string) Option { return func(s *Server) { s.addr = addr } }
 
 // WithPassErrorsInResult makes alipay.pass.instance.add answer business
@@ -172,6 +173,11 @@ func NewUnstartedServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	// The fake gateway answers for Alipay with keys anyone can read: it
+	// serves this PC only, never a till's network.
+	if host, _, err := net.SplitHostPort(s.addr); err != nil || !loopback(host) {
+		panic(fmt.Sprintf("alipaytest: listen address %q is not on loopback (127.0.0.1, ::1 or localhost)", s.addr))
+	}
 	if _, ok := charsetOf(s.charset); !ok {
 		panic(fmt.Sprintf("alipaytest: charset %q: want utf-8 or GBK", s.charset))
 	}
@@ -204,6 +210,14 @@ func NewUnstartedServer(opts ...Option) *Server {
 		ConnState:         s.trackConn,
 	}
 	return s
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Start serves on the listener made by NewUnstartedServer.

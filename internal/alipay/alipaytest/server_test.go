@@ -1,6 +1,7 @@
 package alipaytest
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -59,5 +60,18 @@ func TestEncodeTextReplacesWhatGBKLacks(t *testing.T) {
 	got, ok := decodeText(string(encodeText("券😀码", "GBK")), "GBK")
 	if !ok || got != "券?码" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestRefusesNonLoopbackAddr(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:0"} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "not on loopback") {
+					t.Errorf("WithAddr(%q): %v, want a panic about loopback", addr, r)
+				}
+			}()
+			NewUnstartedServer(WithAddr(addr)).Close()
+		}()
 	}
 }

@@ -33,9 +33,9 @@ type Trade struct {
 	Refunded   bool      // paid, then refunded by a cancel
 	// Charges counts the times the buyer's money was taken: never more than
 	// one for a correct client, whatever it retries.
-	Charges    int
-	PayCalls   int // alipay.trade.pay requests that reached this trade
-	CancelCall int // alipay.trade.cancel requests for it
+	Charges     int
+	PayCalls    int // alipay.trade.pay requests that reached this trade
+	CancelCalls int // alipay.trade.cancel requests for it
 
 	authCode  string
 	confirmAt time.Time // zero: the buyer never confirms

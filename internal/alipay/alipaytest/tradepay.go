@@ -176,10 +176,10 @@ func (s *Server) tradeCancel(obj map[string]any, bizErr error) *reply {
 			return tradeFailure(method, alipay.SubTradeNotExist, "")
 		}
 		// Closed before it existed: no trade_no, nobody charged.
-		s.pay.trades[otn] = &Trade{OutTradeNo: otn, Status: alipay.TradeClosed, Created: s.now(), CancelCall: 1}
+		s.pay.trades[otn] = &Trade{OutTradeNo: otn, Status: alipay.TradeClosed, Created: s.now(), CancelCalls: 1}
 		return success(method, field{"out_trade_no", otn}, field{"retry_flag", "N"}, field{"action", ""})
 	}
-	t.CancelCall++
+	t.CancelCalls++
 	s.settleLocked(t)
 	action := alipay.CancelActionClose
 	switch {
