@@ -30,8 +30,10 @@ const usage = `usage: posagent <command> [flags]
 
 commands:
   demo [--headless] [--data DIR] [--speed N] [--api ADDR] [--log-format text|json]
-                                   the whole product on a fake gateway and a simulated scanner;
-                                   --data DIR also gets DIR/posagent.json for posagent doctor
+       [--scanner wedge|serial:PORT|hid[:VID:PID]]
+                                   the whole product on a fake gateway and a simulated scanner
+                                   (--scanner: a real one; any payment code decodes to a demo
+                                   customer); --data DIR also gets DIR/posagent.json for doctor
   run --config FILE [--headless] [--log-format text|json]
                                    the product on a real configuration
   scanners                         list the scanners this PC can see
@@ -133,7 +135,7 @@ func runConfig(ctx context.Context, args []string, asService bool) error {
 		return err
 	}
 	defer closeLog.Close()
-	a, err := agent.New(agent.Options{Config: c, ConfigPath: *path, Log: log})
+	a, err := agent.New(agent.Options{Config: c, ConfigPath: *path, Log: log, ProbeAtStart: true})
 	if err != nil {
 		return err
 	}
@@ -160,8 +162,16 @@ func runDemo(ctx context.Context, args []string) error {
 	speed := fs.Float64("speed", 1, "play the scanner script this many times faster")
 	logFormat := fs.String("log-format", agent.LogText, "log lines as `text` or json")
 	apiAddr := fs.String("api", "127.0.0.1:0", "serve the local API on `ADDR` (port 0 picks a free one; the started event says which), or \"off\"")
+	live := fs.String("scanner", "", "read a real scanner instead of the script: `wedge`, serial:PORT, hid or hid:VID:PID")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var sc config.Scanner
+	if *live != "" {
+		var err error
+		if sc, err = demo.ParseScanner(*live, scanner.List); err != nil {
+			return err
+		}
 	}
 	if *dir == "" {
 		tmp, err := os.MkdirTemp("", "posagent-demo-")
@@ -177,12 +187,18 @@ func runDemo(ctx context.Context, args []string) error {
 	}
 	defer d.Close()
 	d.Config.API.Listen = *apiAddr
+	opts := agent.Options{Config: d.Config, Scanner: scanner.NewSim(d.Script, scanner.Options{}), ProbeAtStart: true}
+	if *live != "" {
+		d.UseScanner(sc)
+		opts.Scanner = nil // the one d.Config names
+	}
 	log, closeLog, err := agent.Logger(*headlessMode, d.Config.DataDir, os.Stderr, *logFormat)
 	if err != nil {
 		return err
 	}
 	defer closeLog.Close()
-	a, err := agent.New(agent.Options{Config: d.Config, Log: log, Scanner: scanner.NewSim(d.Script, scanner.Options{})})
+	opts.Log = log
+	a, err := agent.New(opts)
 	if err != nil {
 		return err
 	}
@@ -199,7 +215,7 @@ func runDemo(ctx context.Context, args []string) error {
 	go func() {
 		defer played.Close()
 		// The outage needs Play in both modes; only headless ends with it.
-		if d.Play(ctx, played, a.Idle) && *headlessMode {
+		if d.Play(ctx, played, a.Idle) && *headlessMode && *live == "" {
 			fmt.Fprintln(os.Stderr, "posagent demo: the script has played and the queue is empty")
 			cancel(errDemoPlayed)
 		}
@@ -208,6 +224,9 @@ func runDemo(ctx context.Context, args []string) error {
 		return agent.WithUI(ctx, a, "")
 	}
 	fmt.Fprintf(os.Stderr, "posagent demo: fake gateway at %s, data in %s; events follow on stdout (Ctrl-C stops)\n", d.Server.URL(), *dir)
+	if w, ok := a.Scanner.(*scanner.Wedge); ok {
+		go agent.FeedKeys(ctx, w, os.Stdin)
+	}
 	return agent.Headless(ctx, a, os.Stdout)
 }
 

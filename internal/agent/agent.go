@@ -76,6 +76,10 @@ type Options struct {
 	// ProbeEvery is how often the gateway is probed while it is down and
 	// quiet (gwhealth.DefaultProbeEvery when zero).
 	ProbeEvery time.Duration
+	// ProbeAtStart probes the gateway once when Run starts, so that the
+	// screen's "? unknown" becomes up or down within seconds instead of at
+	// the first scan.
+	ProbeAtStart bool
 	// CodeTTL is how long a scanned code may be retried (decode.DefaultCodeTTL).
 	CodeTTL time.Duration
 	// FinishGrace is DefaultFinishGrace when zero.
@@ -118,10 +122,11 @@ type Agent struct {
 	manual               chan manual   // codes entered through the API
 	stopped              chan struct{} // closed when Run no longer takes them
 
-	log        *slog.Logger
-	configPath string
-	now        func() time.Time
-	grace      time.Duration
+	log          *slog.Logger
+	configPath   string
+	now          func() time.Time
+	grace        time.Duration
+	probeAtStart func(context.Context) error // Options.ProbeAtStart; nil: none
 }
 
 // New builds the agent. The database is open on return: Close it.
@@ -180,6 +185,9 @@ func New(o Options) (a *Agent, err error) {
 	gw := gateway{c: a.Client}
 	a.Health = gwhealth.New(gwhealth.Options{Events: a.Bus, Now: a.now, ProbeEvery: o.ProbeEvery, Probe: gw.probe(c.TerminalID, c.PayPID)})
 	gw.h = a.Health
+	if o.ProbeAtStart {
+		a.probeAtStart = gw.probe(c.TerminalID, c.PayPID)
+	}
 	qo := o.Queue
 	if c.Queue.MaxInFlight > 0 {
 		qo.MaxInFlight = c.Queue.MaxInFlight
@@ -363,6 +371,9 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	wg.Add(5)
 	go func() {
 		defer wg.Done()
+		if a.probeAtStart != nil && a.Health.State() == gwhealth.Unknown {
+			a.Health.Report(a.probeAtStart(ctx))
+		}
 		a.Health.Run(ctx)
 	}()
 	go func() {

@@ -27,6 +27,7 @@ func WithUI(ctx context.Context, a *Agent, configPath string) error {
 func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 	deps.Events = a.Bus.Subscribe()
 	deps.Config = a.Config
+	deps.StaffPIN = a.Config.StaffPIN
 	deps.OnSave = func(c *config.Config) ([]string, error) {
 		applied, err := a.Apply(c)
 		a.logSaved(deps.ConfigPath, c, applied.Restart, err)

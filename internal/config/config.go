@@ -42,6 +42,9 @@ type Config struct {
 	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
 	AppPay  AppPay   `json:"app_pay,omitzero"`  // app payments (install.go)
 	Queue   Queue    `json:"queue,omitzero"`    // queue.go
+	// StaffPIN is the salted hash of the PIN that guards the TUI's staff
+	// actions (staff.go); empty: no PIN.
+	StaffPIN string `json:"staff_pin,omitempty"`
 }
 
 // Scanner kinds.
@@ -256,6 +259,7 @@ func (c *Config) Validate() error {
 	c.validateAPI(bad)
 	c.validatePayment(bad)
 	c.validateQueue(bad)
+	c.validateStaff(bad)
 	for i, r := range c.Coupons {
 		key := fmt.Sprintf("coupons[%d]", i)
 		if r.Match.SchoolStdCode == "" && !r.Match.AnyUser {

@@ -57,6 +57,7 @@ type skeleton struct {
 	API               skelAPI      `json:"api"`
 	Payment           skelPayment  `json:"payment"`
 	AppPay            skelAppPay   `json:"app_pay"`
+	StaffPIN          string       `json:"staff_pin"` // empty: the TUI asks staff for no PIN
 	Queue             skelQueue    `json:"queue"`
 }
 

@@ -12,6 +12,12 @@ import (
 // keys 1–20 ms apart; a person's keys are 80 ms or more apart.
 const (
 	DefaultMaxKeyGap = 35 * time.Millisecond
+	// DefaultTermGap is how long after a burst its terminator may come:
+	// some scanners, and a terminal passing keys on (a remote session, a
+	// busy PC), send the suffix later than the code. Nobody types six keys
+	// 35 ms apart, so a longer wait here cannot take a person's typing for
+	// a scan. It is the serial framer's stale gap.
+	DefaultTermGap = DefaultStaleGap
 	// wedgeMinBurst is the shortest burst taken for a scanner: two or three
 	// fast keys happen when a person rolls over keys.
 	wedgeMinBurst = 6
@@ -64,6 +70,26 @@ func (w *Wedge) Key(r rune, at time.Time) {
 	}
 }
 
+// KeyBurst passes a whole burst at once (rs[i] typed at at[i]): a feeder
+// that knows it has a burst (the TUI's burst gate) hands it over in one
+// piece, so that a pause in the feeder cannot cut it in two. It never
+// blocks.
+func (w *Wedge) KeyBurst(rs []rune, at []time.Time) {
+	w.mu.Lock()
+	if len(w.keys)+len(rs) <= wedgeQueue {
+		for i, r := range rs {
+			w.keys = append(w.keys, keystroke{r, at[i]})
+		}
+	} else {
+		w.dropped += len(rs)
+	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (w *Wedge) take(into []keystroke) ([]keystroke, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -89,7 +115,10 @@ func (w *Wedge) Run(ctx context.Context, out chan<- Event) error {
 	var lost lossReport
 	for {
 		var gap <-chan time.Time
-		if len(b.text) > 0 {
+		switch {
+		case b.n >= wedgeMinBurst && !b.noTerm:
+			gap = w.opts.Clock.After(DefaultTermGap)
+		case len(b.text) > 0:
 			gap = w.opts.Clock.After(w.maxGap)
 		}
 		select {
@@ -127,12 +156,13 @@ type burst struct {
 }
 
 func (b *burst) key(r rune, at time.Time) {
-	if b.n > 0 && at.Sub(b.last) > b.maxGap {
+	term := r == '\r' || r == '\n' || r == '\t'
+	if gap := at.Sub(b.last); b.n > 0 && gap > b.maxGap && (!term || b.n < wedgeMinBurst || gap > DefaultTermGap) {
 		b.end(b.last)
 	}
 	switch {
-	case r == '\r' || r == '\n' || r == '\t':
-		if b.n >= wedgeMinBurst && at.Sub(b.last) <= b.maxGap {
+	case term:
+		if b.n >= wedgeMinBurst {
 			b.text = append(b.text, '\r')
 			b.p.write(b.text, at)
 		}

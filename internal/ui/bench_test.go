@@ -18,11 +18,11 @@ func checkoutEvents(n int) []event.Event {
 		sence := fmt.Sprintf("till3-%06d", i)
 		code := fmt.Sprintf("28************%04d", i%10000)
 		evs = append(evs,
-			event.Scan{Stamp: st, CodeMasked: code, Source: "sim"},
+			event.Scan{Stamp: st, SenceNo: sence, CodeMasked: code, Source: "sim"},
 			event.Decoding{Stamp: st, SenceNo: sence, CodeMasked: code, Attempt: 1},
 			event.Decoding{Stamp: st, SenceNo: sence, CodeMasked: code, Attempt: 2},
 			event.Decoded{Stamp: st, SenceNo: sence, UserIDMasked: "2088********4333", SchoolStdCode: "4136013432", CampusNo: "2018012345"},
-			event.CouponIssued{Stamp: st, TplID: "tplA", SerialNumber: sence + "-tplA", PassID: "p"},
+			event.CouponIssued{Stamp: st, SenceNo: sence, TplID: "tplA", SerialNumber: sence + "-tplA", PassID: "p"},
 			event.Gateway{Stamp: st, State: event.GatewayUp},
 			event.Scanner{Stamp: st, State: event.ScannerConnected, Device: "sim"},
 		)

@@ -9,91 +9,61 @@ import (
 	"github.com/rivo/tview"
 
 	"posagent/internal/event"
+	"posagent/internal/ui/checkout"
 )
 
-// scanState is where one scan stands, as the cashier sees it.
-type scanState int
-
-const (
-	stateRead     scanState = iota // read, not yet sent
-	stateDecoding                  // first decode request on its way
-	stateRetrying                  // a later attempt
-	stateDecoded
-	stateFailed
-	stateRejected // not a payment code; refused before the gateway
-)
-
-// word is the state in capitals with its symbol: it must read without colour.
-func (s scanState) word() string {
-	switch s {
-	case stateRead:
-		return tagBusy + symWait + " READ" + tagOff
-	case stateDecoding:
-		return tagBusy + symBusy + " DECODING" + tagOff
-	case stateRetrying:
-		return tagWarn + symBusy + " RETRYING" + tagOff
-	case stateDecoded:
-		return tagOK + symOK + " DECODED" + tagOff
-	case stateFailed:
-		return tagBad + symBad + " FAILED" + tagOff
-	case stateRejected:
-		return tagBad + symBad + " NOT A PAYMENT CODE" + tagOff
-	}
-	return "?"
+// stateWords is each state in capitals with its symbol: it must read
+// without colour.
+var stateWords = [...]string{
+	checkout.Read:     tagBusy + symWait + " READ" + tagOff,
+	checkout.Decoding: tagBusy + symBusy + " DECODING" + tagOff,
+	checkout.Retrying: tagWarn + symBusy + " RETRYING" + tagOff,
+	checkout.Waiting:  tagWarn + symWait + " WAITING FOR ALIPAY" + tagOff,
+	checkout.Decoded:  tagOK + symOK + " DECODED" + tagOff,
+	checkout.Failed:   tagBad + symBad + " FAILED" + tagOff,
+	checkout.Rejected: tagBad + symBad + " NOT A PAYMENT CODE" + tagOff,
 }
 
-// scanView is one scan and what became of it. Every value arrives masked in
-// the events; the UI shows it as it came.
-type scanView struct {
-	at                     time.Time
-	code, source, senceNo  string
-	state                  scanState
-	attempt                int
-	userID, school, campus string
-	subCode, message       string
-	action                 string // what the cashier should do, in plain words
-}
+// outageAdvice is what the cashier does while Alipay cannot be reached:
+// the customer pays now, the coupons are owed and go out later.
+const outageAdvice = "Alipay unreachable: take another payment method; coupons will follow."
 
-// couponState is where one coupon stands.
-type couponState int
-
-const (
-	couponIssued  couponState = iota
-	couponPending             // waiting in the queue
-	couponFailed
-)
-
-// couponView is one coupon: issued, failed, or waiting in the queue.
-type couponView struct {
-	at                   time.Time
-	state                couponState
-	tplID, serial, pass  string
-	jobID, reason, extra string
-}
-
-// How much history the screen keeps; older entries are only in the log.
-const (
-	maxScans   = 200
-	maxCoupons = 50
-)
-
-// checkoutScreen is the cashier's screen: the current scan, the customer,
-// the coupons and the last scans.
+// checkoutScreen is the cashier's screen, drawing the checkout model: the
+// newest customer (scan, customer, coupons) and the last scans. The table
+// is kept row by row: an event changes the cells of its customer's row
+// only, a new scan inserts one row at the top.
 type checkoutScreen struct {
+	model *checkout.Model
+	now   func() time.Time
+
 	root     *tview.Flex
+	banner   *tview.TextView // what the cashier does about the gateway; empty while it is fine
 	current  *tview.TextView
 	customer *tview.TextView
 	coupons  *tview.TextView
 	last     *tview.Table
+	rows     []uint64 // the table's rows under the header: customer IDs, newest first
 
-	scans      []*scanView   // oldest first
-	couponList []*couponView // oldest first
-	typing     int           // characters a wedge typed since its last terminator
-	dirty      bool
+	// panels: the newest customer's panels (or the outage banner) changed.
+	panels bool
+	buf    strings.Builder
 }
 
-func newCheckoutScreen() *checkoutScreen {
+// Columns of the last scans.
+const (
+	colTime = iota
+	colCode
+	colState
+	colCustomer
+	colCampus
+	columns
+)
+
+func newCheckoutScreen(now func() time.Time) *checkoutScreen {
 	c := &checkoutScreen{
+		model:    checkout.New(),
+		now:      now,
+		banner:   tview.NewTextView().SetDynamicColors(true).SetWrap(false),
 		current:  tview.NewTextView().SetDynamicColors(true),
 		customer: tview.NewTextView().SetDynamicColors(true),
 		coupons:  tview.NewTextView().SetDynamicColors(true).SetWrap(false),
@@ -105,233 +75,284 @@ func newCheckoutScreen() *checkoutScreen {
 	c.current.SetBorder(true).SetTitle(" Current scan ")
 	c.customer.SetBorder(true).SetTitle(" Customer ")
 	c.coupons.SetBorder(true).SetTitle(" Coupons ")
-	c.last.SetBorder(true).SetTitle(" Last scans ")
+	c.last.SetBorder(true).SetTitle(" Last scans (newest first) ")
+	for col, h := range []string{"Time", "Code", "State", "Customer", "School / campus"} {
+		c.last.SetCell(0, col, tview.NewTableCell(h).SetAttributes(tcell.AttrBold).SetSelectable(false))
+	}
 	top := tview.NewFlex().
 		AddItem(c.current, 0, 5, false).
 		AddItem(c.customer, 0, 3, false)
 	c.root = tview.NewFlex().SetDirection(tview.FlexRow).
-		AddItem(top, 6, 0, false).
-		AddItem(c.coupons, 5, 0, false).
+		AddItem(c.banner, 0, 0, false).
+		AddItem(top, 7, 0, false).
+		AddItem(c.coupons, 4, 0, false).
 		AddItem(c.last, 0, 1, true)
-	c.dirty = true
+	c.panels = true
 	c.render()
 	return c
 }
 
-// typed notes a key a wedge scanner typed, to show that a code is being read.
-func (c *checkoutScreen) typed(r rune) {
-	if r == '\r' || r == '\n' || r == '\t' {
-		c.typing = 0
-	} else {
-		c.typing++
+// reading shows how many keys wait at the burst gate: a code being read.
+// It is 0 as soon as the read ended or timed out.
+func (c *checkoutScreen) reading(n int) {
+	if c.model.SetReading(n) {
+		c.panels = true
+		c.render()
 	}
-	c.dirty = true
-	c.render()
 }
 
-func (c *checkoutScreen) apply(e event.Event) {
-	switch e := e.(type) {
-	case event.Scan:
-		c.add(&scanView{at: e.Time, code: e.CodeMasked, source: e.Source, state: stateRead})
-	case event.ScanRejected:
-		c.add(&scanView{at: e.Time, code: e.CodeMasked, source: e.Source, state: stateRejected, message: e.Reason,
-			action: "Scan the customer's Alipay payment code, not another barcode."})
-	case event.Decoding:
-		s := c.find(e.SenceNo, e.CodeMasked, e.Time)
-		s.senceNo, s.attempt = e.SenceNo, e.Attempt
-		if s.code == "" {
-			s.code = e.CodeMasked
+// apply feeds one event to the model and updates the rows it changed.
+// It reports whether the status (gateway, scanner) changed.
+func (c *checkoutScreen) apply(e event.Event) bool {
+	ch := c.model.Apply(e)
+	if ch.Dropped != nil {
+		if i := c.row(ch.Dropped.ID); i >= 0 {
+			c.removeRow(i)
 		}
-		s.state = stateDecoding
-		if e.Attempt > 1 {
-			s.state = stateRetrying
-		}
-	case event.Decoded:
-		s := c.find(e.SenceNo, "", e.Time)
-		s.senceNo, s.state = e.SenceNo, stateDecoded
-		s.userID, s.school, s.campus = e.UserIDMasked, e.SchoolStdCode, e.CampusNo
-	case event.DecodeFailed:
-		s := c.find(e.SenceNo, "", e.Time)
-		s.senceNo, s.state = e.SenceNo, stateFailed
-		s.subCode, s.message, s.action = e.SubCode, e.Message, e.Action
-		if s.subCode == "" {
-			s.subCode = e.Code
-		}
-	case event.CouponIssued:
-		c.coupon(&couponView{at: e.Time, state: couponIssued, tplID: e.TplID, serial: e.SerialNumber, pass: e.PassID})
-	case event.CouponFailed:
-		c.coupon(&couponView{at: e.Time, state: couponFailed, tplID: e.TplID, serial: e.SerialNumber, reason: e.Reason})
-	case event.Queued:
-		if strings.Contains(e.Kind, "coupon") {
-			c.coupon(&couponView{at: e.Time, state: couponPending, jobID: e.JobID, reason: e.Reason,
-				extra: "next try " + clock(e.NextAt)})
-		}
-	case event.Dead:
-		if strings.Contains(e.Kind, "coupon") {
-			c.coupon(&couponView{at: e.Time, state: couponFailed, jobID: e.JobID, reason: e.Reason})
-		}
-	default:
-		return
 	}
-	c.dirty = true
-}
-
-func (c *checkoutScreen) add(s *scanView) {
-	if len(c.scans) == maxScans {
-		copy(c.scans, c.scans[1:])
-		c.scans = c.scans[:maxScans-1]
-	}
-	c.scans = append(c.scans, s)
-	c.typing = 0
-}
-
-// find returns the scan an event belongs to, among the recent ones: for a
-// Decoding (which has the code), the newest scan of that code still waiting
-// to be sent, since a rescan of a code carries the sence_no of its first
-// decode; else the newest scan with the sence_no; else the newest scan
-// still waiting; failing all, a new scan (the events may start mid-way).
-func (c *checkoutScreen) find(senceNo, code string, at time.Time) *scanView {
-	recent := c.scans[max(0, len(c.scans)-20):]
-	newest := func(match func(s *scanView) bool) *scanView {
-		for i := len(recent) - 1; i >= 0; i-- {
-			if match(recent[i]) {
-				return recent[i]
+	if cu := ch.Customer; cu != nil {
+		switch {
+		case ch.New:
+			c.insertRow(cu)
+		case ch.Moved:
+			if i := c.row(cu.ID); i >= 0 {
+				c.removeRow(i)
+			}
+			c.insertRow(cu)
+		default:
+			if i := c.row(cu.ID); i >= 0 {
+				c.fillRow(i+1, cu)
 			}
 		}
-		return nil
-	}
-	waiting := func(s *scanView) bool { return s.senceNo == "" && s.state == stateRead }
-	if s := newest(func(s *scanView) bool { return code != "" && waiting(s) && s.code == code }); s != nil {
-		return s
-	}
-	if s := newest(func(s *scanView) bool { return senceNo != "" && s.senceNo == senceNo }); s != nil {
-		return s
-	}
-	if s := newest(waiting); s != nil {
-		return s
-	}
-	s := &scanView{at: at, state: stateRead}
-	c.add(s)
-	return s
-}
-
-// coupon records a coupon; a later event for the same serial number or job
-// replaces the earlier one.
-func (c *checkoutScreen) coupon(v *couponView) {
-	for i, old := range c.couponList {
-		if (v.serial != "" && old.serial == v.serial) || (v.jobID != "" && old.jobID == v.jobID) {
-			c.couponList = append(c.couponList[:i], c.couponList[i+1:]...)
-			break
+		if c.model.Len() > 0 && c.model.Newest(0) == cu {
+			c.panels = true
 		}
 	}
-	if len(c.couponList) == maxCoupons {
-		c.couponList = c.couponList[1:]
+	if ch.Status {
+		c.panels = true
 	}
-	c.couponList = append(c.couponList, v)
+	return ch.Status
 }
 
-// render redraws the widgets from the state, if anything changed.
+// row is the index in rows of the customer id, or -1.
+func (c *checkoutScreen) row(id uint64) int {
+	for i, r := range c.rows {
+		if r == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (c *checkoutScreen) removeRow(i int) {
+	c.last.RemoveRow(i + 1)
+	c.rows = append(c.rows[:i], c.rows[i+1:]...)
+}
+
+// insertRow puts cu on top and shows it: the newest scan is always in view.
+func (c *checkoutScreen) insertRow(cu *checkout.Customer) {
+	c.last.InsertRow(1)
+	c.rows = append(c.rows, 0)
+	copy(c.rows[1:], c.rows)
+	c.rows[0] = cu.ID
+	for col := range columns {
+		cell := tview.NewTableCell("")
+		if col == colCampus {
+			cell.SetExpansion(1)
+		}
+		c.last.SetCell(1, col, cell)
+	}
+	c.fillRow(1, cu)
+	c.last.Select(1, 0)
+	c.last.ScrollToBeginning()
+}
+
+// fillRow writes cu into the cells of table row r.
+func (c *checkoutScreen) fillRow(r int, cu *checkout.Customer) {
+	c.last.GetCell(r, colTime).SetText(clock(cu.At))
+	c.last.GetCell(r, colCode).SetText(escape(cu.Code))
+	state := stateWords[cu.State]
+	if cu.State == checkout.Failed && cu.SubCode != "" {
+		state += " " + escape(cu.SubCode)
+	}
+	c.last.GetCell(r, colState).SetText(state)
+	c.last.GetCell(r, colCustomer).SetText(escape(cu.User))
+	campus := ""
+	if cu.School != "" || cu.Campus != "" {
+		campus = escape(cu.School + " / " + cu.Campus)
+	}
+	c.last.GetCell(r, colCampus).SetText(campus)
+}
+
+// render redraws the panels of the newest customer, if they changed.
 func (c *checkoutScreen) render() {
-	if !c.dirty {
+	if !c.panels {
 		return
 	}
-	c.dirty = false
-	c.renderCurrent()
-	c.renderCoupons()
-	c.renderLast()
+	c.panels = false
+	var cu *checkout.Customer
+	if c.model.Len() > 0 {
+		cu = c.model.Newest(0)
+	}
+	c.renderBanner()
+	c.renderCurrent(cu)
+	c.renderCustomer(cu)
+	c.renderCoupons(cu)
 }
 
-func (c *checkoutScreen) renderCurrent() {
-	var cur, cust strings.Builder
-	var s *scanView
-	if len(c.scans) > 0 {
-		s = c.scans[len(c.scans)-1]
+// tick redraws what depends on the time: the countdown to the next try.
+func (c *checkoutScreen) tick() {
+	if g, _ := c.model.Gateway(); g == checkout.GatewayDown || c.waiting() {
+		c.panels = true
+		c.render()
+	}
+}
+
+func (c *checkoutScreen) waiting() bool {
+	return c.model.Len() > 0 && c.model.Newest(0).State == checkout.Waiting
+}
+
+// renderBanner says, on one full-width line over the panels, what the
+// cashier does while the gateway cannot decode: the countdown to the next
+// try is in the status bar, the configuration problem's words in the
+// current scan.
+func (c *checkoutScreen) renderBanner() {
+	text := ""
+	switch g, _ := c.model.Gateway(); g {
+	case checkout.GatewayDown:
+		text = tagBad + symBad + " " + outageAdvice + tagOff
+	case checkout.GatewayMisconfigured:
+		text = tagBad + symBad + " Configuration problem (not an outage):" + tagOff + " call support; take another payment."
+	}
+	if text == c.banner.GetText(false) {
+		return
+	}
+	c.banner.SetText(text)
+	c.root.ResizeItem(c.banner, min(len(text), 1), 0)
+}
+
+func (c *checkoutScreen) renderCurrent(cu *checkout.Customer) {
+	b := &c.buf
+	b.Reset()
+	now := c.now()
+	if g, why := c.model.Gateway(); g == checkout.GatewayMisconfigured && (cu == nil || cu.State != checkout.Failed) {
+		// The failed scan that showed the problem says it itself.
+		fmt.Fprintf(b, "%sConfiguration:%s %s\n", tagKey, tagOff, escape(why))
 	}
 	switch {
-	case c.typing > 0:
-		fmt.Fprintf(&cur, "%s%s READING%s %d characters\n", tagBusy, symWait, tagOff, c.typing)
-	case s == nil:
-		cur.WriteString("Waiting for a scan.\nScan the customer's Alipay payment code.")
+	case c.model.Reading() > 0:
+		fmt.Fprintf(b, "%s%s READING%s %d characters\n", tagBusy, symWait, tagOff, c.model.Reading())
+	case cu == nil:
+		b.WriteString("Waiting for a scan.\nScan the customer's Alipay payment code.")
 	}
-	if s != nil {
-		if c.typing == 0 {
-			fmt.Fprintf(&cur, "%s", s.state.word())
-			if s.state == stateRetrying {
-				fmt.Fprintf(&cur, " (attempt %d)", s.attempt)
+	if cu != nil {
+		if c.model.Reading() == 0 {
+			b.WriteString(stateWords[cu.State])
+			switch cu.State {
+			case checkout.Retrying:
+				fmt.Fprintf(b, " (attempt %d)", cu.Attempt)
+			case checkout.Waiting:
+				if cu.NextAt.After(now) {
+					fmt.Fprintf(b, " next try in %s", countdown(cu.NextAt, now))
+				}
 			}
-			if s.subCode != "" || s.message != "" {
-				fmt.Fprintf(&cur, " %s", tview.Escape(strings.TrimSpace(s.subCode+" "+s.message)))
+			if cu.State == checkout.Failed || cu.State == checkout.Rejected {
+				if m := strings.TrimSpace(cu.SubCode + " " + cu.Message); m != "" {
+					fmt.Fprintf(b, " %s", escape(m))
+				}
 			}
-			cur.WriteString("\n")
-			if s.action != "" {
-				fmt.Fprintf(&cur, "%sCashier:%s %s\n", tagKey, tagOff, tview.Escape(s.action))
+			b.WriteString("\n")
+			if cu.Action != "" && cu.State != checkout.Decoded {
+				fmt.Fprintf(b, "%sCashier:%s %s\n", tagKey, tagOff, escape(cu.Action))
+			}
+			if p := cu.Payment; p.State != "" {
+				fmt.Fprintf(b, "%s %s %s\n", paymentWord(p.State), escape(p.Amount), escape(p.Message))
+				if p.Action != "" {
+					fmt.Fprintf(b, "%sCashier:%s %s\n", tagKey, tagOff, escape(p.Action))
+				}
 			}
 		}
-		fmt.Fprintf(&cur, "code  %s  at %s\n", tview.Escape(s.code), clock(s.at))
-		if s.senceNo != "" {
-			fmt.Fprintf(&cur, "sence %s", tview.Escape(s.senceNo))
-		}
+		fmt.Fprintf(b, "code %s at %s", escape(cu.Code), clock(cu.At))
 	}
-	c.current.SetText(cur.String())
-	if s != nil && s.source != "" {
-		c.current.SetTitle(" Current scan — " + tview.Escape(s.source) + " ")
+	c.current.SetText(b.String())
+	c.current.ScrollToBeginning()
+	if cu != nil && cu.Source != "" {
+		c.current.SetTitle(" Current scan — " + escape(cu.Source) + " ")
 	}
-
-	if s != nil && s.state == stateDecoded {
-		fmt.Fprintf(&cust, "user   %s\nschool %s\ncampus %s",
-			tview.Escape(s.userID), orDash(s.school), orDash(s.campus))
-	} else {
-		cust.WriteString("—")
-	}
-	c.customer.SetText(cust.String())
 }
 
-func (c *checkoutScreen) renderCoupons() {
-	var b strings.Builder
-	if len(c.couponList) == 0 {
-		b.WriteString("No coupons yet.")
+func (c *checkoutScreen) renderCustomer(cu *checkout.Customer) {
+	if cu == nil || cu.State != checkout.Decoded {
+		c.customer.SetText("—")
+		return
 	}
-	for i := len(c.couponList) - 1; i >= 0; i-- {
-		v := c.couponList[i]
-		switch v.state {
-		case couponIssued:
-			fmt.Fprintf(&b, "%s%s ISSUED%s  %s  tpl %s  serial %s  pass %s\n", tagOK, symOK, tagOff,
-				clock(v.at), tview.Escape(v.tplID), tview.Escape(v.serial), tview.Escape(v.pass))
-		case couponPending:
-			fmt.Fprintf(&b, "%s%s PENDING%s %s  job %s  %s: %s\n", tagWarn, symWait, tagOff,
-				clock(v.at), tview.Escape(v.jobID), v.extra, tview.Escape(v.reason))
+	b := &c.buf
+	b.Reset()
+	fmt.Fprintf(b, "user   %s\nschool %s\ncampus %s", escape(cu.User), orDash(cu.School), orDash(cu.Campus))
+	c.customer.SetText(b.String())
+}
+
+// renderCoupons lists the newest customer's coupons, each on its own row
+// that changes in place as the coupon goes from pending to issued or
+// failed.
+func (c *checkoutScreen) renderCoupons(cu *checkout.Customer) {
+	if cu == nil || len(cu.Coupons) == 0 {
+		c.coupons.SetTitle(" Coupons ")
+		c.coupons.SetText("No coupons for this customer yet.")
+		return
+	}
+	c.coupons.SetTitle(" Coupons — " + escape(cu.User) + " ")
+	b := &c.buf
+	b.Reset()
+	now := c.now()
+	for _, v := range cu.Coupons {
+		switch v.State {
+		case checkout.CouponIssued:
+			fmt.Fprintf(b, "%s%s ISSUED%s  %s  %s  pass %s\n", tagOK, symOK, tagOff, clock(v.At), escape(v.TplID), escape(v.PassID))
+		case checkout.CouponPending:
+			fmt.Fprintf(b, "%s%s PENDING%s %s  %s  next try %s: %s\n", tagWarn, symWait, tagOff, clock(v.At), escape(v.TplID),
+				nextTry(v.NextAt, now), escape(v.Reason))
 		default:
-			fmt.Fprintf(&b, "%s%s FAILED%s  %s  %s%s  %s\n", tagBad, symBad, tagOff, clock(v.at),
-				tview.Escape(v.tplID), tview.Escape(v.jobID), tview.Escape(v.reason))
+			fmt.Fprintf(b, "%s%s FAILED%s  %s  %s  %s\n", tagBad, symBad, tagOff, clock(v.At), escape(v.TplID), escape(v.Reason))
 		}
 	}
 	c.coupons.SetText(b.String())
 	c.coupons.ScrollToBeginning()
 }
 
-func (c *checkoutScreen) renderLast() {
-	t := c.last
-	t.Clear()
-	for col, h := range []string{"Time", "Code", "State", "Customer", "School / campus"} {
-		t.SetCell(0, col, tview.NewTableCell(h).SetAttributes(tcell.AttrBold).SetSelectable(false))
+// paymentWord is a payment's state in capitals with its symbol.
+func paymentWord(state string) string {
+	switch state {
+	case event.PaymentPaid:
+		return tagOK + symOK + " PAID" + tagOff
+	case event.PaymentFailed, event.PaymentCancelled, event.PaymentRefunded:
+		return tagBad + symBad + " PAYMENT " + strings.ToUpper(state) + tagOff
+	case event.PaymentUnknown:
+		return tagWarn + symBusy + " PAYMENT OUTCOME UNKNOWN (being checked)" + tagOff
 	}
-	for i := len(c.scans) - 1; i >= 0; i-- {
-		s := c.scans[i]
-		row := len(c.scans) - i
-		campus := ""
-		if s.school != "" || s.campus != "" {
-			campus = s.school + " / " + s.campus
-		}
-		state := s.state.word()
-		if s.state == stateFailed && s.subCode != "" {
-			state += " " + tview.Escape(s.subCode)
-		}
-		t.SetCell(row, 0, tview.NewTableCell(clock(s.at)))
-		t.SetCell(row, 1, tview.NewTableCell(tview.Escape(s.code)))
-		t.SetCell(row, 2, tview.NewTableCell(state))
-		t.SetCell(row, 3, tview.NewTableCell(tview.Escape(s.userID)))
-		t.SetCell(row, 4, tview.NewTableCell(tview.Escape(campus)).SetExpansion(1))
+	return tagBusy + symBusy + " PAYMENT " + strings.ToUpper(strings.ReplaceAll(state, "_", " ")) + tagOff
+}
+
+// countdown is the time from now to t, to the second.
+func countdown(t, now time.Time) string {
+	d := t.Sub(now).Round(time.Second)
+	if d < time.Second {
+		return "a moment"
 	}
+	if d < time.Minute {
+		return fmt.Sprintf("%d s", d/time.Second)
+	}
+	return fmt.Sprintf("%d min %02d s", d/time.Minute, (d%time.Minute)/time.Second)
+}
+
+func nextTry(t, now time.Time) string {
+	if t.IsZero() {
+		return "soon"
+	}
+	if t.After(now) {
+		return "in " + countdown(t, now)
+	}
+	return "now"
 }
 
 // clock formats a time for a column: local time of day, or blank.
@@ -342,9 +363,18 @@ func clock(t time.Time) string {
 	return t.Local().Format("15:04:05")
 }
 
+// escape is tview.Escape without its cost for the usual text: codes, ids
+// and states hold no '['.
+func escape(s string) string {
+	if !strings.Contains(s, "[") {
+		return s
+	}
+	return tview.Escape(s)
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "—"
 	}
-	return tview.Escape(s)
+	return escape(s)
 }

@@ -18,12 +18,12 @@ func TestCheckoutShowsDecodedCustomer(t *testing.T) {
 	at := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	code := redact.Code("281234567890123456")
 	user := redact.UserID("2088102122524333")
-	h.bus.Publish(event.Scan{Stamp: event.Stamp{Time: at}, CodeMasked: code, Source: "serial:/dev/ttyACM0"})
+	h.bus.Publish(event.Scan{Stamp: event.Stamp{Time: at}, SenceNo: "till3-0001", CodeMasked: code, Source: "serial:/dev/ttyACM0"})
 	h.bus.Publish(event.Decoding{Stamp: event.Stamp{Time: at}, SenceNo: "till3-0001", CodeMasked: code, Attempt: 1})
 	h.bus.Publish(event.Decoded{Stamp: event.Stamp{Time: at}, SenceNo: "till3-0001", UserID: "2088102122524333", UserIDMasked: user,
 		SchoolStdCode: "4136013432", CampusNo: "2018012345"})
 
-	screen := h.waitFor(t, "DECODED", user, "4136013432", "2018012345", code, "till3-0001")
+	screen := h.waitFor(t, "DECODED", user, "4136013432", "2018012345", code)
 	if strings.Contains(screen, "2088102122524333") || strings.Contains(screen, "281234567890123456") {
 		t.Fatalf("screen shows an unmasked value:\n%s", screen)
 	}
@@ -32,7 +32,7 @@ func TestCheckoutShowsDecodedCustomer(t *testing.T) {
 func TestCheckoutShowsFailureAndAction(t *testing.T) {
 	h := start(t, Deps{}, 80, 24)
 	code := redact.Code("281234567890123456")
-	h.bus.Publish(event.Scan{CodeMasked: code, Source: "sim"})
+	h.bus.Publish(event.Scan{SenceNo: "s1", CodeMasked: code, Source: "sim"})
 	h.bus.Publish(event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 1})
 	h.bus.Publish(event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 2})
 	h.waitFor(t, "RETRYING (attempt 2)")
@@ -45,35 +45,57 @@ func TestCheckoutStatusBarAndCoupons(t *testing.T) {
 	h := start(t, Deps{}, 100, 30)
 	h.waitFor(t, "Gateway ? unknown", "Scanner ? unknown")
 	h.bus.Publish(event.Scanner{State: event.ScannerConnected, Device: "hid:05e0:1200"})
+	h.bus.Publish(event.Scan{SenceNo: "s1", CodeMasked: "28************3456", Source: "wedge"})
+	h.bus.Publish(event.Decoded{SenceNo: "s1", UserIDMasked: "2088********4333"})
 	h.bus.Publish(event.Gateway{State: event.GatewayDown})
-	h.bus.Publish(event.Queued{JobID: "j1", Kind: "coupon", Attempt: 1, Reason: "gateway down"})
-	h.bus.Publish(event.CouponIssued{TplID: "tplA", SerialNumber: "ser-1", PassID: "pass-9"})
+	h.bus.Publish(event.Queued{JobID: "j1", Kind: "coupon", SenceNo: "s1", TplID: "tplLunch", SerialNumber: "s1-tplLunch", Attempt: 1, Reason: "gateway down"})
+	h.bus.Publish(event.CouponIssued{SenceNo: "s1", TplID: "tplA", SerialNumber: "ser-1", PassID: "pass-9"})
 	h.waitFor(t, "Gateway ✗ DOWN", "Queue 1 waiting", "Scanner ✓ connected hid:05e0:1200",
-		"PENDING", "job j1", "ISSUED", "tpl tplA", "serial ser-1")
-	h.bus.Publish(event.Dead{JobID: "j1", Kind: "coupon", Reason: "template gone"})
-	h.waitFor(t, "Queue 0 waiting, 1 dead", "template gone")
+		"PENDING", "tplLunch", "ISSUED", "tplA", "pass pass-9", outageAdvice)
+	// The row changes in place: one row for tplLunch, now failed.
+	h.bus.Publish(event.Dead{JobID: "j1", Kind: "coupon", SenceNo: "s1", TplID: "tplLunch", SerialNumber: "s1-tplLunch", Reason: "template gone"})
+	screen := h.waitFor(t, "Queue 0 waiting, 1 dead", "FAILED", "template gone")
+	if strings.Count(screen, "tplLunch") != 1 || strings.Contains(screen, "PENDING") {
+		t.Fatalf("the coupon row did not change in place:\n%s", screen)
+	}
+	h.bus.Publish(event.Gateway{State: event.GatewayUp})
+	h.waitUntil(t, func(screen string) string {
+		if !strings.Contains(screen, "Gateway ✓ up") || strings.Contains(screen, outageAdvice) {
+			return "the gateway up, no outage advice"
+		}
+		return ""
+	})
 }
 
 func TestCheckoutFeedsWedgeKeys(t *testing.T) {
 	keys := newFakeKeys()
 	h := start(t, Deps{Keys: keys}, 80, 24)
-	h.typeText("2812")
-	h.waitFor(t, "READING 4 characters")
-	h.key(tcell.KeyEnter, 0, tcell.ModNone)
-	keys.waitText(t, "2812\r")
-	// Screen keys are not typed into the wedge.
+	burst := recording(t, "scanner-usb-slow")
+	h.play(burst)
+	keys.waitText(t, text(burst)+"\r")
+	// The read is over: no "READING" left behind.
+	h.waitUntil(t, func(screen string) string {
+		if strings.Contains(screen, "READING") {
+			return "no READING counter"
+		}
+		return ""
+	})
+	// A person's keys on the checkout screen reach the wedge too (it
+	// ignores them); screen keys do not.
+	h.typeText("7")
+	keys.waitText(t, text(burst)+"\r7")
 	h.key(tcell.KeyRune, 'h', tcell.ModAlt)
 	h.waitFor(t, "Help — keys of every screen")
 	h.typeText("9")
 	h.key(tcell.KeyF2, 0, tcell.ModNone)
-	h.typeText("7")
-	keys.waitText(t, "2812\r7")
+	h.typeText("5")
+	keys.waitText(t, text(burst)+"\r75")
 }
 
 func TestResizeTo80x24Redraws(t *testing.T) {
 	h := start(t, Deps{}, 120, 40)
 	h.bus.Publish(event.Gateway{State: event.GatewayUp})
-	h.bus.Publish(event.Scan{CodeMasked: "28************3456", Source: "sim"})
+	h.bus.Publish(event.Scan{SenceNo: "s1", CodeMasked: "28************3456", Source: "sim"})
 	h.bus.Publish(event.Decoded{SenceNo: "s1", UserIDMasked: "2088********4333", SchoolStdCode: "4136013432", CampusNo: "2018012345"})
 	h.waitFor(t, "DECODED", "2018012345")
 
@@ -144,25 +166,26 @@ func TestRunWithCancelledContextReturns(t *testing.T) {
 }
 
 // TestCheckoutRescanOfSameCode: a rescan of a code carries the sence_no of
-// its first decode; the new scan row must get the result, not the old one.
+// its first decode: it is that customer again, in one row, on top.
 func TestCheckoutRescanOfSameCode(t *testing.T) {
-	c := newCheckoutScreen()
+	c := newCheckoutScreen(time.Now)
 	code := "28************3456"
 	for _, e := range []event.Event{
-		event.Scan{CodeMasked: code},
+		event.Scan{SenceNo: "s1", CodeMasked: code},
 		event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 1},
 		event.DecodeFailed{SenceNo: "s1", Code: "40004", SubCode: "SYSTEM_ERROR"},
-		event.Scan{CodeMasked: code},
+		event.Scan{SenceNo: "s2", CodeMasked: "28************7777"},
+		event.Scan{SenceNo: "s1", CodeMasked: code},
 		event.Decoding{SenceNo: "s1", CodeMasked: code, Attempt: 1},
 		event.Decoded{SenceNo: "s1", UserIDMasked: "2088********4333"},
 	} {
 		c.apply(e)
 	}
-	if len(c.scans) != 2 {
-		t.Fatalf("%d scans, want 2", len(c.scans))
+	if c.model.Len() != 2 || c.last.GetRowCount() != 3 {
+		t.Fatalf("%d customers, %d table rows; want 2 and a header", c.model.Len(), c.last.GetRowCount())
 	}
-	if first, second := c.scans[0], c.scans[1]; first.state != stateFailed || second.state != stateDecoded || second.userID != "2088********4333" {
-		t.Fatalf("scans end %v and %v (%q), want FAILED then DECODED", first.state, second.state, second.userID)
+	if got := c.last.GetCell(1, colState).Text; !strings.Contains(got, "DECODED") || c.last.GetCell(1, colCustomer).Text != "2088********4333" {
+		t.Fatalf("top row %q %q, want the rescanned customer DECODED", got, c.last.GetCell(1, colCustomer).Text)
 	}
 }
 
@@ -180,8 +203,45 @@ func TestBurstReachesScreen(t *testing.T) {
 	}
 	h.waitFor(t, "Scanner ✓ connected sim")
 	var newest string
-	h.app.tv.QueueUpdate(func() { newest = h.app.checkout.scans[len(h.app.checkout.scans)-1].senceNo })
+	h.app.tv.QueueUpdate(func() { newest = h.app.checkout.model.Newest(0).SenceNo })
 	if want := fmt.Sprintf("till3-%06d", 3000-1); newest != want {
 		t.Fatalf("newest scan %q, want %q", newest, want)
+	}
+}
+
+// TestTooSmall: below 80x24 the screen says so, and says it again no more
+// once the terminal is big enough.
+func TestTooSmall(t *testing.T) {
+	h := start(t, Deps{}, 79, 24)
+	h.waitFor(t, "Terminal too small (need 80x24, have 79x24).")
+	for _, size := range [][2]int{{80, 23}, {80, 24}} {
+		h.screen.SetSize(size[0], size[1])
+		if err := h.screen.PostEvent(tcell.NewEventResize(size[0], size[1])); err != nil {
+			t.Fatal(err)
+		}
+		if size[1] < 24 {
+			h.waitFor(t, "have 80x23")
+			continue
+		}
+		h.waitFor(t, "Last scans", "Gateway ? unknown")
+	}
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	if err := h.waitExit(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWrongKeyIsAConfigurationProblem: Alipay refusing the terminal's
+// signature is shown as a configuration problem, not as an outage, and
+// the gateway's up/down events do not hide it.
+func TestWrongKeyIsAConfigurationProblem(t *testing.T) {
+	h := start(t, Deps{}, 80, 24)
+	h.bus.Publish(event.Scan{SenceNo: "s1", CodeMasked: "28************3456", Source: "wedge"})
+	h.bus.Publish(event.DecodeFailed{SenceNo: "s1", Code: "40002", SubCode: "isv.invalid-signature",
+		Message: "Alipay rejected this terminal's signature.", Action: "Call support: check app_id and app_private_key."})
+	h.bus.Publish(event.Gateway{State: event.GatewayDown})
+	screen := h.waitFor(t, "Gateway ✗ CONFIG PROBLEM", "Configuration problem (not an outage)", "check app_id")
+	if strings.Contains(screen, outageAdvice) || strings.Contains(screen, "DOWN") {
+		t.Fatalf("a configuration problem shown as an outage:\n%s", screen)
 	}
 }

@@ -12,6 +12,7 @@ var (
 	_ QueueStore         = (*queue.Queue)(nil)
 	_ AgreementConfirmer = (*alipay.Client)(nil)
 	_ KeyFeeder          = (*scanner.Wedge)(nil)
+	_ burstFeeder        = (*scanner.Wedge)(nil)
 	_ ScannerLister      = scanner.List
 	_ PaymentTaker       = (*payment.Service)(nil)
 )

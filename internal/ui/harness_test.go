@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,74 @@ type harness struct {
 	cancel context.CancelFunc
 	exited chan struct{} // closed when Run returned, with its error in err
 	err    error
+	clock  *keyClock
+}
+
+// keyClock is the burst gate's clock in tests: keys carry the time a
+// recording (or a simulated person) typed them, and the gate's "now" is
+// the time of the newest key the UI has taken (plus any silence after it),
+// so timings replay exactly however busy the machine is and however far
+// the test runs ahead of the UI.
+type keyClock struct {
+	mu      sync.Mutex
+	now     time.Time // the UI's now
+	typed   time.Time // when the newest posted key was typed
+	at      map[*tcell.EventKey]time.Time
+	silence map[*tcell.EventKey]time.Duration // after the key
+	taken   map[*tcell.EventKey]bool
+	newest  *tcell.EventKey
+}
+
+func newKeyClock() *keyClock {
+	now := time.Now()
+	return &keyClock{now: now, typed: now, at: make(map[*tcell.EventKey]time.Time),
+		silence: make(map[*tcell.EventKey]time.Duration), taken: make(map[*tcell.EventKey]bool)}
+}
+
+func (c *keyClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// keyTime is when ev was typed; the UI taking it moves the clock there.
+func (c *keyClock) keyTime(ev *tcell.EventKey) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.at[ev]
+	if !ok {
+		return c.now
+	}
+	if !c.taken[ev] {
+		c.taken[ev] = true
+		if end := t.Add(c.silence[ev]); end.After(c.now) {
+			c.now = end
+		}
+	}
+	return t
+}
+
+// stamp notes that ev is typed gap after the previous key.
+func (c *keyClock) stamp(ev *tcell.EventKey, gap time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.typed = c.typed.Add(gap)
+	c.at[ev] = c.typed
+	c.newest = ev
+}
+
+// advance lets d of silence pass after the newest key.
+func (c *keyClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.typed = c.typed.Add(d)
+	if c.newest == nil || c.taken[c.newest] {
+		if c.typed.After(c.now) {
+			c.now = c.typed
+		}
+		return
+	}
+	c.silence[c.newest] += d
 }
 
 // waitLimit bounds every wait; a UI that needs longer is broken.
@@ -33,9 +102,11 @@ func start(t testing.TB, deps Deps, w, h int) *harness {
 	screen := tcell.NewSimulationScreen("UTF-8")
 	deps.Events, deps.Screen = sub, screen
 	app := New(deps)
+	clock := newKeyClock()
+	app.keyTime, app.gateNow = clock.keyTime, clock.Now
 	screen.SetSize(w, h)
 	ctx, cancel := context.WithCancel(context.Background())
-	hs := &harness{bus: bus, sub: sub, screen: screen, app: app, cancel: cancel, exited: make(chan struct{})}
+	hs := &harness{bus: bus, sub: sub, screen: screen, app: app, cancel: cancel, exited: make(chan struct{}), clock: clock}
 	go func() {
 		defer close(hs.exited)
 		hs.err = app.Run(ctx)
@@ -123,15 +194,31 @@ func (h *harness) waitUntil(t testing.TB, check func(screen string) (missing str
 	}
 }
 
-// key injects one key press.
+// personGap is how far apart a simulated person types.
+const personGap = 120 * time.Millisecond
+
+// key injects one key press, as a person types it.
 func (h *harness) key(k tcell.Key, r rune, mod tcell.ModMask) {
-	h.screen.InjectKey(k, r, mod)
+	h.post(tcell.NewEventKey(k, r, mod), personGap)
+	h.clock.advance(personGap)
 }
 
-// typeText injects runes as key presses.
+// typeText injects runes as key presses, as a person types them.
 func (h *harness) typeText(s string) {
 	for _, r := range s {
-		h.screen.InjectKey(tcell.KeyRune, r, tcell.ModNone)
+		h.post(tcell.NewEventKey(tcell.KeyRune, r, tcell.ModNone), personGap)
+	}
+	// The silence after the last key lets the gate hand it on.
+	h.clock.advance(personGap)
+}
+
+// post injects ev typed gap after the previous key.
+func (h *harness) post(ev *tcell.EventKey, gap time.Duration) {
+	h.clock.stamp(ev, gap)
+	// The screen's event queue is small: wait for room, as a terminal
+	// waits when its reader is behind.
+	for h.screen.PostEvent(ev) != nil {
+		runtime.Gosched()
 	}
 }
 

@@ -14,12 +14,15 @@ var helpText = []struct{ title, body string }{
   F1  Alt-H  this help         F2 Alt-C  checkout     F3 Alt-Q  queue
   F4  Alt-S  settings          F5 Alt-A  agreement    F6 Alt-O  app-pay order
   F7  Alt-P  pay (the customer decoded last)
-  F10 Alt-X  quit (Ctrl-C)     Esc  close a dialog    the mouse works too`},
+  F8  Alt-E  event log         F12 Alt-I  scanner diagnostics
+  F10 Alt-X  quit (Ctrl-C)     Esc  close a dialog    the mouse works too
+  A scanner's burst always goes to the scanner, whatever screen is open.`},
 	{"Checkout", `
   A keyboard-wedge scanner types here: its digits and Enter go to posagent.
   Up/Down  scroll the last scans`},
 	{"Queue", `
-  Up/Down  choose a job    Enter  retry or drop it    Alt-R retry  Alt-D drop
+  Up/Down  choose a job (newest first)    Enter  its details, retry or drop
+  Alt-R    retry a dead job   Alt-D  drop it
   Alt-U    refresh         (only dead jobs; both ask before they act)`},
 	{"Settings", `
   Tab/Shift-Tab  next/previous field    Enter  next field, or open a list

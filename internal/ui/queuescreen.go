@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -46,17 +48,21 @@ type queueScreen struct {
 	visible atomic.Bool // read by the refresher goroutine
 	kick    chan struct{}
 	note    string
+	// retried are jobs put back in line from this screen, until their
+	// next event says what became of them.
+	retried map[string]queue.Job
 
 	rendering bool
 }
 
 func newQueueScreen(a *App, store QueueStore) *queueScreen {
 	q := &queueScreen{
-		app:   a,
-		store: store,
-		table: tview.NewTable().SetFixed(1, 0).SetSelectable(true, false).SetSelectedStyle(selectedStyle),
-		msg:   tview.NewTextView().SetDynamicColors(true),
-		kick:  make(chan struct{}, 1),
+		app:     a,
+		store:   store,
+		table:   tview.NewTable().SetFixed(1, 0).SetSelectable(true, false).SetSelectedStyle(selectedStyle),
+		msg:     tview.NewTextView().SetDynamicColors(true),
+		kick:    make(chan struct{}, 1),
+		retried: make(map[string]queue.Job),
 	}
 	q.table.SetBorder(true).SetTitle(" Queue — pending and dead jobs ")
 	q.table.SetSelectedFunc(func(row, _ int) { q.choose(row) })
@@ -86,12 +92,54 @@ func (q *queueScreen) refresh() {
 	}
 }
 
-// apply notes events that change the queue.
+// apply notes events that change the queue, and says what became of a
+// job retried from this screen: sent, failed again, or dead.
 func (q *queueScreen) apply(e event.Event) {
 	switch e.(type) {
 	case event.Queued, event.Dead, event.CouponIssued, event.CouponFailed, event.Decoded, event.Gateway:
 		q.refresh()
 	}
+	if len(q.retried) == 0 {
+		return
+	}
+	for id, j := range q.retried {
+		outcome := retryOutcome(j, e)
+		if outcome == "" {
+			continue
+		}
+		delete(q.retried, id)
+		q.note = fmt.Sprintf(" Retried job %s (%s): %s", escape(id), escape(j.Kind), outcome)
+		q.showMessage()
+	}
+}
+
+// retryOutcome is what e says became of the retried job j, or "".
+func retryOutcome(j queue.Job, e event.Event) string {
+	s := j.Subject
+	switch e := e.(type) {
+	case event.Queued:
+		if e.JobID == j.ID {
+			return fmt.Sprintf("%s%s failed again%s (attempt %d): %s; next try %s", tagWarn, symWait, tagOff, e.Attempt,
+				escape(redact.Line(e.Reason)), clock(e.NextAt))
+		}
+	case event.Dead:
+		if e.JobID == j.ID {
+			return fmt.Sprintf("%s%s dead again:%s %s", tagBad, symBad, tagOff, escape(redact.Line(e.Reason)))
+		}
+	case event.CouponIssued:
+		if s.SerialNumber != "" && e.SerialNumber == s.SerialNumber {
+			return fmt.Sprintf("%s%s sent: coupon %s issued%s", tagOK, symOK, escape(e.TplID), tagOff)
+		}
+	case event.CouponFailed:
+		if s.SerialNumber != "" && e.SerialNumber == s.SerialNumber {
+			return fmt.Sprintf("%s%s sent, and refused:%s %s", tagBad, symBad, tagOff, escape(redact.Line(e.Reason)))
+		}
+	case event.Decoded:
+		if s.SenceNo != "" && s.TplID == "" && e.SenceNo == s.SenceNo {
+			return fmt.Sprintf("%s%s sent: customer %s decoded%s", tagOK, symOK, escape(e.UserIDMasked), tagOff)
+		}
+	}
+	return ""
 }
 
 // refresher reads the queue off the UI goroutine: counts for the status
@@ -131,7 +179,7 @@ func (q *queueScreen) refresher(ctx context.Context) {
 			q.app.status.setCounts(np, nd)
 			q.app.status.render()
 			if lists {
-				q.jobs = append(pending, dead...)
+				q.jobs = newestFirst(append(pending, dead...))
 				q.render()
 			}
 		}) {
@@ -205,22 +253,86 @@ func (q *queueScreen) selected() (queue.Job, bool) {
 	return j, true
 }
 
-// choose offers both actions for a dead job (Enter or a click).
+// newestFirst orders jobs by when they were made, newest first.
+func newestFirst(jobs []queue.Job) []queue.Job {
+	slices.SortStableFunc(jobs, func(a, b queue.Job) int { return b.Created.Compare(a.Created) })
+	return jobs
+}
+
+// detail is everything about a job, for its dialog: times in local time
+// to the second, the whole reason with ids masked.
+func (q *queueScreen) detail(j queue.Job) string {
+	var b strings.Builder
+	state := "waiting"
+	switch j.State {
+	case queue.StateRunning:
+		state = "running"
+	case queue.StateDead:
+		state = "DEAD"
+	}
+	fmt.Fprintf(&b, "Job %s (%s): %s\n\n", j.ID, j.Kind, state)
+	if s := j.Subject; s.SenceNo != "" {
+		fmt.Fprintf(&b, "customer sence_no %s\n", s.SenceNo)
+		if s.TplID != "" || s.SerialNumber != "" {
+			fmt.Fprintf(&b, "coupon %s, serial %s\n", s.TplID, redact.Text(s.SerialNumber))
+		}
+	}
+	fmt.Fprintf(&b, "attempts %d\ncreated  %s\n", j.Attempts, stamp(j.Created))
+	if j.State != queue.StateDead {
+		fmt.Fprintf(&b, "next try %s %s\n", stamp(j.NextAt), until(j.NextAt, q.app.now()))
+	}
+	fmt.Fprintf(&b, "gives up %s\n\n", stamp(j.Deadline))
+	reason := redact.Text(j.LastError)
+	if reason == "" {
+		reason = "(none)"
+	}
+	fmt.Fprintf(&b, "%s\n%s", map[bool]string{true: "why it died:", false: "last error:"}[j.State == queue.StateDead], reason)
+	return b.String()
+}
+
+// stamp is a date and time in local time to the second.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// choose shows a job's details on a page of their own (Enter or a click);
+// for a dead job, with both actions.
 func (q *queueScreen) choose(row int) {
-	j, ok := q.selected()
-	if !ok {
+	if row < 1 || row > len(q.jobs) {
 		return
 	}
-	q.app.ask(fmt.Sprintf("Dead job %s (%s): %s\n\nRetry it now, or drop it for good?", j.ID, j.Kind, redact.Line(j.LastError)),
-		[]string{"Retry", "Drop", "Cancel"}, func(button string) {
-			switch button {
-			case "Retry":
-				q.do("retry", j, q.store.RetryDead)
-			case "Drop":
-				q.do("drop", j, q.store.Drop)
-			}
+	j := q.jobs[row-1]
+	text := tview.NewTextView().SetDynamicColors(true).SetText(escape(q.detail(j)))
+	text.SetBorder(true).SetTitle(" Job " + escape(j.ID) + " — Esc returns ")
+	buttons := styleForm(tview.NewForm()).SetButtonsAlign(tview.AlignCenter)
+	back := func() {
+		q.app.pages.RemovePage(pageJob)
+		q.app.tv.SetFocus(q.table)
+	}
+	if j.State == queue.StateDead {
+		text.SetText(escape(q.detail(j)) + "\n\nRetry it now, or drop it for good?")
+		buttons.AddButton("Retry", func() { back(); q.do("retry", j, q.store.RetryDead) })
+		buttons.AddButton("Drop", func() {
+			back()
+			q.app.staff("Drop job "+j.ID, func() { q.do("drop", j, q.store.Drop) })
 		})
+	} else {
+		text.SetText(escape(q.detail(j)) + "\n\nIt will be tried again by itself.")
+	}
+	buttons.AddButton("Close", back)
+	buttons.SetCancelFunc(back)
+	page := tview.NewFlex().SetDirection(tview.FlexRow).
+		AddItem(text, 0, 1, false).
+		AddItem(buttons, 3, 0, true)
+	q.app.pages.AddPage(pageJob, page, true, true)
+	q.app.tv.SetFocus(buttons)
 }
+
+// pageJob is the page of one job's details, over the queue.
+const pageJob = "job"
 
 func (q *queueScreen) retry() {
 	if j, ok := q.selected(); ok {
@@ -238,7 +350,7 @@ func (q *queueScreen) drop() {
 		q.app.ask(fmt.Sprintf("Drop dead job %s (%s) for good?\nIts work will never be done.", j.ID, j.Kind),
 			[]string{"Drop", "Cancel"}, func(button string) {
 				if button == "Drop" {
-					q.do("drop", j, q.store.Drop)
+					q.app.staff("Drop job "+j.ID, func() { q.do("drop", j, q.store.Drop) })
 				}
 			})
 	}
@@ -251,9 +363,13 @@ func (q *queueScreen) do(verb string, j queue.Job, f func(id string) error) {
 	q.app.goBackground(func(ctx context.Context) {
 		err := f(j.ID)
 		q.app.update(func() {
-			if err != nil {
+			switch {
+			case err != nil:
 				q.note = fmt.Sprintf(" %s%s Could not %s job %s:%s %s", tagBad, symBad, verb, tview.Escape(j.ID), tagOff, tview.Escape(err.Error()))
-			} else {
+			case verb == "retry":
+				q.retried[j.ID] = j
+				q.note = fmt.Sprintf(" %s%s Job %s: retry done: back in line, waiting for its run…%s", tagBusy, symBusy, tview.Escape(j.ID), tagOff)
+			default:
 				q.note = fmt.Sprintf(" %s%s Job %s: %s done.%s", tagOK, symOK, tview.Escape(j.ID), verb, tagOff)
 			}
 			q.showMessage()

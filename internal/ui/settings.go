@@ -13,6 +13,7 @@ import (
 	"github.com/rivo/tview"
 
 	"posagent/internal/config"
+	"posagent/internal/staffpin"
 )
 
 const pageSettings = "settings"
@@ -31,7 +32,10 @@ type settingsScreen struct {
 	form   *tview.Form
 	msg    *tview.TextView
 	cfg    *config.Config // the edited copy
+	orig   *config.Config // as loaded or last saved: what "unsaved" is measured against
 	path   string
+	dirty  bool   // edited since loaded or saved
+	newPIN string // a staff PIN typed to replace staff_pin on save
 	onSave func(*config.Config) ([]string, error)
 
 	fields   []*field
@@ -107,6 +111,7 @@ func newSettingsScreen(a *App, cfg *config.Config, path string, onSave func(*con
 		s.cfg = &config.Config{}
 		s.cfg.SetDefaults()
 	}
+	s.orig = cloneConfig(s.cfg)
 	s.form.SetBorder(true).SetTitle(" Settings — " + tview.Escape(orNone(path)) + " ")
 	s.form.SetCancelFunc(func() { a.show(pageCheckout) })
 	s.root = tview.NewFlex().SetDirection(tview.FlexRow).
@@ -154,11 +159,12 @@ func (s *settingsScreen) build(focus int) {
 	s.dropdown("scanner.terminator", "scanner.terminator", config.Terminators, "(profile's, else CR)", &c.Scanner.Terminator)
 	s.input("scanner.profile", "scanner.profile", c.Scanner.Profile, &c.Scanner.Profile)
 	s.input("merchant_coupon_url", "merchant_coupon_url", c.MerchantCouponURL, &c.MerchantCouponURL)
+	s.pinInput()
 	for i := range c.Coupons {
 		s.rule(i)
 	}
 
-	s.form.AddButton("Save F9", s.save).
+	s.form.AddButton("Save F9", s.guardedSave).
 		AddButton("Add rule Alt-N", s.addRule).
 		AddButton("Remove rule Alt-K", s.removeRule).
 		AddButton("Scanners Alt-L", s.detect)
@@ -260,17 +266,48 @@ func (s *settingsScreen) add(item tview.FormItem, rule int, keys ...string) {
 	s.form.AddFormItem(f)
 }
 
+// pinInput adds the field that sets a new staff PIN: typed masked, kept
+// only as its salted hash (staff_pin) when saved.
+func (s *settingsScreen) pinInput() {
+	state := "(none: staff actions ask for no PIN)"
+	if s.cfg.StaffPIN != "" {
+		state = "(set; type a new one to change it)"
+	}
+	in := tview.NewInputField().SetLabel("staff_pin (new PIN)").SetText(s.newPIN).SetFieldWidth(fieldWidth).
+		SetMaskCharacter('*').SetPlaceholder(state).
+		SetAcceptanceFunc(func(text string, _ rune) bool { return len(text) <= 12 && digits(text) })
+	in.SetChangedFunc(func(v string) { s.newPIN = v; s.changed() })
+	s.add(in, -1, "staff_pin")
+}
+
 // changed is called after every edit.
 func (s *settingsScreen) changed() {
 	s.note = ""
+	s.dirty = true
 	s.validate()
 }
+
+// discard drops the edits: the form shows the configuration as loaded or
+// last saved.
+func (s *settingsScreen) discard() {
+	s.cfg = cloneConfig(s.orig)
+	s.newPIN, s.note, s.dirty = "", "", false
+	s.build(0)
+}
+
+// guardedSave saves once the staff PIN was given (if one is set).
+func (s *settingsScreen) guardedSave() { s.app.staff("Save settings", s.save) }
 
 // validate checks the edited copy and puts each problem beside its field.
 func (s *settingsScreen) validate() {
 	s.errs = nil
 	if err := s.cfg.Validate(); err != nil && !errors.As(err, &s.errs) {
 		s.errs = config.Errors{{Key: "config", Msg: err.Error()}}
+	}
+	if s.newPIN != "" {
+		if err := staffpin.CheckPIN(s.newPIN); err != nil {
+			s.errs = append(s.errs, &config.FieldError{Key: "staff_pin", Msg: err.Error()})
+		}
 	}
 	for _, f := range s.fields {
 		f.err = ""
@@ -307,7 +344,7 @@ func (s *settingsScreen) showMessage() {
 func (s *settingsScreen) key(ev *tcell.EventKey) *tcell.EventKey {
 	switch {
 	case ev.Key() == tcell.KeyF9, isAlt(ev, 'w'):
-		s.save()
+		s.guardedSave()
 	case isAlt(ev, 'n'):
 		s.addRule()
 	case isAlt(ev, 'k'):
@@ -320,7 +357,9 @@ func (s *settingsScreen) key(ev *tcell.EventKey) *tcell.EventKey {
 	return nil
 }
 
-// save validates and writes the file, then hands a copy to OnSave.
+// save validates and writes the file, changing only what was edited, then
+// hands a copy to OnSave and says in plain words what was saved, what is
+// in effect now and what waits for a restart.
 func (s *settingsScreen) save() {
 	s.validate()
 	switch {
@@ -338,24 +377,58 @@ func (s *settingsScreen) save() {
 				c.Coupons[i].TplParams = buf.Bytes()
 			}
 		}
-		if err := config.Save(s.path, c); err != nil {
-			s.note = fmt.Sprintf(" %s%s Not saved:%s %s", tagBad, symBad, tagOff, tview.Escape(err.Error()))
+		if s.newPIN != "" {
+			h, err := staffpin.Hash(s.newPIN)
+			if err != nil {
+				s.note = fmt.Sprintf(" %s%s Not saved:%s staff_pin: %s", tagBad, symBad, tagOff, tview.Escape(err.Error()))
+				break
+			}
+			c.StaffPIN = h
+		}
+		changed, err := saveMerged(s.path, s.orig, c)
+		if err != nil {
+			s.note = fmt.Sprintf(" %s%s %s%s", tagBad, symBad, tagOff, tview.Escape(err.Error()))
 			break
 		}
-		s.note = fmt.Sprintf(" %s%s Saved%s to %s.", tagOK, symOK, tagOff, tview.Escape(s.path))
-		if s.onSave != nil {
-			restart, err := s.onSave(cloneConfig(c))
-			switch {
-			case err != nil:
-				s.note += fmt.Sprintf(" %sNot applied yet:%s %s", tagWarn, tagOff, tview.Escape(err.Error()))
-			case len(restart) > 0:
-				s.note += fmt.Sprintf(" Coupons applied; %s%s take effect when posagent is started again.%s", tagWarn, tview.Escape(strings.Join(restart, ", ")), tagOff)
-			default:
-				s.note += " Applied."
-			}
+		s.orig, s.cfg = cloneConfig(c), c
+		s.newPIN, s.dirty = "", false
+		s.app.staffPIN = c.StaffPIN
+		if len(changed) == 0 {
+			s.note = fmt.Sprintf(" %s%s Nothing to save:%s no setting differs from %s.", tagOK, symOK, tagOff, tview.Escape(s.path))
+			break
 		}
+		s.note = fmt.Sprintf(" %s%s Saved%s %s to %s.", tagOK, symOK, tagOff, tview.Escape(strings.Join(changed, ", ")), tview.Escape(s.path))
+		if s.onSave != nil {
+			s.note += applied(changed, s.onSave)(cloneConfig(c))
+		}
+		s.build(0)
 	}
 	s.showMessage()
+}
+
+// applied hands the saved configuration to onSave and says what is in
+// effect now and what waits for a restart.
+func applied(changed []string, onSave func(*config.Config) ([]string, error)) func(*config.Config) string {
+	return func(c *config.Config) string {
+		restart, err := onSave(c)
+		if err != nil {
+			return fmt.Sprintf(" %sNothing applied yet:%s %s", tagWarn, tagOff, tview.Escape(err.Error()))
+		}
+		var now []string
+		for _, k := range changed {
+			if !slices.Contains(restart, k) {
+				now = append(now, k)
+			}
+		}
+		var b strings.Builder
+		if len(now) > 0 {
+			fmt.Fprintf(&b, " In effect now: %s.", tview.Escape(strings.Join(now, ", ")))
+		}
+		if len(restart) > 0 {
+			fmt.Fprintf(&b, " %sAfter a restart of posagent:%s %s.", tagWarn, tagOff, tview.Escape(strings.Join(restart, ", ")))
+		}
+		return b.String()
+	}
 }
 
 // focusKey moves the focus to the field that edits key.

@@ -110,7 +110,7 @@ func TestSettingsValidatesAndSaves(t *testing.T) {
 	h.waitFor(t, "no problems")
 
 	h.key(tcell.KeyF9, 0, tcell.ModNone)
-	h.waitFor(t, "Saved", "Applied")
+	h.waitFor(t, "Saved coupons, pay_pid to", "effect now: coupons, pay_pid.")
 
 	want := *cfg
 	want.PayPID = "2088702093900111"
@@ -150,8 +150,8 @@ func TestMenuClickOpensSettingsAndKeysFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := start(t, Deps{Config: cfg, ConfigPath: path}, 100, 30)
-	menu := strings.SplitN(h.waitFor(t, "F4 Settings"), "\n", 2)[0]
-	x := len([]rune(menu[:strings.Index(menu, "Settings")]))
+	menu := strings.SplitN(h.waitFor(t, "F4 Setup"), "\n", 2)[0]
+	x := len([]rune(menu[:strings.Index(menu, "Setup")]))
 	h.screen.InjectMouse(x, 0, tcell.ButtonPrimary, tcell.ModNone)
 	h.screen.InjectMouse(x, 0, tcell.ButtonNone, tcell.ModNone)
 	h.waitFor(t, "Settings — ")

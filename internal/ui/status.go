@@ -3,29 +3,34 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rivo/tview"
 
 	"posagent/internal/event"
+	"posagent/internal/ui/checkout"
 )
 
-// statusBar is the bottom line: scanner, gateway, queue. Its state comes
-// from events; the queue counts come from the QueueStore when there is one
-// (events cannot tell when a job left the queue), else from the events.
+// statusBar is the bottom line: gateway, queue, scanner. The gateway and
+// scanner come from the checkout model; the queue counts come from the
+// QueueStore when there is one (events cannot tell when a job left the
+// queue), else from the events.
 type statusBar struct {
-	view *tview.TextView
-
-	scanner, scannerDevice, scannerDetail string
-	gateway                               string
+	view  *tview.TextView
+	model *checkout.Model
+	now   func() time.Time
+	buf   strings.Builder
 
 	fromStore      bool
 	pending, dead  int
 	queued, failed map[string]bool // job ids seen in events, without a store
 }
 
-func newStatusBar() *statusBar {
+func newStatusBar(m *checkout.Model, now func() time.Time) *statusBar {
 	s := &statusBar{
 		view:   tview.NewTextView().SetDynamicColors(true).SetWrap(false),
+		model:  m,
+		now:    now,
 		queued: make(map[string]bool),
 		failed: make(map[string]bool),
 	}
@@ -35,10 +40,6 @@ func newStatusBar() *statusBar {
 
 func (s *statusBar) apply(e event.Event) {
 	switch e := e.(type) {
-	case event.Scanner:
-		s.scanner, s.scannerDevice, s.scannerDetail = e.State, e.Device, e.Detail
-	case event.Gateway:
-		s.gateway = e.State
 	case event.Queued:
 		if !s.fromStore {
 			s.queued[e.JobID] = true
@@ -69,32 +70,39 @@ func (s *statusBar) counts() (pending, dead int) {
 func (s *statusBar) render() {
 	// Fixed-width parts first: the scanner's device and detail may be long
 	// and are the part cut off on a narrow terminal.
-	var b strings.Builder
+	b := &s.buf
+	b.Reset()
 	b.WriteString(" Gateway ")
-	switch s.gateway {
-	case event.GatewayUp:
-		fmt.Fprintf(&b, "%s%s up%s", tagOK, symOK, tagOff)
-	case event.GatewayDown:
-		fmt.Fprintf(&b, "%s%s DOWN%s", tagBad, symBad, tagOff)
+	switch g, _ := s.model.Gateway(); g {
+	case checkout.GatewayUp:
+		fmt.Fprintf(b, "%s%s up%s", tagOK, symOK, tagOff)
+	case checkout.GatewayDown:
+		fmt.Fprintf(b, "%s%s DOWN%s", tagBad, symBad, tagOff)
+		if now := s.now(); !s.model.NextTry(now).IsZero() {
+			fmt.Fprintf(b, " retry in %s", countdown(s.model.NextTry(now), now))
+		}
+	case checkout.GatewayMisconfigured:
+		fmt.Fprintf(b, "%s%s CONFIG PROBLEM%s", tagBad, symBad, tagOff)
 	default:
 		b.WriteString("? unknown")
 	}
 	pending, dead := s.counts()
-	fmt.Fprintf(&b, " │ Queue %d waiting", pending)
+	fmt.Fprintf(b, " │ Queue %d waiting", pending)
 	if dead > 0 {
-		fmt.Fprintf(&b, ", %s%d dead%s", tagBad, dead, tagOff)
+		fmt.Fprintf(b, ", %s%d dead%s", tagBad, dead, tagOff)
 	}
 	b.WriteString(" │ Scanner ")
-	switch s.scanner {
+	state, device, detail := s.model.Scanner()
+	switch state {
 	case event.ScannerConnected:
-		fmt.Fprintf(&b, "%s%s connected%s", tagOK, symOK, tagOff)
-		if s.scannerDevice != "" {
-			fmt.Fprintf(&b, " %s", tview.Escape(s.scannerDevice))
+		fmt.Fprintf(b, "%s%s connected%s", tagOK, symOK, tagOff)
+		if device != "" {
+			fmt.Fprintf(b, " %s", escape(device))
 		}
 	case event.ScannerDisconnected:
-		fmt.Fprintf(&b, "%s%s DISCONNECTED%s", tagBad, symBad, tagOff)
-		if s.scannerDetail != "" {
-			fmt.Fprintf(&b, " %s", tview.Escape(s.scannerDetail))
+		fmt.Fprintf(b, "%s%s DISCONNECTED%s", tagBad, symBad, tagOff)
+		if detail != "" {
+			fmt.Fprintf(b, " %s", escape(detail))
 		}
 	default:
 		b.WriteString("? unknown")

@@ -82,20 +82,31 @@ var screenKeys = []screenKey{
 	{pageHelp, tcell.KeyF1, 'h', "Help"},
 	{pageCheckout, tcell.KeyF2, 'c', "Checkout"},
 	{pageQueue, tcell.KeyF3, 'q', "Queue"},
-	{pageSettings, tcell.KeyF4, 's', "Settings"},
-	{pageAgreement, tcell.KeyF5, 'a', "Agreement"},
-	{pageOrder, tcell.KeyF6, 'o', "App-pay"},
+	{pageSettings, tcell.KeyF4, 's', "Setup"},
+	{pageAgreement, tcell.KeyF5, 'a', "Agree"},
+	{pageOrder, tcell.KeyF6, 'o', "AppPay"},
 	{pagePay, tcell.KeyF7, 'p', "Pay"},
+	{pageEvents, tcell.KeyF8, 'e', "Log"},
+	{pageScanner, tcell.KeyF12, 'i', "Scan"},
 }
 
 // newMenu is the top line: one clickable entry per screen.
 func newMenu(show func(page string)) *tview.TextView {
 	menu := tview.NewTextView().SetDynamicColors(true).SetRegions(true).SetWrap(false)
 	var b strings.Builder
+	// F10 Quit comes before the F-keys above it: at 80 columns those are
+	// the part cut off, never Quit.
+	quit := false
 	for _, k := range screenKeys {
+		if k.fkey > tcell.KeyF10 && !quit {
+			fmt.Fprintf(&b, "%sF10%s Quit ", tagKey, tagOff)
+			quit = true
+		}
 		fmt.Fprintf(&b, `["%s"]%s%s%s %s[""] `, k.page, tagKey, tcell.KeyNames[k.fkey], tagOff, k.label)
 	}
-	fmt.Fprintf(&b, "%sF10%s Quit", tagKey, tagOff)
+	if !quit {
+		fmt.Fprintf(&b, "%sF10%s Quit", tagKey, tagOff)
+	}
 	menu.SetText(b.String())
 	menu.Highlight(pageCheckout)
 	menu.SetHighlightedFunc(func(added, _, _ []string) {

@@ -14,6 +14,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -48,6 +49,10 @@ type Deps struct {
 	// shown, or an error: nothing was applied (the file stays saved).
 	OnSave func(*config.Config) (restart []string, err error)
 
+	// StaffPIN is the staff PIN's hash (config key staff_pin, made by
+	// staffpin.Hash); empty: staff actions ask for no PIN.
+	StaffPIN string
+
 	Queue      QueueStore
 	Keys       KeyFeeder
 	Agreements AgreementConfirmer
@@ -65,9 +70,10 @@ type Deps struct {
 
 // App is the terminal UI. Create it with New and start it with Run.
 type App struct {
-	deps Deps
-	now  func() time.Time
-	tv   *tview.Application
+	deps     Deps
+	now      func() time.Time
+	tv       *tview.Application
+	staffPIN string // the hash in force: Deps.StaffPIN, or the one saved since
 
 	pages  *tview.Pages
 	menu   *tview.TextView
@@ -80,6 +86,8 @@ type App struct {
 	order     *orderDialog
 	pay       *payDialog
 	help      *tview.TextView
+	events    *logView
+	diag      *logView
 
 	// Background work: every goroutine that may queue an update is counted
 	// in wg, so Run stops tview only once none of them can block on it.
@@ -88,6 +96,16 @@ type App struct {
 	cancel  context.CancelFunc
 	started chan struct{} // closed after the first draw
 	once    sync.Once
+
+	// gate holds typed keys until it knows a scanner's burst from a
+	// person's typing; gateWake tells gateTimer when to decide by silence.
+	// keyTime is when a key was typed and gateNow the gate's clock (tests
+	// replay recorded timings on a clock of their own).
+	gate     burstGate
+	gateWake chan time.Time
+	keyTime  func(*tcell.EventKey) time.Time
+	gateNow  func() time.Time
+	root     *tview.Flex
 
 	// applied counts events applied to the screen, drawn the events applied
 	// when the last draw finished (for tests and the benchmark).
@@ -105,18 +123,24 @@ const (
 func New(deps Deps) *App {
 	setTheme()
 	a := &App{
-		deps:    deps,
-		now:     deps.Now,
-		tv:      tview.NewApplication(),
-		started: make(chan struct{}),
-		drawn:   make(chan uint64, 1),
+		deps:     deps,
+		now:      deps.Now,
+		tv:       tview.NewApplication(),
+		started:  make(chan struct{}),
+		drawn:    make(chan uint64, 1),
+		gateWake: make(chan time.Time, 1),
+		staffPIN: deps.StaffPIN,
+		keyTime:  (*tcell.EventKey).When,
+		gateNow:  time.Now,
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
-	a.status = newStatusBar()
-	a.checkout = newCheckoutScreen()
+	a.checkout = newCheckoutScreen(a.now)
+	a.status = newStatusBar(a.checkout.model, a.now)
 	a.help = newHelp()
+	a.events = newLogView(" Event log — the last events, newest first, ids masked ")
+	a.diag = newLogView(" Scanner diagnostics — keys and reads as they arrive, newest first ")
 	a.settings = newSettingsScreen(a, deps.Config, deps.ConfigPath, deps.OnSave)
 	a.agreement = newAgreementDialog(a, deps.Agreements)
 	a.queue = newQueueScreen(a, deps.Queue)
@@ -126,6 +150,8 @@ func New(deps Deps) *App {
 	a.pages = tview.NewPages().
 		AddPage(pageCheckout, a.checkout.root, true, true).
 		AddPage(pageHelp, a.help, true, false).
+		AddPage(pageEvents, a.events.view, true, false).
+		AddPage(pageScanner, a.diag.view, true, false).
 		AddPage(pageQueue, a.queue.root, true, false).
 		AddPage(pageSettings, a.settings.root, true, false).
 		AddPage(pageAgreement, a.agreement.root, true, false).
@@ -136,14 +162,18 @@ func New(deps Deps) *App {
 	// A click on the menu opens a screen; the keyboard stays with the screens.
 	a.menu.SetFocusFunc(func() { a.tv.SetFocus(a.pages) })
 
-	root := tview.NewFlex().SetDirection(tview.FlexRow).
+	a.root = tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(a.menu, 1, 0, false).
 		AddItem(a.pages, 0, 1, true).
 		AddItem(a.status.view, 1, 0, false)
 
-	a.tv.SetRoot(root, true).
+	// Paste arrives as one paste event, past the burst gate: staff may
+	// paste a path into a field.
+	a.tv.SetRoot(a.root, true).
 		EnableMouse(true).
-		SetInputCapture(a.globalKeys).
+		EnablePaste(true).
+		SetInputCapture(a.capture).
+		SetBeforeDrawFunc(a.beforeDraw).
 		SetAfterDrawFunc(a.afterDraw)
 	if deps.Screen != nil {
 		a.tv.SetScreen(deps.Screen)
@@ -162,6 +192,8 @@ func (a *App) Run(ctx context.Context) error {
 	if a.deps.Queue != nil {
 		a.goBackground(a.queue.refresher)
 	}
+	a.goBackground(a.gateTimer)
+	a.goBackground(a.ticker)
 	stopped, ran := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -212,6 +244,31 @@ func (a *App) update(f func()) bool {
 		return false
 	}
 	a.tv.QueueUpdateDraw(f)
+	return true
+}
+
+// Smallest terminal the screens are laid out for.
+const minWidth, minHeight = 80, 24
+
+// beforeDraw draws, instead of a broken screen, what is wrong with a
+// terminal below 80x24; it reports whether it did (tview then draws
+// nothing else). Keys still work: staff can quit or resize.
+func (a *App) beforeDraw(screen tcell.Screen) bool {
+	w, h := screen.Size()
+	if w >= minWidth && h >= minHeight {
+		return false
+	}
+	screen.Clear()
+	lines := []string{
+		fmt.Sprintf("Terminal too small (need %dx%d, have %dx%d).", minWidth, minHeight, w, h),
+		"Make the window bigger; F10 quits.",
+	}
+	for i, l := range lines {
+		y := h/2 - 1 + i
+		tview.Print(screen, l, 0, y, w, tview.AlignCenter, tcell.ColorDefault)
+	}
+	// tview calls no afterDraw for this draw; it is a draw all the same.
+	a.afterDraw(screen)
 	return true
 }
 
@@ -274,6 +331,10 @@ func (a *App) pump(ctx context.Context) {
 // once; it runs on the UI goroutine.
 func (a *App) apply(batch []event.Event) {
 	for _, e := range batch {
+		a.events.add(func() string { return eventLine(e) })
+		if line, ok := diagEvent(e); ok {
+			a.diag.add(func() string { return line })
+		}
 		a.status.apply(e)
 		a.checkout.apply(e)
 		a.pay.apply(e)
@@ -283,19 +344,71 @@ func (a *App) apply(batch []event.Event) {
 	}
 	a.status.render()
 	a.checkout.render()
+	a.events.render()
+	a.diag.render()
 	a.applied += uint64(len(batch))
+}
+
+// ticker redraws what counts down (the next try while the gateway is
+// down) once a second.
+func (a *App) ticker(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if !a.update(func() {
+				a.checkout.tick()
+				a.status.render()
+			}) {
+				return
+			}
+		}
+	}
 }
 
 // show brings a page to the front, closing any open modal.
 func (a *App) show(page string) {
+	if a.front() == pageSettings && page != pageSettings && a.settings.dirty {
+		a.leaveSettings(page)
+		return
+	}
 	a.closeModal()
+	for _, p := range []string{pagePIN, pageJob} {
+		if a.pages.HasPage(p) {
+			a.pages.RemovePage(p)
+		}
+	}
 	a.pages.SwitchToPage(page)
 	a.tv.SetFocus(a.pages)
 	a.menu.Highlight(page)
 	a.queue.visible.Store(page == pageQueue)
+	a.events.shown, a.diag.shown = page == pageEvents, page == pageScanner
+	a.events.render()
+	a.diag.render()
 	if page == pageQueue {
 		a.queue.refresh()
 	}
+}
+
+// leaveSettings asks what to do with unsaved settings before page opens.
+func (a *App) leaveSettings(page string) {
+	a.ask("The settings have changes that are not saved.", []string{"Save", "Discard", "Stay"}, func(button string) {
+		switch button {
+		case "Save":
+			a.staff("Save settings", func() {
+				a.settings.save()
+				if !a.settings.dirty {
+					a.show(page)
+				}
+			})
+		case "Discard":
+			a.settings.discard()
+			a.show(page)
+		}
+	})
 }
 
 // front is the name of the page in front.
@@ -331,8 +444,9 @@ func (a *App) closeModal() {
 	}
 }
 
-// globalKeys handles the keys that work on every screen, and sends what a
-// keyboard-wedge scanner types on the checkout screen to the KeyFeeder.
+// globalKeys handles the keys that work on every screen, and passes the
+// keys a person types on the checkout screen to the KeyFeeder too (the
+// scanner diagnostics show them; the wedge ignores them).
 // Screen keys are F-keys and Alt-letters so that they never collide with
 // the digits and terminator a scanner types.
 func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
@@ -342,9 +456,9 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 	}
 	switch {
 	case ev.Key() == tcell.KeyF10, ev.Key() == tcell.KeyCtrlC, isAlt(ev, 'x'):
-		a.quit()
+		a.staff("Quit posagent", a.quit)
 		return nil
-	case ev.Key() == tcell.KeyEscape && a.front() == pageHelp:
+	case ev.Key() == tcell.KeyEscape && (a.front() == pageHelp || a.front() == pageEvents || a.front() == pageScanner):
 		a.show(pageCheckout)
 		return nil
 	case ev.Key() == tcell.KeyEscape && a.front() == pageOrderQR:
@@ -399,7 +513,6 @@ func (a *App) checkoutKey(ev *tcell.EventKey) *tcell.EventKey {
 	default:
 		return ev // arrows etc. scroll the list of last scans
 	}
-	a.checkout.typed(r)
 	if a.deps.Keys != nil {
 		a.deps.Keys.Key(r, ev.When())
 	}

@@ -111,6 +111,7 @@ type Server struct {
 	certMode           bool
 	rootKey            *rsa.PrivateKey
 	passErrorsInResult bool
+	anyCode            string // WithAnyCode's user
 
 	srv  *http.Server
 	quit chan struct{} // closed by Close: ends latency waits

@@ -102,7 +102,7 @@ func (s *Server) twostage(obj map[string]any, bizErr error) *reply {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.codes[dynamicID]
+	c, ok := s.lookupCode(dynamicID)
 	switch {
 	case !ok:
 		return fail(alipay.SubIndexNotExist, "")

@@ -1,0 +1,127 @@
+package ui
+
+import (
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"posagent/internal/scanner"
+)
+
+// A keyboard-wedge scanner types into whatever has focus. The burst gate
+// sits at the application's input capture, in front of every screen: it
+// holds typed keys for a moment and decides whether they came from a
+// scanner (a burst: keys a few milliseconds apart, ending in the
+// terminator) or from a person (keys 80 ms or more apart). A burst goes to
+// the scanner and never reaches a field; a person's keys are replayed, in
+// order, to the screen in front.
+const (
+	// burstKeyGap is the longest gap between two keys of one burst:
+	// scanners type 2–15 ms apart, people 80 ms and more.
+	burstKeyGap = scanner.DefaultMaxKeyGap
+	// burstTermGap is how long after a burst the terminator may come: some
+	// scanners (and a terminal passing keys on) send the suffix a little
+	// later than the code. No person types six keys 35 ms apart, so waiting
+	// longer here cannot take a person's typing for a scan.
+	burstTermGap = scanner.DefaultTermGap
+	// burstMin is the shortest run of fast keys taken for a scanner; a
+	// person rolling over keys makes two or three.
+	burstMin = 6
+)
+
+// burstGate is the decision, without a screen or a clock of its own: key
+// and flush are given the time, so that recorded timings replay exactly.
+type burstGate struct {
+	held []*tcell.EventKey
+	last time.Time // when the newest held key was typed
+}
+
+// keyClass is what a key means to the gate.
+type keyClass int
+
+const (
+	keyOther keyClass = iota // F-keys, arrows, Alt-, Ctrl-, Esc, Backspace: a person
+	keyText                  // a printable rune a scanner may type
+	keyTerm                  // Enter or Tab: a scanner's terminator
+)
+
+func classify(ev *tcell.EventKey) keyClass {
+	switch {
+	case ev.Key() == tcell.KeyRune && ev.Modifiers()&(tcell.ModAlt|tcell.ModCtrl|tcell.ModMeta) == 0:
+		return keyText
+	case ev.Key() == tcell.KeyEnter, ev.Key() == tcell.KeyTab:
+		return keyTerm
+	}
+	return keyOther
+}
+
+// key takes one key typed at at. replay are keys held earlier that turned
+// out to be a person's, to be handled as if typed now and before ev;
+// burst is a scanner's burst, terminator included when there was one;
+// taken reports that ev itself is held or part of burst (else the caller
+// handles ev after replay).
+func (g *burstGate) key(ev *tcell.EventKey, at time.Time) (replay, burst []*tcell.EventKey, taken bool) {
+	class := classify(ev)
+	if len(g.held) > 0 {
+		gap := at.Sub(g.last)
+		late := gap > burstKeyGap
+		if class == keyTerm && len(g.held) >= burstMin {
+			late = gap > burstTermGap
+		}
+		if late {
+			replay, burst = g.resolve()
+		}
+	}
+	switch class {
+	case keyText:
+		g.held = append(g.held, ev)
+		g.last = at
+		return replay, burst, true
+	case keyTerm:
+		if len(g.held) >= burstMin {
+			burst = append(g.held, ev)
+			g.held = nil
+			return replay, burst, true
+		}
+	}
+	// A person: what was held is theirs too.
+	replay = append(replay, g.held...)
+	g.held = nil
+	return replay, burst, false
+}
+
+// deadline is when the held keys are decided by silence; zero when none
+// are held.
+func (g *burstGate) deadline() time.Time {
+	switch {
+	case len(g.held) == 0:
+		return time.Time{}
+	case len(g.held) >= burstMin:
+		return g.last.Add(burstTermGap)
+	}
+	return g.last.Add(burstKeyGap)
+}
+
+// flush decides the held keys if nothing was typed since long enough
+// before now.
+func (g *burstGate) flush(now time.Time) (replay, burst []*tcell.EventKey) {
+	if d := g.deadline(); d.IsZero() || now.Before(d) {
+		return nil, nil
+	}
+	return g.resolve()
+}
+
+// resolve decides the held keys after a silence: a run of fast keys long
+// enough is a scanner that sent no terminator (the wedge decides whether
+// that is a scan or a cut read), anything shorter a person.
+func (g *burstGate) resolve() (replay, burst []*tcell.EventKey) {
+	held := g.held
+	g.held = nil
+	if len(held) >= burstMin {
+		return nil, held
+	}
+	return held, nil
+}
+
+// holding is how many keys wait for a decision.
+func (g *burstGate) holding() int { return len(g.held) }

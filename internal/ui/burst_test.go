@@ -1,0 +1,286 @@
+package ui
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"posagent/internal/config"
+	"posagent/internal/scanner"
+)
+
+// keystroke is one key of a recording, typed gap after the one before.
+type keystroke struct {
+	gap time.Duration
+	ev  func() *tcell.EventKey
+	key string
+}
+
+// recording reads testdata/keystrokes/name.txt (see its README).
+func recording(t testing.TB, name string) []keystroke {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "keystrokes", name+".txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var keys []keystroke
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		ms, key, ok := strings.Cut(line, " ")
+		gap, err := strconv.Atoi(ms)
+		if !ok || err != nil {
+			t.Fatalf("%s.txt line %d: want \"GAP-MS KEY\", got %q", name, n, line)
+		}
+		k := keystroke{gap: time.Duration(gap) * time.Millisecond, key: key}
+		switch key {
+		case "<Enter>":
+			k.ev = func() *tcell.EventKey { return tcell.NewEventKey(tcell.KeyEnter, '\r', tcell.ModNone) }
+		case "<Tab>":
+			k.ev = func() *tcell.EventKey { return tcell.NewEventKey(tcell.KeyTab, '\t', tcell.ModNone) }
+		default:
+			r := []rune(key)
+			if len(r) != 1 {
+				t.Fatalf("%s.txt line %d: unknown key %q", name, n, key)
+			}
+			k.ev = func() *tcell.EventKey { return tcell.NewEventKey(tcell.KeyRune, r[0], tcell.ModNone) }
+		}
+		keys = append(keys, k)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// text is what a recording types, terminator left out.
+func text(keys []keystroke) string {
+	var b strings.Builder
+	for _, k := range keys {
+		if !strings.HasPrefix(k.key, "<") {
+			b.WriteString(k.key)
+		}
+	}
+	return b.String()
+}
+
+func recordings(t testing.TB, prefix string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join("testdata", "keystrokes", prefix+"*.txt"))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no recordings %s*: %v", prefix, err)
+	}
+	for i, n := range names {
+		names[i] = strings.TrimSuffix(filepath.Base(n), ".txt")
+	}
+	return names
+}
+
+func keysText(evs []*tcell.EventKey) string {
+	var b strings.Builder
+	for _, ev := range evs {
+		switch ev.Key() {
+		case tcell.KeyEnter:
+			b.WriteString("<Enter>")
+		case tcell.KeyTab:
+			b.WriteString("<Tab>")
+		default:
+			b.WriteRune(ev.Rune())
+		}
+	}
+	return b.String()
+}
+
+// TestBurstGateRecordings: every scanner recording is one burst and none
+// of its keys reaches the screen; every person's recording reaches the
+// screen whole, in order, and nothing goes to the scanner.
+func TestBurstGateRecordings(t *testing.T) {
+	for _, prefix := range []string{"scanner-", "person-"} {
+		for _, name := range recordings(t, prefix) {
+			t.Run(name, func(t *testing.T) {
+				keys := recording(t, name)
+				var g burstGate
+				var passed, scanned []*tcell.EventKey
+				at := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+				for _, k := range keys {
+					at = at.Add(k.gap)
+					ev := k.ev()
+					// The gate's timer fires whenever a deadline passes
+					// before the next key.
+					replay, burst := g.flush(at.Add(-time.Nanosecond))
+					passed, scanned = append(passed, replay...), append(scanned, burst...)
+					replay, burst, taken := g.key(ev, at)
+					passed, scanned = append(passed, replay...), append(scanned, burst...)
+					if !taken {
+						passed = append(passed, ev)
+					}
+				}
+				replay, burst := g.flush(at.Add(time.Second))
+				passed, scanned = append(passed, replay...), append(scanned, burst...)
+				var all strings.Builder
+				for _, k := range keys {
+					all.WriteString(k.key)
+				}
+				if prefix == "scanner-" {
+					if len(passed) != 0 || keysText(scanned) != all.String() {
+						t.Fatalf("scanner's keys: to the screen %q, to the scanner %q; want all %q to the scanner", keysText(passed), keysText(scanned), all.String())
+					}
+				} else if len(scanned) != 0 || keysText(passed) != all.String() {
+					t.Fatalf("person's keys: to the screen %q, to the scanner %q; want all %q to the screen", keysText(passed), keysText(scanned), all.String())
+				}
+			})
+		}
+	}
+}
+
+// play types a recording into the UI at its own timing.
+func (h *harness) play(keys []keystroke) {
+	for _, k := range keys {
+		h.post(k.ev(), k.gap)
+	}
+	h.clock.advance(time.Second)
+}
+
+// startWedge runs a real keyboard wedge for the UI to feed.
+func startWedge(t *testing.T) (*scanner.Wedge, <-chan scanner.Event) {
+	t.Helper()
+	s, err := scanner.Open(scanner.Spec{Kind: scanner.KindWedge, Terminator: "CR"}, scanner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.(*scanner.Wedge)
+	out := make(chan scanner.Event, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = w.Run(ctx, out)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return w, out
+}
+
+// nextScan waits for the wedge's next scan or rejection.
+func nextScan(t *testing.T, out <-chan scanner.Event) scanner.Event {
+	t.Helper()
+	deadline := time.After(waitLimit)
+	for {
+		select {
+		case e := <-out:
+			if e.Kind == scanner.EventScan || e.Kind == scanner.EventRejected {
+				return e
+			}
+		case <-deadline:
+			t.Fatal("the wedge read nothing")
+		}
+	}
+}
+
+// The screens a burst may meet, with a key that opens each and a line it
+// shows once open.
+var everyScreen = []struct {
+	name  string
+	key   tcell.Key
+	shows string
+}{
+	{"checkout", tcell.KeyF2, "Last scans"},
+	{"help", tcell.KeyF1, "Help — keys"},
+	{"queue", tcell.KeyF3, "Queue — pending"},
+	{"settings", tcell.KeyF4, "gateway_url"},
+	{"agreement", tcell.KeyF5, "apply_token"},
+	{"app-pay", tcell.KeyF6, "total_amount"},
+	{"pay", tcell.KeyF7, "Pay — alipay.trade.pay"},
+	{"event log", tcell.KeyF8, "Event log"},
+	{"scanner diagnostics", tcell.KeyF12, "Scanner diagnostics"},
+}
+
+// TestWedgeBurstOnEveryScreen: on each screen, each scanner recording is
+// read by a real wedge as the code it is, and no field changes: the
+// screen shows nothing of the code, and the settings being edited are as
+// they were.
+func TestWedgeBurstOnEveryScreen(t *testing.T) {
+	cfg, err := config.Load(copyConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, scr := range everyScreen {
+		t.Run(scr.name, func(t *testing.T) {
+			w, out := startWedge(t)
+			h := start(t, Deps{Keys: w, Config: cfg, Queue: &fakeQueue{called: make(chan struct{}, 16)}}, 80, 24)
+			h.key(scr.key, 0, tcell.ModNone)
+			h.waitFor(t, scr.shows)
+			var before *config.Config
+			h.onUI(func() { before = cloneConfig(h.app.settings.cfg) })
+			for _, name := range recordings(t, "scanner-") {
+				keys := recording(t, name)
+				h.play(keys)
+				if e := nextScan(t, out); e.Kind != scanner.EventScan || e.Scan.Code != text(keys) {
+					var diag string
+					h.onUI(func() { diag = h.app.diag.lines.text() })
+					t.Fatalf("%s: the wedge read %v %q (%s), want the scan %q\n%s", name, e.Kind, e.Scan.Code, e.Reason, text(keys), diag)
+				}
+				screen := h.waitFor(t, scr.shows)
+				if strings.Contains(screen, text(keys)[:6]) {
+					t.Fatalf("%s: the code reached the screen:\n%s", name, screen)
+				}
+			}
+			var after *config.Config
+			h.onUI(func() { after = cloneConfig(h.app.settings.cfg) })
+			if !reflect.DeepEqual(before, after) {
+				t.Fatalf("the bursts changed the settings being edited")
+			}
+		})
+	}
+}
+
+// TestPersonTypesIntoFields: a person's typing still reaches the focused
+// field, digits and Enter included.
+func TestPersonTypesIntoFields(t *testing.T) {
+	w, out := startWedge(t)
+	h := start(t, Deps{Keys: w, Config: &config.Config{}}, 100, 30)
+	h.key(tcell.KeyF4, 0, tcell.ModNone)
+	h.waitFor(t, "gateway_url")
+	for _, c := range []struct{ recording, field string }{
+		{"person-terminal-id", "terminal_id"},
+		{"person-digits", "pay_pid"},
+		{"person-fast-rollover", "gateway_url"},
+	} {
+		h.focusField(t, c.field)
+		keys := recording(t, c.recording)
+		h.play(keys)
+		screen := h.waitFor(t, text(keys))
+		if line := row(screen, text(keys)); !strings.Contains(line, c.field) {
+			t.Fatalf("%s went to the wrong line: %q", c.recording, line)
+		}
+	}
+	// Leaving asks about the unsaved edits; Discard drops them.
+	h.key(tcell.KeyF5, 0, tcell.ModNone)
+	h.waitFor(t, "The settings have changes that", "Discard")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+	h.waitFor(t, "SMS code")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	keys := recording(t, "person-sms")
+	h.play(keys)
+	h.waitFor(t, text(keys))
+	select {
+	case e := <-out:
+		if e.Kind == scanner.EventScan || e.Kind == scanner.EventRejected {
+			t.Fatalf("a person's typing reached the scanner as %v %q", e.Kind, e.Scan.Code)
+		}
+	default:
+	}
+}

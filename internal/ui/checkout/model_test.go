@@ -1,0 +1,183 @@
+package checkout
+
+import (
+	"fmt"
+	"go/build"
+	"testing"
+	"time"
+
+	"posagent/internal/event"
+)
+
+var t0 = time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+
+func at(s int) event.Stamp { return event.Stamp{Time: t0.Add(time.Duration(s) * time.Second)} }
+
+// TestCouponsJoinBySenceNo: two customers' events interleave; each coupon
+// row changes in place, pending to issued or failed, in its own customer.
+func TestCouponsJoinBySenceNo(t *testing.T) {
+	m := New()
+	evs := []event.Event{
+		event.Scan{Stamp: at(0), SenceNo: "s1", CodeMasked: "28**1111", Source: "wedge"},
+		event.Decoded{Stamp: at(1), SenceNo: "s1", UserIDMasked: "2088****0001", SchoolStdCode: "4136013432", CampusNo: "2019"},
+		event.Scan{Stamp: at(2), SenceNo: "s2", CodeMasked: "28**2222", Source: "wedge"},
+		event.Queued{Stamp: at(3), JobID: "j1", Kind: "coupon", SenceNo: "s1", TplID: "tplLunch", SerialNumber: "s1-tplLunch", Attempt: 1, NextAt: t0.Add(9 * time.Second), Reason: "gateway down"},
+		event.Decoded{Stamp: at(3), SenceNo: "s2", UserIDMasked: "2088****0002"},
+		event.Queued{Stamp: at(4), JobID: "j2", Kind: "coupon", SenceNo: "s2", TplID: "tplWelcome", SerialNumber: "s2-tplWelcome", Attempt: 1, NextAt: t0.Add(9 * time.Second), Reason: "gateway down"},
+		event.CouponIssued{Stamp: at(4), SenceNo: "s1", TplID: "tplWelcome", SerialNumber: "s1-tplWelcome", PassID: "p1"},
+		event.CouponIssued{Stamp: at(10), SenceNo: "s2", TplID: "tplWelcome", SerialNumber: "s2-tplWelcome", PassID: "p2"},
+		event.Dead{Stamp: at(11), JobID: "j1", Kind: "coupon", SenceNo: "s1", TplID: "tplLunch", SerialNumber: "s1-tplLunch", Reason: "template gone"},
+	}
+	for _, e := range evs {
+		m.Apply(e)
+	}
+	want := map[string][]string{
+		"s1": {"tplLunch failed j1 template gone", "tplWelcome issued  "},
+		"s2": {"tplWelcome issued j2 "},
+	}
+	for i := range m.Len() {
+		c := m.Newest(i)
+		var got []string
+		for _, v := range c.Coupons {
+			got = append(got, fmt.Sprintf("%s %s %s %s", v.TplID, [...]string{"pending", "issued", "failed"}[v.State], v.JobID, v.Reason))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want[c.SenceNo]) {
+			t.Errorf("%s coupons %q, want %q", c.SenceNo, got, want[c.SenceNo])
+		}
+	}
+	if m.Len() != 2 || m.Newest(0).SenceNo != "s2" || m.Newest(0).User != "2088****0002" {
+		t.Fatalf("customers: %d, newest %+v", m.Len(), m.Newest(0))
+	}
+}
+
+// TestRescanMovesToNewest: the same code scanned again carries its
+// sence_no, and is that customer again, now the newest.
+func TestRescanMovesToNewest(t *testing.T) {
+	m := New()
+	m.Apply(event.Scan{Stamp: at(0), SenceNo: "s1", CodeMasked: "28**1111"})
+	m.Apply(event.Decoded{Stamp: at(1), SenceNo: "s1", UserIDMasked: "2088****0001"})
+	m.Apply(event.Scan{Stamp: at(2), SenceNo: "s2", CodeMasked: "28**2222"})
+	ch := m.Apply(event.Scan{Stamp: at(3), SenceNo: "s1", CodeMasked: "28**1111"})
+	if !ch.Moved || ch.New || m.Len() != 2 || m.Newest(0).SenceNo != "s1" || m.Newest(0).State != Read || m.Newest(0).User != "2088****0001" {
+		t.Fatalf("change %+v; newest %+v of %d", ch, m.Newest(0), m.Len())
+	}
+	ch = m.Apply(event.Decoded{Stamp: at(4), SenceNo: "s1", UserIDMasked: "2088****0001"})
+	if ch.New || ch.Moved || ch.Customer != m.Newest(0) || m.Newest(0).State != Decoded {
+		t.Fatalf("change %+v", ch)
+	}
+}
+
+// TestKeepsMaxCustomers: the oldest customer goes, and says so.
+func TestKeepsMaxCustomers(t *testing.T) {
+	m := New()
+	first := m.Apply(event.Scan{Stamp: at(0), SenceNo: "s0"}).Customer
+	var ch Change
+	for i := 1; i <= MaxCustomers; i++ {
+		ch = m.Apply(event.Scan{Stamp: at(i), SenceNo: fmt.Sprint("s", i)})
+	}
+	if m.Len() != MaxCustomers || ch.Dropped != first || m.Index(first) != -1 {
+		t.Fatalf("len %d, dropped %+v", m.Len(), ch.Dropped)
+	}
+	// Its events start a new entry: the events, not a guess, say whose.
+	if ch = m.Apply(event.Decoded{Stamp: at(500), SenceNo: "s0"}); !ch.New {
+		t.Fatalf("change %+v", ch)
+	}
+}
+
+// TestGatewayTellsTheCashier covers the states of the gateway as the
+// cashier hears them.
+func TestGatewayTellsTheCashier(t *testing.T) {
+	type step struct {
+		e       event.Event
+		want    Gateway
+		nextTry int // seconds after t0, -1 none; judged at the event's time
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"outage with a countdown, recovered by the gateway event", []step{
+			{event.Gateway{Stamp: at(0), State: event.GatewayDown}, GatewayDown, -1},
+			{event.Queued{Stamp: at(1), JobID: "j1", SenceNo: "s1", TplID: "t", NextAt: t0.Add(20 * time.Second)}, GatewayDown, 20},
+			{event.Queued{Stamp: at(2), JobID: "j2", SenceNo: "s1", NextAt: t0.Add(8 * time.Second)}, GatewayDown, 8},
+			{event.Queued{Stamp: at(3), JobID: "j3", SenceNo: "s2", NextAt: t0.Add(30 * time.Second)}, GatewayDown, 8},
+			{event.Gateway{Stamp: at(4), State: event.GatewayUp}, GatewayUp, -1},
+		}},
+		{"retries announced before the outage count too", []step{
+			{event.Queued{Stamp: at(1), JobID: "j1", SenceNo: "s1", NextAt: t0.Add(6 * time.Second)}, GatewayUnknown, -1},
+			{event.Gateway{Stamp: at(2), State: event.GatewayDown}, GatewayDown, 6},
+		}},
+		{"a wrong key is a configuration problem, not an outage", []step{
+			{event.DecodeFailed{Stamp: at(0), SenceNo: "s1", Code: "40002", SubCode: "isv.invalid-signature", Message: "Alipay rejected this terminal's signature.", Action: "Call support: check app_id and app_private_key."}, GatewayMisconfigured, -1},
+			{event.Gateway{Stamp: at(1), State: event.GatewayUp}, GatewayMisconfigured, -1},
+			{event.Gateway{Stamp: at(2), State: event.GatewayDown}, GatewayMisconfigured, -1},
+			{event.Decoded{Stamp: at(3), SenceNo: "s2"}, GatewayUp, -1},
+		}},
+		{"an answer that fails the signature check is the Alipay key's problem", []step{
+			{event.DecodeFailed{Stamp: at(0), SenceNo: "s1", Message: "An answer failed Alipay's signature check and was ignored.",
+				Action: "Call support: check alipay_public_key (or the certificates) and the network."}, GatewayMisconfigured, -1},
+			{event.Gateway{Stamp: at(1), State: event.GatewayDown}, GatewayMisconfigured, -1},
+		}},
+		{"an expired code is no gateway problem", []step{
+			{event.Gateway{Stamp: at(0), State: event.GatewayUp}, GatewayUp, -1},
+			{event.DecodeFailed{Stamp: at(1), SenceNo: "s1", Code: "40004", SubCode: "CODE_EXPIRED"}, GatewayUp, -1},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New()
+			for i, s := range tc.steps {
+				m.Apply(s.e)
+				g, why := m.Gateway()
+				next := m.NextTry(s.e.When())
+				wantNext := time.Time{}
+				if s.nextTry >= 0 {
+					wantNext = t0.Add(time.Duration(s.nextTry) * time.Second)
+				}
+				if g != s.want || !next.Equal(wantNext) {
+					t.Fatalf("step %d: gateway %d (%q), next try %v; want %d, %v", i, g, why, next, s.want, wantNext)
+				}
+				if g == GatewayMisconfigured && why == "" {
+					t.Fatalf("step %d: a configuration problem without words", i)
+				}
+			}
+		})
+	}
+}
+
+func TestReadingClearsOnScan(t *testing.T) {
+	m := New()
+	if !m.SetReading(7) || m.SetReading(7) || m.Reading() != 7 {
+		t.Fatal("SetReading")
+	}
+	m.Apply(event.Scan{Stamp: at(0), SenceNo: "s1"})
+	if m.Reading() != 0 {
+		t.Fatalf("reading %d after the scan", m.Reading())
+	}
+}
+
+// TestNoScreenNoConfig: the model is plain Go.
+func TestNoScreenNoConfig(t *testing.T) {
+	p, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range p.Imports {
+		switch imp {
+		case "github.com/rivo/tview", "github.com/gdamore/tcell/v2", "posagent/internal/config":
+			t.Errorf("the model imports %s", imp)
+		}
+	}
+}
+
+// TestPaymentJoinsItsCustomer: a payment event lands on the customer
+// whose sence_no it carries.
+func TestPaymentJoinsItsCustomer(t *testing.T) {
+	m := New()
+	m.Apply(event.Scan{Stamp: at(0), SenceNo: "s1"})
+	m.Apply(event.Scan{Stamp: at(1), SenceNo: "s2"})
+	ch := m.Apply(event.Payment{Stamp: at(2), SenceNo: "s1", State: event.PaymentPaid, TotalAmount: "12.50"})
+	if ch.Customer == nil || ch.Customer.SenceNo != "s1" || ch.Customer.Payment.State != event.PaymentPaid || m.Newest(0).Payment.State != "" {
+		t.Fatalf("change %+v", ch)
+	}
+}
