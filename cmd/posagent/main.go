@@ -21,6 +21,7 @@ import (
 	"posagent/internal/buildinfo"
 	"posagent/internal/config"
 	"posagent/internal/demo"
+	"posagent/internal/redact"
 	"posagent/internal/scanner"
 	"posagent/internal/winsvc"
 )
@@ -53,6 +54,10 @@ func main() {
 	}
 	// SIGHUP too: a closed terminal or a dropped SSH session stops posagent
 	// cleanly instead of killing it mid-scan.
+	// A closed stdout (the reader of headless events went away) is then
+	// an EPIPE that agent.Headless reports before stopping cleanly, rather
+	// than a SIGPIPE that kills posagent silently.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	var err error
@@ -67,7 +72,7 @@ func main() {
 		os.Exit(2)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "posagent %s: %v\n", os.Args[1], err)
+		fmt.Fprintf(os.Stderr, "posagent %s: %s\n", os.Args[1], redact.Text(err.Error()))
 		os.Exit(1)
 	}
 }

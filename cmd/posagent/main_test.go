@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"posagent/internal/agent"
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/config"
+	"posagent/internal/dbfile"
 	"posagent/internal/demo"
 	"posagent/internal/queue"
 )
@@ -191,7 +193,7 @@ func runUntilSignal(t *testing.T, sig syscall.Signal) {
 
 func TestQueueCommandListsJobs(t *testing.T) {
 	dir := t.TempDir()
-	db, err := queue.OpenDB(filepath.Join(dir, agent.DBFile))
+	db, err := dbfile.Open(filepath.Join(dir, agent.DBFile), dbfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +215,54 @@ func TestQueueCommandListsJobs(t *testing.T) {
 	out, err = posagent(context.Background(), "queue", "--data", t.TempDir()).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "no queue") {
 		t.Errorf("queue in an empty dir: %v\n%s", err, out)
+	}
+}
+
+// `posagent queue` on a damaged database says which file and what to do,
+// never crashes (a file cut short was mapped and read past its end:
+// SIGBUS), and changes nothing: an empty file stays empty, no pid file
+// appears.
+func TestQueueCommandDamagedDatabase(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, agent.DBFile)
+	db, err := dbfile.Open(path, dbfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := queue.New(db, queue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		if _, err := q.Enqueue(context.Background(), queue.Job{Kind: "coupon", Key: fmt.Sprint(i), Payload: bytes.Repeat([]byte("x"), 400)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{8192, 0} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			if err := os.WriteFile(path, good[:size], 0o600); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(dbfile.PIDPath(path))
+			out, err := posagent(context.Background(), "queue", "--data", dir).CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+				t.Errorf("queue on a database cut to %d bytes: %v, want exit 1", size, err)
+			}
+			if s := string(out); strings.Contains(s, "goroutine ") || !strings.Contains(s, path) || !strings.Contains(s, "move it aside") {
+				t.Errorf("queue on a database cut to %d bytes printed:\n%s\nwant an error naming %s and what to do", size, out, path)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Size() != int64(size) || fi.Mode() != 0o600 {
+				t.Errorf("the database was changed: %v, %v", fi, err)
+			}
+			if _, err := os.Stat(dbfile.PIDPath(path)); err == nil {
+				t.Error("queue wrote a pid file")
+			}
+		})
 	}
 }
 

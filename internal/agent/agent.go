@@ -23,9 +23,11 @@ import (
 	"posagent/internal/api"
 	"posagent/internal/config"
 	"posagent/internal/coupon"
+	"posagent/internal/dbfile"
 	"posagent/internal/decode"
 	"posagent/internal/event"
 	"posagent/internal/gwhealth"
+	"posagent/internal/keyfile"
 	"posagent/internal/payment"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
@@ -166,7 +168,12 @@ func New(o Options) (a *Agent, err error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	if a.DB, err = queue.OpenDB(filepath.Join(c.DataDir, DBFile)); err != nil {
+	for _, w := range exposed(map[string]string{"app_private_key": c.AppPrivateKey, "data_dir": c.DataDir}) {
+		a.log.Warn(w)
+	}
+	if a.DB, err = dbfile.Open(filepath.Join(c.DataDir, DBFile), dbfile.Options{
+		Warn: func(err error) { a.log.Warn("database", "err", err) },
+	}); err != nil {
 		return nil, err
 	}
 	db := a.DB // a is nil once New returns an error
@@ -182,6 +189,16 @@ func New(o Options) (a *Agent, err error) {
 		a.probeAtStart = gw.probe(c.TerminalID, c.PayPID)
 	}
 	qo := o.Queue
+	if c.Queue.MaxInFlight > 0 {
+		qo.MaxInFlight = c.Queue.MaxInFlight
+		qo.Workers = min(qo.Workers, qo.MaxInFlight)
+		if qo.Workers == 0 {
+			qo.Workers = min(queue.DefaultWorkers, qo.MaxInFlight)
+		}
+	}
+	if c.Queue.MaxPerSecond > 0 {
+		qo.MaxPerSecond = c.Queue.MaxPerSecond
+	}
 	qo.Events = a.Bus
 	qo.Gateway = a.Health
 	// A decode job holds a full payment code: one that dies is deleted
@@ -189,11 +206,22 @@ func New(o Options) (a *Agent, err error) {
 	// without this left in the dead list.
 	qo.Discard = func(kind string) bool { return kind == decode.JobKind }
 	qo.Now = a.now
+	qo.Quarantined = func(err error) { a.log.Error("queue: damaged record", "err", err) }
 	if a.Queue, err = queue.New(a.DB, qo); err != nil {
 		return nil, err
 	}
-	if a.Ledger, err = decode.NewLedger(a.DB, c.TerminalID); err != nil {
+	key, err := keyfile.Load(c.DataDir)
+	if err != nil {
 		return nil, err
+	}
+	if a.Ledger, err = decode.NewLedger(a.DB, c.TerminalID, key); err != nil {
+		return nil, err
+	}
+	if n := a.Ledger.Forgot(); n > 0 {
+		a.log.Info("sence ledger: codes hashed with the key kept in the database forgotten; the key is now in its own file", "codes", n, "file", keyfile.Name)
+	}
+	for _, err := range a.Ledger.Damaged() {
+		a.log.Error("sence ledger: damaged entry", "err", err)
 	}
 	later := deferrer{a.Queue}
 	a.Coupons, err = coupon.New(coupon.Config{
@@ -239,6 +267,9 @@ func New(o Options) (a *Agent, err error) {
 	}))
 	a.Queue.Handle(coupon.JobKind, handler(func(ctx context.Context, j queue.Job) error {
 		return a.Coupons.Issue(ctx, j.Payload)
+	}))
+	a.Queue.Handle(coupon.MerchantJobKind, handler(func(ctx context.Context, j queue.Job) error {
+		return a.Coupons.AskMerchant(ctx, j.Payload)
 	}))
 	a.Queue.Handle(payment.JobKind, handler(func(ctx context.Context, j queue.Job) error {
 		return a.Payments.RunCancel(ctx, j.Payload)
@@ -288,6 +319,16 @@ type deferrer struct{ q *queue.Queue }
 
 func (d deferrer) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error {
 	_, err := d.q.Enqueue(ctx, queue.Job{Kind: kind, Key: key, Subject: subj, Payload: payload, Deadline: deadline})
+	return err
+}
+
+// DeferAll stores a customer's coupon work in one commit.
+func (d deferrer) DeferAll(ctx context.Context, ws []coupon.Work) error {
+	js := make([]queue.Job, len(ws))
+	for i, w := range ws {
+		js[i] = queue.Job{Kind: w.Kind, Key: w.Key, Subject: w.Subject, Payload: w.Payload, Deadline: w.Deadline}
+	}
+	_, err := d.q.EnqueueAll(ctx, js)
 	return err
 }
 

@@ -26,13 +26,14 @@ const (
 // stderr in headless mode; with the TUI on screen a size-bounded file in
 // dataDir (rotated by internal/logfile), as a log line written to the
 // terminal would garble the screen. Close the returned closer at exit.
+// Every line is masked on its way out (redact.Handler).
 func Logger(headlessMode bool, dataDir string, stderr io.Writer, format string) (*slog.Logger, io.Closer, error) {
 	var handler func(io.Writer) slog.Handler
 	switch format {
 	case LogText, "":
-		handler = func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) }
+		handler = func(w io.Writer) slog.Handler { return redact.Handler(slog.NewTextHandler(w, nil)) }
 	case LogJSON:
-		handler = func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) }
+		handler = func(w io.Writer) slog.Handler { return redact.Handler(slog.NewJSONHandler(w, nil)) }
 	default:
 		return nil, nil, fmt.Errorf("log format %q: want %s or %s", format, LogText, LogJSON)
 	}

@@ -20,6 +20,7 @@ import (
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/config"
 	"posagent/internal/coupon"
+	"posagent/internal/dbfile"
 	"posagent/internal/queue"
 	"posagent/internal/scanner"
 )
@@ -263,7 +264,11 @@ func TestKillAndRestart(t *testing.T) {
 	}
 	serials := map[string]bool{}
 	for _, p := range passes {
-		if serials[p.SerialNumber] || p.Requests != 1 {
+		// A request the killed agent had sent may reach the gateway after
+		// its death, faults cleared: the next agent's retry of it gets the
+		// same pass (the gateway is idempotent on serialNumber). More
+		// than that would be a coupon sent again without cause.
+		if serials[p.SerialNumber] || p.Requests > 2 {
 			t.Errorf("pass %s/%s issued again (%d requests)", p.TplID, p.SerialNumber, p.Requests)
 		}
 		serials[p.SerialNumber] = true
@@ -278,7 +283,7 @@ func TestKillAndRestart(t *testing.T) {
 		}
 	}
 	// Nothing is left behind.
-	db, err := queue.OpenDB(filepath.Join(c.DataDir, DBFile))
+	db, err := dbfile.Open(filepath.Join(c.DataDir, DBFile), dbfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,5 +294,22 @@ func TestKillAndRestart(t *testing.T) {
 	}
 	if pending, dead, err := q.Stats(); pending != 0 || dead != 0 || err != nil {
 		t.Errorf("queue after the run: %d pending, %d dead, %v", pending, dead, err)
+	}
+}
+
+// take reads up to n more of the child's events (all, if n < 0), for at
+// most wait; it returns early when the child's output ends.
+func (c *child) take(n int, wait time.Duration) {
+	timeout := time.After(wait)
+	for i := 0; n < 0 || i < n; i++ {
+		select {
+		case e, ok := <-c.events:
+			if !ok {
+				return
+			}
+			c.seen = append(c.seen, e)
+		case <-timeout:
+			return
+		}
 	}
 }

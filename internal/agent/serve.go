@@ -6,26 +6,63 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"posagent/internal/dbfile"
 	"posagent/internal/headless"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
 	"posagent/internal/scanner"
 )
 
+// StdoutGrace is how long a stopping headless agent waits for the events
+// it has yet to print: the reader of stdout may be slow but alive. A reader
+// that has stopped reading (a full pipe) would otherwise hold the agent's
+// exit forever, since a write to stdout cannot be cancelled.
+const StdoutGrace = 2 * time.Second
+
 // Headless runs a until ctx is done, printing its events as JSON lines on w,
-// then closes a. Every event published before the bus closes is printed.
+// then closes a. Every event published before the bus closes is printed, if
+// w takes it within StdoutGrace of the stop.
+//
+// When w fails (stdout closed: EPIPE, with SIGPIPE ignored, as main does)
+// the agent says so on its log and stops as it would on ctx: printing
+// events is a headless agent's whole job.
 func Headless(ctx context.Context, a *Agent, w io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	sub := a.Bus.Subscribe()
 	printed := make(chan error, 1)
-	go func() { printed <- headless.Print(context.Background(), sub, w) }()
+	go func() {
+		err := headless.Print(context.Background(), sub, w)
+		if err != nil {
+			sub.Close() // nobody reads it any more
+			a.log.Error(stdoutFailed(err), "err", err)
+			cancel()
+		}
+		printed <- err
+	}()
 	err := a.Run(ctx)
 	cerr := a.Close()
-	return errors.Join(err, cerr, <-printed)
+	select {
+	case <-printed: // a failure is logged above: the stop it caused is clean
+	case <-time.After(StdoutGrace):
+		a.log.Error("stdout not read: stopping without printing the last events", "waited", StdoutGrace)
+	}
+	return errors.Join(err, cerr)
+}
+
+// stdoutFailed is the log message for an error writing the events.
+func stdoutFailed(err error) string {
+	if errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed) {
+		return "stdout closed: stopping"
+	}
+	return "stdout failed: stopping"
 }
 
 // Idle reports whether the queue holds no pending job.
@@ -34,31 +71,29 @@ func (a *Agent) Idle() bool {
 	return err == nil && pending == 0
 }
 
-// ShowQueue prints the jobs of the queue in dataDir. It opens the database,
-// so it fails while posagent runs (the error names the process).
+// ShowQueue prints the jobs of the queue in dataDir. It opens the database
+// read-only, so it creates and changes nothing, and fails while posagent
+// runs (the error names the process).
 func ShowQueue(w io.Writer, dataDir string) error {
-	path := filepath.Join(dataDir, DBFile)
-	if _, err := os.Stat(path); err != nil {
+	db, err := dbfile.Open(filepath.Join(dataDir, DBFile), dbfile.Options{ReadOnly: true})
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no queue here: %w", err)
 	}
-	db, err := queue.OpenDB(path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	q, err := queue.New(db, queue.Options{})
+	pending, dead, quarantined, err := queue.Read(db)
 	if err != nil {
 		return err
 	}
-	pending, err := q.Pending()
-	if err != nil {
+	if err := WriteJobs(w, pending, dead); err != nil {
 		return err
 	}
-	dead, err := q.Dead()
-	if err != nil {
-		return err
+	if quarantined > 0 {
+		_, err = fmt.Fprintf(w, "%d damaged records quarantined: never run; see the agent's log for which\n", quarantined)
 	}
-	return WriteJobs(w, pending, dead)
+	return err
 }
 
 // WriteJobs prints the queue's jobs as a table, pending first.

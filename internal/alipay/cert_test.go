@@ -162,8 +162,8 @@ func TestCertMode(t *testing.T) {
 			if d.ok && err != nil {
 				t.Fatal(err)
 			}
-			if !d.ok && (!errors.Is(err, ErrUnknownCert) || Retryable(err)) {
-				t.Fatalf("got %v, want final ErrUnknownCert", err)
+			if !d.ok && (!errors.Is(err, ErrUnknownCert) || !Unreachable(err)) {
+				t.Fatalf("got %v, want ErrUnknownCert, no verdict (unreachable)", err)
 			}
 			var asked []string
 			for _, r := range g.requests()[before:] {

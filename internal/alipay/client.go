@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"posagent/internal/endpoint"
 )
 
 // Charsets the client speaks. The gateway answers in the charset of the
@@ -46,7 +48,7 @@ type Config struct {
 	AppID           string          // required, max 32
 	PrivateKey      *rsa.PrivateKey // the application's key: signs requests and order strings
 	SignType        SignType        // RSA2 (default) or RSA
-	Charset         string          // "utf-8" (default) or "GBK"
+	Charset         string          // "utf-8" (default) or "GBK" ("gb2312" is taken as GBK)
 	AppAuthToken    string          // optional, max 40
 	AlipayPublicKey *rsa.PublicKey  // public-key mode: verifies responses and notifications
 	Certs           *CertConfig     // certificate mode (nil in public-key mode)
@@ -122,7 +124,7 @@ func NewClient(cfg Config) (*Client, error) {
 	switch {
 	case cfg.Charset == "" || strings.EqualFold(cfg.Charset, "utf-8") || strings.EqualFold(cfg.Charset, "utf8"):
 		c.charset = CharsetUTF8
-	case strings.EqualFold(cfg.Charset, "GBK"):
+	case strings.EqualFold(cfg.Charset, "GBK"), strings.EqualFold(cfg.Charset, "gb2312"): // GBK extends GB2312
 		c.charset, c.gbk = CharsetGBK, true
 	default:
 		return nil, fmt.Errorf("alipay: charset %q: want utf-8 or GBK", cfg.Charset)
@@ -158,10 +160,11 @@ func NewClient(cfg Config) (*Client, error) {
 	if gw == "" {
 		gw = DefaultGatewayURL
 	}
-	u, err := url.Parse(gw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("alipay: gateway URL %q is not an http(s) URL", gw)
+	if err := endpoint.Check(gw); err != nil {
+		return nil, fmt.Errorf("alipay: gateway URL: %w", err)
 	}
+	u, _ := url.Parse(gw) // checked
+
 	// The gateway reads charset from the query string to know how to decode
 	// the form body.
 	q := u.Query()
@@ -174,6 +177,9 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = &http.Client{Timeout: DefaultTimeout}
 	}
+	// A redirect would re-post the signed request, payment code and all,
+	// wherever it points.
+	c.http = endpoint.Client(c.http)
 	return c, nil
 }
 

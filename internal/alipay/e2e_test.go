@@ -125,7 +125,8 @@ func TestAgainstFakeGateway(t *testing.T) {
 				{alipaytest.Fault{HTML: true, Count: 1}, alipay.Unreachable},
 				{alipaytest.Fault{Drop: true, Count: 1}, alipay.Unreachable},
 				{alipaytest.Fault{Code20000: true, Count: 1}, func(err error) bool { return alipay.Retryable(err) && !alipay.Unreachable(err) }},
-				{alipaytest.Fault{BadSign: true, Count: 1}, func(err error) bool { return errors.Is(err, alipay.ErrSignature) && !alipay.Retryable(err) }},
+				// A tampered answer is no verdict: as if none had come.
+				{alipaytest.Fault{BadSign: true, Count: 1}, func(err error) bool { return errors.Is(err, alipay.ErrSignature) && alipay.Unreachable(err) }},
 			}
 			for _, f := range faults {
 				s.SetFault(alipay.MethodTwostageCommonUse, f.fault)
@@ -274,7 +275,7 @@ func TestSignatureErrorLeavesOutTheEcho(t *testing.T) {
 			return err
 		}, []string{code, authToken}},
 		{alipay.MethodPassInstanceAdd, func() error {
-			_, err := c.PassInstanceAdd(ctx, alipay.PassInstanceAddRequest{TplID: "tplA", TplParams: map[string]string{"who": userID},
+			_, err := c.PassInstanceAdd(ctx, alipay.PassInstanceAddRequest{TplID: "tplA", TplParams: map[string]string{"who": userID, "serialNumber": "1"},
 				RecognitionInfo: alipay.RecognitionInfo{PartnerID: "2088702093900999", OutTradeNo: "T1-S"}})
 			return err
 		}, []string{userID, authToken}},

@@ -78,6 +78,11 @@ func Retryable(err error) bool {
 	if !errors.As(err, &e) {
 		return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 	}
+	// An answer that did not verify is no verdict, whatever code it
+	// carries (parseResponse marks it unreachable).
+	if errors.Is(e.Err, ErrUnreachable) {
+		return true
+	}
 	if e.Code != "" {
 		switch {
 		case e.Code == CodeServiceUnavailable, e.SubCode == SubUnknownError,

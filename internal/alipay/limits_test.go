@@ -99,14 +99,21 @@ func TestGatewayMethodLimits(t *testing.T) {
 		field string
 	}{
 		{"page example", func(*PassInstanceAddRequest) {}, ""},
+		// The page's example spells it serialNumer; its table, and the
+		// gateway, want serialNumber.
+		{"serialNumber missing", func(r *PassInstanceAddRequest) { delete(r.TplParams, "serialNumber") }, "tpl_params.serialNumber"},
 		{"tpl_id missing", func(r *PassInstanceAddRequest) { r.TplID = "" }, "tpl_id"},
 		{"tpl_id 999", func(r *PassInstanceAddRequest) { r.TplID = long(999) }, ""},
 		{"tpl_id 1000", func(r *PassInstanceAddRequest) { r.TplID = long(1000) }, "tpl_id"},
 		{"tpl_params missing", func(r *PassInstanceAddRequest) { r.TplParams = nil }, "tpl_params"},
 		{"tpl_params nameless variable", func(r *PassInstanceAddRequest) { r.TplParams[""] = "x" }, "tpl_params"},
-		// {"title":"…"} is 12 characters around the value.
-		{"tpl_params 99999", func(r *PassInstanceAddRequest) { r.TplParams = map[string]string{"title": han(99999 - 12)} }, ""},
-		{"tpl_params 100000", func(r *PassInstanceAddRequest) { r.TplParams = map[string]string{"title": han(99999 - 11)} }, "tpl_params"},
+		// {"serialNumber":"1","title":"…"} is 31 characters around the value.
+		{"tpl_params 99999", func(r *PassInstanceAddRequest) {
+			r.TplParams = map[string]string{"serialNumber": "1", "title": han(99999 - 31)}
+		}, ""},
+		{"tpl_params 100000", func(r *PassInstanceAddRequest) {
+			r.TplParams = map[string]string{"serialNumber": "1", "title": han(99999 - 30)}
+		}, "tpl_params"},
 		{"tpl_params not GBK", func(r *PassInstanceAddRequest) { r.TplParams["channelID"] = "x\u20ac\U0001F600" }, "tpl_params.channelID"},
 		{"recognition_type 1", func(r *PassInstanceAddRequest) { r.RecognitionType = "1" }, ""},
 		{"recognition_type 2", func(r *PassInstanceAddRequest) { r.RecognitionType = "2" }, "recognition_type"},
@@ -124,7 +131,7 @@ func TestGatewayMethodLimits(t *testing.T) {
 		t.Run("pass/"+tt.name, func(t *testing.T) {
 			req := PassInstanceAddRequest{
 				TplID:           "f038871a4b1151e8038bb9277c3d52e3",
-				TplParams:       map[string]string{"title": "券标题", "channelID": "xxx", "serialNumer": "xxxx"},
+				TplParams:       map[string]string{"title": "券标题", "channelID": "xxx", "serialNumer": "xxxx", "serialNumber": "xxxx"},
 				RecognitionInfo: RecognitionInfo{PartnerID: "2088102114633762", OutTradeNo: "1234567"},
 			}
 			tt.mod(&req)

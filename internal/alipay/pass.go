@@ -50,7 +50,7 @@ type PassInstanceAddResponse struct {
 type PassResult struct {
 	SerialNumber string `json:"serialNumber"`
 	PassID       string `json:"passId"`
-	Operate      string `json:"operate"`
+	Operate      string `json:"operate"` // or "operation", as the page's table names it
 	ErrorCode    string `json:"errorCode"`
 	ErrorMsg     string `json:"errorMsg"`
 }
@@ -105,10 +105,18 @@ func (r PassInstanceAddRequest) biz() (passBiz, error) {
 	if b.RecognitionInfo, err = marshalBiz(r.RecognitionInfo); err != nil {
 		return b, invalid("recognition_info", "%v", err)
 	}
-	return b, firstProblem(
+	if err := firstProblem(
 		checkLen("tpl_params", b.TplParams, 99999),
 		checkLen("recognition_info", b.RecognitionInfo, 999),
-	)
+	); err != nil {
+		return b, err
+	}
+	// The page: serialNumber, the pass's unique redemption number, "must
+	// be given as a dynamic parameter"; the gateway is idempotent on it.
+	if r.TplParams["serialNumber"] == "" {
+		return b, invalid("tpl_params.serialNumber", "required: the pass's unique serial number")
+	}
+	return b, nil
 }
 
 // Validate checks the request against the limits of alipay.pass.instance.add.
@@ -150,8 +158,18 @@ func parsePassResponse(obj []byte) (*PassInstanceAddResponse, error) {
 		return nil, malformedAnswer(method, "success is %s, want \"true\" or \"false\"", raw.Success)
 	}
 	if raw.Result != "" {
-		if err := json.Unmarshal([]byte(raw.Result), &r.Result); err != nil {
+		// The page's table calls it operation, its example operate:
+		// either is read.
+		var res struct {
+			PassResult
+			Operation string `json:"operation"`
+		}
+		if err := json.Unmarshal([]byte(raw.Result), &res); err != nil {
 			return nil, malformedAnswer(method, "result is not a JSON object: %v", err)
+		}
+		r.Result = res.PassResult
+		if r.Result.Operate == "" {
+			r.Result.Operate = res.Operation
 		}
 	}
 	if !r.Success {

@@ -32,21 +32,41 @@ type commonResult struct {
 // its signature verifies over the raw bytes as received: no re-serializing
 // (the gateway writes "\/"), no transcoding first (GBK).
 func (c *Client) parseResponse(ctx context.Context, method string, status int, raw []byte) ([]byte, error) {
+	obj, verified, err := c.verifiedResult(ctx, method, status, raw)
+	var e *Error
+	if err != nil && !(verified && errors.As(err, &e) && e.Code != "") && errors.As(err, &e) && !errors.Is(e.Err, ErrUnreachable) {
+		// Only an answer that verifies as Alipay's may end work: anything
+		// else (a proxy's error page, a captive portal's, an unsigned or
+		// tampered answer) could come from anyone on the path, and says
+		// only that the gateway's verdict did not arrive.
+		cause := e.Err
+		if cause == nil {
+			cause = ErrUnsigned
+		}
+		e.Err = fmt.Errorf("%w: %w", ErrUnreachable, cause)
+	}
+	return obj, err
+}
+
+// verifiedResult is parseResponse before the rule that unverified answers
+// are no answer; verified says whether the response's signature verified.
+func (c *Client) verifiedResult(ctx context.Context, method string, status int, raw []byte) (obj []byte, verified bool, err error) {
 	fail := func(err error) error { return &Error{Method: method, HTTPStatus: status, Err: err} }
 	env, err := c.envelope(method, status, raw)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if env.hasSig {
 		key, err := c.verifyKey(ctx, env.certSN)
 		if err != nil {
-			return nil, fail(err)
+			return nil, false, fail(err)
 		}
 		if err := Verify(env.value, env.sign, key, c.signType); err != nil {
-			return nil, fail(fmt.Errorf("verify response: %w", err))
+			return nil, false, fail(fmt.Errorf("verify response: %w", err))
 		}
 	}
-	return c.result(method, status, env)
+	obj, err = c.result(method, status, env)
+	return obj, env.hasSig, err
 }
 
 // envelope checks the HTTP answer and locates the parts of the body.

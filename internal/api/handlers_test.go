@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"posagent/internal/alipay"
+	"posagent/internal/dbfile"
 	"posagent/internal/event"
 	"posagent/internal/event/eventtest"
 	"posagent/internal/queue"
@@ -152,7 +153,7 @@ func killAll(t *testing.T, q *queue.Queue, dead *eventtest.Recorder, reason stri
 // newQueue is a real queue in a bbolt file.
 func newQueue(t *testing.T, events queue.Publisher) *queue.Queue {
 	t.Helper()
-	db, err := queue.OpenDB(filepath.Join(t.TempDir(), "posagent.db"))
+	db, err := dbfile.Open(filepath.Join(t.TempDir(), "posagent.db"), dbfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"posagent/internal/endpoint"
 )
 
 // Config is the whole configuration file.
@@ -40,6 +41,7 @@ type Config struct {
 	API     API      `json:"api,omitzero"`
 	Payment *Payment `json:"payment,omitempty"` // stage two (payment.go)
 	AppPay  AppPay   `json:"app_pay,omitzero"`  // app payments (install.go)
+	Queue   Queue    `json:"queue,omitzero"`    // queue.go
 	// StaffPIN is the salted hash of the PIN that guards the TUI's staff
 	// actions (staff.go); empty: no PIN.
 	StaffPIN string `json:"staff_pin,omitempty"`
@@ -216,8 +218,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	if u, err := url.Parse(c.GatewayURL); c.GatewayURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
-		bad("gateway_url", "%q is not an http(s) URL", c.GatewayURL)
+	if err := endpoint.Check(c.GatewayURL); c.GatewayURL != "" && err != nil {
+		bad("gateway_url", "%v", err)
 	}
 	if required("app_id", c.AppID) {
 		maxLen("app_id", c.AppID, 32)
@@ -237,8 +239,8 @@ func (c *Config) Validate() error {
 	if c.SignType != "RSA2" && c.SignType != "RSA" {
 		bad("sign_type", "%q: want RSA2 or RSA", c.SignType)
 	}
-	if !strings.EqualFold(c.Charset, "utf-8") && !strings.EqualFold(c.Charset, "GBK") {
-		bad("charset", "%q: want utf-8 or GBK", c.Charset)
+	if !strings.EqualFold(c.Charset, "utf-8") && !strings.EqualFold(c.Charset, "GBK") && !strings.EqualFold(c.Charset, "gb2312") {
+		bad("charset", "%q: want utf-8 or GBK (gb2312 is read as GBK)", c.Charset)
 	}
 	maxLen("app_auth_token", c.AppAuthToken, 40)
 	if required("pay_pid", c.PayPID) {
@@ -256,6 +258,7 @@ func (c *Config) Validate() error {
 	c.validateScanner(bad)
 	c.validateAPI(bad)
 	c.validatePayment(bad)
+	c.validateQueue(bad)
 	c.validateStaff(bad)
 	for i, r := range c.Coupons {
 		key := fmt.Sprintf("coupons[%d]", i)
@@ -278,8 +281,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.MerchantCouponURL != "" {
-		if u, err := url.Parse(c.MerchantCouponURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("merchant_coupon_url", "%q is not an http(s) URL", c.MerchantCouponURL)
+		if err := endpoint.Check(c.MerchantCouponURL); err != nil {
+			bad("merchant_coupon_url", "%v", err)
 		}
 	}
 	c.validateInstall(bad)

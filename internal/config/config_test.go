@@ -228,3 +228,24 @@ func TestPaymentKey(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 }
+
+// The queue's drain keys: in range, or an error naming the key.
+func TestQueueKeys(t *testing.T) {
+	for _, tc := range []struct {
+		q   Queue
+		bad string
+	}{
+		{Queue{}, ""},
+		{Queue{MaxInFlight: 32, MaxPerSecond: 50}, ""},
+		{Queue{MaxInFlight: -1}, "queue.max_in_flight"},
+		{Queue{MaxInFlight: 1000}, "queue.max_in_flight"},
+		{Queue{MaxPerSecond: -2}, "queue.max_per_second"},
+	} {
+		var keys []string
+		c := Config{Queue: tc.q}
+		c.validateQueue(func(key, format string, args ...any) { keys = append(keys, key) })
+		if got := strings.Join(keys, ","); got != tc.bad {
+			t.Errorf("%+v: bad keys %q, want %q", tc.q, got, tc.bad)
+		}
+	}
+}

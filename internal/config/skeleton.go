@@ -22,6 +22,7 @@ func Skeleton(gatewayURL, privateKey string) []byte {
 		Coupons:       []CouponRule{},
 		API:           skelAPI{Listen: DefaultAPIListen, AllowOrigins: []string{}},
 		Payment:       skelPayment{BuyerWaitSeconds: int(DefaultBuyerWait / time.Second)},
+		Queue:         skelQueue{MaxInFlight: DefaultQueueMaxInFlight},
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -57,6 +58,12 @@ type skeleton struct {
 	Payment           skelPayment  `json:"payment"`
 	AppPay            skelAppPay   `json:"app_pay"`
 	StaffPIN          string       `json:"staff_pin"` // empty: the TUI asks staff for no PIN
+	Queue             skelQueue    `json:"queue"`
+}
+
+type skelQueue struct {
+	MaxInFlight  int     `json:"max_in_flight"`
+	MaxPerSecond float64 `json:"max_per_second"`
 }
 
 type skelAPI struct {

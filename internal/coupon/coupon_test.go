@@ -163,20 +163,25 @@ type queued struct {
 
 // fakeQueue holds one job per key, as the queue does.
 type fakeQueue struct {
-	jobs []queued
-	err  error
+	jobs    []queued
+	batches int // DeferAll calls: commits
+	err     error
 }
 
-func (q *fakeQueue) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error {
+func (q *fakeQueue) DeferAll(ctx context.Context, ws []Work) error {
 	if q.err != nil {
 		return q.err
 	}
-	for _, j := range q.jobs {
-		if j.key == key {
-			return nil
+	q.batches++
+next:
+	for _, w := range ws {
+		for _, j := range q.jobs {
+			if j.key == w.Key {
+				continue next
+			}
 		}
+		q.jobs = append(q.jobs, queued{w.Kind, w.Key, w.Subject, w.Payload, w.Deadline})
 	}
-	q.jobs = append(q.jobs, queued{kind, key, subj, payload, deadline})
 	return nil
 }
 
@@ -202,11 +207,17 @@ func newHarness(t *testing.T, rs Rules, m *Merchant) *harness {
 // errors of those that failed.
 func (h *harness) drain(t *testing.T) []error {
 	var errs []error
-	for _, j := range h.queue.jobs {
-		if j.kind != JobKind {
+	for i := 0; i < len(h.queue.jobs); i++ { // AskMerchant adds jobs
+		j := h.queue.jobs[i]
+		run := h.cs.Issue
+		switch j.kind {
+		case JobKind:
+		case MerchantJobKind:
+			run = h.cs.AskMerchant
+		default:
 			t.Fatalf("job kind %q", j.kind)
 		}
-		if err := h.cs.Issue(context.Background(), j.payload); err != nil {
+		if err := run(context.Background(), j.payload); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -329,19 +340,33 @@ func TestMerchantEndpoint(t *testing.T) {
 	}))
 	defer srv.Close()
 	h := newHarness(t, rules(t, campusRules), &Merchant{URL: srv.URL})
-	ts := h.cs.Templates(context.Background(), student)
+	// The local rules' coupons and the question to the merchant are
+	// queued in one commit; the merchant is asked when the job runs.
+	if n, err := h.cs.Plan(context.Background(), student); err != nil || n != 2 || h.queue.batches != 1 || len(h.queue.jobs) != 3 {
+		t.Fatalf("Plan = %d, %v: %d commits, %d jobs; want 2 coupons and the question in 1 commit", n, err, h.queue.batches, len(h.queue.jobs))
+	}
+	if got != (merchantRequest{}) {
+		t.Fatal("the merchant was asked before its job ran")
+	}
+	if errs := h.drain(t); errs != nil {
+		t.Fatal(errs)
+	}
 	var ids []string
-	for _, tp := range ts {
-		ids = append(ids, tp.TplID)
+	for _, j := range h.queue.jobs {
+		if j.kind == JobKind {
+			var jb job
+			json.Unmarshal(j.payload, &jb)
+			ids = append(ids, jb.TplID)
+			if jb.TplID == "tplMerchant" && jb.Params["campus"] != student.CampusNo {
+				t.Errorf("merchant params %v", jb.Params)
+			}
+		}
 	}
 	if strings.Join(ids, ",") != "tplCampus,tplAny,tplMerchant" {
-		t.Errorf("templates %v, want the rules' then the merchant's new one", ids)
+		t.Errorf("coupons %v, want the rules' then the merchant's new one", ids)
 	}
 	if got != (merchantRequest{UserID: student.UserID, SchoolStdCode: student.SchoolStdCode, CampusNo: student.CampusNo}) {
 		t.Errorf("merchant got %+v", got)
-	}
-	if p := Fill(ts[2], student, "1"); p["campus"] != student.CampusNo {
-		t.Errorf("merchant params %v", p)
 	}
 }
 
@@ -372,6 +397,11 @@ func TestMerchantDownUsesLocalRules(t *testing.T) {
 			if n, err := h.cs.Plan(context.Background(), plain); err != nil || n != 1 {
 				t.Errorf("Plan = %d, %v; want the one local coupon", n, err)
 			}
+			// The question fails, to be asked again; the local coupon is
+			// issued meanwhile.
+			if errs := h.drain(t); len(errs) != 1 || len(h.issuer.reqs) != 1 {
+				t.Errorf("drain: %v, %d coupons issued; want the merchant's failure and the local coupon", errs, len(h.issuer.reqs))
+			}
 		})
 	}
 }
@@ -387,7 +417,7 @@ func (notFound) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestSetRules(t *testing.T) {
 	h := newHarness(t, rules(t, campusRules), nil)
 	h.cs.SetRules(rules(t, `[{"match":{"any_user":true},"tpl_id":"tplNew"}]`), nil)
-	ts := h.cs.Templates(context.Background(), student)
+	ts := h.cs.Templates(student)
 	if len(ts) != 1 || ts[0].TplID != "tplNew" {
 		t.Errorf("templates after SetRules: %+v", ts)
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"posagent/internal/alipay"
-	"posagent/internal/decode"
 	"posagent/internal/event"
 	"posagent/internal/redact"
 )
@@ -29,10 +28,18 @@ type Publisher interface {
 }
 
 // Deferrer keeps work durably for later: the queue in the product. It holds
-// one job per key, so planning the same coupon twice queues it once. subj
-// names the customer and the coupon, for the queue's events.
+// one job per key, so planning the same coupon twice queues it once, and
+// stores all the work it is given at once, or none of it.
 type Deferrer interface {
-	Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error
+	DeferAll(ctx context.Context, ws []Work) error
+}
+
+// Work is one job for a Deferrer.
+type Work struct {
+	Kind, Key string
+	Subject   event.Subject // names the customer and the coupon, for the queue's events
+	Payload   []byte
+	Deadline  time.Time
 }
 
 // JobKind names coupon issues in the queue.
@@ -128,59 +135,6 @@ type job struct {
 	Params  map[string]string `json:"tpl_params"`
 	Serial  string            `json:"serial"`
 	SenceNo string            `json:"sence_no"`
-}
-
-// Templates returns what id gets: the matching rules, then what the merchant
-// endpoint adds. A merchant that is down or slow is logged and skipped.
-func (cs *Coupons) Templates(ctx context.Context, id decode.Identity) []Template {
-	cs.mu.Lock()
-	rules, merchant := cs.rules, cs.merchant
-	cs.mu.Unlock()
-	ts := rules.Match(id)
-	if merchant == nil {
-		return ts
-	}
-	more, err := merchant.Lookup(ctx, id)
-	if err != nil {
-		cs.c.Log.Warn("merchant coupon endpoint failed; local rules only", "sence_no", id.SenceNo, "user_id", redact.UserID(id.UserID), "err", err)
-		return ts
-	}
-	for _, t := range more {
-		if !containsTpl(ts, t.TplID) {
-			ts = append(ts, t)
-		}
-	}
-	return ts
-}
-
-func containsTpl(ts []Template, tplID string) bool {
-	for _, t := range ts {
-		if t.TplID == tplID {
-			return true
-		}
-	}
-	return false
-}
-
-// Plan queues one issue per template id gets. Each job is durable before
-// Plan goes on, so a crash after a decode loses no coupon. It returns how
-// many were queued.
-func (cs *Coupons) Plan(ctx context.Context, id decode.Identity) (int, error) {
-	ts := cs.Templates(ctx, id)
-	var errs []error
-	n := 0
-	for _, t := range ts {
-		serial := Serial(id.SenceNo, t.TplID)
-		payload, _ := json.Marshal(job{TplID: t.TplID, Params: Fill(t, id, serial), Serial: serial, SenceNo: id.SenceNo})
-		subj := event.Subject{SenceNo: id.SenceNo, TplID: t.TplID, SerialNumber: serial}
-		if err := cs.c.Later.Defer(context.WithoutCancel(ctx), JobKind, serial, subj, payload, cs.c.Now().Add(cs.c.Deadline)); err != nil {
-			cs.c.Events.Publish(event.CouponFailed{Stamp: cs.stamp(), SenceNo: id.SenceNo, TplID: t.TplID, SerialNumber: serial, Reason: "not queued: " + redact.DigitRuns(err.Error())})
-			errs = append(errs, fmt.Errorf("coupon %s: %w", t.TplID, err))
-			continue
-		}
-		n++
-	}
-	return n, errors.Join(errs...)
 }
 
 // Issue runs one queued coupon: nil when issued, a *Failure when it never

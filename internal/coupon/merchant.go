@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"posagent/internal/decode"
+	"posagent/internal/endpoint"
 )
 
 // DefaultMerchantTimeout bounds a merchant lookup: the customer is at the
@@ -50,10 +51,15 @@ type merchantAnswer struct {
 // Lookup returns the templates the merchant issues to id.
 func (m *Merchant) Lookup(ctx context.Context, id decode.Identity) ([]Template, error) {
 	body, _ := json.Marshal(merchantRequest{UserID: id.UserID, SchoolStdCode: id.SchoolStdCode, CampusNo: id.CampusNo})
+	if err := endpoint.Check(m.URL); err != nil {
+		return nil, fmt.Errorf("merchant coupons: %w", err)
+	}
 	client := m.Client
 	if client == nil {
 		client = &http.Client{Timeout: DefaultMerchantTimeout}
 	}
+	// A redirect would re-post the customer's user id wherever it points.
+	client = endpoint.Client(client)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("merchant coupons: %w", err)

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -57,6 +56,23 @@ const DefaultCodeTTL = time.Minute
 // job, so that the queue runs it once more and it ends quietly as done
 // rather than in the dead list (which would keep its payment code).
 const retryGrace = time.Minute
+
+// lastTry is how long before its code expires a queued decode is tried a
+// last time, whatever backoff the queue drew: time for the request and its
+// answer.
+const lastTry = 2 * time.Second
+
+// retryBy is a queued decode's failure, to be retried by the time the
+// queue reads with errors.As (queue.RetryBy): lastTry before its code
+// expires.
+type retryBy struct {
+	err error
+	by  time.Time
+}
+
+func (r *retryBy) Error() string      { return r.err.Error() }
+func (r *retryBy) Unwrap() error      { return r.err }
+func (r *retryBy) RetryBy() time.Time { return r.by }
 
 // ErrExpired: the code's life ended before a decode succeeded.
 var ErrExpired = errors.New("payment code expired")
@@ -116,8 +132,8 @@ type Config struct {
 	// unreachable, with the same sence_no; asked at each scan. Without
 	// it only ctx and the client's timeout bound it.
 	FirstWait func() time.Duration
-	// Decoded is told of every customer, after the decoded event: the
-	// coupon issuer hangs here.
+	// Decoded is told of every customer before the decoded event, which
+	// waits for it: the coupon issuer makes its plan durable here.
 	Decoded func(ctx context.Context, id Identity)
 	// Codes, when set, is handed every decoded code before the decoded
 	// event goes out (a POS that pays at once finds it), and told of
@@ -161,12 +177,49 @@ func New(c Config) (*Flow, error) {
 	return &Flow{c: c, open: map[string]*time.Timer{}}, nil
 }
 
-// retry is the queued form of a decode. It holds the payment code: the queue
-// keeps it at most the code's life and a minute, as a retry needs it.
+// retry is a decode that may be retried.
 type retry struct {
-	Code     string    `json:"code"`
+	Code     string
+	SenceNo  string
+	Deadline time.Time
+}
+
+// queued is the queued form of a retry. It holds the payment code sealed
+// with the local key (Ledger.Seal), as a retry needs it and no file may hold
+// it in clear; Code is read from jobs queued by versions before that.
+type queued struct {
+	Code     string    `json:"code,omitempty"`
+	Sealed   []byte    `json:"code_sealed,omitempty"`
 	SenceNo  string    `json:"sence_no"`
 	Deadline time.Time `json:"deadline"`
+}
+
+// payload returns r as a queue job's payload.
+func (f *Flow) payload(r retry) []byte {
+	b, _ := json.Marshal(queued{Sealed: f.c.Ledger.Seal(r.Code, r.SenceNo), SenceNo: r.SenceNo, Deadline: r.Deadline}) // bytes, strings and a time: cannot fail
+	return b
+}
+
+// unqueue reads a queue job's payload; the code is opened only if withCode.
+func (f *Flow) unqueue(payload []byte, withCode bool) (retry, error) {
+	var q queued
+	if err := json.Unmarshal(payload, &q); err != nil {
+		return retry{}, err
+	}
+	if q.SenceNo == "" {
+		return retry{}, errors.New("no sence_no")
+	}
+	r := retry{Code: q.Code, SenceNo: q.SenceNo, Deadline: q.Deadline}
+	if withCode && len(q.Sealed) > 0 {
+		var err error
+		if r.Code, err = f.c.Ledger.Unseal(q.Sealed, q.SenceNo); err != nil {
+			return retry{}, err
+		}
+	}
+	if withCode && r.Code == "" {
+		return retry{}, errors.New("no code")
+	}
+	return r, nil
 }
 
 // Scan decodes a scanned code. It publishes a scan event, then decoding, then
@@ -199,11 +252,12 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 	if f.c.Later == nil || !f.c.Now().Before(r.Deadline) {
 		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w: %w", ErrExpired, err), Expired))
 	}
-	payload, _ := json.Marshal(r) // plain strings and a time: cannot fail
-	// One job per scan: the queue remembers done keys, and a rescan is new
-	// work. The queue gives up retryGrace after the code's deadline, so
-	// that a retry running late still ends the decode quietly.
-	key := r.SenceNo + "/" + strconv.FormatInt(s.Time.UnixMilli(), 10)
+	payload := f.payload(r)
+	// One job per sence_no: a rescan while the first scan's decode waits
+	// in the queue (an outage) is the same work, and the queue returns the
+	// job it has. The queue gives up retryGrace after the code's deadline,
+	// so that a retry running late still ends the decode quietly.
+	key := r.SenceNo
 	// Watched before it is queued: a worker may run it at once.
 	f.watch(r)
 	// The scan's context may be ending (shutdown): the job must still land.
@@ -220,9 +274,9 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 // deadline is left alone: the queue discards it, and news of a scan from
 // long ago would only confuse the cashier.
 func (f *Flow) Watch(payload []byte) error {
-	var r retry
-	if err := json.Unmarshal(payload, &r); err != nil || r.SenceNo == "" {
-		return fmt.Errorf("queued decode: bad payload: %v", err)
+	r, err := f.unqueue(payload, false)
+	if err != nil {
+		return fmt.Errorf("queued decode: bad payload: %w", err)
 	}
 	if f.c.Now().Before(r.Deadline.Add(retryGrace)) {
 		f.watch(r)
@@ -267,9 +321,9 @@ func (f *Flow) settle(senceNo string) bool {
 // decode returns nil without a request, so it tells the gateway's health
 // nothing: only calls report to it.
 func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
-	var r retry
-	if err := json.Unmarshal(payload, &r); err != nil || r.Code == "" || r.SenceNo == "" {
-		return f.fail(&Failure{Action: Action{"A queued decode is unreadable.", doRefresh}, Err: fmt.Errorf("queued decode: bad payload: %v", err)})
+	r, err := f.unqueue(payload, true)
+	if err != nil {
+		return f.fail(&Failure{Action: Action{"A queued decode is unreadable.", doRefresh}, Err: fmt.Errorf("queued decode: bad payload: %w", err)})
 	}
 	f.mu.Lock()
 	_, open := f.open[r.SenceNo]
@@ -280,9 +334,9 @@ func (f *Flow) Retry(ctx context.Context, payload []byte, attempt int) error {
 		}
 		return nil
 	}
-	_, err := f.attempt(ctx, r, attempt, nil, 0)
+	_, err = f.attempt(ctx, r, attempt, nil, 0)
 	if errors.Is(err, ErrQueued) {
-		return err
+		return &retryBy{err: err, by: r.Deadline.Add(-lastTry)}
 	}
 	return nil
 }
@@ -361,10 +415,12 @@ func (f *Flow) decoded(ctx context.Context, r retry, resp *alipay.TwostageRespon
 	if s := resp.School(); s != nil {
 		id.SchoolStdCode, id.CampusNo = s.SchoolStdCode, s.CampusNo
 	}
-	f.c.Events.Publish(event.Decoded{Stamp: event.Stamp{Time: id.At}, SenceNo: senceNo, UserID: id.UserID, UserIDMasked: redact.UserID(id.UserID), SchoolStdCode: id.SchoolStdCode, CampusNo: id.CampusNo})
+	// The customer's coupons are durable work before the decode is
+	// reported: a crash right after "decoded" loses none.
 	if f.c.Decoded != nil {
 		f.c.Decoded(ctx, id)
 	}
+	f.c.Events.Publish(event.Decoded{Stamp: event.Stamp{Time: id.At}, SenceNo: senceNo, UserID: id.UserID, UserIDMasked: redact.UserID(id.UserID), SchoolStdCode: id.SchoolStdCode, CampusNo: id.CampusNo})
 	return id
 }
 

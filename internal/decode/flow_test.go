@@ -1,8 +1,8 @@
 package decode
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -242,7 +242,7 @@ func TestRetryKeepsSenceNoUntilDeadline(t *testing.T) {
 	}
 	job := h.later.jobs[0]
 	senceNo := h.gw.reqs[0].SenceNo
-	if job.kind != JobKind || !strings.HasPrefix(job.key, senceNo+"/") || !job.deadline.After(t0.Add(DefaultCodeTTL)) ||
+	if job.kind != JobKind || job.key != senceNo || !job.deadline.After(t0.Add(DefaultCodeTTL)) ||
 		job.subj != (event.Subject{SenceNo: senceNo}) {
 		t.Errorf("job %+v: want kind %s key and subject %s, kept past the code's deadline", job, JobKind, senceNo)
 	}
@@ -379,9 +379,12 @@ func TestShutdownQueuesInFlightDecode(t *testing.T) {
 	if !errors.Is(err, ErrQueued) || len(h.later.jobs) != 1 {
 		t.Fatalf("Scan on shutdown = %v, %d jobs; want the decode queued", err, len(h.later.jobs))
 	}
-	var r retry
-	if err := json.Unmarshal(h.later.jobs[0].payload, &r); err != nil || r.SenceNo != h.gw.reqs[0].SenceNo || r.Code != code {
-		t.Errorf("payload %s, %v", h.later.jobs[0].payload, err)
+	r, err := h.flow.unqueue(h.later.jobs[0].payload, true)
+	if err != nil || r.SenceNo != h.gw.reqs[0].SenceNo || r.Code != code {
+		t.Errorf("payload %s: %+v, %v", h.later.jobs[0].payload, r, err)
+	}
+	if bytes.Contains(h.later.jobs[0].payload, []byte(code)) {
+		t.Errorf("payload %s holds the code in clear", h.later.jobs[0].payload)
 	}
 }
 
@@ -496,7 +499,7 @@ func TestCommitFailureSendsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	l, err := NewLedger(db, "till3")
+	l, err := NewLedger(db, "till3", testKey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package decode
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strconv"
 	"sync"
 	"time"
@@ -25,8 +28,14 @@ const Bucket = "sence"
 const DefaultKeep = 24 * time.Hour
 
 var (
-	keySalt  = []byte("salt")  // random per database: code hashes are keyed by it
+	// keySalt held the HMAC key in the database itself, before the key
+	// moved to its own file (keyfile): entries hashed with it are
+	// forgotten at the first open with the file's key.
+	keySalt  = []byte("salt")
 	keyCodes = []byte("codes") // sub-bucket: HMAC(code) -> entry; its sequence numbers sence_no
+	// keyQuarantine is the sub-bucket of damaged entries, moved out of
+	// codes by NewLedger: HMAC(code) -> the bytes as found.
+	keyQuarantine = []byte("quarantine")
 )
 
 // beijing is UTC+8 without a tz database: Windows PCs have none, and Alipay
@@ -45,32 +54,56 @@ type Entry struct {
 // promise across retries, rescans and restarts because it writes the number
 // durably before the first request leaves.
 //
-// Codes are stored only as an HMAC keyed by a random per-database salt: the
-// file never holds a payment code in clear.
+// Codes are stored only as an HMAC keyed by the local key (keyfile), kept
+// outside the database: the file never holds a payment code in clear, and
+// the database alone does not allow testing guesses of one.
 type Ledger struct {
 	db       *bbolt.DB
 	terminal string
-	tag      string // 4 hex digits from the salt: a new database never repeats an old one's numbers
-	salt     []byte
+	tag      string // 4 hex digits from the key: a new key never repeats an old one's numbers
+	hashKey  []byte // HMAC key of code hashes
+	seal     cipher.AEAD
+	damaged  []error
+	forgot   int
 }
+
+// Forgot is how many entries hashed with the key an older version kept in
+// the database NewLedger dropped: a rescan of one of those codes gets a new
+// sence_no.
+func (l *Ledger) Forgot() int { return l.forgot }
+
+// Damaged says why each entry NewLedger quarantined was moved aside, for
+// the log.
+func (l *Ledger) Damaged() []error { return l.damaged }
 
 // MaxSenceNo is the page's limit on sence_no.
 const MaxSenceNo = 128
 
 // NewLedger opens the ledger in db for the terminal whose id starts every
 // sence_no. The terminal id must be unique among the merchant's terminals (the
-// configuration says so); the date, a per-database tag and a persisted
-// sequence make the rest unique.
-func NewLedger(db *bbolt.DB, terminalID string) (*Ledger, error) {
+// configuration says so); the date, a per-key tag and a persisted sequence
+// make the rest unique. key is the local key (keyfile.Load), at least 32
+// bytes.
+func NewLedger(db *bbolt.DB, terminalID string, key []byte) (*Ledger, error) {
 	if terminalID == "" {
 		return nil, errors.New("sence ledger: empty terminal id")
+	}
+	if len(key) < 32 {
+		return nil, fmt.Errorf("sence ledger: key of %d bytes, want 32 or more", len(key))
 	}
 	// terminal + "-" + date(8) + "-" + tag(4) + seq(<=20)
 	if n := len(terminalID) + 1 + 8 + 1 + 4 + 20; n > MaxSenceNo {
 		return nil, fmt.Errorf("sence ledger: terminal id %q too long: sence_no could reach %d characters, at most %d", terminalID, n, MaxSenceNo)
 	}
-	l := &Ledger{db: db, terminal: terminalID}
-	err := db.Update(func(tx *bbolt.Tx) error {
+	l := &Ledger{db: db, terminal: terminalID, hashKey: derive(key, "posagent sence ledger v2")}
+	block, err := aes.NewCipher(derive(key, "posagent queued code v1"))
+	if err != nil {
+		return nil, fmt.Errorf("sence ledger: %w", err)
+	}
+	if l.seal, err = cipher.NewGCM(block); err != nil {
+		return nil, fmt.Errorf("sence ledger: %w", err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte(Bucket))
 		if err != nil {
 			return err
@@ -78,30 +111,76 @@ func NewLedger(db *bbolt.DB, terminalID string) (*Ledger, error) {
 		if _, err := b.CreateBucketIfNotExists(keyCodes); err != nil {
 			return err
 		}
-		salt := b.Get(keySalt)
-		if salt == nil {
-			salt = make([]byte, 32)
-			if _, err := rand.Read(salt); err != nil {
-				return err
-			}
-			if err := b.Put(keySalt, salt); err != nil {
+		if l.damaged, err = quarantine(b); err != nil {
+			return err
+		}
+		if b.Get(keySalt) != nil {
+			if l.forgot, err = forget(b); err != nil {
 				return err
 			}
 		}
-		l.salt = append([]byte(nil), salt...)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sence ledger %s: %w", db.Path(), err)
 	}
-	l.tag = hex.EncodeToString(l.salt[:2])
+	l.tag = hex.EncodeToString(l.hashKey[:2])
 	return l, nil
 }
 
+// forget drops the entries hashed with the key older versions kept in the
+// database, and that key: they cannot be rehashed without their codes. The
+// sequence stays, and the new key's tag keeps new numbers apart from old.
+func forget(b *bbolt.Bucket) (int, error) {
+	codes := b.Bucket(keyCodes)
+	var old [][]byte
+	codes.ForEach(func(k, _ []byte) error {
+		old = append(old, append([]byte(nil), k...))
+		return nil
+	})
+	for _, k := range old {
+		if err := codes.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(old), b.Delete(keySalt)
+}
+
+// derive returns the HMAC-SHA256 of label under key: one key of its own per
+// use of the local key.
+func derive(key []byte, label string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
 func (l *Ledger) key(code string) []byte {
-	m := hmac.New(sha256.New, l.salt)
+	m := hmac.New(sha256.New, l.hashKey)
 	m.Write([]byte(code))
 	return m.Sum(nil)
+}
+
+// Seal encrypts code for a queued decode of senceNo (AES-256-GCM under a
+// key derived from the local key), so that the queue's records hold no
+// payment code in clear.
+func (l *Ledger) Seal(code, senceNo string) []byte {
+	nonce := make([]byte, l.seal.NonceSize())
+	rand.Read(nonce) // never fails (crypto/rand)
+	return l.seal.Seal(nonce, nonce, []byte(code), []byte(senceNo))
+}
+
+// Unseal is Seal's inverse; it fails for a code sealed under another key
+// (the key file was replaced) or for another sence_no.
+func (l *Ledger) Unseal(sealed []byte, senceNo string) (string, error) {
+	n := l.seal.NonceSize()
+	if len(sealed) < n {
+		return "", errors.New("sealed code too short")
+	}
+	code, err := l.seal.Open(nil, sealed[:n], sealed[n:], []byte(senceNo))
+	if err != nil {
+		return "", fmt.Errorf("sealed code does not open with this key file: %w", err)
+	}
+	return string(code), nil
 }
 
 // Assign returns the sence_no of code, creating it if the code was never seen
@@ -220,19 +299,69 @@ func (l *Ledger) Purge(cutoff time.Time) (n int, err error) {
 	return n, nil
 }
 
-// An entry is 8 bytes of first-seen Unix milliseconds, then the sence_no.
+// entryV2 starts an entry: this byte, 8 bytes of first-seen Unix
+// milliseconds, the sence_no, and the CRC-32C (Castagnoli) of all before it,
+// 4 bytes; big-endian. Entries written before it are the same without the
+// version byte and the checksum: they start with a 0, the top byte of any
+// time of this era in milliseconds, and are still read.
+const entryV2 = 2
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 func encodeEntry(e Entry) []byte {
-	v := make([]byte, 8, 8+len(e.SenceNo))
-	binary.BigEndian.PutUint64(v, uint64(e.FirstSeen.UnixMilli()))
-	return append(v, e.SenceNo...)
+	v := make([]byte, 0, 1+8+len(e.SenceNo)+4)
+	v = append(v, entryV2)
+	v = binary.BigEndian.AppendUint64(v, uint64(e.FirstSeen.UnixMilli()))
+	v = append(v, e.SenceNo...)
+	return binary.BigEndian.AppendUint32(v, crc32.Checksum(v, castagnoli))
 }
 
 func decodeEntry(v []byte) (Entry, error) {
-	if len(v) <= 8 {
-		return Entry{}, errors.New("sence ledger: corrupt entry of " + strconv.Itoa(len(v)) + " bytes")
+	switch {
+	case len(v) > 1+8+4 && v[0] == entryV2:
+		n := len(v) - 4
+		if got, want := crc32.Checksum(v[:n], castagnoli), binary.BigEndian.Uint32(v[n:]); got != want {
+			return Entry{}, fmt.Errorf("sence ledger: entry damaged: checksum %08x, stored %08x", got, want)
+		}
+		v = v[1:n]
+	case len(v) > 8 && v[0] == 0:
+	default:
+		return Entry{}, errors.New("sence ledger: unreadable entry of " + strconv.Itoa(len(v)) + " bytes")
 	}
 	return Entry{
 		FirstSeen: time.UnixMilli(int64(binary.BigEndian.Uint64(v[:8]))),
 		SenceNo:   string(v[8:]),
 	}, nil
+}
+
+// quarantine moves the entries of codes that fail their checksum or cannot
+// be read to the quarantine bucket and returns why each was moved. A
+// damaged entry is never used: the sence_no in it cannot be trusted.
+func quarantine(b *bbolt.Bucket) ([]error, error) {
+	codes := b.Bucket(keyCodes)
+	var bad [][]byte
+	var found []error
+	err := codes.ForEach(func(k, v []byte) error {
+		if _, err := decodeEntry(v); err != nil {
+			bad = append(bad, append([]byte(nil), k...))
+			found = append(found, fmt.Errorf("%w; quarantined, not used", err))
+		}
+		return nil
+	})
+	if err != nil || len(bad) == 0 {
+		return nil, err
+	}
+	q, err := b.CreateBucketIfNotExists(keyQuarantine)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range bad {
+		if err := q.Put(k, append([]byte(nil), codes.Get(k)...)); err != nil {
+			return nil, err
+		}
+		if err := codes.Delete(k); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
 }

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ func openDB(t testing.TB, path string) *bbolt.DB {
 func newLedger(t testing.TB, path, terminal string) (*Ledger, *bbolt.DB) {
 	t.Helper()
 	db := openDB(t, path)
-	l, err := NewLedger(db, terminal)
+	l, err := NewLedger(db, terminal, testKey)
 	if err != nil {
 		db.Close()
 		t.Fatal(err)
@@ -119,12 +120,17 @@ func TestLedgerSenceNoForm(t *testing.T) {
 }
 
 func TestLedgerTwoDatabasesNeverCollide(t *testing.T) {
-	// A reinstalled terminal (a new database file) starts its sequence again;
-	// the per-database tag keeps its numbers apart from the old ones.
+	// A reinstalled terminal (a new database file and key file) starts
+	// its sequence again; the per-key tag keeps its numbers apart from the
+	// old ones.
 	dir := t.TempDir()
 	seen := map[string]bool{}
 	for i := range 2 {
-		l, db := newLedger(t, filepath.Join(dir, fmt.Sprint(i)), "till3")
+		db := openDB(t, filepath.Join(dir, fmt.Sprint(i)))
+		l, err := NewLedger(db, "till3", bytes.Repeat([]byte{byte(i)}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
 		for j := range 3 {
 			e, _, err := l.Assign(fmt.Sprintf("2868612604754%05d", j), t0)
 			if err != nil {
@@ -182,8 +188,117 @@ func TestNewLedgerRejects(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "db"))
 	defer db.Close()
 	for _, term := range []string{"", strings.Repeat("x", 100)} {
-		if _, err := NewLedger(db, term); err == nil {
+		if _, err := NewLedger(db, term, testKey); err == nil {
 			t.Errorf("NewLedger(%q): no error", term)
 		}
+	}
+}
+
+// An entry damaged on disk is moved aside at the next open, reported, and
+// never used; an entry in the format before checksums still reads.
+func TestLedgerDamagedEntryQuarantined(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.db")
+	l, db := newLedger(t, path, "till")
+	const damaged, old, good = "286861260475412123", "286861260475413333", "286861260475419999"
+	var entries [3]Entry
+	for i, code := range []string{damaged, old, good} {
+		e, _, err := l.Assign(code, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[i] = e
+	}
+	err := db.Update(func(tx *bbolt.Tx) error {
+		codes := tx.Bucket([]byte(Bucket)).Bucket(keyCodes)
+		v := append([]byte(nil), codes.Get(l.key(damaged))...)
+		v[5] ^= 0x01 // a bit of the time
+		if err := codes.Put(l.key(damaged), v); err != nil {
+			return err
+		}
+		// As versions before checksums wrote it.
+		legacy := binary.BigEndian.AppendUint64(nil, uint64(entries[1].FirstSeen.UnixMilli()))
+		return codes.Put(l.key(old), append(legacy, entries[1].SenceNo...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	l, db = newLedger(t, path, "till")
+	defer db.Close()
+	if d := l.Damaged(); len(d) != 1 || !strings.Contains(d[0].Error(), "checksum") || !strings.Contains(d[0].Error(), "quarantined") {
+		t.Errorf("Damaged() = %v, want one entry quarantined for its checksum", d)
+	}
+	if e, ok, err := l.Lookup(damaged); ok || err != nil {
+		t.Errorf("the damaged entry is still used: %+v, %v, %v", e, ok, err)
+	}
+	for i, code := range []string{old, good} {
+		if e, ok, err := l.Lookup(code); !ok || err != nil || e != entries[i+1] {
+			t.Errorf("Lookup(%s) = %+v, %v, %v; want %+v", code, e, ok, err, entries[i+1])
+		}
+	}
+}
+
+// testKey stands for the local key file's key.
+var testKey = bytes.Repeat([]byte{7}, 32)
+
+// A database from before the key file holds entries hashed with a key kept
+// beside them: they are dropped, with that key, at the first open, and
+// the sequence goes on.
+func TestLedgerForgetsEntriesOfTheKeyInTheDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.db")
+	l, db := newLedger(t, path, "till")
+	first, _, err := l.Assign("286861260475412123", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error { return tx.Bucket([]byte(Bucket)).Put(keySalt, bytes.Repeat([]byte{1}, 32)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	l, db = newLedger(t, path, "till")
+	defer db.Close()
+	if l.Forgot() != 1 {
+		t.Errorf("Forgot() = %d, want 1", l.Forgot())
+	}
+	err = db.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket([]byte(Bucket)).Get(keySalt) != nil {
+			t.Error("the old key is still in the database")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, isNew, err := l.Assign("286861260475412123", t0)
+	if err != nil || !isNew || e.SenceNo == first.SenceNo || !strings.HasSuffix(e.SenceNo, "000002") {
+		t.Errorf("Assign after = %+v, %v, %v; want a new entry continuing the sequence", e, isNew, err)
+	}
+}
+
+// A sealed code opens only with its key and for its sence_no.
+func TestLedgerSeal(t *testing.T) {
+	dir := t.TempDir()
+	l, db := newLedger(t, filepath.Join(dir, "a.db"), "till")
+	defer db.Close()
+	const code = "286861260475412123"
+	sealed := l.Seal(code, "s-1")
+	if bytes.Contains(sealed, []byte(code)) {
+		t.Fatal("sealed code holds the code")
+	}
+	if got, err := l.Unseal(sealed, "s-1"); err != nil || got != code {
+		t.Errorf("Unseal = %q, %v; want %q", got, err, code)
+	}
+	if _, err := l.Unseal(sealed, "s-2"); err == nil {
+		t.Error("Unseal for another sence_no succeeded")
+	}
+	db2 := openDB(t, filepath.Join(dir, "b.db"))
+	defer db2.Close()
+	other, err := NewLedger(db2, "till", bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Unseal(sealed, "s-1"); err == nil || !strings.Contains(err.Error(), "key file") {
+		t.Errorf("Unseal with another key: %v, want an error naming the key file", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"posagent/internal/alipay"
 	"posagent/internal/alipay/alipaytest"
+	"posagent/internal/dbfile"
 	"posagent/internal/event"
 	"posagent/internal/queue"
 )
@@ -96,7 +97,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 func (e *env) start(o envOpts) {
 	t := e.t
 	var err error
-	if e.db, err = queue.OpenDB(e.dbPath); err != nil {
+	if e.db, err = dbfile.Open(e.dbPath, dbfile.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	e.bus = event.NewBus()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"posagent/internal/dbfile"
 )
 
 // maxGroup bounds how many operations share one transaction, so a burst
@@ -135,7 +137,7 @@ func (c *committer) lead() {
 	}
 	for i, g := range group {
 		if err != nil {
-			g.err = fmt.Errorf("commit queue database: %w", err)
+			g.err = fmt.Errorf("commit queue database: %w", dbfile.Classify(err))
 		}
 		if i > 0 {
 			g.wake <- false

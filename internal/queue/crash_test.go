@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"posagent/internal/dbfile"
 )
 
 // The crash child is this test binary run again with these variables set.
@@ -42,7 +44,7 @@ func TestCrashChild(t *testing.T) {
 		say("X %v", err)
 		os.Exit(2)
 	}
-	db, err := OpenDB(path)
+	db, err := dbfile.Open(path, dbfile.Options{})
 	if err != nil {
 		fail(err)
 	}
@@ -147,7 +149,7 @@ func TestCrash(t *testing.T) {
 			}
 		}
 
-		db, err := OpenDB(path)
+		db, err := dbfile.Open(path, dbfile.Options{})
 		if err != nil {
 			t.Fatalf("round %d: reopen after kill: %v", round, err)
 		}

@@ -55,22 +55,27 @@ func FuzzDecodeKeyRef(f *testing.F) {
 	})
 }
 
-// A record with a subject is written in the second format and reads back
-// whole; one without keeps the first.
+// A record is written in the third format (subject and checksum) and
+// reads back whole; one in the second format (a subject, no checksum), as
+// versions before checksums wrote it, still reads.
 func TestDecodeRecordSubject(t *testing.T) {
 	want := record{Kind: "coupon", Key: "s-1", Payload: []byte{1}, Subject: event.Subject{SenceNo: "2026112200000001", TplID: "tplA", SerialNumber: "s-1"}}
 	v := want.encode()
-	if v[0] != recordV2 {
-		t.Fatalf("format byte %d, want %d", v[0], recordV2)
+	if v[0] != recordV3 {
+		t.Fatalf("format byte %d, want %d", v[0], recordV3)
 	}
 	if r, err := decodeRecord(1, v); err != nil || !reflect.DeepEqual(r, want) {
 		t.Fatalf("decode: %+v, %v; want %+v", r, err, want)
 	}
 	if _, err := decodeRecord(1, v[:len(v)-1]); err == nil {
-		t.Fatal("a truncated subject decoded")
+		t.Fatal("a truncated record decoded")
 	}
-	if v := (&record{Kind: "coupon"}).encode(); v[0] != recordV1 {
-		t.Fatalf("a record without a subject has format byte %d, want %d", v[0], recordV1)
+	v2 := append([]byte{recordV2}, v[1:len(v)-4]...)
+	if r, err := decodeRecord(1, v2); err != nil || !reflect.DeepEqual(r, want) {
+		t.Fatalf("decode of format 2: %+v, %v; want %+v", r, err, want)
+	}
+	if _, err := decodeRecord(1, v2[:len(v2)-1]); err == nil {
+		t.Fatal("a truncated subject decoded")
 	}
 }
 
@@ -78,17 +83,23 @@ func TestDecodeRecordSubject(t *testing.T) {
 func TestDecodeRecord(t *testing.T) {
 	want := record{Kind: "coupon", Key: "s-1", Payload: []byte{1, 2}, Attempts: 2, NextAt: 1, Deadline: 2, Created: -3, LastError: "x"}
 	v := want.encode()
+	// Format 1: no subject (three empty fields), no checksum.
+	v1 := append([]byte{recordV1}, v[1:len(v)-4-3]...)
 	for _, tc := range []struct {
 		name string
 		in   []byte
 		err  string
 	}{
 		{"binary", v, ""},
-		{"truncated", v[:len(v)-1], "job 7: stored record unreadable: record ends early"},
-		{"trailing bytes", append(slices.Clone(v), 0), "1 bytes after the last field"},
-		{"unknown format", append([]byte{9}, v[1:]...), "does not start with format byte 1"},
+		{"version 1, no checksum", v1, ""},
+		{"one bit flipped", flip(v, 20), "job 7: stored record damaged: checksum"},
+		{"checksum flipped", flip(v, len(v)-1), "job 7: stored record damaged: checksum"},
+		{"truncated", v[:len(v)-1], "job 7: stored record damaged: checksum"},
+		{"truncated, version 1", v1[:len(v1)-1], "job 7: stored record unreadable: record ends early"},
+		{"trailing bytes, version 1", append(slices.Clone(v1), 0), "1 bytes after the last field"},
+		{"unknown format", append([]byte{9}, v[1:]...), "does not start with format byte 1, 2 or 3"},
 		{"empty", nil, "it is 0 bytes"},
-		{"not a record", []byte(`{"kind":"coupon"}`), "job 7: stored record unreadable: it is 17 bytes and does not start with format byte 1"},
+		{"not a record", []byte(`{"kind":"coupon"}`), "job 7: stored record unreadable: it is 17 bytes and does not start with format byte 1, 2 or 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := decodeRecord(7, tc.in)
@@ -103,4 +114,11 @@ func TestDecodeRecord(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flip returns b with one bit of byte i changed.
+func flip(b []byte, i int) []byte {
+	b = slices.Clone(b)
+	b[i] ^= 0x10
+	return b
 }

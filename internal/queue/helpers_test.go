@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"posagent/internal/dbfile"
 )
 
 // fakeClock is a clock tests move by hand, for the queue's arithmetic of
@@ -39,7 +41,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func tempDB(t testing.TB) (*bbolt.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "posagent.db")
-	db, err := OpenDB(path)
+	db, err := dbfile.Open(path, dbfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

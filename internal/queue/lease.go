@@ -80,6 +80,14 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // sweep moves jobs whose deadline passed to the dead list and forgets done
 // keys older than KeepDone. It returns when the next deadline falls (zero:
 // none), for Run to wake then even while it sends nothing.
@@ -270,8 +278,9 @@ func (q *Queue) ack(ctx context.Context, j Job) error {
 
 // retry records that j's run failed with cause and schedules the next run
 // after a backoff: a wait drawn uniformly from [0, min(MaxDelay,
-// BaseDelay·2^(attempts-1))). If that would be past the job's deadline the
-// job dies instead. It emits event.Queued or event.Dead.
+// BaseDelay·2^(attempts-1))), cut to end by the time a cause implementing
+// RetryBy gives. If the wait would end past the job's deadline the job dies
+// instead. It emits event.Queued or event.Dead.
 func (q *Queue) retry(ctx context.Context, j Job, cause error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("retry job %s: %w", j.ID, err)
@@ -289,6 +298,10 @@ func (q *Queue) retry(ctx context.Context, j Job, cause error) error {
 	if cause != nil {
 		reason = cause.Error()
 	}
+	var by time.Time
+	if rb := RetryBy(nil); errors.As(cause, &rb) {
+		by = rb.RetryBy()
+	}
 	var ev event.Event
 	err = q.c.do(&op{apply: func(s *txn) error {
 		r, size, ok, err := s.pending(id)
@@ -300,6 +313,12 @@ func (q *Queue) retry(ctx context.Context, j Job, cause error) error {
 		}
 		r.Attempts++
 		next := now.Add(q.backoff(r.Attempts, u))
+		if !by.IsZero() && next.After(by) {
+			next = by
+			if next.Before(now) {
+				next = now
+			}
+		}
 		if next.UnixNano() > r.Deadline {
 			why := fmt.Sprintf("deadline %s passed after %d attempts; last error: %s",
 				time.Unix(0, r.Deadline).Format(time.RFC3339), r.Attempts, reason)

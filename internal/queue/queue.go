@@ -22,6 +22,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"posagent/internal/dbfile"
 	"posagent/internal/event"
 )
 
@@ -60,6 +61,7 @@ const (
 	DefaultMaxJobs       = 10_000
 	DefaultMaxBytes      = 64 << 20
 	DefaultWorkers       = 4
+	DefaultMaxInFlight   = 16
 	DefaultLease         = time.Minute
 	DefaultBaseDelay     = time.Second
 	DefaultMaxDelay      = 5 * time.Minute
@@ -72,7 +74,16 @@ const (
 type Options struct {
 	MaxJobs  int   // pending plus dead jobs
 	MaxBytes int64 // their stored size
-	Workers  int   // handlers running at once while the gateway is up
+	// Workers is how many handlers run at once when the gateway is up;
+	// while runs end well the number grows by one per run, up to
+	// MaxInFlight, and a run that must be retried halves it (at least 1):
+	// a queue draining after an outage keeps as many requests in flight as
+	// the gateway answers well.
+	Workers     int
+	MaxInFlight int
+	// MaxPerSecond caps how many handlers start per second (the app's QPS
+	// quota at the gateway); 0: no cap.
+	MaxPerSecond float64
 	// Lease is how long a handler may run before its job may be given to
 	// another worker; handlers get a context with this timeout.
 	Lease time.Duration
@@ -96,6 +107,9 @@ type Options struct {
 	// ended and why. New deletes any found in the dead list (left by a
 	// version without this option). Default: keep every kind.
 	Discard func(kind string) bool
+	// Quarantined is told of each damaged record New moves aside
+	// (default: nothing).
+	Quarantined func(error)
 	// Now is the queue's clock, default time.Now; Run waits on real
 	// timers (tests run it in a testing/synctest bubble).
 	Now func() time.Time
@@ -111,8 +125,9 @@ func (o *Options) defaults() error {
 		}
 		return nil
 	}
-	if o.MaxJobs < 0 || o.MaxBytes < 0 || o.Workers < 0 {
-		return fmt.Errorf("queue options: MaxJobs %d, MaxBytes %d, Workers %d: none may be negative", o.MaxJobs, o.MaxBytes, o.Workers)
+	if o.MaxJobs < 0 || o.MaxBytes < 0 || o.Workers < 0 || o.MaxInFlight < 0 || o.MaxPerSecond < 0 {
+		return fmt.Errorf("queue options: MaxJobs %d, MaxBytes %d, Workers %d, MaxInFlight %d, MaxPerSecond %v: none may be negative",
+			o.MaxJobs, o.MaxBytes, o.Workers, o.MaxInFlight, o.MaxPerSecond)
 	}
 	if o.MaxJobs == 0 {
 		o.MaxJobs = DefaultMaxJobs
@@ -120,8 +135,14 @@ func (o *Options) defaults() error {
 	if o.MaxBytes == 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
 	if o.Workers == 0 {
-		o.Workers = DefaultWorkers
+		o.Workers = min(DefaultWorkers, o.MaxInFlight)
+	}
+	if o.Workers > o.MaxInFlight {
+		return fmt.Errorf("queue options: Workers %d is more than MaxInFlight %d", o.Workers, o.MaxInFlight)
 	}
 	for _, d := range []struct {
 		d    *time.Duration
@@ -147,6 +168,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Discard == nil {
 		o.Discard = func(string) bool { return false }
+	}
+	if o.Quarantined == nil {
+		o.Quarantined = func(error) {}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -228,15 +252,20 @@ type lease struct {
 
 // New returns a queue keeping its jobs in db, creating its buckets if
 // needed, and reads every stored job once to index them in memory. A
-// record that cannot be read fails New with an error wrapping ErrCorrupt.
+// record that fails its checksum or cannot be read is moved aside to a
+// quarantine bucket, never run, and reported to Options.Quarantined.
 // Only one Queue may use a database at a time. Call Run to have handlers
 // work the jobs.
 func New(db *bbolt.DB, opts Options) (*Queue, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	err := db.Update(func(tx *bbolt.Tx) error {
+	var damaged []error
+	err := db.Update(func(tx *bbolt.Tx) (err error) {
 		if err := createBuckets(tx); err != nil {
+			return err
+		}
+		if damaged, err = quarantine(tx); err != nil {
 			return err
 		}
 		return discardDead(tx, opts.Discard)
@@ -244,13 +273,16 @@ func New(db *bbolt.DB, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queue database %s: %w", db.Path(), err)
 	}
+	for _, err := range damaged {
+		opts.Quarantined(err)
+	}
 	var idx *index
 	err = db.View(func(tx *bbolt.Tx) (err error) {
 		idx, err = loadIndex(tx)
 		return err
 	})
 	if err != nil {
-		return nil, corrupt(db.Path(), err)
+		return nil, dbfile.Damaged(db.Path(), err)
 	}
 	q := &Queue{
 		db:       db,
@@ -314,11 +346,102 @@ func (q *Queue) signal() {
 // Enqueue waits for the commit, so a returned error means the job is not
 // stored (ErrFull, or the disk's error, e.g. no space left).
 func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
-	if err := ctx.Err(); err != nil {
-		return Job{}, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
-	}
-	if err := validate(j); err != nil {
+	out, err := q.EnqueueAll(ctx, []Job{j})
+	if err != nil {
 		return Job{}, err
+	}
+	return out[0], nil
+}
+
+// EnqueueAll stores js in one commit, as Enqueue stores one job: all of
+// them or, on an error, none. The work of one event (the coupons of one
+// customer) is durable at once, for one disk sync.
+func (q *Queue) EnqueueAll(ctx context.Context, js []Job) ([]Job, error) {
+	if len(js) == 0 {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("enqueue %s job: %w", js[0].Kind, err)
+	}
+	rs := make([]record, len(js))
+	vs := make([][]byte, len(js))
+	for i, j := range js {
+		r, v, err := q.prepare(j)
+		if err != nil {
+			return nil, err
+		}
+		rs[i], vs[i] = r, v
+	}
+	out := make([]Job, len(js))
+	stored := make([]bool, len(js))
+	err := q.c.do(&op{apply: func(s *txn) error {
+		// Limits first, for all: a rejection must come before any write.
+		jobs, dead, bytes := s.counts()
+		var adding, size int64
+		for i, r := range rs {
+			if r.Key != "" {
+				if _, ok, err := s.byKey(r.Key); err != nil {
+					return reject(err)
+				} else if ok || slices.ContainsFunc(rs[:i], func(o record) bool { return o.Key == r.Key }) {
+					continue
+				}
+			}
+			adding, size = adding+1, size+int64(len(vs[i]))
+		}
+		if jobs+dead+adding > int64(q.opts.MaxJobs) {
+			return reject(fmt.Errorf("%w: %d jobs waiting and %d dead, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
+				ErrFull, jobs, dead, q.opts.MaxJobs))
+		}
+		if bytes+size > q.opts.MaxBytes {
+			return reject(fmt.Errorf("%w: jobs take %d bytes, these %d more, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
+				ErrFull, bytes, size, q.opts.MaxBytes))
+		}
+		for i := range rs {
+			r, v := &rs[i], vs[i]
+			out[i], stored[i] = Job{}, false
+			if r.Key != "" {
+				old, ok, err := s.byKey(r.Key)
+				if err != nil {
+					return err
+				}
+				if ok {
+					out[i] = old
+					continue
+				}
+			}
+			id, err := s.jobs.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := s.putPending(id, r, v); err != nil {
+				return err
+			}
+			if r.Key != "" {
+				s.setKey(r.Key, id)
+			}
+			s.adjust(+1, 0, int64(len(v)))
+			out[i], stored[i] = r.job(id, StatePending), true
+			out[i].Payload = slices.Clone(js[i].Payload)
+		}
+		return nil
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %s job: %w", js[0].Kind, err)
+	}
+	for i := range out {
+		if stored[i] {
+			q.signal()
+		} else if out[i].State == StatePending {
+			out[i].State = q.state(out[i].ID)
+		}
+	}
+	return out, nil
+}
+
+// prepare checks j and returns its record as Enqueue stores it.
+func (q *Queue) prepare(j Job) (record, []byte, error) {
+	if err := validate(j); err != nil {
+		return record{}, nil, err
 	}
 	now := q.now()
 	r := record{Kind: j.Kind, Key: j.Key, Payload: j.Payload, Subject: j.Subject, Created: now.UnixNano(),
@@ -330,65 +453,18 @@ func (q *Queue) Enqueue(ctx context.Context, j Job) (Job, error) {
 		r.Deadline = j.Deadline.UnixNano()
 	}
 	if r.Deadline <= now.UnixNano() {
-		return Job{}, fmt.Errorf("enqueue %s job: deadline %s already passed", j.Kind, j.Deadline.Format(time.RFC3339))
+		return record{}, nil, fmt.Errorf("enqueue %s job: deadline %s already passed", j.Kind, j.Deadline.Format(time.RFC3339))
 	}
 	if r.NextAt > r.Deadline {
-		return Job{}, fmt.Errorf("enqueue %s job: next attempt %s is after its deadline %s",
+		return record{}, nil, fmt.Errorf("enqueue %s job: next attempt %s is after its deadline %s",
 			j.Kind, j.NextAt.Format(time.RFC3339), time.Unix(0, r.Deadline).Format(time.RFC3339))
 	}
 	v := r.encode()
 	if int64(len(v)) > q.opts.MaxBytes {
-		return Job{}, fmt.Errorf("enqueue %s job: %w: the job takes %d bytes, more than the whole queue may (%d)",
+		return record{}, nil, fmt.Errorf("enqueue %s job: %w: the job takes %d bytes, more than the whole queue may (%d)",
 			j.Kind, ErrFull, len(v), q.opts.MaxBytes)
 	}
-
-	var out Job
-	var stored bool
-	err := q.c.do(&op{apply: func(s *txn) error {
-		out, stored = Job{}, false
-		if r.Key != "" {
-			old, ok, err := s.byKey(r.Key)
-			if err != nil {
-				return reject(err)
-			}
-			if ok {
-				out = old
-				return nil
-			}
-		}
-		jobs, dead, bytes := s.counts()
-		if jobs+dead >= int64(q.opts.MaxJobs) {
-			return reject(fmt.Errorf("%w: %d jobs waiting and %d dead, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
-				ErrFull, jobs, dead, q.opts.MaxJobs))
-		}
-		if bytes+int64(len(v)) > q.opts.MaxBytes {
-			return reject(fmt.Errorf("%w: jobs take %d bytes, this one %d more, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
-				ErrFull, bytes, len(v), q.opts.MaxBytes))
-		}
-		id, err := s.jobs.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := s.putPending(id, &r, v); err != nil {
-			return err
-		}
-		if r.Key != "" {
-			s.setKey(r.Key, id)
-		}
-		s.adjust(+1, 0, int64(len(v)))
-		out, stored = r.job(id, StatePending), true
-		out.Payload = slices.Clone(j.Payload)
-		return nil
-	}})
-	if err != nil {
-		return Job{}, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
-	}
-	if stored {
-		q.signal()
-	} else if out.State == StatePending {
-		out.State = q.state(out.ID)
-	}
-	return out, nil
+	return r, v, nil
 }
 
 // state tells a pending job that is leased (running) from one that waits.
@@ -427,15 +503,45 @@ func (q *Queue) Dead() ([]Job, error) {
 	return q.list(bucketDead, StateDead)
 }
 
+// Read returns the pending and the dead jobs in db, each oldest first, and
+// the number of quarantined records, for a look at the queue of a database
+// opened read-only: unlike New it writes nothing, and a database without a
+// queue has no jobs.
+func Read(db *bbolt.DB) (pending, dead []Job, quarantined int, err error) {
+	// Damaged records New has not moved aside yet count as quarantined:
+	// they will be at the agent's next start.
+	var damaged int
+	if pending, err = list(db, bucketJobs, StatePending, &damaged); err != nil {
+		return nil, nil, 0, err
+	}
+	if dead, err = list(db, bucketDead, StateDead, &damaged); err != nil {
+		return nil, nil, 0, err
+	}
+	err = db.View(func(tx *bbolt.Tx) error {
+		quarantined = countQuarantined(tx)
+		return nil
+	})
+	return pending, dead, quarantined + damaged, err
+}
+
 // list reads a bucket in one short read transaction: a read transaction
 // held open while jobs churn keeps bbolt from reusing pages and grows the
-// file for good.
-func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
+// file for good. An unreadable record is an error, or if damaged is not
+// nil, counted there and skipped.
+func list(db *bbolt.DB, bucket []byte, st State, damaged *int) ([]Job, error) {
 	var out []Job
-	err := q.db.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+	err := db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucket)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
 			id := be(k)
 			r, err := decodeRecord(id, v)
+			if err != nil && damaged != nil {
+				*damaged++
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -446,6 +552,17 @@ func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", bucket, err)
 	}
+	return out, nil
+}
+
+// list is the package's list, with the state of pending jobs as this
+// queue sees them.
+func (q *Queue) list(bucket []byte, st State) ([]Job, error) {
+	out, err := list(q.db, bucket, st, nil)
+	if err != nil {
+		return nil, err
+	}
+
 	if st == StatePending {
 		for i := range out {
 			out[i].State = q.state(out[i].ID)

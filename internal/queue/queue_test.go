@@ -15,6 +15,7 @@ import (
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"posagent/internal/dbfile"
 	"posagent/internal/event"
 	"posagent/internal/event/eventtest"
 )
@@ -172,7 +173,7 @@ func TestIdempotencyKeyAcrossRestart(t *testing.T) {
 
 	// Restart: close the file and open it again.
 	db.Close()
-	db, err = OpenDB(path)
+	db, err = dbfile.Open(path, dbfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +588,7 @@ func TestIndexRebuiltAtOpen(t *testing.T) {
 	due := mustLease(t, q)
 
 	db.Close()
-	db, err = OpenDB(path)
+	db, err = dbfile.Open(path, dbfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,16 @@ func isPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// RetryBy is implemented by a handler's error that must be retried no later
+// than a time of its own, before the job's deadline (a decode: before its
+// payment code expires). Retry then cuts the wait it draws to end by then,
+// rather than let the last chance pass while the job still lives. Found
+// with errors.As, so a handler's package need not import this one.
+type RetryBy interface {
+	error
+	RetryBy() time.Time
+}
+
 // Handle sets the handler for jobs of kind. Set handlers before Run: a job
 // whose kind has no handler when it is leased dies with that reason (it can
 // be retried by hand once the handler exists).
@@ -57,7 +67,8 @@ func (q *Queue) handler(kind string) Handler {
 type outcome struct{ err error }
 
 // Run works the queue until ctx is done: it leases ready jobs and runs their
-// handlers, up to Workers at once. While Options.Gateway is down it runs one
+// handlers, Workers at once at first, then as many as runs end well allow
+// (up to MaxInFlight), starting at most MaxPerSecond a second. While Options.Gateway is down it runs one
 // job at a time, as a probe, waiting a growing, jittered delay (up to
 // MaxProbeDelay) after each run that ends with the gateway still down; once
 // the gateway is up, however that was learnt, it drains the queue with
@@ -77,8 +88,18 @@ func (q *Queue) Run(ctx context.Context) error {
 	defer cancel()
 
 	done := make(chan outcome)
+	// ran: a handler returned. Its request is over, so another may start
+	// while its outcome is committed (the disk's sync would otherwise add
+	// to every round trip). Buffered for all that may run at once, so a
+	// worker never waits to say so.
+	// It carries whether the job is to be retried (the gateway did not
+	// answer well).
+	ran := make(chan bool, q.opts.MaxInFlight)
 	var (
-		inflight  int
+		inflight  int              // workers: handlers running or recording an outcome
+		running   int              // handlers running
+		window    = q.opts.Workers // handlers allowed at once while up
+		nextStart time.Time        // MaxPerSecond: no start before it
 		probes    int
 		nextProbe time.Time
 		failed    error
@@ -103,13 +124,20 @@ func (q *Queue) Run(ctx context.Context) error {
 		var up <-chan struct{}
 		if down {
 			up = q.opts.Gateway.Up()
+			// Probes say nothing of how many requests the gateway takes
+			// once back: the drain starts again from Workers.
+			window = q.opts.Workers
 		}
 		switch {
 		case down && inflight > 0:
 			// one probe at a time
 		case down && now.Before(nextProbe):
 			wake = earliest(wake, nextProbe)
-		case inflight < q.opts.Workers:
+		case !down && running >= window:
+			// wait for a run to end
+		case now.Before(nextStart):
+			wake = earliest(wake, nextStart)
+		default:
 			j, ok, w, err := q.lease(now)
 			if err != nil {
 				failed = err
@@ -117,7 +145,11 @@ func (q *Queue) Run(ctx context.Context) error {
 			}
 			if ok {
 				inflight++
-				go func() { done <- q.work(ctx, j) }()
+				running++
+				if q.opts.MaxPerSecond > 0 {
+					nextStart = later(nextStart, now).Add(time.Duration(float64(time.Second) / q.opts.MaxPerSecond))
+				}
+				go func() { done <- q.work(ctx, j, func(retry bool) { ran <- retry }) }()
 				continue
 			}
 			wake = earliest(wake, w)
@@ -134,6 +166,14 @@ func (q *Queue) Run(ctx context.Context) error {
 		case <-timer:
 		case <-up:
 			probes, nextProbe = 0, time.Time{}
+		case retry := <-ran:
+			running--
+			switch {
+			case retry:
+				window = max(1, window/2)
+			case window < q.opts.MaxInFlight:
+				window++
+			}
 		case o := <-done:
 			inflight--
 			switch {
@@ -149,18 +189,22 @@ func (q *Queue) Run(ctx context.Context) error {
 	}
 }
 
-// work runs one leased job and records its outcome. The outcome is recorded
-// even when ctx has ended meanwhile, unless the handler failed because it
-// did: then the job is only released, as if never leased.
-func (q *Queue) work(ctx context.Context, j Job) outcome {
+// work runs one leased job and records its outcome; ended is told, once the
+// handler has returned and before the outcome is recorded, whether the job
+// is to be retried. The outcome is recorded even when ctx has ended
+// meanwhile, unless the handler failed because it did: then the job is
+// only released, as if never leased.
+func (q *Queue) work(ctx context.Context, j Job, ended func(retry bool)) outcome {
 	record := context.WithoutCancel(ctx)
 	h := q.handler(j.Kind)
 	if h == nil {
+		ended(false)
 		return q.settle(q.kill(record, j, fmt.Sprintf("no handler for kind %q", j.Kind)), outcome{})
 	}
 	hctx, cancel := context.WithTimeout(ctx, q.opts.Lease)
 	err := call(hctx, h, j)
 	cancel()
+	ended(err != nil && ctx.Err() == nil && !isPermanent(err))
 	switch {
 	case err == nil:
 		return q.settle(q.ack(record, j), outcome{})

@@ -72,11 +72,11 @@ func await[T any](t *testing.T, what string, ch <-chan T) {
 
 // While the gateway is down only one handler runs at a time (the probe);
 // when a probe gets through the gateway is up and the queue drains with
-// Workers handlers at once, never more.
+// Workers handlers at once, never more than MaxInFlight.
 func TestRunDownModeProbesOneAtATime(t *testing.T) {
 	const workers = 4
 	rec := &eventtest.Recorder{}
-	q, _, _ := newTestQueue(t, realTime(Options{Workers: workers, Events: rec}))
+	q, _, _ := newTestQueue(t, realTime(Options{Workers: workers, MaxInFlight: workers, Events: rec}))
 
 	var (
 		mu           sync.Mutex

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"slices"
 	"strconv"
 	"time"
@@ -47,19 +48,22 @@ type record struct {
 const recordV1 = 1
 
 // recordV2 is recordV1 followed by the job's subject: sence_no, tpl_id and
-// serial_number, each a uvarint length and its bytes. A record without a
-// subject is still written as recordV1.
+// serial_number, each a uvarint length and its bytes.
 const recordV2 = 2
+
+// recordV3, the one written, is recordV2 followed by the CRC-32C
+// (Castagnoli) of all before it, 4 bytes big-endian. bbolt checks only its
+// meta pages; the checksum is what tells a record damaged on disk from a
+// job to run. Records of the older formats are still read.
+const recordV3 = 3
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func (r *record) encode() []byte {
 	s := r.Subject
 	b := make([]byte, 0, 1+binary.MaxVarintLen64+24+7*binary.MaxVarintLen32+
-		len(r.Kind)+len(r.Key)+len(r.Payload)+len(r.LastError)+len(s.SenceNo)+len(s.TplID)+len(s.SerialNumber))
-	format := byte(recordV1)
-	if s != (event.Subject{}) {
-		format = recordV2
-	}
-	b = append(b, format)
+		len(r.Kind)+len(r.Key)+len(r.Payload)+len(r.LastError)+len(s.SenceNo)+len(s.TplID)+len(s.SerialNumber)+4)
+	b = append(b, recordV3)
 	b = binary.AppendVarint(b, int64(r.Attempts))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.NextAt))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Deadline))
@@ -69,10 +73,8 @@ func (r *record) encode() []byte {
 	b = binary.AppendUvarint(b, uint64(len(r.Payload)))
 	b = append(b, r.Payload...)
 	b = appendField(b, r.LastError)
-	if format == recordV2 {
-		b = appendField(appendField(appendField(b, s.SenceNo), s.TplID), s.SerialNumber)
-	}
-	return b
+	b = appendField(appendField(appendField(b, s.SenceNo), s.TplID), s.SerialNumber)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
 func appendField(b []byte, s string) []byte {
@@ -83,10 +85,20 @@ func appendField(b []byte, s string) []byte {
 // belongs to bbolt.
 func decodeRecord(id uint64, v []byte) (record, error) {
 	var r record
-	if len(v) == 0 || v[0] != recordV1 && v[0] != recordV2 {
-		return record{}, fmt.Errorf("job %d: stored record unreadable: it is %d bytes and does not start with format byte %d or %d", id, len(v), recordV1, recordV2)
+	var body []byte
+	switch {
+	case len(v) > 4 && v[0] == recordV3:
+		n := len(v) - 4
+		if got, want := crc32.Checksum(v[:n], castagnoli), binary.BigEndian.Uint32(v[n:]); got != want {
+			return record{}, fmt.Errorf("job %d: stored record damaged: checksum %08x, stored %08x", id, got, want)
+		}
+		body = v[1:n]
+	case len(v) > 0 && (v[0] == recordV1 || v[0] == recordV2):
+		body = v[1:]
+	default:
+		return record{}, fmt.Errorf("job %d: stored record unreadable: it is %d bytes and does not start with format byte 1, 2 or 3", id, len(v))
 	}
-	d := fields{b: v[1:]}
+	d := fields{b: body}
 	r.Attempts = int(d.varint())
 	r.NextAt, r.Deadline, r.Created = int64(d.u64()), int64(d.u64()), int64(d.u64())
 	r.Kind, r.Key = string(d.field()), string(d.field())
@@ -94,7 +106,7 @@ func decodeRecord(id uint64, v []byte) (record, error) {
 		r.Payload = slices.Clone(p)
 	}
 	r.LastError = string(d.field())
-	if v[0] == recordV2 {
+	if v[0] != recordV1 {
 		r.Subject.SenceNo, r.Subject.TplID, r.Subject.SerialNumber = string(d.field()), string(d.field()), string(d.field())
 	}
 	if d.err == nil && len(d.b) > 0 {

@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -23,6 +24,10 @@ const (
 	// wedgeQueue bounds keys waiting for Run; a TUI that feeds keys while
 	// Run is not running must not grow memory without end.
 	wedgeQueue = 4096
+	// lostEvery is how often keystrokes lost to a flood are reported: with
+	// their count since the last report, so that a flood of thousands is
+	// a few events that say how many, not thousands of events or one.
+	lostEvery = time.Second
 )
 
 // Wedge reads a scanner in keyboard mode through the keystrokes the
@@ -107,6 +112,7 @@ func (w *Wedge) Run(ctx context.Context, out chan<- Event) error {
 		return nil
 	}
 	var keys []keystroke
+	var lost lossReport
 	for {
 		var gap <-chan time.Time
 		switch {
@@ -120,12 +126,14 @@ func (w *Wedge) Run(ctx context.Context, out chan<- Event) error {
 			return nil
 		case <-gap:
 			b.end(b.last)
+		case <-lost.due:
+			lost.report(p, w.opts.Clock)
 		case <-w.wake:
 			var dropped int
 			keys, dropped = w.take(keys)
 			if dropped > 0 {
 				b.reset()
-				p.reject(nil, "keystrokes came faster than they were read; some were lost", w.opts.Clock.Now())
+				lost.add(dropped, p, w.opts.Clock)
 			}
 			for _, k := range keys {
 				b.key(k.r, k.at)
@@ -187,4 +195,31 @@ func (b *burst) end(at time.Time) {
 func (b *burst) reset() {
 	b.text = b.text[:0]
 	b.n = 0
+}
+
+// lossReport counts keystrokes lost to a flood and reports them at most
+// once per lostEvery, with the count since the last report; a count left
+// when a flood stops is reported when its second is up.
+type lossReport struct {
+	n    int
+	last time.Time
+	due  <-chan time.Time // set while a count waits for its report
+}
+
+func (l *lossReport) add(n int, p *pipeline, c Clock) {
+	l.n += n
+	if l.due != nil {
+		return
+	}
+	if wait := lostEvery - c.Now().Sub(l.last); !l.last.IsZero() && wait > 0 {
+		l.due = c.After(wait)
+		return
+	}
+	l.report(p, c)
+}
+
+func (l *lossReport) report(p *pipeline, c Clock) {
+	now := c.Now()
+	p.reject(nil, fmt.Sprintf("%d keystrokes came faster than they were read and were lost", l.n), now)
+	l.n, l.last, l.due = 0, now, nil
 }

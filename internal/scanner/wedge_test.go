@@ -124,3 +124,31 @@ func TestWedgeQueueBound(t *testing.T) {
 		t.Fatalf("got %+v, want the loss reported", e)
 	}
 }
+
+// A flood of keystrokes is reported with how many were lost, at most once
+// a second: a count left when the flood stops comes when its second is up.
+func TestWedgeFloodReportedWithCountsOnceASecond(t *testing.T) {
+	c := newManualClock()
+	var box outbox
+	p, err := newPipeline("wedge", "wedge", Options{Clock: c}.withDefaults(), box.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l lossReport
+	l.add(3000, p, c)
+	l.add(2000, p, c)
+	c.Advance(500 * time.Millisecond)
+	l.add(4500, p, c)
+	if len(box.events) != 1 || !strings.Contains(box.events[0].Reason, "3000 keystrokes") {
+		t.Fatalf("events %+v, want one reporting 3000", box.events)
+	}
+	c.Advance(500 * time.Millisecond)
+	<-l.due
+	l.report(p, c)
+	if len(box.events) != 2 || !strings.Contains(box.events[1].Reason, "6500 keystrokes") || !box.events[1].Scan.Time.Equal(epoch.Add(time.Second)) {
+		t.Fatalf("events %+v, want a second one, a second later, reporting 6500", box.events)
+	}
+	if box.events[1].Kind != EventRejected {
+		t.Errorf("kind %v", box.events[1].Kind)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"posagent/internal/dbfile"
 	"posagent/internal/event"
 	"posagent/internal/queue"
 )
@@ -109,7 +110,7 @@ func TestQueueScreenRetriesDeadJobAfterConfirmation(t *testing.T) {
 // TestQueueScreenOnRealQueue drives the screen against a bbolt-backed queue:
 // a job killed by its handler shows as dead, and the retry puts it back.
 func TestQueueScreenOnRealQueue(t *testing.T) {
-	db, err := queue.OpenDB(filepath.Join(t.TempDir(), "posagent.db"))
+	db, err := dbfile.Open(filepath.Join(t.TempDir(), "posagent.db"), dbfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

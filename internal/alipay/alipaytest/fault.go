@@ -20,6 +20,7 @@ type Fault struct {
 	BadSign    bool          // sign the answer wrongly
 	Code20000  bool          // answer 20000 isp.unknow-error
 	SubCode    string        // answer 40004 Business Failed with this sub_code (SYSTEM_ERROR, DECODE_FAILED, ...)
+	SubMsg     string        // with SubCode: this sub_msg instead of the gateway's usual text
 	// Processed carries the request out before the fault hits, as when the
 	// gateway did the work and the answer was lost: a pass is issued, an
 	// agreement confirmed, a code's sence_no recorded.
@@ -103,7 +104,11 @@ func faultReply(method string, f Fault, rec *Request) *reply {
 		return failure(method, alipay.CodeServiceUnavailable, alipay.SubUnknownError, "系统繁忙")
 	case f.SubCode != "":
 		rec.Fault = "sub_code " + f.SubCode
-		return failure(method, alipay.CodeBusinessFailed, f.SubCode, subMsgs[f.SubCode])
+		msg := subMsgs[f.SubCode]
+		if f.SubMsg != "" {
+			msg = f.SubMsg
+		}
+		return failure(method, alipay.CodeBusinessFailed, f.SubCode, msg)
 	}
 	return nil
 }
