@@ -17,17 +17,21 @@ import (
 type Status struct {
 	Version  string        `json:"version"`
 	RunID    string        `json:"run_id"`
-	Gateway  StateSince    `json:"gateway"`
+	Gateway  GatewayStatus `json:"gateway"`
 	Scanner  ScannerStatus `json:"scanner"`
 	Queue    QueueStatus   `json:"queue"`
 	Customer *customer     `json:"customer"` // the last decoded customer; null before the first
 	LastSeq  uint64        `json:"last_seq"`
 }
 
-// StateSince is a state and when it began (null while unknown).
-type StateSince struct {
-	State string     `json:"state"` // up, down, unknown
-	Since *time.Time `json:"since"`
+// GatewayStatus is the gateway's state, when it began, and why it is down:
+// "unreachable" (an outage) or "config" (answers that do not verify against
+// the configured Alipay key: staff must fix the key).
+type GatewayStatus struct {
+	State  string     `json:"state"` // up, down, unknown
+	Since  *time.Time `json:"since"`
+	Cause  string     `json:"cause"`
+	Detail string     `json:"detail"`
 }
 
 // ScannerStatus is the scanner's last reported state.
@@ -48,7 +52,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	st := s.hub.status()
 	out := Status{
 		Version: s.o.Version, RunID: s.o.RunID, LastSeq: st.lastSeq, Customer: st.customer,
-		Gateway: StateSince{State: or(st.gateway, "unknown"), Since: since(st.gatewaySince)},
+		Gateway: GatewayStatus{State: or(st.gateway, "unknown"), Since: since(st.gatewaySince), Cause: st.gatewayCause, Detail: st.gatewayDetail},
 		Scanner: ScannerStatus{State: or(st.scanner, "unknown"), Device: st.device, Since: since(st.scannerSince)},
 	}
 	if q, err := s.queueStatus(); err == nil {

@@ -40,13 +40,14 @@ type hub struct {
 
 // status is what the hub learned from the events.
 type status struct {
-	lastSeq      uint64
-	gateway      string
-	gatewaySince time.Time
-	scanner      string
-	device       string
-	scannerSince time.Time
-	customer     *customer
+	lastSeq                     uint64
+	gateway                     string
+	gatewaySince                time.Time
+	gatewayCause, gatewayDetail string
+	scanner                     string
+	device                      string
+	scannerSince                time.Time
+	customer                    *customer
 }
 
 type customer struct {
@@ -127,6 +128,7 @@ func (h *hub) learn(e event.Event) {
 		if e.State != st.gateway {
 			st.gateway, st.gatewaySince = e.State, e.When()
 		}
+		st.gatewayCause, st.gatewayDetail = e.Cause, e.Detail
 	case event.Scanner:
 		st.scanner, st.device, st.scannerSince = e.State, e.Device, e.When()
 	case event.Decoded:

@@ -182,10 +182,25 @@ const (
 	GatewayDown = "down"
 )
 
-// Gateway: the Alipay gateway became reachable (State "up") or not ("down").
+// Why the gateway is down (Gateway.Cause).
+const (
+	// CauseUnreachable: requests got no answer from the gateway (network,
+	// timeout, a proxy's page): an outage, to wait out.
+	CauseUnreachable = "unreachable"
+	// CauseConfig: answers came but do not verify against this terminal's
+	// Alipay key or certificate: a configuration problem for staff, which
+	// waiting will not end (or someone in the middle).
+	CauseConfig = "config"
+)
+
+// Gateway: the Alipay gateway became reachable (State "up") or not
+// ("down"), or the cause of "down" changed. Cause is "" when up; Detail
+// says in words what the cause is.
 type Gateway struct {
 	Stamp
-	State string `json:"state"`
+	State  string `json:"state"`
+	Cause  string `json:"cause"`
+	Detail string `json:"detail"`
 }
 
 // Scanner state.

@@ -24,7 +24,7 @@ func TestMarshalJSONLine(t *testing.T) {
 		{Queued{Stamp: Stamp{Time: at}, NextAt: at.Add(time.Second)}, []string{"job_id", "kind", "sence_no", "attempt", "next_at", "reason"}},
 		{Dead{Stamp: Stamp{Time: at}}, []string{"job_id", "kind", "sence_no", "reason"}},
 		{Queued{Stamp: Stamp{Time: at}, TplID: "tpl1", SerialNumber: "s1"}, []string{"job_id", "kind", "sence_no", "tpl_id", "serial_number", "attempt", "next_at", "reason"}},
-		{Gateway{Stamp{Time: at}, GatewayDown}, []string{"state"}},
+		{Gateway{Stamp: Stamp{Time: at}, State: GatewayDown, Cause: CauseUnreachable}, []string{"state", "cause", "detail"}},
 		{Scanner{Stamp: Stamp{Time: at}, State: ScannerConnected}, []string{"state", "device", "detail"}},
 		{ScanRejected{Stamp: Stamp{Time: at}}, []string{"code_masked", "source", "reason"}},
 		{Decoding{Stamp: Stamp{Time: at}, Attempt: 1}, []string{"sence_no", "code_masked", "attempt"}},

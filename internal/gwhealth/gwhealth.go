@@ -13,6 +13,13 @@
 // (refused before sending, its sence_no not on disk) or that the caller
 // cancelled proves nothing and changes nothing.
 //
+// "Down" has a cause (Cause): the gateway could not be reached
+// (event.CauseUnreachable), or something answered that does not verify
+// against the configured Alipay key or certificate (event.CauseConfig): a
+// wrong alipay_public_key looks like that from the first call, and staff
+// must be told to fix the key rather than the cashier to wait. Both stop
+// work alike: neither answer may be trusted.
+//
 // While the gateway is down and no call has reported for ProbeEvery, Run
 // probes it, so that its return is seen without waiting for a scan.
 package gwhealth
@@ -59,6 +66,7 @@ type Health struct {
 
 	mu      sync.Mutex // orders the changes and their events
 	state   string
+	cause   string        // with Down: event.CauseUnreachable or event.CauseConfig
 	last    time.Time     // of the latest report with evidence
 	up      chan struct{} // closed while up
 	changed chan struct{} // closed at the next change
@@ -80,10 +88,18 @@ func New(o Options) *Health {
 func (h *Health) Report(err error) {
 	switch {
 	case Answered(err):
-		h.set(Up)
+		h.set(Up, "", "")
+	case unverified(err):
+		h.set(Down, event.CauseConfig, "answers do not verify against alipay_public_key (or alipay_cert): check the key files, then restart")
 	case unanswered(err):
-		h.set(Down)
+		h.set(Down, event.CauseUnreachable, "no answer from the gateway")
 	}
+}
+
+// unverified reports whether an answer came whose signature does not verify
+// under the configured key or certificate.
+func unverified(err error) bool {
+	return errors.Is(err, alipay.ErrSignature) || errors.Is(err, alipay.ErrUnknownCert)
 }
 
 // unanswered reports whether a request left and got no verified answer.
@@ -100,15 +116,22 @@ func Answered(err error) bool {
 	return err == nil || errors.As(err, &ae) && ae.Code != "" && ae.Err == nil
 }
 
-func (h *Health) set(state string) {
+func (h *Health) set(state, cause, detail string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.o.Now()
 	h.last = now
-	if h.state == state {
+	if h.state == state && h.cause == cause {
 		return
 	}
-	h.state = state
+	was := h.state
+	h.state, h.cause = state, cause
+	if state == was {
+		// Only the cause changed: the watchers of the state stay as
+		// they are; the event says the new cause.
+		h.publish(now, detail)
+		return
+	}
 	if state == Up {
 		close(h.up)
 	} else if h.isClosed(h.up) {
@@ -116,8 +139,13 @@ func (h *Health) set(state string) {
 	}
 	close(h.changed)
 	h.changed = make(chan struct{})
+	h.publish(now, detail)
+}
+
+// publish reports the state and cause; called with mu held.
+func (h *Health) publish(now time.Time, detail string) {
 	if h.o.Events != nil {
-		h.o.Events.Publish(event.Gateway{Stamp: event.Stamp{Time: now}, State: state})
+		h.o.Events.Publish(event.Gateway{Stamp: event.Stamp{Time: now}, State: h.state, Cause: h.cause, Detail: detail})
 	}
 }
 
@@ -135,6 +163,14 @@ func (h *Health) State() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.state
+}
+
+// Cause is why the gateway is down (event.CauseUnreachable or
+// event.CauseConfig); "" unless it is.
+func (h *Health) Cause() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cause
 }
 
 // Down reports whether the latest evidence says the gateway cannot be

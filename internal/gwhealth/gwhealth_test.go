@@ -22,23 +22,25 @@ var (
 // down; one that never left, or that its caller cancelled, proves nothing.
 func TestReport(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		err  error
-		want string
+		name  string
+		err   error
+		want  string
+		cause string
 	}{
-		{"success", nil, Up},
-		{"business error", businessNo, Up},
-		{"unsigned business error", &alipay.Error{Code: "40004", HTTPStatus: 200, Err: alipay.ErrUnsigned}, Down},
-		{"bad signature", &alipay.Error{HTTPStatus: 200, Err: alipay.ErrSignature}, Down},
-		{"malformed", &alipay.Error{HTTPStatus: 200, Err: alipay.ErrMalformed}, Down},
-		{"HTTP 500", &alipay.Error{HTTPStatus: 500, Err: errors.New("unexpected HTTP status")}, Down},
-		{"HTTP 503", &alipay.Error{HTTPStatus: 503, Err: alipay.ErrUnreachable}, Down},
-		{"refused", refused, Down},
-		{"timed out", &alipay.Error{Err: fmt.Errorf("%w: %w", alipay.ErrUnreachable, context.DeadlineExceeded)}, Down},
-		{"cancelled by the caller", &alipay.Error{Err: context.Canceled}, Unknown},
-		{"cancelled while the answer came", &alipay.Error{HTTPStatus: 200, Err: context.Canceled}, Unknown},
-		{"bad field", &alipay.Error{Err: &alipay.FieldError{Field: "biz_content.sence_no", Msg: "too long"}}, Unknown},
-		{"sence_no not on disk", &alipay.Error{Err: errors.New("not sent: disk full")}, Unknown},
+		{"success", nil, Up, ""},
+		{"business error", businessNo, Up, ""},
+		{"unsigned business error", &alipay.Error{Code: "40004", HTTPStatus: 200, Err: alipay.ErrUnsigned}, Down, event.CauseUnreachable},
+		{"bad signature", &alipay.Error{HTTPStatus: 200, Err: alipay.ErrSignature}, Down, event.CauseConfig},
+		{"malformed", &alipay.Error{HTTPStatus: 200, Err: alipay.ErrMalformed}, Down, event.CauseUnreachable},
+		{"unknown certificate", &alipay.Error{HTTPStatus: 200, Err: alipay.ErrUnknownCert}, Down, event.CauseConfig},
+		{"HTTP 500", &alipay.Error{HTTPStatus: 500, Err: errors.New("unexpected HTTP status")}, Down, event.CauseUnreachable},
+		{"HTTP 503", &alipay.Error{HTTPStatus: 503, Err: alipay.ErrUnreachable}, Down, event.CauseUnreachable},
+		{"refused", refused, Down, event.CauseUnreachable},
+		{"timed out", &alipay.Error{Err: fmt.Errorf("%w: %w", alipay.ErrUnreachable, context.DeadlineExceeded)}, Down, event.CauseUnreachable},
+		{"cancelled by the caller", &alipay.Error{Err: context.Canceled}, Unknown, ""},
+		{"cancelled while the answer came", &alipay.Error{HTTPStatus: 200, Err: context.Canceled}, Unknown, ""},
+		{"bad field", &alipay.Error{Err: &alipay.FieldError{Field: "biz_content.sence_no", Msg: "too long"}}, Unknown, ""},
+		{"sence_no not on disk", &alipay.Error{Err: errors.New("not sent: disk full")}, Unknown, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := &eventtest.Recorder{}
@@ -47,10 +49,35 @@ func TestReport(t *testing.T) {
 			if got := h.State(); got != c.want {
 				t.Errorf("State = %q, want %q", got, c.want)
 			}
+			if got := h.Cause(); got != c.cause {
+				t.Errorf("Cause = %q, want %q", got, c.cause)
+			}
+			if g, ok := rec.Last().(event.Gateway); ok && (g.Cause != c.cause || (g.Detail == "") != (c.cause == "")) {
+				t.Errorf("event %+v, want cause %q, a detail with a cause", g, c.cause)
+			}
 			if n := len(rec.All()); (c.want == Unknown) != (n == 0) {
 				t.Errorf("%d events %v for state %q", n, rec.All(), c.want)
 			}
 		})
+	}
+}
+
+// A wrong key (answers that do not verify) and an outage are both down,
+// each its own event when the cause changes; Up's channel stays as it is.
+func TestCauseChanges(t *testing.T) {
+	rec := &eventtest.Recorder{}
+	h := New(Options{Events: rec})
+	badSig := &alipay.Error{HTTPStatus: 200, Err: alipay.ErrSignature}
+	for _, err := range []error{badSig, badSig, refused, nil} {
+		h.Report(err)
+	}
+	var got []string
+	for _, e := range rec.All() {
+		g := e.(event.Gateway)
+		got = append(got, g.State+"/"+g.Cause)
+	}
+	if want := "[down/config down/unreachable up/]"; fmt.Sprint(got) != want {
+		t.Errorf("events %v, want %s", got, want)
 	}
 }
 

@@ -118,8 +118,12 @@ type Model struct {
 	bySence   map[string]*Customer
 	nextID    uint64
 
-	gateway    Gateway
-	configWhy  string    // with GatewayMisconfigured: what the gateway refused
+	gateway   Gateway
+	configWhy string // with GatewayMisconfigured: what the gateway refused
+	// keyProblem: the configuration problem is the health component's
+	// (answers that do not verify), which a verified answer ends; one
+	// from a refused decode ends only with a decoded customer.
+	keyProblem bool
 	nextTry    time.Time // earliest retry announced while down
 	reading    int
 	scanner    string
@@ -205,7 +209,7 @@ func (m *Model) Apply(e event.Event) Change {
 		ch := m.changed(c, added)
 		// A verified answer: the gateway works and is configured right.
 		if m.gateway == GatewayMisconfigured {
-			m.gateway, m.configWhy = GatewayUnknown, ""
+			m.gateway, m.configWhy, m.keyProblem = GatewayUnknown, "", false
 		}
 		ch.Status = m.setGateway(GatewayUp, "")
 		return ch
@@ -253,11 +257,22 @@ func (m *Model) Apply(e event.Event) Change {
 		c.Payment = Payment{State: e.State, Amount: e.TotalAmount, Message: e.Message, Action: e.Action}
 		return m.changed(c, added)
 	case event.Gateway:
-		g := GatewayDown
-		if e.State == event.GatewayUp {
-			g = GatewayUp
+		switch {
+		case e.State == event.GatewayUp:
+			if m.keyProblem {
+				// A verified answer: the Alipay key the health
+				// component doubted is right after all.
+				m.gateway, m.configWhy, m.keyProblem = GatewayUnknown, "", false
+			}
+			return Change{Status: m.setGateway(GatewayUp, "")}
+		case e.Cause == event.CauseConfig:
+			// Answers that do not verify: the terminal's Alipay key,
+			// not the network.
+			changed := m.setGateway(GatewayMisconfigured, e.Detail)
+			m.keyProblem = m.gateway == GatewayMisconfigured
+			return Change{Status: changed}
 		}
-		return Change{Status: m.setGateway(g, "")}
+		return Change{Status: m.setGateway(GatewayDown, "")}
 	case event.Scanner:
 		m.scanner, m.scanDevice, m.scanDetail = e.State, e.Device, e.Detail
 		return Change{Status: true}

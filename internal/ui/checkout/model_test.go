@@ -118,6 +118,11 @@ func TestGatewayTellsTheCashier(t *testing.T) {
 				Action: "Call support: check alipay_public_key (or the certificates) and the network."}, GatewayMisconfigured, -1},
 			{event.Gateway{Stamp: at(1), State: event.GatewayDown}, GatewayMisconfigured, -1},
 		}},
+		{"answers that do not verify from the start: the key, said before any scan", []step{
+			{event.Gateway{Stamp: at(0), State: event.GatewayDown, Cause: event.CauseConfig, Detail: "answers do not verify against alipay_public_key"}, GatewayMisconfigured, -1},
+			{event.Gateway{Stamp: at(1), State: event.GatewayUp}, GatewayUp, -1},
+			{event.Gateway{Stamp: at(2), State: event.GatewayDown, Cause: event.CauseUnreachable}, GatewayDown, -1},
+		}},
 		{"an expired code is no gateway problem", []step{
 			{event.Gateway{Stamp: at(0), State: event.GatewayUp}, GatewayUp, -1},
 			{event.DecodeFailed{Stamp: at(1), SenceNo: "s1", Code: "40004", SubCode: "CODE_EXPIRED"}, GatewayUp, -1},
