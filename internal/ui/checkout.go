@@ -175,6 +175,7 @@ func (c *checkoutScreen) fillRow(r int, cu *checkout.Customer) {
 	if cu.State == checkout.Failed && cu.SubCode != "" {
 		state += " " + escape(cu.SubCode)
 	}
+	state += paymentMark(cu.Payment)
 	c.last.GetCell(r, colState).SetText(state)
 	c.last.GetCell(r, colCustomer).SetText(escape(cu.User))
 	campus := ""
@@ -265,11 +266,19 @@ func (c *checkoutScreen) renderCurrent(cu *checkout.Customer) {
 			if cu.Action != "" && cu.State != checkout.Decoded {
 				fmt.Fprintf(b, "%sCashier:%s %s\n", tagKey, tagOff, escape(cu.Action))
 			}
-			if p := cu.Payment; p.State != "" {
-				fmt.Fprintf(b, "%s %s %s\n", paymentWord(p.State), escape(p.Amount), escape(p.Message))
+			switch p := cu.Payment; {
+			case cu.PaidBefore():
+				// A rescan of a used code: nothing to hand over again.
+				fmt.Fprintf(b, "%s%s ALREADY PAID%s %s yuan\nthis code was already paid at %s\n",
+					tagWarn, symWait, tagOff, escape(p.Amount), clock(p.At))
+				fmt.Fprintf(b, "%sCashier:%s not a new sale; ask for a new code.\n", tagKey, tagOff)
+			case p.State != "":
+				fmt.Fprintf(b, "%s\n%s yuan at %s %s\n", paymentWord(p.State), escape(p.Amount), clock(p.At), escape(p.Message))
 				if p.Action != "" {
 					fmt.Fprintf(b, "%sCashier:%s %s\n", tagKey, tagOff, escape(p.Action))
 				}
+			case cu.State == checkout.Decoded:
+				fmt.Fprintf(b, "%sCashier:%s ring up the sale; F7 to take the payment.\n", tagKey, tagOff)
 			}
 		}
 		fmt.Fprintf(b, "code %s at %s", escape(cu.Code), clock(cu.At))
@@ -320,17 +329,49 @@ func (c *checkoutScreen) renderCoupons(cu *checkout.Customer) {
 	c.coupons.ScrollToBeginning()
 }
 
-// paymentWord is a payment's state in capitals with its symbol.
+// paymentWord is a payment's state in words a cashier reads, in
+// capitals where it is an outcome, with its symbol.
 func paymentWord(state string) string {
 	switch state {
 	case event.PaymentPaid:
 		return tagOK + symOK + " PAID" + tagOff
-	case event.PaymentFailed, event.PaymentCancelled, event.PaymentRefunded:
-		return tagBad + symBad + " PAYMENT " + strings.ToUpper(state) + tagOff
+	case event.PaymentFailed:
+		return tagBad + symBad + " PAYMENT FAILED" + tagOff
+	case event.PaymentCancelled:
+		return tagBad + symBad + " PAYMENT CANCELLED" + tagOff
+	case event.PaymentRefunded:
+		return tagBad + symBad + " PAYMENT REFUNDED" + tagOff
 	case event.PaymentUnknown:
 		return tagWarn + symBusy + " PAYMENT OUTCOME UNKNOWN (being checked)" + tagOff
+	case event.PaymentSending:
+		return tagBusy + symBusy + " sending the payment to Alipay" + tagOff
+	case event.PaymentWaitingBuyer:
+		// No symbol: the words fill the panel's width at 80 columns.
+		return tagBusy + "waiting for the customer to confirm in Alipay" + tagOff
+	case event.PaymentCancelling:
+		return tagBusy + symBusy + " cancelling the payment with Alipay" + tagOff
 	}
-	return tagBusy + symBusy + " PAYMENT " + strings.ToUpper(strings.ReplaceAll(state, "_", " ")) + tagOff
+	return tagBusy + symBusy + " payment " + escape(strings.ReplaceAll(state, "_", " ")) + tagOff
+}
+
+// paymentMark is the short word for a payment in the last scans' state
+// column: its outcome stays in view for its customer.
+func paymentMark(p checkout.Payment) string {
+	switch p.State {
+	case "":
+		return ""
+	case event.PaymentPaid:
+		return " " + tagOK + "PAID" + tagOff
+	case event.PaymentFailed:
+		return " " + tagBad + "PAY FAILED" + tagOff
+	case event.PaymentCancelled:
+		return " " + tagBad + "PAY CANCELLED" + tagOff
+	case event.PaymentRefunded:
+		return " " + tagBad + "REFUNDED" + tagOff
+	case event.PaymentUnknown:
+		return " " + tagWarn + "PAY UNKNOWN" + tagOff
+	}
+	return " " + tagBusy + "PAYING" + tagOff
 }
 
 // countdown is the time from now to t, to the second.

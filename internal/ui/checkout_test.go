@@ -245,3 +245,28 @@ func TestWrongKeyIsAConfigurationProblem(t *testing.T) {
 		t.Fatalf("a configuration problem shown as an outage:\n%s", screen)
 	}
 }
+
+// TestCheckoutPaymentWords: the checkout says the next step for a decoded
+// customer, a payment in words with its time, keeps the outcome in the
+// last scans, and a rescan of a paid code says it was already paid and
+// when, never to hand over the goods again.
+func TestCheckoutPaymentWords(t *testing.T) {
+	h := start(t, Deps{}, 80, 24)
+	at := time.Date(2026, 12, 3, 10, 31, 2, 0, time.Local)
+	stamp := func(s int) event.Stamp { return event.Stamp{Time: at.Add(time.Duration(s) * time.Second)} }
+	h.bus.Publish(event.Scan{Stamp: stamp(0), SenceNo: "s1", CodeMasked: "28**********3456"})
+	h.bus.Publish(event.Decoded{Stamp: stamp(1), SenceNo: "s1", UserIDMasked: "2088********4333"})
+	h.waitFor(t, "Cashier: ring up the sale; F7 to take the")
+	h.bus.Publish(event.Payment{Stamp: stamp(2), SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentWaitingBuyer, TotalAmount: "12.50"})
+	h.waitFor(t, "waiting for the customer to confirm in Alipay")
+	h.bus.Publish(event.Payment{Stamp: stamp(3), SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentPaid, TotalAmount: "12.50",
+		Message: "Paid.", Action: "Hand over the goods."})
+	h.waitFor(t, "PAID", "12.50 yuan at 10:31:05", "Hand over the goods", "DECODED PAID")
+	h.bus.Publish(event.Scan{Stamp: stamp(60), SenceNo: "s2", CodeMasked: "28**********7777"})
+	h.bus.Publish(event.Scan{Stamp: stamp(90), SenceNo: "s1", CodeMasked: "28**********3456"})
+	h.bus.Publish(event.Decoded{Stamp: stamp(91), SenceNo: "s1", UserIDMasked: "2088********4333"})
+	screen := h.waitFor(t, "this code was already paid at 10:31:05")
+	if strings.Contains(screen, "Hand over the goods") || strings.Contains(screen, "ring up the sale") {
+		t.Fatalf("a rescan of a paid code tells the cashier to finish a sale:\n%s", screen)
+	}
+}

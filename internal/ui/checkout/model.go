@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"posagent/internal/alipay"
 	"posagent/internal/event"
 )
 
@@ -75,10 +76,30 @@ type Customer struct {
 // Payment is where the payment with a customer's code stands, as the
 // payment events tell it (never guessed).
 type Payment struct {
-	State   string // event.PaymentSending … PaymentRefunded; "" none
-	Amount  string // yuan, "12.50"
-	Message string
-	Action  string
+	State      string // event.PaymentSending … PaymentRefunded; "" none
+	Amount     string // yuan, "12.50"
+	OutTradeNo string // the payment's, to cancel it whoever started it
+	Message    string
+	Action     string
+	// At is when the payment reached its state: for a paid one, when it
+	// was paid, which a rescan of the same code must be told.
+	At time.Time
+}
+
+// Final reports whether the payment has ended (paid, failed, cancelled,
+// refunded): nothing more will happen to it.
+func (p Payment) Final() bool {
+	switch p.State {
+	case event.PaymentPaid, event.PaymentFailed, event.PaymentCancelled, event.PaymentRefunded:
+		return true
+	}
+	return false
+}
+
+// PaidBefore reports whether c's code was paid before c was last scanned:
+// the scan is a rescan of a code already used, not a sale to finish.
+func (c *Customer) PaidBefore() bool {
+	return c.Payment.State == event.PaymentPaid && c.At.After(c.Payment.At)
 }
 
 // Gateway is what the cashier must know about the gateway.
@@ -220,6 +241,11 @@ func (m *Model) Apply(e event.Event) Change {
 		if c.SubCode == "" {
 			c.SubCode = e.Code
 		}
+		if e.SubCode == alipay.SubCodeExpired && m.gateway == GatewayMisconfigured && m.keyProblem {
+			// The code expired while the answers did not verify: a
+			// fresh code would fail the same way.
+			c.SubCode, c.Message, c.Action = "config", "Alipay's answers do not verify: a configuration problem, not the code.", configAction
+		}
 		ch := m.changed(c, added)
 		if why, ok := configProblem(e); ok {
 			ch.Status = m.setGateway(GatewayMisconfigured, why)
@@ -254,7 +280,8 @@ func (m *Model) Apply(e event.Event) Change {
 			return Change{}
 		}
 		c, added := m.customer(e.SenceNo, e.Time)
-		c.Payment = Payment{State: e.State, Amount: e.TotalAmount, Message: e.Message, Action: e.Action}
+		c.Payment = Payment{State: e.State, Amount: e.TotalAmount, OutTradeNo: e.OutTradeNo,
+			Message: e.Message, Action: e.Action, At: e.Time}
 		return m.changed(c, added)
 	case event.Gateway:
 		switch {
@@ -397,6 +424,9 @@ func (m *Model) setGateway(g Gateway, why string) bool {
 	m.gateway, m.configWhy = g, why
 	return true
 }
+
+// configAction is what the cashier does about answers that do not verify.
+const configAction = "Call staff: the Alipay key (alipay_public_key) is wrong; take another payment."
 
 // configProblem reports whether a decode failed because of the terminal's
 // configuration (keys, app id, authorisation), with the gateway's words:

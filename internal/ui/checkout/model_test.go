@@ -3,6 +3,7 @@ package checkout
 import (
 	"fmt"
 	"go/build"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,5 +185,48 @@ func TestPaymentJoinsItsCustomer(t *testing.T) {
 	ch := m.Apply(event.Payment{Stamp: at(2), SenceNo: "s1", State: event.PaymentPaid, TotalAmount: "12.50"})
 	if ch.Customer == nil || ch.Customer.SenceNo != "s1" || ch.Customer.Payment.State != event.PaymentPaid || m.Newest(0).Payment.State != "" {
 		t.Fatalf("change %+v", ch)
+	}
+}
+
+// TestExpiryWhileKeyIsWrongIsConfig: while the gateway's answers do not
+// verify, a code that then expires is the configuration problem, not a
+// reason to ask the customer for a fresh code.
+func TestExpiryWhileKeyIsWrongIsConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		gateway event.Gateway
+		want    string
+	}{
+		{"config", event.Gateway{Stamp: at(0), State: event.GatewayDown, Cause: event.CauseConfig, Detail: "answers do not verify"}, "Call staff: the Alipay key"},
+		{"unreachable", event.Gateway{Stamp: at(0), State: event.GatewayDown}, "fresh code"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New()
+			m.Apply(tc.gateway)
+			m.Apply(event.Scan{Stamp: at(1), SenceNo: "s1", CodeMasked: "28**1111"})
+			m.Apply(event.DecodeFailed{Stamp: at(60), SenceNo: "s1", SubCode: "CODE_EXPIRED",
+				Message: "The payment code expired before Alipay answered.", Action: "Ask the customer to refresh the code and show a fresh code."})
+			c := m.Newest(0)
+			if !strings.Contains(c.Action, tc.want) {
+				t.Fatalf("action %q, want %q", c.Action, tc.want)
+			}
+		})
+	}
+}
+
+// TestPaymentSaysWhen: a payment keeps its out_trade_no and time; a rescan
+// of the paid code is known as one.
+func TestPaymentSaysWhen(t *testing.T) {
+	m := New()
+	m.Apply(event.Scan{Stamp: at(0), SenceNo: "s1", CodeMasked: "28**1111"})
+	m.Apply(event.Decoded{Stamp: at(1), SenceNo: "s1", UserIDMasked: "2088****0001"})
+	m.Apply(event.Payment{Stamp: at(5), SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentPaid, TotalAmount: "12.50"})
+	c := m.Newest(0)
+	if c.Payment.OutTradeNo != "o1" || !c.Payment.At.Equal(t0.Add(5*time.Second)) || c.PaidBefore() {
+		t.Fatalf("payment %+v, paid before %v", c.Payment, c.PaidBefore())
+	}
+	m.Apply(event.Scan{Stamp: at(30), SenceNo: "s1", CodeMasked: "28**1111"})
+	if !m.Newest(0).PaidBefore() {
+		t.Fatal("a rescan of the paid code is not known as paid before")
 	}
 }
