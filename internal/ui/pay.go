@@ -11,6 +11,7 @@ import (
 
 	"posagent/internal/event"
 	"posagent/internal/payment"
+	"posagent/internal/ui/checkout"
 )
 
 const pagePay = "pay"
@@ -21,30 +22,34 @@ type PaymentTaker interface {
 	Cancel(ctx context.Context, outTradeNo string) (payment.Payment, error)
 }
 
-// payDialog charges the customer decoded last with the code just scanned,
-// and follows the payment live from its events until it ends; while the
-// buyer has not confirmed, the cashier may cancel it.
+// payDialog charges the newest scan's customer, and only while that scan
+// is a decoded customer whose code has not been used: it is bound to the
+// checkout model's newest customer (its sence_no), never to an older one.
+// It shows that customer's payment live from the events, whoever started
+// it (this screen or the POS through the local API); while the buyer has
+// not confirmed, the cashier may cancel it.
 type payDialog struct {
 	*dialog
 	payments               PaymentTaker
+	model                  *checkout.Model
 	customer               *tview.TextView
 	amount, subject, outNo *tview.InputField
-	senceNo, who           string // the customer decoded last
-	otn                    string // the payment followed, once asked for
+	bound                  uint64 // the ID of the newest customer the form was set up for; 0 none
+	otn                    string // the payment followed: started here, or the customer's from the model
 	state                  string // its state shown last
 	last                   payment.Payment
 	now                    func() time.Time
 }
 
-func newPayDialog(a *App, p PaymentTaker) *payDialog {
+func newPayDialog(a *App, p PaymentTaker, m *checkout.Model) *payDialog {
 	d := &payDialog{
 		dialog:   newDialog(a, "Pay — alipay.trade.pay with the code just scanned"),
 		payments: p,
+		model:    m,
 		customer: tview.NewTextView().SetDynamicColors(true),
 		now:      a.now,
 	}
-	d.customer.SetText(" No customer decoded yet: scan the customer's code first.")
-	d.root.AddItem(d.customer, 1, 0, false)
+	d.root.AddItem(d.customer, 2, 0, false)
 	d.root.RemoveItem(d.result)
 	d.root.AddItem(d.result, 0, 1, false)
 	d.amount = d.input("total_amount (yuan)", 12)
@@ -54,63 +59,105 @@ func newPayDialog(a *App, p PaymentTaker) *payDialog {
 		AddButton("Cancel payment Alt-K", d.cancel).
 		AddButton("Close Esc", func() { a.show(pageCheckout) })
 	d.fit()
-	d.say(" Enter the amount and a subject; F9 charges the customer shown above.")
+	d.sync()
 	return d
 }
 
-// apply follows the customers and the payment from the events.
+// apply follows the payment started here, which may tell its state before
+// the model joins it to its customer.
 func (d *payDialog) apply(e event.Event) {
-	switch e := e.(type) {
-	case event.Decoded:
-		d.senceNo, d.who = e.SenceNo, e.UserIDMasked
-		d.customer.SetText(fmt.Sprintf(" Customer %s%s%s  sence_no %s", tagKey, tview.Escape(e.UserIDMasked), tagOff, tview.Escape(e.SenceNo)))
-		if d.otn == "" || d.final() {
-			d.outNo.SetText(fmt.Sprintf("sale-%s", d.now().Format("20060102-150405")))
-		}
-	case event.Payment:
-		if e.OutTradeNo == d.otn {
-			d.show(payment.Payment{OutTradeNo: e.OutTradeNo, State: e.State, TotalAmount: e.TotalAmount,
-				TradeNo: e.TradeNo, Message: e.Message, Action: e.Action, Recovered: e.Recovered})
-		}
+	if e, ok := e.(event.Payment); ok && e.OutTradeNo != "" && e.OutTradeNo == d.otn {
+		d.show(payment.Payment{OutTradeNo: e.OutTradeNo, State: e.State, TotalAmount: e.TotalAmount,
+			TradeNo: e.TradeNo, Message: e.Message, Action: e.Action, Recovered: e.Recovered})
 	}
 }
 
-// final reports whether the payment followed has ended.
-func (d *payDialog) final() bool {
-	switch d.state {
-	case event.PaymentPaid, event.PaymentFailed, event.PaymentCancelled, event.PaymentRefunded:
-		return true
+// sync binds the dialog to the model's newest customer: a new one clears
+// the form (amount, subject, result), gets a new out_trade_no and the
+// cursor in total_amount; the customer's payment, whoever started it, is
+// the one followed.
+func (d *payDialog) sync() {
+	cu, why := d.ready()
+	var id uint64
+	if d.model.Len() > 0 {
+		id = d.model.Newest(0).ID
 	}
-	return false
+	if id != d.bound {
+		d.bound = id
+		d.amount.SetText("")
+		d.subject.SetText("")
+		d.outNo.SetText(fmt.Sprintf("sale-%s-%d", d.now().Format("20060102-150405"), id))
+		d.otn, d.state, d.last = "", "", payment.Payment{}
+		d.say(" Enter the amount and a subject; F9 charges the customer shown above.")
+		d.form.SetFocus(0)
+		if d.form.HasFocus() {
+			// Through the application, so that Tab moves on from there.
+			d.app.tv.SetFocus(d.form)
+		}
+	}
+	if why != "" {
+		d.customer.SetText(fmt.Sprintf(" %s%s No customer ready to pay:%s %s", tagBad, symBad, tagOff, escape(why)))
+	} else {
+		d.customer.SetText(fmt.Sprintf(" Customer %s%s%s  sence_no %s", tagKey, escape(cu.User), tagOff, escape(cu.SenceNo)))
+	}
+	if id == 0 {
+		return
+	}
+	p := d.model.Newest(0).Payment
+	if p.OutTradeNo != "" && (p.OutTradeNo != d.otn || p.State != d.state) {
+		d.otn = p.OutTradeNo
+		d.show(payment.Payment{OutTradeNo: p.OutTradeNo, State: p.State, TotalAmount: p.Amount, Message: p.Message, Action: p.Action})
+	}
+}
+
+// ready is the newest customer if F9 may charge it, or why not.
+func (d *payDialog) ready() (*checkout.Customer, string) {
+	if d.model.Len() == 0 {
+		return nil, "no scan yet: scan the customer's payment code first."
+	}
+	cu := d.model.Newest(0)
+	if p := cu.Payment; p.State == event.PaymentPaid {
+		return nil, "this code was already paid at " + clock(p.At) + "; for a new sale ask for a new code."
+	}
+	switch cu.State {
+	case checkout.Decoded:
+	case checkout.Rejected:
+		return nil, "the newest scan is not a payment code: scan the customer's Alipay payment code."
+	case checkout.Failed:
+		return nil, strings.TrimSpace("the newest scan did not decode: " + cu.Message + " " + cu.Action)
+	default:
+		return nil, "the newest scan is still being decoded: wait for DECODED on the checkout."
+	}
+	switch p := cu.Payment; {
+	case p.Final():
+		return nil, "the payment with this code ended (" + p.State + "): ask for a new code."
+	case p.State != "":
+		return nil, "a payment with this code is under way (below); Alt-K cancels it."
+	}
+	return cu, ""
 }
 
 // show writes a payment's state, what happened and what to do.
 func (d *payDialog) show(p payment.Payment) {
 	d.state, d.last = p.State, p
-	tag, sym := tagBusy, symBusy
-	switch p.State {
-	case event.PaymentPaid:
-		tag, sym = tagOK, symOK
-	case event.PaymentFailed, event.PaymentCancelled, event.PaymentRefunded:
-		tag, sym = tagBad, symBad
-	}
 	trade := ""
 	if p.TradeNo != "" {
-		trade = "  trade_no " + tview.Escape(p.TradeNo)
+		trade = "  trade_no " + escape(p.TradeNo)
 	}
-	d.say(" %s%s state %s %s %s yuan  out_trade_no %s%s\n\n %s\n %s%s%s",
-		tag, sym, p.State, tagOff, tview.Escape(p.TotalAmount), tview.Escape(p.OutTradeNo), trade,
-		tview.Escape(p.Message), tagKey, tview.Escape(p.Action), tagOff)
+	d.say(" %s\n %s yuan  out_trade_no %s%s\n\n %s\n %s%s%s",
+		paymentWord(p.State), escape(p.TotalAmount), escape(p.OutTradeNo), trade,
+		escape(p.Message), tagKey, escape(p.Action), tagOff)
 }
 
 // send asks for the payment.
 func (d *payDialog) send() {
-	switch {
-	case d.payments == nil:
+	if d.payments == nil {
 		d.say(" %s%s Not available:%s this posagent takes no payments.", tagBad, symBad, tagOff)
 		return
-	case d.senceNo == "":
-		d.say(" %s%s No customer:%s scan the customer's payment code first.", tagBad, symBad, tagOff)
+	}
+	cu, why := d.ready()
+	if why != "" {
+		d.say(" %s%s Not sent:%s %s", tagBad, symBad, tagOff, escape(why))
 		return
 	}
 	if m := missing(d.amount, d.subject, d.outNo); m != "" {
@@ -118,17 +165,21 @@ func (d *payDialog) send() {
 		return
 	}
 	req := payment.Request{
-		SenceNo: d.senceNo, TotalAmount: strings.TrimSpace(d.amount.GetText()),
+		SenceNo: cu.SenceNo, TotalAmount: strings.TrimSpace(d.amount.GetText()),
 		Subject: strings.TrimSpace(d.subject.GetText()), OutTradeNo: strings.TrimSpace(d.outNo.GetText()),
 	}
 	// Followed from now: the payment's events may come before Pay returns.
 	d.otn, d.state = req.OutTradeNo, ""
+	bound := d.bound
 	var p payment.Payment
 	d.run(func(ctx context.Context) (err error) {
 		p, _, err = d.payments.Pay(ctx, req)
 		return err
 	}, func(err error) {
 		switch {
+		case d.bound != bound:
+			// A new customer meanwhile: this one's payment shows on the
+			// checkout, not on the new customer's form.
 		case err != nil:
 			d.otn = ""
 			d.refused("Not sent", err)
@@ -146,16 +197,17 @@ func (d *payDialog) cancel() {
 		d.say(" No payment to cancel.")
 		return
 	}
-	otn := d.otn
+	otn, bound := d.otn, d.bound
 	var p payment.Payment
 	d.run(func(ctx context.Context) (err error) {
 		p, err = d.payments.Cancel(ctx, otn)
 		return err
 	}, func(err error) {
 		switch {
+		case d.bound != bound:
 		case err != nil:
 			d.refused("Not cancelled", err)
-		case !d.final(): // an event may have said more already
+		case !(checkout.Payment{State: d.state}).Final(): // an event may have said more already
 			d.show(p)
 		default:
 			d.show(d.last)

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -43,9 +44,9 @@ func TestPayDialog(t *testing.T) {
 	fp := &fakePayments{}
 	h := start(t, Deps{Payments: fp}, 100, 30)
 	h.key(tcell.KeyF7, 0, tcell.ModNone)
-	h.waitFor(t, "Pay — alipay.trade.pay", "No customer decoded yet")
+	h.waitFor(t, "Pay — alipay.trade.pay", "No customer ready to pay: no scan yet")
 	h.key(tcell.KeyF9, 0, tcell.ModNone)
-	h.waitFor(t, "No customer:", "scan the customer's payment code first")
+	h.waitFor(t, "Not sent:", "scan the customer's payment code first")
 
 	h.bus.Publish(event.Decoded{SenceNo: "till1-20261203-ab000001", UserID: "2088000000000001", UserIDMasked: "2088********0001"})
 	h.waitFor(t, "Customer 2088********0001", "till1-20261203-ab000001", "sale-")
@@ -53,7 +54,7 @@ func TestPayDialog(t *testing.T) {
 	h.key(tcell.KeyTab, 0, tcell.ModNone)
 	h.typeText("Lunch set")
 	h.key(tcell.KeyF9, 0, tcell.ModNone)
-	h.waitFor(t, "state sending", "12.50 yuan")
+	h.waitFor(t, "sending the payment to Alipay", "12.50 yuan")
 
 	fp.mu.Lock()
 	req := fp.reqs[0]
@@ -64,12 +65,12 @@ func TestPayDialog(t *testing.T) {
 	// Live: the payment's events move the state on.
 	h.bus.Publish(event.Payment{SenceNo: req.SenceNo, OutTradeNo: req.OutTradeNo, State: event.PaymentWaitingBuyer, TotalAmount: "12.50",
 		Message: "The customer must confirm the payment in the Alipay app.", Action: "Ask the customer to confirm on their phone."})
-	h.waitFor(t, "state waiting_buyer", "Ask the customer to confirm")
+	h.waitFor(t, "waiting for the customer to confirm in Alipay", "Ask the customer to confirm")
 	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
-	h.waitFor(t, "state cancelling", "The cashier cancelled")
+	h.waitFor(t, "cancelling the payment with Alipay", "The cashier cancelled")
 	h.bus.Publish(event.Payment{SenceNo: req.SenceNo, OutTradeNo: req.OutTradeNo, State: event.PaymentCancelled, TotalAmount: "12.50",
 		Message: "Cancelled: the customer was not charged.", Action: "Take the payment again with a fresh code, or another way."})
-	h.waitFor(t, "state cancelled", "the customer was not charged")
+	h.waitFor(t, "PAYMENT CANCELLED", "the customer was not charged")
 	fp.mu.Lock()
 	cancels := fp.cancels
 	fp.mu.Unlock()
@@ -77,7 +78,16 @@ func TestPayDialog(t *testing.T) {
 		t.Fatalf("cancels %v", cancels)
 	}
 
+	// The code's payment ended: F9 does not charge it again.
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "Not sent:", "the payment with this code ended")
+
 	// A refusal shows the service's words.
+	h.bus.Publish(event.Decoded{SenceNo: "till1-20261203-ab000002", UserIDMasked: "2088********0002"})
+	h.waitFor(t, "Customer 2088********0002")
+	h.typeText("3.00")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.typeText("Coffee")
 	fp.mu.Lock()
 	fp.refuse = &payment.Error{Status: http.StatusConflict, Code: "code_expired", Msg: "the code has expired: ask the customer to show a fresh code"}
 	fp.mu.Unlock()
@@ -90,4 +100,113 @@ func TestPayDialog(t *testing.T) {
 func TestMenuFits80Columns(t *testing.T) {
 	h := start(t, Deps{}, 80, 24)
 	h.waitFor(t, "F7 Pay", "F10 Quit")
+}
+
+// payScreen opens the Pay screen with customer A decoded.
+func payScreen(t *testing.T, fp *fakePayments) *harness {
+	h := start(t, Deps{Payments: fp}, 80, 24)
+	h.key(tcell.KeyF7, 0, tcell.ModNone)
+	h.bus.Publish(event.Scan{SenceNo: "sA", CodeMasked: "28**********0001"})
+	h.bus.Publish(event.Decoded{SenceNo: "sA", UserIDMasked: "2088********000A"})
+	h.waitFor(t, "Customer 2088********000A")
+	return h
+}
+
+// TestPayNewCustomerClearsForm: a new customer clears the amount, subject
+// and result, gets a new out_trade_no, and the cursor is in total_amount.
+func TestPayNewCustomerClearsForm(t *testing.T) {
+	fp := &fakePayments{}
+	h := payScreen(t, fp)
+	h.typeText("12.50")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.typeText("Lunch set")
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "sending the payment to Alipay")
+	otnA := h.app.pay.outNo.GetText()
+
+	h.bus.Publish(event.Scan{SenceNo: "sB", CodeMasked: "28**********0002"})
+	h.bus.Publish(event.Decoded{SenceNo: "sB", UserIDMasked: "2088********000B"})
+	screen := h.waitFor(t, "Customer 2088********000B", "Enter the amount and a subject")
+	for _, stale := range []string{"12.50", "Lunch set", "sending the payment"} {
+		if strings.Contains(screen, stale) {
+			t.Fatalf("the new customer's form still shows %q:\n%s", stale, screen)
+		}
+	}
+	h.typeText("3.00")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.typeText("Tea")
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitUntil(t, func(string) string {
+		fp.mu.Lock()
+		defer fp.mu.Unlock()
+		if len(fp.reqs) < 2 {
+			return "a second request"
+		}
+		return ""
+	})
+	fp.mu.Lock()
+	req := fp.reqs[1]
+	fp.mu.Unlock()
+	if req.SenceNo != "sB" || req.TotalAmount != "3.00" || req.Subject != "Tea" || req.OutTradeNo == otnA || req.OutTradeNo == "" {
+		t.Fatalf("customer B charged with %+v (A's out_trade_no %s)", req, otnA)
+	}
+}
+
+// TestPayBoundToNewestScan: when the newest scan is not a decoded customer
+// the Pay screen says why and F9 charges no one, least of all the earlier
+// customer.
+func TestPayBoundToNewestScan(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		e    []event.Event
+		want string
+	}{
+		{"rejected", []event.Event{event.ScanRejected{CodeMasked: "12****", Reason: "not a payment code"}}, "not a payment code"},
+		{"decode failed", []event.Event{event.Scan{SenceNo: "sB", CodeMasked: "28**0002"},
+			event.DecodeFailed{SenceNo: "sB", SubCode: "CODE_EXPIRED", Message: "The payment code has expired."}}, "did not decode"},
+		{"decoding", []event.Event{event.Scan{SenceNo: "sB", CodeMasked: "28**0002"},
+			event.Decoding{SenceNo: "sB", CodeMasked: "28**0002", Attempt: 1}}, "still being decoded"},
+		{"already paid", []event.Event{event.Payment{SenceNo: "sA", OutTradeNo: "o1", State: event.PaymentPaid, TotalAmount: "1.00"},
+			event.Scan{SenceNo: "sA", CodeMasked: "28**********0001"}}, "already paid at"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fp := &fakePayments{}
+			h := payScreen(t, fp)
+			h.typeText("12.50")
+			h.key(tcell.KeyTab, 0, tcell.ModNone)
+			h.typeText("Lunch")
+			for _, e := range tc.e {
+				h.bus.Publish(e)
+			}
+			h.waitFor(t, "No customer ready to pay", tc.want)
+			h.typeText("12.50")
+			h.key(tcell.KeyTab, 0, tcell.ModNone)
+			h.typeText("Lunch")
+			h.key(tcell.KeyF9, 0, tcell.ModNone)
+			h.waitFor(t, "Not sent:", tc.want)
+			fp.mu.Lock()
+			defer fp.mu.Unlock()
+			if len(fp.reqs) != 0 {
+				t.Fatalf("F9 charged %+v", fp.reqs)
+			}
+		})
+	}
+}
+
+// TestPayCancelsPOSPayment: a payment the POS started through the local
+// API for the current customer shows on the Pay screen, and Alt-K cancels
+// it.
+func TestPayCancelsPOSPayment(t *testing.T) {
+	fp := &fakePayments{}
+	h := payScreen(t, fp)
+	h.bus.Publish(event.Payment{SenceNo: "sA", OutTradeNo: "pos-0042", State: event.PaymentWaitingBuyer, TotalAmount: "8.00",
+		Message: "The customer must confirm the payment in the Alipay app."})
+	h.waitFor(t, "waiting for the customer to confirm in Alipay", "pos-0042")
+	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
+	h.waitFor(t, "cancelling the payment with Alipay")
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	if len(fp.cancels) != 1 || fp.cancels[0] != "pos-0042" {
+		t.Fatalf("cancels %v, want the POS's pos-0042", fp.cancels)
+	}
 }

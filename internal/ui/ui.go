@@ -145,7 +145,7 @@ func New(deps Deps) *App {
 	a.agreement = newAgreementDialog(a, deps.Agreements)
 	a.queue = newQueueScreen(a, deps.Queue)
 	a.order = newOrderDialog(a, deps.Orders)
-	a.pay = newPayDialog(a, deps.Payments)
+	a.pay = newPayDialog(a, deps.Payments, a.checkout.model)
 
 	a.pages = tview.NewPages().
 		AddPage(pageCheckout, a.checkout.root, true, true).
@@ -342,6 +342,7 @@ func (a *App) apply(batch []event.Event) {
 			a.queue.apply(e)
 		}
 	}
+	a.pay.sync()
 	a.status.render()
 	a.checkout.render()
 	a.events.render()
