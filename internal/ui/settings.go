@@ -401,7 +401,10 @@ func (s *settingsScreen) save() {
 		if s.onSave != nil {
 			s.note += applied(changed, s.onSave)(cloneConfig(c))
 		}
-		s.build(0)
+		// The cursor stays on the field being edited (the PIN dialog
+		// may have had the focus meanwhile: the field is the one
+		// focused last).
+		s.build(max(slices.Index(s.fields, s.focused), 0))
 	}
 	s.showMessage()
 }

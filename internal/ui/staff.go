@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
 	"posagent/internal/staffpin"
@@ -27,7 +28,7 @@ func (a *App) staff(action string, do func()) {
 		a.pages.RemovePage(pagePIN)
 		a.tv.SetFocus(prev)
 	}
-	form.AddButton("OK", func() {
+	submit := func() {
 		ok, err := staffpin.Match(a.staffPIN, pin.GetText())
 		pin.SetText("")
 		switch {
@@ -39,7 +40,17 @@ func (a *App) staff(action string, do func()) {
 			closePIN()
 			do()
 		}
+	}
+	// Enter in the field submits: staff type the PIN and press Enter;
+	// after a wrong one the cursor stays in the field for the next try.
+	pin.SetInputCapture(func(ev *tcell.EventKey) *tcell.EventKey {
+		if ev.Key() == tcell.KeyEnter {
+			submit()
+			return nil
+		}
+		return ev
 	})
+	form.AddButton("OK", submit)
 	form.AddButton("Cancel", closePIN)
 	form.SetCancelFunc(closePIN)
 	box := tview.NewFlex().

@@ -120,16 +120,12 @@ func TestStaffPIN(t *testing.T) {
 	h.key(tcell.KeyEnter, 0, tcell.ModNone)
 	h.waitFor(t, "Drop job 9: staff PIN")
 	h.typeText("1111")
-	h.key(tcell.KeyEnter, 0, tcell.ModNone) // to OK
-	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+	h.key(tcell.KeyEnter, 0, tcell.ModNone) // submits
 	h.waitFor(t, "wrong PIN")
 	if calls := fq.recorded(); len(calls) != 0 {
 		t.Fatalf("dropped with a wrong PIN: %v", calls)
 	}
-	h.key(tcell.KeyTab, 0, tcell.ModNone) // back to the field
-	h.key(tcell.KeyTab, 0, tcell.ModNone)
-	h.typeText("4821")
-	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+	h.typeText("4821") // the cursor is still in the field
 	h.key(tcell.KeyEnter, 0, tcell.ModNone)
 	select {
 	case <-fq.called:
@@ -147,7 +143,6 @@ func TestStaffPIN(t *testing.T) {
 	h.key(tcell.KeyF9, 0, tcell.ModNone)
 	h.waitFor(t, "Save settings: staff PIN")
 	h.typeText("4821")
-	h.key(tcell.KeyEnter, 0, tcell.ModNone)
 	h.key(tcell.KeyEnter, 0, tcell.ModNone)
 	h.waitFor(t, "Saved staff_pin to")
 	data, _ := os.ReadFile(path)
@@ -169,8 +164,65 @@ func TestStaffPIN(t *testing.T) {
 	h.waitFor(t, "Quit posagent: staff PIN")
 	h.typeText("123456")
 	h.key(tcell.KeyEnter, 0, tcell.ModNone)
-	h.key(tcell.KeyEnter, 0, tcell.ModNone)
 	if err := h.waitExit(t); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSettingsSaveKeepsCursorAndRefusedSaveStillAsks: after F9 the cursor
+// stays on the field being edited; after a refused save, leaving still
+// asks what to do with the changes.
+func TestSettingsSaveKeepsCursorAndRefusedSaveStillAsks(t *testing.T) {
+	path, cfg := richConfig(t)
+	h := start(t, Deps{Config: cfg, ConfigPath: path}, 100, 30)
+	h.key(tcell.KeyF4, 0, tcell.ModNone)
+	h.waitFor(t, "gateway_url")
+	h.focusField(t, "terminal_id")
+	h.typeText("d")
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "Saved terminal_id to")
+	h.typeText("e")
+	h.waitFor(t, "store12-till3de")
+
+	// Refused: an invalid pay_pid.
+	h.focusField(t, "pay_pid")
+	h.key(tcell.KeyCtrlU, 0, tcell.ModCtrl)
+	h.typeText("12345")
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "Not saved")
+	h.key(tcell.KeyF2, 0, tcell.ModNone)
+	h.waitFor(t, "The settings have changes that")
+	h.key(tcell.KeyRight, 0, tcell.ModNone)
+	h.key(tcell.KeyRight, 0, tcell.ModNone)
+	h.key(tcell.KeyEnter, 0, tcell.ModNone) // Stay
+	h.waitFor(t, "pay_pid")
+	// Save refused from the question: leaving asks again.
+	h.key(tcell.KeyF2, 0, tcell.ModNone)
+	h.waitFor(t, "The settings have changes that")
+	h.key(tcell.KeyEnter, 0, tcell.ModNone) // Save: refused
+	h.waitFor(t, "Not saved")
+	h.key(tcell.KeyF2, 0, tcell.ModNone)
+	h.waitFor(t, "The settings have changes that")
+}
+
+// TestSettingsWrongPINStillAsks: a save refused for a wrong PIN (or given
+// up in the PIN dialog) keeps the changes, and leaving still asks.
+func TestSettingsWrongPINStillAsks(t *testing.T) {
+	path, cfg := richConfig(t)
+	hash, err := staffpin.Hash("4821")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, Deps{Config: cfg, ConfigPath: path, StaffPIN: hash}, 100, 30)
+	h.key(tcell.KeyF4, 0, tcell.ModNone)
+	h.waitFor(t, "gateway_url")
+	h.focusField(t, "terminal_id")
+	h.typeText("f")
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "Save settings: staff PIN")
+	h.typeText("1111")
+	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+	h.waitFor(t, "wrong PIN")
+	h.key(tcell.KeyF2, 0, tcell.ModNone)
+	h.waitFor(t, "The settings have changes that")
 }

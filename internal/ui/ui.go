@@ -15,6 +15,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -372,7 +373,8 @@ func (a *App) ticker(ctx context.Context) {
 
 // show brings a page to the front, closing any open modal.
 func (a *App) show(page string) {
-	if a.front() == pageSettings && page != pageSettings && a.settings.dirty {
+	if page != pageSettings && a.settings.dirty && slices.Contains(a.pages.GetPageNames(true), pageSettings) {
+		// Settings in front, or under the PIN dialog or a question.
 		a.leaveSettings(page)
 		return
 	}
