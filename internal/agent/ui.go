@@ -52,12 +52,14 @@ func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 }
 
 // liveKeys are the keys Apply puts into effect while posagent runs.
-var liveKeys = []string{"coupons", "merchant_coupon_url"}
+// staff_pin is in effect at once too: the screen that saved it checks
+// the saved hash from then on.
+var liveKeys = []string{"coupons", "merchant_coupon_url", "staff_pin"}
 
 // Applied is what Apply did with a saved configuration.
 type Applied struct {
 	// Live are the keys now in effect: the coupon rules and the merchant
-	// endpoint, always, as they are read at each decode.
+	// endpoint, always, as they are read at each decode, and the staff PIN.
 	Live []string
 	// Restart are the changed keys that take effect only when posagent is
 	// started again, sorted: the gateway, the keys, the terminal, the

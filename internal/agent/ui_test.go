@@ -34,6 +34,8 @@ func TestWithUI(t *testing.T) {
 	w.until("decoded", isType(event.TypeDecoded))
 	w.reach("coupons issued", 2, isType(event.TypeCouponIssued))
 	screen.InjectKey(tcell.KeyF10, 0, tcell.ModNone)
+	screen.InjectKey(tcell.KeyRight, 0, tcell.ModNone) // from Stay to Quit
+	screen.InjectKey(tcell.KeyEnter, 0, tcell.ModNone)
 	select {
 	case err := <-done:
 		if err != nil {
@@ -78,6 +80,12 @@ func TestApply(t *testing.T) {
 	got, err := a.Apply(&c)
 	if err != nil || strings.Join(got.Restart, ", ") != "gateway_url, terminal_id" {
 		t.Errorf("Apply(terminal and gateway) = %+v, %v, want both named", got, err)
+	}
+	// The staff PIN is in effect at once (the screen uses the saved one):
+	// not a key that waits for a restart.
+	c.StaffPIN = "pbkdf2-sha256$new"
+	if got, err := a.Apply(&c); err != nil || slices.Contains(got.Restart, "staff_pin") || !slices.Contains(got.Live, "staff_pin") {
+		t.Errorf("Apply(staff_pin) = %+v, %v, want it live", got, err)
 	}
 	c.Coupons = []config.CouponRule{{Match: config.Match{AnyUser: true}, TplID: "x", TplParams: []byte(`{"a":"{nope}"}`)}}
 	if _, err := a.Apply(&c); err == nil || !strings.Contains(err.Error(), "coupons[0].tpl_params.a") {

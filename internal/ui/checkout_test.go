@@ -140,6 +140,13 @@ func TestQuitKeysEndRun(t *testing.T) {
 			// An event in flight while quitting must not hold Run up.
 			h.bus.Publish(event.Gateway{State: event.GatewayUp})
 			h.key(k.key, k.r, k.mod)
+			h.waitFor(t, "Quit posagent? the till", "stops reading codes")
+			h.key(tcell.KeyEnter, 0, tcell.ModNone) // Stay, the focused answer
+			h.waitFor(t, "Last scans")
+			h.key(k.key, k.r, k.mod)
+			h.waitFor(t, "Quit posagent? the till", "stops reading codes")
+			h.key(tcell.KeyRight, 0, tcell.ModNone)
+			h.key(tcell.KeyEnter, 0, tcell.ModNone)
 			if err := h.waitExit(t); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
@@ -226,6 +233,8 @@ func TestTooSmall(t *testing.T) {
 		h.waitFor(t, "Last scans", "Gateway ? unknown")
 	}
 	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.key(tcell.KeyRight, 0, tcell.ModNone)
+	h.key(tcell.KeyEnter, 0, tcell.ModNone)
 	if err := h.waitExit(t); err != nil {
 		t.Fatal(err)
 	}

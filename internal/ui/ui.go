@@ -459,7 +459,7 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 	}
 	switch {
 	case ev.Key() == tcell.KeyF10, ev.Key() == tcell.KeyCtrlC, isAlt(ev, 'x'):
-		a.staff("Quit posagent", a.quit)
+		a.quitKey()
 		return nil
 	case ev.Key() == tcell.KeyEscape && (a.front() == pageHelp || a.front() == pageEvents || a.front() == pageScanner):
 		a.show(pageCheckout)
@@ -491,6 +491,21 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 		return a.pay.key(ev, a.pay.send)
 	}
 	return ev
+}
+
+// quitKey quits once staff said so: the staff PIN when one is set, else
+// a question whose first (focused) answer is to stay, so that a stray F10
+// and Enter do not stop the till.
+func (a *App) quitKey() {
+	if a.staffPIN != "" {
+		a.staff("Quit posagent", a.quit)
+		return
+	}
+	a.ask("Quit posagent? the till stops reading codes", []string{"Stay", "Quit"}, func(button string) {
+		if button == "Quit" {
+			a.quit()
+		}
+	})
 }
 
 // pageFor maps a key to the page it opens.
