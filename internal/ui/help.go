@@ -13,7 +13,7 @@ var helpText = []struct{ title, body string }{
 	{"Everywhere", `
   F1  Alt-H  this help         F2 Alt-C  checkout     F3 Alt-Q  queue
   F4  Alt-S  settings          F5 Alt-A  agreement    F6 Alt-O  app-pay order
-  F7  Alt-P  pay (the customer decoded last)
+  F7  Alt-P  pay (the newest scan's customer)
   F8  Alt-E  event log         F12 Alt-I  scanner diagnostics
   F10 Alt-X  quit (Ctrl-C)     Esc  close a dialog    the mouse works too
   A scanner's burst always goes to the scanner, whatever screen is open.`},
