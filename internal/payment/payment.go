@@ -50,6 +50,16 @@ const (
 // JobKind names payment cancels in the queue.
 const JobKind = "payment_cancel"
 
+// KeepCancels is for queue.Options.Keep: a payment's cancel may not be
+// dropped, since nothing else would end the payment it cancels.
+func KeepCancels(kind string) string {
+	if kind == JobKind {
+		return "it is a payment's cancel: without it the payment would stay cancelling with nobody working on it; " +
+			"it is sent until Alipay answers (retry it if it is dead)"
+	}
+	return ""
+}
+
 // Gateway is the three trade methods of the gateway client.
 type Gateway interface {
 	TradePay(ctx context.Context, req alipay.TradePayRequest) (*alipay.TradePayResponse, error)
@@ -57,9 +67,11 @@ type Gateway interface {
 	TradeCancel(ctx context.Context, req alipay.TradeCancelRequest) (*alipay.TradeCancelResponse, error)
 }
 
-// Enqueuer stores a job durably; *queue.Queue is one.
+// Enqueuer stores a job durably, and runs a dead one again; *queue.Queue
+// is one.
 type Enqueuer interface {
 	Enqueue(ctx context.Context, j queue.Job) (queue.Job, error)
+	RetryDead(id string) error
 }
 
 // Publisher receives the payment events; *event.Bus is one.
@@ -524,7 +536,7 @@ type cancelJob struct {
 func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 	payload, _ := json.Marshal(cancelJob{rec.OutTradeNo}) // a string: cannot fail
 	// The job must land even while stopping.
-	_, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
+	j, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
 		Kind: JobKind, Key: JobKind + "/" + rec.OutTradeNo, Payload: payload,
 		Subject:  event.Subject{SenceNo: rec.SenceNo},
 		Deadline: s.o.Now().Add(CancelLife),
@@ -532,7 +544,38 @@ func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 	if err != nil {
 		// The record says cancelling: the next start queues it again.
 		s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "err", err)
+		return
 	}
+	if j.State == queue.StateDead {
+		// A cancel that died (its deadline passed, or Alipay refused it)
+		// is sent again: the payment is not final.
+		if err := s.o.Queue.RetryDead(j.ID); err != nil {
+			s.o.Log.Error("dead payment cancel not retried", "job", j.ID, "out_trade_no", rec.OutTradeNo, "err", err)
+			return
+		}
+		s.o.Log.Info("dead payment cancel queued again", "job", j.ID, "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo)
+	}
+}
+
+// CancelDied is told that the cancel job of the payment of senceNo died
+// (event.Dead of JobKind): the payment stays cancelling, marked unresolved
+// with the reason, until the next start sends the cancel again.
+func (s *Service) CancelDied(senceNo, reason string) {
+	var otn string
+	if err := s.o.DB.View(func(tx *bbolt.Tx) error { otn = s.st.bySence(tx, senceNo); return nil }); err != nil || otn == "" {
+		s.o.Log.Error("dead payment cancel: no payment for its sence_no", "sence_no", senceNo, "err", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok, err := s.st.get(otn)
+	if err != nil || !ok || rec.Final() {
+		return
+	}
+	rec.Unresolved = true
+	s.set(&rec, event.PaymentCancelling,
+		"Unresolved: the cancel could not be completed ("+redact.Line(reason)+"); the customer may or may not have been charged.",
+		"Check this sale with Alipay; posagent sends the cancel again at its next start.")
 }
 
 // RunCancel is the queue's handler for JobKind: it queries the trade and
@@ -595,6 +638,9 @@ func (s *Service) paid(rec *Record) {
 // set moves rec to state, commits it, then publishes it.
 func (s *Service) set(rec *Record, state, message, action string) {
 	rec.State, rec.Message, rec.Action, rec.Updated = state, message, action, s.o.Now()
+	if rec.Final() {
+		rec.Unresolved = false
+	}
 	if err := s.st.put(rec); err != nil {
 		// The event still tells the truth; the next start resolves the
 		// payment again from what is on disk.
