@@ -194,18 +194,20 @@ func (r Request) check() (int64, *Error) {
 	bad := func(format string, args ...any) (int64, *Error) {
 		return 0, refuse(http.StatusBadRequest, "bad_request", format, args...)
 	}
-	req := alipay.TradePayRequest{
-		OutTradeNo: r.OutTradeNo, AuthCode: "0", Subject: r.Subject, TotalAmount: r.TotalAmount,
-		StoreID: r.StoreID, OperatorID: r.OperatorID,
-	}
 	if r.SenceNo == "" {
 		return bad("sence_no: required (the decoded event's sence_no)")
 	}
-	if err := req.Validate(); err != nil {
-		return bad("%v", err)
-	}
 	fen, err := alipay.ParseYuan(r.TotalAmount)
 	if err != nil {
+		return bad("%v", err)
+	}
+	// The request as drive will send it, so that what the gateway would
+	// refuse is refused here, before the code is used.
+	req := alipay.TradePayRequest{
+		OutTradeNo: r.OutTradeNo, AuthCode: "0", Subject: r.Subject, TotalAmount: alipay.TradeAmount(fen),
+		StoreID: r.StoreID, OperatorID: r.OperatorID,
+	}
+	if err := req.Validate(); err != nil {
 		return bad("%v", err)
 	}
 	return fen, nil
@@ -387,7 +389,7 @@ func (s *Service) done(outTradeNo string) {
 func (s *Service) drive(ctx context.Context, r *run, rec Record, code string) {
 	defer s.done(rec.OutTradeNo)
 	req := alipay.TradePayRequest{
-		OutTradeNo: rec.OutTradeNo, AuthCode: code, Subject: rec.Subject, TotalAmount: alipay.FormatFen(rec.AmountFen),
+		OutTradeNo: rec.OutTradeNo, AuthCode: code, Subject: rec.Subject, TotalAmount: alipay.TradeAmount(rec.AmountFen),
 		ExtendParams: &alipay.TradePayExtendParams{DynamicTokenOutBizNo: rec.SenceNo},
 		StoreID:      rec.StoreID, OperatorID: rec.OperatorID, TerminalID: rec.TerminalID,
 	}
