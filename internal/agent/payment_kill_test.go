@@ -202,7 +202,7 @@ func TestKillDuringPayment(t *testing.T) {
 			if tt.arm != nil {
 				tt.arm(srv)
 			}
-			otn := "kill-" + strings.ReplaceAll(tt.name, " ", "-")
+			otn := "kill_" + strings.NewReplacer(" ", "_", "-", "_", ",", "").Replace(tt.name)
 			otn = otn[:min(len(otn), 64)]
 			fmt.Fprintf(first.stdin, "pay %s %s 10.00\n", sence, otn)
 			first.until("state "+tt.killAt, paymentOf(otn, tt.killAt))

@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -162,6 +164,10 @@ func New(o Options) (*Service, error) {
 	if err := s.st.init(); err != nil {
 		return nil, fmt.Errorf("payment: %s: %w", o.DB.Path(), err)
 	}
+	// Whatever is open now was left by an earlier run.
+	if err := s.st.markRecovered(); err != nil {
+		return nil, fmt.Errorf("payment: %s: %w", o.DB.Path(), err)
+	}
 	return s, nil
 }
 
@@ -297,6 +303,59 @@ func (s *Service) Get(outTradeNo string) (Payment, error) {
 	return rec.payment(), nil
 }
 
+// MaxList is the most payments List returns.
+const MaxList = 100
+
+// Filter selects payments for List; zero fields select all.
+type Filter struct {
+	SenceNo string
+	State   string // an event.Payment* state
+	Limit   int    // at most MaxList; MaxList when zero
+}
+
+// List returns the payments f selects, newest first (by when they were
+// asked for): a POS that lost its sale number finds the payment by the
+// customer's sence_no, or the open ones by state.
+func (s *Service) List(f Filter) ([]Payment, error) {
+	if f.Limit <= 0 || f.Limit > MaxList {
+		f.Limit = MaxList
+	}
+	var recs []Record
+	err := s.o.DB.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
+			r, err := decodeRecord(k, v)
+			if err != nil {
+				return err
+			}
+			if (f.SenceNo == "" || r.SenceNo == f.SenceNo) && (f.State == "" || r.State == f.State) {
+				recs = append(recs, r)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("payment: list: %w", err)
+	}
+	slices.SortFunc(recs, func(a, b Record) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(b.OutTradeNo, a.OutTradeNo)
+	})
+	out := make([]Payment, 0, min(len(recs), f.Limit))
+	for _, r := range recs[:min(len(recs), f.Limit)] {
+		out = append(out, r.payment())
+	}
+	return out, nil
+}
+
+// Unfinished counts the payments not in a final state: work a stopping
+// demo must wait for.
+func (s *Service) Unfinished() (int, error) {
+	open, err := s.st.open()
+	return len(open), err
+}
+
 // Cancel gives up a payment whose buyer has not confirmed (the cashier's
 // Cancel): it is cancelled with the gateway, unless it turns out paid. A
 // payment in a final state is refused (409).
@@ -346,12 +405,19 @@ func (s *Service) resume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("payment: resume: %w", err)
 	}
+	// Every open payment is told at once, as it stands and marked
+	// recovered, so that the POS sees it before it resolves (a query, a
+	// buyer's wait or a cancel may take a while) and GET says so.
+	for i := range open {
+		rec := &open[i]
+		rec.Recovered = true
+		s.set(rec, rec.State, rec.Message, rec.Action)
+	}
 	for _, rec := range open {
 		if rec.State == event.PaymentCancelling {
 			s.enqueueCancel(ctx, &rec)
 			continue
 		}
-		rec.Recovered = true
 		// The locks in Pay's order.
 		s.mu.Lock()
 		s.runMu.Lock()

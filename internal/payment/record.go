@@ -196,3 +196,34 @@ func (s store) open() ([]Record, error) {
 	})
 	return out, err
 }
+
+// markRecovered marks every open record recovered, in one commit: they are
+// left by an earlier run, and GET says so before Run resumes them.
+func (s store) markRecovered() error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketPayments)
+		var keys, vals [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			r, err := decodeRecord(k, v)
+			if err != nil || r.Final() || r.Recovered {
+				return nil // an unreadable one is Run's to report
+			}
+			r.Recovered = true
+			nv, err := encodeRecord(&r)
+			if err != nil {
+				return err
+			}
+			keys, vals = append(keys, k), append(vals, nv)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if err := b.Put(k, vals[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
