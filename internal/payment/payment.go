@@ -219,6 +219,20 @@ func (r Request) check() (int64, *Error) {
 	return fen, nil
 }
 
+// differs names the first field of req (amount in fen) that differs from
+// the payment r asked for, with both values; "" when none does.
+func (r *Record) differs(req Request, fen int64) string {
+	switch {
+	case r.SenceNo != req.SenceNo:
+		return fmt.Sprintf("sence_no (%s, now %s)", r.SenceNo, req.SenceNo)
+	case r.AmountFen != fen:
+		return fmt.Sprintf("total_amount (%s, now %s)", alipay.FormatFen(r.AmountFen), alipay.FormatFen(fen))
+	case r.Subject != req.Subject:
+		return fmt.Sprintf("subject (%q, now %q)", r.Subject, req.Subject)
+	}
+	return ""
+}
+
 // Pay starts a payment and returns it in state sending; created is false
 // when the same request came before (then its payment is returned as it
 // stands). A refusal is an *Error, and then nothing was stored or sent.
@@ -234,10 +248,10 @@ func (s *Service) Pay(ctx context.Context, req Request) (p Payment, created bool
 		return Payment{}, false, err
 	}
 	if ok {
-		if old.SenceNo != req.SenceNo || old.AmountFen != fen || old.Subject != req.Subject {
+		if diff := old.differs(req, fen); diff != "" {
 			return Payment{}, false, refuse(http.StatusConflict, "conflict",
-				"out_trade_no %s is taken by another payment (sence_no %s, %s yuan): use a new out_trade_no for a new sale",
-				req.OutTradeNo, old.SenceNo, alipay.FormatFen(old.AmountFen))
+				"out_trade_no %s was asked before with another %s: the same request again returns that payment; use a new out_trade_no for a new sale",
+				req.OutTradeNo, diff)
 		}
 		return old.payment(), false, nil
 	}
