@@ -168,13 +168,13 @@ func TestKillDuringPayment(t *testing.T) {
 				tr, _ := srv.TradeByOutTradeNo(otn)
 				return tr.Status == alipay.TradeClosed
 			},
-			want: event.PaymentCancelled},
+			want: event.PaymentCancelled, recover: true},
 		{name: "during the cancel, not sent", killAt: event.PaymentCancelling, buyerWait: 1,
 			payer: &alipaytest.Payer{Balance: 100000, Confirm: true, NeverConfirm: true},
 			arm: func(srv *alipaytest.Server) {
 				srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{Latency: time.Minute})
 			},
-			want: event.PaymentCancelled},
+			want: event.PaymentCancelled, recover: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t)
