@@ -86,7 +86,7 @@ func (d *payDialog) sync() {
 		d.bound = id
 		d.amount.SetText("")
 		d.subject.SetText("")
-		d.outNo.SetText(fmt.Sprintf("sale-%s-%d", d.now().Format("20060102-150405"), id))
+		d.outNo.SetText(fmt.Sprintf("sale_%s_%d", d.now().Format("20060102_150405"), id)) // letters, digits, _ only
 		d.otn, d.state, d.last = "", "", payment.Payment{}
 		d.say(" Enter the amount and a subject; F9 charges the customer shown above.")
 		d.form.SetFocus(0)
