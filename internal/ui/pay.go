@@ -129,6 +129,8 @@ func (d *payDialog) ready() (*checkout.Customer, string) {
 		return nil, "the newest scan is still being decoded: wait for DECODED on the checkout."
 	}
 	switch p := cu.Payment; {
+	case p.State == "" && !cu.CodeExpires.IsZero() && !d.now().Before(cu.CodeExpires):
+		return nil, "the code expired at " + clock(cu.CodeExpires) + ": ask the customer for a fresh code."
 	case p.Final():
 		return nil, "the payment with this code ended (" + p.State + "): ask for a new code."
 	case p.State != "":

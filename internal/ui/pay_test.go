@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gdamore/tcell/v2"
 
@@ -166,6 +167,8 @@ func TestPayBoundToNewestScan(t *testing.T) {
 			event.DecodeFailed{SenceNo: "sB", SubCode: "CODE_EXPIRED", Message: "The payment code has expired."}}, "did not decode"},
 		{"decoding", []event.Event{event.Scan{SenceNo: "sB", CodeMasked: "28**0002"},
 			event.Decoding{SenceNo: "sB", CodeMasked: "28**0002", Attempt: 1}}, "still being decoded"},
+		{"code expired", []event.Event{event.Scan{SenceNo: "sB", CodeMasked: "28**0002"},
+			event.Decoded{SenceNo: "sB", UserIDMasked: "2088********000B", CodeExpiresAt: event.Millis(time.Now().Add(-time.Second))}}, "the code expired at"},
 		{"already paid", []event.Event{event.Payment{SenceNo: "sA", OutTradeNo: "o1", State: event.PaymentPaid, TotalAmount: "1.00"},
 			event.Scan{SenceNo: "sA", CodeMasked: "28**********0001"}}, "already paid at"},
 	} {

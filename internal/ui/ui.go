@@ -363,6 +363,7 @@ func (a *App) ticker(ctx context.Context) {
 		case <-t.C:
 			if !a.update(func() {
 				a.checkout.tick()
+				a.pay.sync() // a code's life ends with the clock
 				a.status.render()
 			}) {
 				return

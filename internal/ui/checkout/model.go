@@ -71,6 +71,9 @@ type Customer struct {
 	Action  string // what the cashier should do, in plain words
 	Coupons []Coupon
 	Payment Payment // the payment taken with this customer's code, if any
+	// CodeExpires is when stage two refuses the code (from the decoded
+	// event; zero when not told): no payment can be asked for after it.
+	CodeExpires time.Time
 }
 
 // Payment is where the payment with a customer's code stands, as the
@@ -227,6 +230,7 @@ func (m *Model) Apply(e event.Event) Change {
 		c, added := m.customer(e.SenceNo, e.Time)
 		c.State, c.User, c.School, c.Campus = Decoded, e.UserIDMasked, e.SchoolStdCode, e.CampusNo
 		c.SubCode, c.Message, c.Action = "", "", ""
+		c.CodeExpires = time.Time(e.CodeExpiresAt)
 		ch := m.changed(c, added)
 		// A verified answer: the gateway works and is configured right.
 		if m.gateway == GatewayMisconfigured {
