@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"posagent/internal/alipay"
 	"posagent/internal/event"
 )
 
@@ -245,7 +244,7 @@ func (m *Model) Apply(e event.Event) Change {
 		if c.SubCode == "" {
 			c.SubCode = e.Code
 		}
-		if e.SubCode == alipay.SubCodeExpired && m.gateway == GatewayMisconfigured && m.keyProblem {
+		if e.SubCode == subCodeExpired && m.gateway == GatewayMisconfigured && m.keyProblem {
 			// The code expired while the answers did not verify: a
 			// fresh code would fail the same way.
 			c.SubCode, c.Message, c.Action = "config", "Alipay's answers do not verify: a configuration problem, not the code.", configAction
@@ -428,6 +427,10 @@ func (m *Model) setGateway(g Gateway, why string) bool {
 	m.gateway, m.configWhy = g, why
 	return true
 }
+
+// subCodeExpired is the sub_code of a code that expired (alipay.SubCodeExpired;
+// the model sits below the gateway client in the import graph).
+const subCodeExpired = "CODE_EXPIRED"
 
 // configAction is what the cashier does about answers that do not verify.
 const configAction = "Call staff: the Alipay key (alipay_public_key) is wrong; take another payment."
