@@ -15,7 +15,8 @@ import (
 // commit: "v1.2.0 (0123456789ab)", or "v0.1.0-dev (…)" outside a release.
 func Version() string { return buildinfo.Read().Short() }
 
-// newRunID tells one run from the next: seq starts again at 1 in each.
+// newRunID tells one run from the next (seq goes on across runs: it does
+// not say where one ends).
 func newRunID() string {
 	var b [8]byte
 	rand.Read(b[:])
