@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -222,6 +223,7 @@ func (s *Server) appPayOrder(w http.ResponseWriter, r *http.Request) {
 type Job struct {
 	ID           string    `json:"id"`
 	Kind         string    `json:"kind"`
+	Key          string    `json:"key"`
 	State        string    `json:"state"` // pending, running, dead
 	SenceNo      string    `json:"sence_no"`
 	TplID        string    `json:"tpl_id,omitempty"`
@@ -236,7 +238,7 @@ type Job struct {
 func jobsOf(js []queue.Job) []Job {
 	out := make([]Job, 0, len(js))
 	for _, j := range js {
-		out = append(out, Job{ID: j.ID, Kind: j.Kind, State: string(j.State), SenceNo: j.Subject.SenceNo,
+		out = append(out, Job{ID: j.ID, Kind: j.Kind, Key: j.Key, State: string(j.State), SenceNo: j.Subject.SenceNo,
 			TplID: j.Subject.TplID, SerialNumber: j.Subject.SerialNumber, Attempts: j.Attempts,
 			NextAt: j.NextAt, Deadline: j.Deadline, Created: j.Created, LastError: redact.Text(j.LastError)})
 	}
@@ -275,6 +277,10 @@ func (s *Server) queueChange(w http.ResponseWriter, r *http.Request, done string
 		return
 	}
 	id := r.PathValue("id")
+	if n, err := strconv.ParseUint(id, 10, 64); err != nil || n == 0 {
+		badRequest(w, "job id "+strconv.Quote(id)+" is not a job id: a whole number from 1 (GET /v1/queue lists them)")
+		return
+	}
 	err := change(id)
 	switch {
 	case err == nil:

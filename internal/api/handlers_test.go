@@ -200,7 +200,8 @@ func TestQueueRetryDrop(t *testing.T) {
 	}{
 		{"POST", "/v1/queue/" + pending.ID + "/retry", 409, "conflict"},
 		{"POST", "/v1/queue/999/retry", 404, "not_found"},
-		{"POST", "/v1/queue/x/retry", 404, "not_found"},
+		{"POST", "/v1/queue/x/retry", 400, "bad_request"},
+		{"DELETE", "/v1/queue/0", 400, "bad_request"},
 		{"POST", "/v1/queue/" + dead.ID + "/retry", 200, ""},
 		{"DELETE", "/v1/queue/" + pending.ID, 200, ""},
 		{"DELETE", "/v1/queue/" + pending.ID, 404, "not_found"},
