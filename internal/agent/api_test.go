@@ -47,6 +47,9 @@ func (c *apiClient) do(method, path, body string) (int, []byte) {
 	c.t.Helper()
 	req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)

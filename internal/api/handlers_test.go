@@ -65,21 +65,27 @@ func TestBadInput(t *testing.T) {
 		name, path, body string
 		status           int
 		says             string
+		ctype            []string // the Content-Type header, if not application/json ("" drops it)
 	}{
-		{"malformed code", "/v1/scans", `{"code":"12ab"}`, 400, "not an Alipay payment code"},
-		{"malformed JSON", "/v1/scans", `{"code":`, 400, "body"},
-		{"not JSON", "/v1/scans", `code=28`, 400, "not JSON"},
-		{"wrong type", "/v1/scans", `{"code":286861260475412123}`, 400, "code: want string"},
-		{"unknown field", "/v1/scans", `{"code":"286861260475412123","amount":"1"}`, 400, `unknown field \"amount\"`},
-		{"two values", "/v1/scans", `{"code":"286861260475412123"}{}`, 400, "more than one"},
-		{"empty", "/v1/scans", ``, 400, "empty"},
-		{"oversized", "/v1/scans", `{"code":"` + strings.Repeat("2", 70<<10) + `"}`, 413, "over"},
-		{"agreement missing field", "/v1/agreements/confirm", `{"agreement_no":"A1","apply_token":"T"}`, 400, "auth_confirm_no"},
-		{"agreement unknown field", "/v1/agreements/confirm", `{"agreement_no":"A1","sms":"1"}`, 400, `unknown field \"sms\"`},
-		{"order wrong type", "/v1/app-pay/orders", `{"total_amount":12.5}`, 400, "total_amount"},
+		{"malformed code", "/v1/scans", `{"code":"12ab"}`, 400, "not an Alipay payment code", nil},
+		{"malformed JSON", "/v1/scans", `{"code":`, 400, "body", nil},
+		{"not JSON", "/v1/scans", `code=28`, 400, "not JSON", nil},
+		{"wrong type", "/v1/scans", `{"code":286861260475412123}`, 400, "code: want string", nil},
+		{"unknown field", "/v1/scans", `{"code":"286861260475412123","amount":"1"}`, 400, `unknown field \"amount\"`, nil},
+		{"two values", "/v1/scans", `{"code":"286861260475412123"}{}`, 400, "more than one", nil},
+		{"empty", "/v1/scans", ``, 400, "empty", nil},
+		{"oversized", "/v1/scans", `{"code":"` + strings.Repeat("2", 70<<10) + `"}`, 413, "over", nil},
+		{"agreement missing field", "/v1/agreements/confirm", `{"agreement_no":"A1","apply_token":"T"}`, 400, "auth_confirm_no", nil},
+		{"agreement unknown field", "/v1/agreements/confirm", `{"agreement_no":"A1","sms":"1"}`, 400, `unknown field \"sms\"`, nil},
+		{"order wrong type", "/v1/app-pay/orders", `{"total_amount":12.5}`, 400, "total_amount", nil},
+		// A browser's cross-site "simple" POST (no preflight) carries
+		// text/plain or a form: refused like a missing type.
+		{"no Content-Type", "/v1/scans", `{"code":"286861260475412123"}`, 415, "Content-Type: application/json", []string{"Content-Type", ""}},
+		{"text/plain", "/v1/scans", `{"code":"286861260475412123"}`, 415, "text/plain", []string{"Content-Type", "text/plain"}},
+		{"form", "/v1/agreements/confirm", `a=b`, 415, "application/x-www-form-urlencoded", []string{"Content-Type", "application/x-www-form-urlencoded"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, _, body := ts.do(t, "POST", tc.path, tc.body)
+			st, _, body := ts.do(t, "POST", tc.path, tc.body, tc.ctype...)
 			if st != tc.status || !strings.Contains(body, tc.says) {
 				t.Fatalf("%d %s, want %d saying %q", st, body, tc.status, tc.says)
 			}

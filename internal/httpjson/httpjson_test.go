@@ -22,7 +22,11 @@ func TestDecode(t *testing.T) {
 	}{
 		{"ok", `{"sence_no":"s1","total_amount":"1.00"}`, "application/json", 0, ""},
 		{"unknown field", `{"sence_no":"s1","amount":1}`, "application/json", 400, `"amount"`},
-		{"wrong type", `{"count":"3"}`, "", 400, "count"},
+		{"wrong type", `{"count":"3"}`, "application/json", 400, "count"},
+		{"json with charset", `{"sence_no":"s1"}`, "Application/JSON; charset=utf-8", 0, ""},
+		{"no type", `{"sence_no":"s1"}`, "", 415, "Content-Type: application/json"},
+		{"text/plain", `{"sence_no":"s1"}`, "text/plain", 415, "application/json"},
+		{"json-ish", `{"sence_no":"s1"}`, "application/jsonp", 415, "application/json"},
 		{"not json", `{sence_no:1}`, "application/json", 400, "not JSON"},
 		{"empty", ``, "application/json", 400, "empty"},
 		{"truncated", `{"sence_no":`, "application/json", 400, "middle"},
