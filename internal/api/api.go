@@ -313,14 +313,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// hostAllowed: a loopback name or the configured host, on this port.
+// hostAllowed: a loopback name or the configured host, with this port. A
+// Host without a port names the scheme's default port, as browsers send it
+// (they always include any other): on any other port it is refused, so
+// that a page served from a rebound name with no port cannot reach the till.
 func (s *Server) hostAllowed(hostport string) bool {
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil {
-		host, port = hostport, ""
+		host, port = hostport, "80"
+		if strings.HasPrefix(s.url, "https:") {
+			port = "443"
+		}
 	}
 	host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	return s.hosts[host] && (port == "" || port == s.port)
+	return s.hosts[host] && port == s.port
 }
 
 func (s *Server) authorized(r *http.Request) bool {

@@ -186,7 +186,7 @@ func stalledClient(t testing.TB, ts *testServer) net.Conn {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetReadBuffer(4096)
 	}
-	fmt.Fprintf(conn, "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n", testToken)
+	fmt.Fprintf(conn, "GET /v1/events HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", strings.TrimPrefix(ts.URL(), "http://"), testToken)
 	return conn
 }
 
