@@ -87,7 +87,7 @@ func jobsFromAPI(js []api.Job) []queue.Job {
 	out := make([]queue.Job, 0, len(js))
 	for _, j := range js {
 		out = append(out, queue.Job{ID: j.ID, Kind: j.Kind, Key: j.Key, State: queue.State(j.State), Attempts: j.Attempts,
-			NextAt: j.NextAt, Deadline: j.Deadline, Created: j.Created, LastError: j.LastError})
+			NextAt: j.NextAt.Time, Deadline: j.Deadline.Time, Created: j.Created.Time, LastError: j.LastError})
 	}
 	return out
 }

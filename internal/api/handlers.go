@@ -29,17 +29,17 @@ type Status struct {
 // "unreachable" (an outage) or "config" (answers that do not verify against
 // the configured Alipay key: staff must fix the key).
 type GatewayStatus struct {
-	State  string     `json:"state"` // up, down, unknown
-	Since  *time.Time `json:"since"`
-	Cause  string     `json:"cause"`
-	Detail string     `json:"detail"`
+	State  string         `json:"state"` // up, down, unknown
+	Since  *httpjson.Time `json:"since"`
+	Cause  string         `json:"cause"`
+	Detail string         `json:"detail"`
 }
 
 // ScannerStatus is the scanner's last reported state.
 type ScannerStatus struct {
-	State  string     `json:"state"` // connected, disconnected, unknown
-	Device string     `json:"device"`
-	Since  *time.Time `json:"since"`
+	State  string         `json:"state"` // connected, disconnected, unknown
+	Device string         `json:"device"`
+	Since  *httpjson.Time `json:"since"`
 }
 
 // QueueStatus counts the retry queue's jobs.
@@ -221,18 +221,18 @@ func (s *Server) appPayOrder(w http.ResponseWriter, r *http.Request) {
 // Job is a queued job as the API shows it: never its payload (a decode
 // retry holds a payment code).
 type Job struct {
-	ID           string    `json:"id"`
-	Kind         string    `json:"kind"`
-	Key          string    `json:"key"`
-	State        string    `json:"state"` // pending, running, dead
-	SenceNo      string    `json:"sence_no"`
-	TplID        string    `json:"tpl_id,omitempty"`
-	SerialNumber string    `json:"serial_number,omitempty"`
-	Attempts     int       `json:"attempts"`
-	NextAt       time.Time `json:"next_at"`
-	Deadline     time.Time `json:"deadline"`
-	Created      time.Time `json:"created"`
-	LastError    string    `json:"last_error"`
+	ID           string        `json:"id"`
+	Kind         string        `json:"kind"`
+	Key          string        `json:"key"`
+	State        string        `json:"state"` // pending, running, dead
+	SenceNo      string        `json:"sence_no"`
+	TplID        string        `json:"tpl_id,omitempty"`
+	SerialNumber string        `json:"serial_number,omitempty"`
+	Attempts     int           `json:"attempts"`
+	NextAt       httpjson.Time `json:"next_at"`
+	Deadline     httpjson.Time `json:"deadline"`
+	Created      httpjson.Time `json:"created"`
+	LastError    string        `json:"last_error"`
 }
 
 func jobsOf(js []queue.Job) []Job {
@@ -240,7 +240,7 @@ func jobsOf(js []queue.Job) []Job {
 	for _, j := range js {
 		out = append(out, Job{ID: j.ID, Kind: j.Kind, Key: j.Key, State: string(j.State), SenceNo: j.Subject.SenceNo,
 			TplID: j.Subject.TplID, SerialNumber: j.Subject.SerialNumber, Attempts: j.Attempts,
-			NextAt: j.NextAt, Deadline: j.Deadline, Created: j.Created, LastError: redact.Text(j.LastError)})
+			NextAt: httpjson.Time{Time: j.NextAt}, Deadline: httpjson.Time{Time: j.Deadline}, Created: httpjson.Time{Time: j.Created}, LastError: redact.Text(j.LastError)})
 	}
 	return out
 }

@@ -254,6 +254,15 @@ func TestStatusAndMetrics(t *testing.T) {
 	if strings.Contains(body, "2088000000000001") {
 		t.Errorf("status shows the full user_id: %s", body)
 	}
+	// Times as events write them: RFC 3339 with milliseconds.
+	for _, want := range []string{`"since":"2026-11-22T10:01:00.000Z"`, `"decoded_at":"2026-11-22T10:00:00.000Z"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("status has no %s: %s", want, body)
+		}
+	}
+	if _, _, list := ts.do(t, "GET", "/v1/queue", ""); !regexp.MustCompile(`"next_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)"`).MatchString(list) {
+		t.Errorf("queue next_at not in milliseconds: %s", list)
+	}
 
 	st, h, body := ts.do(t, "GET", "/metrics", "")
 	if st != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/plain; version=0.0.4") {

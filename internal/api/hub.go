@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"posagent/internal/event"
+	"posagent/internal/httpjson"
 	"posagent/internal/redact"
 )
 
@@ -54,9 +55,9 @@ type status struct {
 }
 
 type customer struct {
-	SenceNo      string    `json:"sence_no"`
-	UserIDMasked string    `json:"user_id_masked"`
-	DecodedAt    time.Time `json:"decoded_at"`
+	SenceNo      string        `json:"sence_no"`
+	UserIDMasked string        `json:"user_id_masked"`
+	DecodedAt    httpjson.Time `json:"decoded_at"`
 }
 
 // client is one stream. ch is closed when the client is cut off or the hub
@@ -136,7 +137,7 @@ func (h *hub) learn(e event.Event) {
 	case event.Scanner:
 		st.scanner, st.device, st.scannerSince = e.State, e.Device, e.When()
 	case event.Decoded:
-		st.customer = &customer{SenceNo: e.SenceNo, UserIDMasked: redact.UserID(e.UserID), DecodedAt: e.When()}
+		st.customer = &customer{SenceNo: e.SenceNo, UserIDMasked: redact.UserID(e.UserID), DecodedAt: httpjson.Time{Time: e.When()}}
 	}
 }
 

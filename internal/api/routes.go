@@ -76,9 +76,9 @@ func unavailable(w http.ResponseWriter, msg string) {
 	httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", msg)
 }
 
-func since(t time.Time) *time.Time {
+func since(t time.Time) *httpjson.Time {
 	if t.IsZero() {
 		return nil
 	}
-	return &t
+	return &httpjson.Time{Time: t}
 }

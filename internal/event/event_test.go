@@ -167,6 +167,19 @@ func TestBusNumbersEvents(t *testing.T) {
 	}
 }
 
+// Every time in an event is RFC 3339 with milliseconds, like "time".
+func TestTimesInMilliseconds(t *testing.T) {
+	next := time.Date(2026, 12, 3, 7, 26, 9, 929977700, time.UTC)
+	line, err := MarshalJSONLine(Queued{Stamp: Stamp{Time: next, Seq: 3}, JobID: "5", Reason: `say "next_at":x`, NextAt: next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"queued","time":"2026-12-03T07:26:09.929Z","seq":3,"job_id":"5","kind":"","sence_no":"","attempt":0,"next_at":"2026-12-03T07:26:09.929Z","reason":"say \"next_at\":x"}`
+	if string(line) != want {
+		t.Errorf("got  %s\nwant %s", line, want)
+	}
+}
+
 // SetFirst continues seq where an earlier run left off, and only before
 // the first event.
 func TestBusSetFirst(t *testing.T) {

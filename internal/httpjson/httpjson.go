@@ -13,7 +13,21 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 )
+
+// TimeLayout is how the API writes times: RFC 3339 with milliseconds, in
+// the PC's zone, the same as an event's "time".
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Time is a time.Time that encodes as TimeLayout, so that every time a POS
+// reads from the API parses the same way. It decodes any RFC 3339 time.
+type Time struct{ time.Time }
+
+// MarshalJSON writes t as TimeLayout.
+func (t Time) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + t.Format(TimeLayout) + `"`), nil
+}
 
 // MaxBody caps a request body when Decode is given no limit: every request
 // of the API is a few hundred bytes.

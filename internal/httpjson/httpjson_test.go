@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 type payment struct {
@@ -60,5 +61,20 @@ func TestDecode(t *testing.T) {
 				t.Errorf("message %q does not name %q", eb.Error.Message, tt.names)
 			}
 		})
+	}
+}
+
+func TestTime(t *testing.T) {
+	at := time.Date(2026, 12, 3, 7, 26, 9, 929977700, time.UTC)
+	b, err := json.Marshal(struct {
+		At  Time  `json:"at"`
+		Nil *Time `json:"nil"`
+	}{At: Time{at}})
+	if err != nil || string(b) != `{"at":"2026-12-03T07:26:09.929Z","nil":null}` {
+		t.Fatalf("%s, %v", b, err)
+	}
+	var back struct{ At Time }
+	if err := json.Unmarshal([]byte(`{"At":"2026-12-03T07:26:09.929Z"}`), &back); err != nil || !back.At.Equal(at.Truncate(time.Millisecond)) {
+		t.Errorf("decoded %v, %v", back.At, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"posagent/internal/alipay"
 	"posagent/internal/event"
+	"posagent/internal/httpjson"
 )
 
 // The payment buckets of the database file the queue and the sence ledger
@@ -53,17 +54,17 @@ func (r *Record) Final() bool {
 // Payment is a payment as the POS sees it: the fields of event.Payment,
 // and when it was asked for.
 type Payment struct {
-	SenceNo     string    `json:"sence_no"`
-	OutTradeNo  string    `json:"out_trade_no"`
-	State       string    `json:"state"`
-	TotalAmount string    `json:"total_amount"`
-	Subject     string    `json:"subject"`
-	TradeNo     string    `json:"trade_no"`
-	Message     string    `json:"message"`
-	Action      string    `json:"action"`
-	Recovered   bool      `json:"recovered"`
-	Created     time.Time `json:"created"`
-	Updated     time.Time `json:"updated"`
+	SenceNo     string        `json:"sence_no"`
+	OutTradeNo  string        `json:"out_trade_no"`
+	State       string        `json:"state"`
+	TotalAmount string        `json:"total_amount"`
+	Subject     string        `json:"subject"`
+	TradeNo     string        `json:"trade_no"`
+	Message     string        `json:"message"`
+	Action      string        `json:"action"`
+	Recovered   bool          `json:"recovered"`
+	Created     httpjson.Time `json:"created"`
+	Updated     httpjson.Time `json:"updated"`
 }
 
 func (r *Record) payment() Payment {
@@ -71,7 +72,7 @@ func (r *Record) payment() Payment {
 		SenceNo: r.SenceNo, OutTradeNo: r.OutTradeNo, State: r.State,
 		TotalAmount: alipay.FormatFen(r.AmountFen), Subject: r.Subject, TradeNo: r.TradeNo,
 		Message: r.Message, Action: r.Action, Recovered: r.Recovered,
-		Created: r.Created, Updated: r.Updated,
+		Created: httpjson.Time{Time: r.Created}, Updated: httpjson.Time{Time: r.Updated},
 	}
 }
 
