@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -228,8 +229,13 @@ func TestStatusAndMetrics(t *testing.T) {
 	if _, err := q.Enqueue(context.Background(), queue.Job{Kind: "coupon", Key: "k"}); err != nil {
 		t.Fatal(err)
 	}
-	ts := newTestServer(t, func(o *Options) { o.Queue = q; o.Scans = &fakeScans{}; o.ValidCode = validCode })
+	pay := http.NewServeMux()
+	pay.HandleFunc("GET /v1/payments/{out_trade_no}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) })
+	ts := newTestServer(t, func(o *Options) { o.Queue = q; o.Scans = &fakeScans{}; o.ValidCode = validCode; o.Payments = pay })
 	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for _, state := range []string{event.PaymentSending, event.PaymentPaid, event.PaymentPaid, event.PaymentUnknown, event.PaymentRefunded, event.PaymentCancelled, event.PaymentFailed} {
+		ts.bus.Publish(event.Payment{SenceNo: "S1", OutTradeNo: "POS-77", State: state, TotalAmount: "1.00"})
+	}
 	ts.bus.Publish(event.Gateway{Stamp: event.Stamp{Time: at}, State: event.GatewayDown})
 	ts.bus.Publish(event.Scanner{State: event.ScannerConnected, Device: "sim"})
 	ts.bus.Publish(event.Scan{SenceNo: "S1", CodeMasked: "28************2123", Source: "sim"})
@@ -237,15 +243,17 @@ func TestStatusAndMetrics(t *testing.T) {
 	ts.bus.Publish(event.DecodeFailed{SenceNo: "S2", SubCode: "CODE_EXPIRED"})
 	ts.bus.Publish(event.CouponIssued{SenceNo: "S1", TplID: "tplA"})
 	ts.bus.Publish(event.Gateway{Stamp: event.Stamp{Time: at.Add(time.Minute)}, State: event.GatewayUp})
-	waitSeq(t, ts, 7)
+	waitSeq(t, ts, 14)
 	ts.do(t, "POST", "/v1/scans", `{"code":"12"}`)
+	ts.do(t, "GET", "/v1/payments/POS-77", "")
+	ts.do(t, "GET", "/v1/payments/POS-78", "")
 
 	st, _, body := ts.do(t, "GET", "/v1/status", "")
 	var s Status
 	if st != 200 || json.Unmarshal([]byte(body), &s) != nil {
 		t.Fatalf("status: %d %s", st, body)
 	}
-	if s.Version != "test" || s.RunID != "run1" || s.LastSeq != 7 || s.Gateway.State != "up" || s.Gateway.Since == nil ||
+	if s.Version != "test" || s.RunID != "run1" || s.LastSeq != 14 || s.Gateway.State != "up" || s.Gateway.Since == nil ||
 		!s.Gateway.Since.Equal(at.Add(time.Minute)) || s.Scanner.State != "connected" || s.Scanner.Device != "sim" ||
 		s.Queue.Pending != 1 || s.Customer == nil || s.Customer.SenceNo != "S1" || s.Customer.UserIDMasked != "2088********0001" ||
 		!s.Customer.DecodedAt.Equal(at) {
@@ -277,15 +285,23 @@ func TestStatusAndMetrics(t *testing.T) {
 		`posagent_queue_jobs{state="pending"} 1`,
 		"posagent_queue_oldest_age_seconds ",
 		"posagent_sse_clients 0\n",
-		`posagent_http_request_duration_seconds_bucket{route="POST /v1/scans",le="+Inf"} 1`,
-		`posagent_http_request_duration_seconds_count{route="GET /v1/status"} 1`,
+		`posagent_http_request_duration_seconds_bucket{method="POST",route="/v1/scans",le="+Inf"} 1`,
+		`posagent_http_request_duration_seconds_count{method="GET",route="/v1/status"} 1`,
+		`posagent_http_request_duration_seconds_count{method="GET",route="/v1/payments/{out_trade_no}"} 2`,
+		`posagent_payments_total{state="paid"} 2`,
+		`posagent_payments_total{state="failed"} 1`,
+		`posagent_payments_total{state="cancelled"} 1`,
+		`posagent_payments_total{state="refunded"} 1`,
 		"# TYPE posagent_http_request_duration_seconds histogram",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
-	for _, leak := range []string{"2088000000000001", "S1", testToken, "28****"} {
+	if strings.Contains(body, `state="sending"`) || strings.Contains(body, `state="unknown"`) {
+		t.Errorf("payments counted before their final state:\n%s", body)
+	}
+	for _, leak := range []string{"2088000000000001", "S1", testToken, "28****", "POS-77"} {
 		if strings.Contains(body, leak) {
 			t.Errorf("metrics hold %q", leak)
 		}
