@@ -153,7 +153,7 @@ func runConfig(ctx context.Context, args []string, asService bool) error {
 
 // errDemoPlayed is the reason of the stopping event when the headless demo
 // has shown everything.
-var errDemoPlayed = errors.New("the demo script has played and the queue is empty")
+var errDemoPlayed = errors.New("the demo script has played, the queue is empty and no payment is open")
 
 func runDemo(ctx context.Context, args []string) error {
 	fs := flags("demo")
@@ -216,7 +216,7 @@ func runDemo(ctx context.Context, args []string) error {
 		defer played.Close()
 		// The outage needs Play in both modes; only headless ends with it.
 		if d.Play(ctx, played, a.Idle) && *headlessMode && *live == "" {
-			fmt.Fprintln(os.Stderr, "posagent demo: the script has played and the queue is empty")
+			fmt.Fprintln(os.Stderr, "posagent demo: the script has played, the queue is empty and no payment is open")
 			cancel(errDemoPlayed)
 		}
 	}()

@@ -219,6 +219,10 @@ func New(o Options) (a *Agent, err error) {
 	// (its end is on screen already), and New deletes any a version
 	// without this left in the dead list.
 	qo.Discard = func(kind string) bool { return kind == decode.JobKind }
+	qo.Keep = payment.KeepCancels
+	qo.Dropped = func(j queue.Job) {
+		a.log.Info("staff: job dropped", "job", j.ID, "kind", j.Kind, "state", j.State, "sence_no", j.Subject.SenceNo)
+	}
 	qo.Now = a.now
 	qo.Quarantined = func(err error) { a.log.Error("queue: damaged record", "err", err) }
 	if a.Queue, err = queue.New(a.DB, qo); err != nil {

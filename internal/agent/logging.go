@@ -12,6 +12,7 @@ import (
 	"posagent/internal/config"
 	"posagent/internal/event"
 	"posagent/internal/logfile"
+	"posagent/internal/payment"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
 )
@@ -102,6 +103,10 @@ func (a *Agent) logEvent(e event.Event) {
 	case event.Dead:
 		a.log.Error("job dead", "job", e.JobID, "kind", e.Kind, "sence_no", e.SenceNo,
 			"tpl_id", e.TplID, "reason", redact.Line(e.Reason))
+		if e.Kind == payment.JobKind {
+			// The payment must not stay cancelling as if someone worked on it.
+			a.Payments.CancelDied(e.SenceNo, e.Reason)
+		}
 	}
 }
 
@@ -120,7 +125,9 @@ func (q staffQueue) RetryDead(id string) error {
 
 func (q staffQueue) Drop(id string) error {
 	err := q.Queue.Drop(id)
-	q.log.Info("staff: drop job", "job", id, "err", err)
+	if err != nil {
+		q.log.Info("staff: drop job refused", "job", id, "err", err)
+	}
 	return err
 }
 

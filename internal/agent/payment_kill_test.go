@@ -1,10 +1,8 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -20,7 +18,6 @@ import (
 	"posagent/internal/config"
 	"posagent/internal/event"
 	"posagent/internal/payment"
-	"posagent/internal/scanner"
 )
 
 // payChildEnv names the configuration of a re-executed test binary that
@@ -35,51 +32,23 @@ func runPayChild(path string) error {
 	if err != nil {
 		return err
 	}
-	cs := &commandScanner{r: os.Stdin}
+	cs := &stdinScanner{r: os.Stdin}
 	a, err := New(Options{Config: c, Scanner: cs, Queue: fastQueue, PaymentPoll: 50 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
 		return err
 	}
-	cs.pay = func(f []string) {
+	cs.command = func(f []string) bool {
+		if len(f) != 4 || f[0] != "pay" {
+			return false
+		}
 		_, _, err := a.Payments.Pay(ctx, payment.Request{SenceNo: f[1], OutTradeNo: f[2], TotalAmount: f[3], Subject: "kill test"})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "pay:", err)
 		}
+		return true
 	}
 	return Headless(ctx, a, os.Stdout)
-}
-
-// commandScanner scans each line of r as a code, except payment commands.
-type commandScanner struct {
-	r   io.Reader
-	pay func([]string)
-}
-
-func (s *commandScanner) Run(ctx context.Context, out chan<- scanner.Event) error {
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(s.r)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case l := <-lines:
-			if f := strings.Fields(l); len(f) == 4 && f[0] == "pay" {
-				s.pay(f)
-				continue
-			}
-			select {
-			case out <- scanner.Event{Kind: scanner.EventScan, Device: "stdin", Scan: scanner.Scan{Code: l, Source: "stdin", Time: time.Now()}}:
-			case <-ctx.Done():
-				return nil
-			}
-		}
-	}
 }
 
 func startPayChild(t *testing.T, configPath string) *child {
@@ -168,13 +137,13 @@ func TestKillDuringPayment(t *testing.T) {
 				tr, _ := srv.TradeByOutTradeNo(otn)
 				return tr.Status == alipay.TradeClosed
 			},
-			want: event.PaymentCancelled},
+			want: event.PaymentCancelled, recover: true},
 		{name: "during the cancel, not sent", killAt: event.PaymentCancelling, buyerWait: 1,
 			payer: &alipaytest.Payer{Balance: 100000, Confirm: true, NeverConfirm: true},
 			arm: func(srv *alipaytest.Server) {
 				srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{Latency: time.Minute})
 			},
-			want: event.PaymentCancelled},
+			want: event.PaymentCancelled, recover: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t)
@@ -202,7 +171,7 @@ func TestKillDuringPayment(t *testing.T) {
 			if tt.arm != nil {
 				tt.arm(srv)
 			}
-			otn := "kill-" + strings.ReplaceAll(tt.name, " ", "-")
+			otn := "kill_" + strings.NewReplacer(" ", "_", "-", "_", ",", "").Replace(tt.name)
 			otn = otn[:min(len(otn), 64)]
 			fmt.Fprintf(first.stdin, "pay %s %s 10.00\n", sence, otn)
 			first.until("state "+tt.killAt, paymentOf(otn, tt.killAt))

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func runChild(path string) error {
 	if err != nil {
 		return err
 	}
-	a, err := New(Options{Config: c, Scanner: stdinScanner{os.Stdin}, Queue: fastQueue,
+	a, err := New(Options{Config: c, Scanner: &stdinScanner{r: os.Stdin}, Queue: fastQueue,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
 		return err
@@ -63,10 +64,14 @@ func runChild(path string) error {
 	return Headless(ctx, a, os.Stdout)
 }
 
-// stdinScanner scans each line of r as a code.
-type stdinScanner struct{ r io.Reader }
+// stdinScanner scans each line of r as a code, except the lines command
+// takes (a child's orders from its test, e.g. "pay ...").
+type stdinScanner struct {
+	r       io.Reader
+	command func(fields []string) bool // nil: every line is a code
+}
 
-func (s stdinScanner) Run(ctx context.Context, out chan<- scanner.Event) error {
+func (s *stdinScanner) Run(ctx context.Context, out chan<- scanner.Event) error {
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(s.r)
@@ -79,6 +84,9 @@ func (s stdinScanner) Run(ctx context.Context, out chan<- scanner.Event) error {
 		case <-ctx.Done():
 			return nil
 		case l := <-lines:
+			if s.command != nil && s.command(strings.Fields(l)) {
+				continue
+			}
 			select {
 			case out <- scanner.Event{Kind: scanner.EventScan, Device: "stdin", Scan: scanner.Scan{Code: l, Source: "stdin", Time: time.Now()}}:
 			case <-ctx.Done():

@@ -25,7 +25,7 @@ func TestUnknownRoutesAnswerJSON(t *testing.T) {
 		{"GET", "/v1/payments/P1/refund", 404, "not_found", ""},
 		{"GET", "/v1/payments/P1", 404, "not_found", ""}, // no such payment
 		{"DELETE", "/v1/status", 405, "method_not_allowed", "GET"},
-		{"GET", "/v1/payments", 405, "method_not_allowed", "POST"},
+		{"DELETE", "/v1/payments", 405, "method_not_allowed", "GET, POST"},
 		{"DELETE", "/v1/payments/P1", 405, "method_not_allowed", "GET"},
 		{"GET", "/v1/payments/P1/cancel", 405, "method_not_allowed", "POST"},
 		{"GET", "/v1/queue/5/retry", 405, "method_not_allowed", "POST"},

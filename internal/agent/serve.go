@@ -65,10 +65,15 @@ func stdoutFailed(err error) string {
 	return "stdout failed: stopping"
 }
 
-// Idle reports whether the queue holds no pending job.
+// Idle reports whether the queue holds no pending job and no payment is
+// open: a headless demo must not stop while a POS's payment resolves.
 func (a *Agent) Idle() bool {
 	pending, _, err := a.Queue.Stats()
-	return err == nil && pending == 0
+	if err != nil || pending != 0 {
+		return false
+	}
+	open, err := a.Payments.Unfinished()
+	return err == nil && open == 0
 }
 
 // ShowQueue prints the jobs of the queue in dataDir. It opens the database

@@ -8,6 +8,11 @@ import (
 // MaxFen is the largest total_amount of a trade: 100000000 yuan.
 const MaxFen = 100000000 * 100
 
+// MaxAmountLen is the longest total_amount alipay.trade.pay takes (the
+// page's Price, max length 11): "99999999.99" fits, "100000000.00" does
+// not, so TradeAmount writes the maximum without its ".00".
+const MaxAmountLen = 11
+
 // ParseYuan reads an amount in yuan as the trade pages write it ("12.50",
 // "3", "0.01") into fen. Money is never a float: the string is checked by
 // the pages' rules (digits, at most two decimals, 0.01 to 100000000) and
@@ -40,4 +45,15 @@ func FormatFen(fen int64) string {
 		sign, fen = "-", -fen
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
+}
+
+// TradeAmount writes fen as alipay.trade.pay's total_amount: yuan with two
+// decimals, except that a whole amount too long for MaxAmountLen goes
+// without ".00" (only the maximum, "100000000", is).
+func TradeAmount(fen int64) string {
+	v := FormatFen(fen)
+	if len(v) > MaxAmountLen && fen%100 == 0 {
+		return v[:len(v)-3]
+	}
+	return v
 }

@@ -103,12 +103,13 @@ func (r *TradePayResponse) Paid() bool { return r.Code == CodeSuccess }
 // Validate checks the request against the limits of alipay.trade.pay.
 func (r TradePayRequest) Validate() error {
 	if err := firstProblem(
-		checkRequired("out_trade_no", r.OutTradeNo, 64),
+		checkTradeNo("out_trade_no", r.OutTradeNo),
 		checkEnum("scene", r.Scene, SceneBarCode),
 		checkRequired("auth_code", r.AuthCode, 32),
 		checkEnum("product_code", r.ProductCode, ProductFaceToFace),
 		checkRequired("subject", r.Subject, 256),
 		checkAmount("total_amount", r.TotalAmount, true),
+		checkLen("total_amount", r.TotalAmount, MaxAmountLen),
 		checkLen("store_id", r.StoreID, 32),
 		checkLen("operator_id", r.OperatorID, 28),
 		checkLen("terminal_id", r.TerminalID, 32),

@@ -29,6 +29,21 @@ func checkLen(field, v string, max int) *FieldError {
 	return nil
 }
 
+// checkTradeNo checks a merchant's trade number (out_trade_no): required, at
+// most 64 characters, letters, digits and underscore only (the
+// alipay.trade.pay page: "64个字符以内、可包含字母、数字、下划线").
+func checkTradeNo(field, v string) *FieldError {
+	if err := checkRequired(field, v, 64); err != nil {
+		return err
+	}
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return invalid(field, "%q: only letters, digits and underscore (found %q)", v, c)
+		}
+	}
+	return nil
+}
+
 func checkEnum(field, v string, allowed ...string) *FieldError {
 	if v != "" && !contains(allowed, v) {
 		return invalid(field, "%q: want %s", v, strings.Join(allowed, " or "))

@@ -287,7 +287,7 @@ func (s *Server) queueChange(w http.ResponseWriter, r *http.Request, done string
 		httpjson.Write(w, http.StatusOK, map[string]any{"id": id, "result": done})
 	case errors.Is(err, queue.ErrNotFound):
 		httpjson.Error(w, http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, queue.ErrNotDead), errors.Is(err, queue.ErrLeased):
+	case errors.Is(err, queue.ErrNotDead), errors.Is(err, queue.ErrLeased), errors.Is(err, queue.ErrKept):
 		httpjson.Error(w, http.StatusConflict, "conflict", err.Error())
 	default:
 		httpjson.Error(w, http.StatusInternalServerError, "queue", redact.Text(err.Error()))

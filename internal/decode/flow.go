@@ -420,7 +420,8 @@ func (f *Flow) decoded(ctx context.Context, r retry, resp *alipay.TwostageRespon
 	if f.c.Decoded != nil {
 		f.c.Decoded(ctx, id)
 	}
-	f.c.Events.Publish(event.Decoded{Stamp: event.Stamp{Time: id.At}, SenceNo: senceNo, UserID: id.UserID, UserIDMasked: redact.UserID(id.UserID), SchoolStdCode: id.SchoolStdCode, CampusNo: id.CampusNo})
+	f.c.Events.Publish(event.Decoded{Stamp: event.Stamp{Time: id.At}, SenceNo: senceNo, UserID: id.UserID, UserIDMasked: redact.UserID(id.UserID), SchoolStdCode: id.SchoolStdCode, CampusNo: id.CampusNo,
+		CodeExpiresAt: event.Millis(r.Deadline)})
 	return id
 }
 

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"posagent/internal/payment"
@@ -244,7 +245,8 @@ func (d *Demo) pay(ctx context.Context, e event.Decoded, charged map[string]bool
 		return false
 	}
 	charged[e.SenceNo] = true
-	sale.SenceNo, sale.OutTradeNo = e.SenceNo, "sale-"+e.SenceNo
+	// out_trade_no takes letters, digits and underscore only.
+	sale.SenceNo, sale.OutTradeNo = e.SenceNo, "sale_"+strings.ReplaceAll(e.SenceNo, "-", "_")
 	_, created, err := d.Payments.Pay(ctx, sale)
 	return err == nil && created
 }

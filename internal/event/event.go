@@ -109,6 +109,9 @@ type Decoded struct {
 	UserIDMasked  string `json:"user_id_masked"`
 	SchoolStdCode string `json:"school_std_code"`
 	CampusNo      string `json:"campus_no"`
+	// CodeExpiresAt is when stage two refuses the scanned code (about a
+	// minute after the scan): a payment must be asked for before it.
+	CodeExpiresAt Millis `json:"code_expires_at,omitzero"`
 }
 
 // DecodeFailed: the decode ended without a customer. Action is what the
@@ -317,6 +320,28 @@ func (e Payment) with(s Stamp) Event      { e.Stamp = s; return e }
 
 // timeLayout is RFC 3339 with milliseconds, in the event's own zone.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Millis is a time field written as the event's own time is: RFC 3339 with
+// milliseconds.
+type Millis time.Time
+
+// MarshalJSON writes m as RFC 3339 with milliseconds.
+func (m Millis) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(m).Format(timeLayout) + `"`), nil
+}
+
+// IsZero reports whether m is the zero time (then omitzero leaves it out).
+func (m Millis) IsZero() bool { return time.Time(m).IsZero() }
+
+// UnmarshalJSON reads an RFC 3339 time.
+func (m *Millis) UnmarshalJSON(b []byte) error {
+	var t time.Time
+	if err := t.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*m = Millis(t)
+	return nil
+}
 
 // MarshalJSONLine encodes e as one JSON object: "type", "time" and "seq"
 // first, then the fields of its type. The result holds no newline.

@@ -103,7 +103,7 @@ func (e *env) start(o envOpts) {
 	e.bus = event.NewBus()
 	e.sub = e.bus.Subscribe()
 	e.q, err = queue.New(e.db, queue.Options{BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond,
-		MaxProbeDelay: 50 * time.Millisecond, Events: e.bus})
+		MaxProbeDelay: 50 * time.Millisecond, Events: e.bus, Keep: KeepCancels})
 	if err != nil {
 		t.Fatal(err)
 	}

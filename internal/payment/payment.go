@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +52,16 @@ const (
 // JobKind names payment cancels in the queue.
 const JobKind = "payment_cancel"
 
+// KeepCancels is for queue.Options.Keep: a payment's cancel may not be
+// dropped, since nothing else would end the payment it cancels.
+func KeepCancels(kind string) string {
+	if kind == JobKind {
+		return "it is a payment's cancel: without it the payment would stay cancelling with nobody working on it; " +
+			"it is sent until Alipay answers (retry it if it is dead)"
+	}
+	return ""
+}
+
 // Gateway is the three trade methods of the gateway client.
 type Gateway interface {
 	TradePay(ctx context.Context, req alipay.TradePayRequest) (*alipay.TradePayResponse, error)
@@ -57,9 +69,11 @@ type Gateway interface {
 	TradeCancel(ctx context.Context, req alipay.TradeCancelRequest) (*alipay.TradeCancelResponse, error)
 }
 
-// Enqueuer stores a job durably; *queue.Queue is one.
+// Enqueuer stores a job durably, and runs a dead one again; *queue.Queue
+// is one.
 type Enqueuer interface {
 	Enqueue(ctx context.Context, j queue.Job) (queue.Job, error)
+	RetryDead(id string) error
 }
 
 // Publisher receives the payment events; *event.Bus is one.
@@ -150,6 +164,10 @@ func New(o Options) (*Service, error) {
 	if err := s.st.init(); err != nil {
 		return nil, fmt.Errorf("payment: %s: %w", o.DB.Path(), err)
 	}
+	// Whatever is open now was left by an earlier run.
+	if err := s.st.markRecovered(); err != nil {
+		return nil, fmt.Errorf("payment: %s: %w", o.DB.Path(), err)
+	}
 	return s, nil
 }
 
@@ -182,21 +200,37 @@ func (r Request) check() (int64, *Error) {
 	bad := func(format string, args ...any) (int64, *Error) {
 		return 0, refuse(http.StatusBadRequest, "bad_request", format, args...)
 	}
-	req := alipay.TradePayRequest{
-		OutTradeNo: r.OutTradeNo, AuthCode: "0", Subject: r.Subject, TotalAmount: r.TotalAmount,
-		StoreID: r.StoreID, OperatorID: r.OperatorID,
-	}
 	if r.SenceNo == "" {
 		return bad("sence_no: required (the decoded event's sence_no)")
-	}
-	if err := req.Validate(); err != nil {
-		return bad("%v", err)
 	}
 	fen, err := alipay.ParseYuan(r.TotalAmount)
 	if err != nil {
 		return bad("%v", err)
 	}
+	// The request as drive will send it, so that what the gateway would
+	// refuse is refused here, before the code is used.
+	req := alipay.TradePayRequest{
+		OutTradeNo: r.OutTradeNo, AuthCode: "0", Subject: r.Subject, TotalAmount: alipay.TradeAmount(fen),
+		StoreID: r.StoreID, OperatorID: r.OperatorID,
+	}
+	if err := req.Validate(); err != nil {
+		return bad("%v", err)
+	}
 	return fen, nil
+}
+
+// differs names the first field of req (amount in fen) that differs from
+// the payment r asked for, with both values; "" when none does.
+func (r *Record) differs(req Request, fen int64) string {
+	switch {
+	case r.SenceNo != req.SenceNo:
+		return fmt.Sprintf("sence_no (%s, now %s)", r.SenceNo, req.SenceNo)
+	case r.AmountFen != fen:
+		return fmt.Sprintf("total_amount (%s, now %s)", alipay.FormatFen(r.AmountFen), alipay.FormatFen(fen))
+	case r.Subject != req.Subject:
+		return fmt.Sprintf("subject (%q, now %q)", r.Subject, req.Subject)
+	}
+	return ""
 }
 
 // Pay starts a payment and returns it in state sending; created is false
@@ -214,10 +248,10 @@ func (s *Service) Pay(ctx context.Context, req Request) (p Payment, created bool
 		return Payment{}, false, err
 	}
 	if ok {
-		if old.SenceNo != req.SenceNo || old.AmountFen != fen || old.Subject != req.Subject {
+		if diff := old.differs(req, fen); diff != "" {
 			return Payment{}, false, refuse(http.StatusConflict, "conflict",
-				"out_trade_no %s is taken by another payment (sence_no %s, %s yuan): use a new out_trade_no for a new sale",
-				req.OutTradeNo, old.SenceNo, alipay.FormatFen(old.AmountFen))
+				"out_trade_no %s was asked before with another %s: the same request again returns that payment; use a new out_trade_no for a new sale",
+				req.OutTradeNo, diff)
 		}
 		return old.payment(), false, nil
 	}
@@ -283,6 +317,59 @@ func (s *Service) Get(outTradeNo string) (Payment, error) {
 	return rec.payment(), nil
 }
 
+// MaxList is the most payments List returns.
+const MaxList = 100
+
+// Filter selects payments for List; zero fields select all.
+type Filter struct {
+	SenceNo string
+	State   string // an event.Payment* state
+	Limit   int    // at most MaxList; MaxList when zero
+}
+
+// List returns the payments f selects, newest first (by when they were
+// asked for): a POS that lost its sale number finds the payment by the
+// customer's sence_no, or the open ones by state.
+func (s *Service) List(f Filter) ([]Payment, error) {
+	if f.Limit <= 0 || f.Limit > MaxList {
+		f.Limit = MaxList
+	}
+	var recs []Record
+	err := s.o.DB.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
+			r, err := decodeRecord(k, v)
+			if err != nil {
+				return err
+			}
+			if (f.SenceNo == "" || r.SenceNo == f.SenceNo) && (f.State == "" || r.State == f.State) {
+				recs = append(recs, r)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("payment: list: %w", err)
+	}
+	slices.SortFunc(recs, func(a, b Record) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(b.OutTradeNo, a.OutTradeNo)
+	})
+	out := make([]Payment, 0, min(len(recs), f.Limit))
+	for _, r := range recs[:min(len(recs), f.Limit)] {
+		out = append(out, r.payment())
+	}
+	return out, nil
+}
+
+// Unfinished counts the payments not in a final state: work a stopping
+// demo must wait for.
+func (s *Service) Unfinished() (int, error) {
+	open, err := s.st.open()
+	return len(open), err
+}
+
 // Cancel gives up a payment whose buyer has not confirmed (the cashier's
 // Cancel): it is cancelled with the gateway, unless it turns out paid. A
 // payment in a final state is refused (409).
@@ -332,12 +419,19 @@ func (s *Service) resume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("payment: resume: %w", err)
 	}
+	// Every open payment is told at once, as it stands and marked
+	// recovered, so that the POS sees it before it resolves (a query, a
+	// buyer's wait or a cancel may take a while) and GET says so.
+	for i := range open {
+		rec := &open[i]
+		rec.Recovered = true
+		s.set(rec, rec.State, rec.Message, rec.Action)
+	}
 	for _, rec := range open {
 		if rec.State == event.PaymentCancelling {
 			s.enqueueCancel(ctx, &rec)
 			continue
 		}
-		rec.Recovered = true
 		// The locks in Pay's order.
 		s.mu.Lock()
 		s.runMu.Lock()
@@ -375,7 +469,7 @@ func (s *Service) done(outTradeNo string) {
 func (s *Service) drive(ctx context.Context, r *run, rec Record, code string) {
 	defer s.done(rec.OutTradeNo)
 	req := alipay.TradePayRequest{
-		OutTradeNo: rec.OutTradeNo, AuthCode: code, Subject: rec.Subject, TotalAmount: alipay.FormatFen(rec.AmountFen),
+		OutTradeNo: rec.OutTradeNo, AuthCode: code, Subject: rec.Subject, TotalAmount: alipay.TradeAmount(rec.AmountFen),
 		ExtendParams: &alipay.TradePayExtendParams{DynamicTokenOutBizNo: rec.SenceNo},
 		StoreID:      rec.StoreID, OperatorID: rec.OperatorID, TerminalID: rec.TerminalID,
 	}
@@ -524,7 +618,7 @@ type cancelJob struct {
 func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 	payload, _ := json.Marshal(cancelJob{rec.OutTradeNo}) // a string: cannot fail
 	// The job must land even while stopping.
-	_, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
+	j, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
 		Kind: JobKind, Key: JobKind + "/" + rec.OutTradeNo, Payload: payload,
 		Subject:  event.Subject{SenceNo: rec.SenceNo},
 		Deadline: s.o.Now().Add(CancelLife),
@@ -532,7 +626,38 @@ func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 	if err != nil {
 		// The record says cancelling: the next start queues it again.
 		s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "err", err)
+		return
 	}
+	if j.State == queue.StateDead {
+		// A cancel that died (its deadline passed, or Alipay refused it)
+		// is sent again: the payment is not final.
+		if err := s.o.Queue.RetryDead(j.ID); err != nil {
+			s.o.Log.Error("dead payment cancel not retried", "job", j.ID, "out_trade_no", rec.OutTradeNo, "err", err)
+			return
+		}
+		s.o.Log.Info("dead payment cancel queued again", "job", j.ID, "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo)
+	}
+}
+
+// CancelDied is told that the cancel job of the payment of senceNo died
+// (event.Dead of JobKind): the payment stays cancelling, marked unresolved
+// with the reason, until the next start sends the cancel again.
+func (s *Service) CancelDied(senceNo, reason string) {
+	var otn string
+	if err := s.o.DB.View(func(tx *bbolt.Tx) error { otn = s.st.bySence(tx, senceNo); return nil }); err != nil || otn == "" {
+		s.o.Log.Error("dead payment cancel: no payment for its sence_no", "sence_no", senceNo, "err", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok, err := s.st.get(otn)
+	if err != nil || !ok || rec.Final() {
+		return
+	}
+	rec.Unresolved = true
+	s.set(&rec, event.PaymentCancelling,
+		"Unresolved: the cancel could not be completed ("+redact.Line(reason)+"); the customer may or may not have been charged.",
+		"Check this sale with Alipay; posagent sends the cancel again at its next start.")
 }
 
 // RunCancel is the queue's handler for JobKind: it queries the trade and
@@ -595,6 +720,9 @@ func (s *Service) paid(rec *Record) {
 // set moves rec to state, commits it, then publishes it.
 func (s *Service) set(rec *Record, state, message, action string) {
 	rec.State, rec.Message, rec.Action, rec.Updated = state, message, action, s.o.Now()
+	if rec.Final() {
+		rec.Unresolved = false
+	}
 	if err := s.st.put(rec); err != nil {
 		// The event still tells the truth; the next start resolves the
 		// payment again from what is on disk.

@@ -24,18 +24,20 @@ var (
 
 // Record is a payment as stored. It never holds the payment code.
 type Record struct {
-	OutTradeNo string    `json:"out_trade_no"`
-	SenceNo    string    `json:"sence_no"`
-	AmountFen  int64     `json:"amount_fen"`
-	Subject    string    `json:"subject"`
-	StoreID    string    `json:"store_id,omitempty"`
-	OperatorID string    `json:"operator_id,omitempty"`
-	TerminalID string    `json:"terminal_id,omitempty"`
-	State      string    `json:"state"` // event.Payment* states
-	TradeNo    string    `json:"trade_no,omitempty"`
-	Message    string    `json:"message,omitempty"`
-	Action     string    `json:"action,omitempty"`
-	Recovered  bool      `json:"recovered,omitempty"` // resolved after a restart
+	OutTradeNo string `json:"out_trade_no"`
+	SenceNo    string `json:"sence_no"`
+	AmountFen  int64  `json:"amount_fen"`
+	Subject    string `json:"subject"`
+	StoreID    string `json:"store_id,omitempty"`
+	OperatorID string `json:"operator_id,omitempty"`
+	TerminalID string `json:"terminal_id,omitempty"`
+	State      string `json:"state"` // event.Payment* states
+	TradeNo    string `json:"trade_no,omitempty"`
+	Message    string `json:"message,omitempty"`
+	Action     string `json:"action,omitempty"`
+	Recovered  bool   `json:"recovered,omitempty"` // resolved after a restart
+	// Unresolved: its cancel job died; the next start sends it again.
+	Unresolved bool      `json:"unresolved,omitempty"`
 	Created    time.Time `json:"created"`
 	Updated    time.Time `json:"updated"`
 	// WaitUntil is when the wait for a buyer who must confirm ends.
@@ -54,24 +56,27 @@ func (r *Record) Final() bool {
 // Payment is a payment as the POS sees it: the fields of event.Payment,
 // and when it was asked for.
 type Payment struct {
-	SenceNo     string        `json:"sence_no"`
-	OutTradeNo  string        `json:"out_trade_no"`
-	State       string        `json:"state"`
-	TotalAmount string        `json:"total_amount"`
-	Subject     string        `json:"subject"`
-	TradeNo     string        `json:"trade_no"`
-	Message     string        `json:"message"`
-	Action      string        `json:"action"`
-	Recovered   bool          `json:"recovered"`
-	Created     httpjson.Time `json:"created"`
-	Updated     httpjson.Time `json:"updated"`
+	SenceNo     string `json:"sence_no"`
+	OutTradeNo  string `json:"out_trade_no"`
+	State       string `json:"state"`
+	TotalAmount string `json:"total_amount"`
+	Subject     string `json:"subject"`
+	TradeNo     string `json:"trade_no"`
+	Message     string `json:"message"`
+	Action      string `json:"action"`
+	Recovered   bool   `json:"recovered"`
+	// Unresolved: the cancel died (deadline or refusal) and is sent again
+	// at the next start; meanwhile nobody knows the outcome.
+	Unresolved bool          `json:"unresolved"`
+	Created    httpjson.Time `json:"created"`
+	Updated    httpjson.Time `json:"updated"`
 }
 
 func (r *Record) payment() Payment {
 	return Payment{
 		SenceNo: r.SenceNo, OutTradeNo: r.OutTradeNo, State: r.State,
 		TotalAmount: alipay.FormatFen(r.AmountFen), Subject: r.Subject, TradeNo: r.TradeNo,
-		Message: r.Message, Action: r.Action, Recovered: r.Recovered,
+		Message: r.Message, Action: r.Action, Recovered: r.Recovered, Unresolved: r.Unresolved,
 		Created: httpjson.Time{Time: r.Created}, Updated: httpjson.Time{Time: r.Updated},
 	}
 }
@@ -191,4 +196,35 @@ func (s store) open() ([]Record, error) {
 		})
 	})
 	return out, err
+}
+
+// markRecovered marks every open record recovered, in one commit: they are
+// left by an earlier run, and GET says so before Run resumes them.
+func (s store) markRecovered() error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketPayments)
+		var keys, vals [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			r, err := decodeRecord(k, v)
+			if err != nil || r.Final() || r.Recovered {
+				return nil // an unreadable one is Run's to report
+			}
+			r.Recovered = true
+			nv, err := encodeRecord(&r)
+			if err != nil {
+				return err
+			}
+			keys, vals = append(keys, k), append(vals, nv)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if err := b.Put(k, vals[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

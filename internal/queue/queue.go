@@ -36,6 +36,8 @@ var (
 	ErrNotDead = errors.New("job is not dead")
 	// ErrLeased: the job is being run and cannot be dropped now.
 	ErrLeased = errors.New("job is running")
+	// ErrKept: the job is of a kind Options.Keep says may not be dropped.
+	ErrKept = errors.New("job may not be dropped")
 	// errNoLease: the lease a retry or kill was given under has ended (it
 	// ran out and another worker took the job, or its outcome is recorded),
 	// so this outcome is not recorded.
@@ -107,6 +109,14 @@ type Options struct {
 	// ended and why. New deletes any found in the dead list (left by a
 	// version without this option). Default: keep every kind.
 	Discard func(kind string) bool
+	// Keep tells the kinds of job that may not be dropped, and why (""
+	// for a kind that may): a job whose end other state waits on (a
+	// payment's cancel) would leave that state stranded. Drop refuses
+	// them with ErrKept and the reason. Default: every kind may be.
+	Keep func(kind string) (why string)
+	// Dropped is told of each job Drop deleted, so that the staff action
+	// is logged with what it removed (default: nothing).
+	Dropped func(Job)
 	// Quarantined is told of each damaged record New moves aside
 	// (default: nothing).
 	Quarantined func(error)
@@ -635,6 +645,7 @@ func (q *Queue) Drop(id string) error {
 		return fmt.Errorf("drop job %s: %w", id, err)
 	}
 	defer q.release(n, token)
+	var dropped Job
 	err = q.c.do(&op{apply: func(s *txn) error {
 		var (
 			r    record
@@ -646,10 +657,14 @@ func (q *Queue) Drop(id string) error {
 			if r, err = decodeRecord(n, v); err != nil {
 				return reject(err)
 			}
+			if err := q.kept(id, r.Kind); err != nil {
+				return reject(err)
+			}
 			if err := s.dead.Delete(u64(n)); err != nil {
 				return err
 			}
 			s.adjust(0, -1, -int64(len(v)))
+			dropped = r.job(n, StateDead)
 		} else {
 			if r, size, ok, err = s.pending(n); err != nil {
 				return reject(err)
@@ -657,16 +672,34 @@ func (q *Queue) Drop(id string) error {
 			if !ok {
 				return reject(fmt.Errorf("job %s: %w", id, ErrNotFound))
 			}
+			if err := q.kept(id, r.Kind); err != nil {
+				return reject(err)
+			}
 			if err := s.removePending(n, &r); err != nil {
 				return err
 			}
 			s.adjust(-1, 0, -int64(size))
+			dropped = r.job(n, StatePending)
 		}
 		s.dropKey(r.Key, n)
 		return nil
 	}})
 	if err != nil {
 		return fmt.Errorf("drop job: %w", err)
+	}
+	if q.opts.Dropped != nil {
+		q.opts.Dropped(dropped)
+	}
+	return nil
+}
+
+// kept is the refusal to drop job id of kind, if Options.Keep keeps it.
+func (q *Queue) kept(id, kind string) error {
+	if q.opts.Keep == nil {
+		return nil
+	}
+	if why := q.opts.Keep(kind); why != "" {
+		return fmt.Errorf("job %s (%s): %w: %s", id, kind, ErrKept, why)
 	}
 	return nil
 }

@@ -65,7 +65,7 @@ func (d *payDialog) apply(e event.Event) {
 		d.senceNo, d.who = e.SenceNo, e.UserIDMasked
 		d.customer.SetText(fmt.Sprintf(" Customer %s%s%s  sence_no %s", tagKey, tview.Escape(e.UserIDMasked), tagOff, tview.Escape(e.SenceNo)))
 		if d.otn == "" || d.final() {
-			d.outNo.SetText(fmt.Sprintf("sale-%s", d.now().Format("20060102-150405")))
+			d.outNo.SetText(fmt.Sprintf("sale_%s", d.now().Format("20060102_150405"))) // letters, digits, _ only
 		}
 	case event.Payment:
 		if e.OutTradeNo == d.otn {

@@ -48,7 +48,7 @@ func TestPayDialog(t *testing.T) {
 	h.waitFor(t, "No customer:", "scan the customer's payment code first")
 
 	h.bus.Publish(event.Decoded{SenceNo: "till1-20261203-ab000001", UserID: "2088000000000001", UserIDMasked: "2088********0001"})
-	h.waitFor(t, "Customer 2088********0001", "till1-20261203-ab000001", "sale-")
+	h.waitFor(t, "Customer 2088********0001", "till1-20261203-ab000001", "sale_")
 	h.typeText("12.50")
 	h.key(tcell.KeyTab, 0, tcell.ModNone)
 	h.typeText("Lunch set")

@@ -2,9 +2,14 @@ package alipaytest
 
 import (
 	"fmt"
+	"regexp"
 
 	"posagent/internal/alipay"
 )
+
+// tradeNoChars is the page's rule for out_trade_no: letters, digits and
+// underscore.
+var tradeNoChars = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
 // tradePay is alipay.trade.pay with a scanned code: the code must be one
 // the server issued, unexpired, unused (a code pays once), and, when it was
@@ -30,6 +35,9 @@ func (s *Server) tradePay(obj map[string]any, bizErr error) *reply {
 			return fail(alipay.SubTradeInvalidParameter, fmt.Sprintf("%s is %d characters, at most %d", p.name, n, p.max))
 		}
 		fields[p.name] = v
+	}
+	if !tradeNoChars.MatchString(fields["out_trade_no"]) {
+		return fail(alipay.SubTradeInvalidParameter, "out_trade_no may hold letters, digits and underscore only")
 	}
 	if fields["scene"] != alipay.SceneBarCode {
 		return fail(alipay.SubTradeInvalidParameter, "scene must be bar_code")

@@ -1,0 +1,73 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"posagent/internal/alipay"
+	"posagent/internal/alipay/alipaytest"
+	"posagent/internal/event"
+	"posagent/internal/queue"
+)
+
+// A cancel job that dies leaves its payment cancelling but marked
+// unresolved (GET says so), and the next start sends the cancel again.
+func TestDeadCancelIsUnresolvedAndRequeued(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.close()
+	db, err := bbolt.Open(e.dbPath, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := (store{db}).put(&Record{OutTradeNo: "od", SenceNo: "SD", AmountFen: 100, Subject: "x",
+		State: event.PaymentCancelling, Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	e.srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{SubCode: "ACQ.TRADE_STATUS_ERROR"})
+	e.start(envOpts{})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for {
+		ev, err := e.sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("no dead cancel: %v", err)
+		}
+		if d, ok := ev.(event.Dead); ok && d.Kind == JobKind {
+			e.svc.CancelDied(d.SenceNo, d.Reason) // as the agent does
+			break
+		}
+	}
+	p, err := e.svc.Get("od")
+	if err != nil || p.State != event.PaymentCancelling || !p.Unresolved || !strings.Contains(p.Message, "Unresolved") {
+		t.Fatalf("after the cancel died: %+v, %v; want cancelling, unresolved", p, err)
+	}
+	if err := e.q.Drop(deadID(t, e.q)); !errors.Is(err, queue.ErrKept) {
+		t.Errorf("dropping the dead cancel: %v, want ErrKept", err)
+	}
+
+	e.close()
+	e.srv.ClearFaults()
+	e.start(envOpts{})
+	if got := e.states("od"); got[len(got)-1] != event.PaymentCancelled {
+		t.Fatalf("after restart: %v, want it to end cancelled", got)
+	}
+	if p, _ := e.svc.Get("od"); p.Unresolved {
+		t.Errorf("cancelled payment still unresolved: %+v", p)
+	}
+}
+
+func deadID(t *testing.T, q *queue.Queue) string {
+	t.Helper()
+	dead, err := q.Dead()
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("dead jobs %+v, %v; want one", dead, err)
+	}
+	return dead[0].ID
+}
