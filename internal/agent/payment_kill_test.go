@@ -103,11 +103,16 @@ func TestKillDuringPayment(t *testing.T) {
 		killAt   string
 		ready    func(srv *alipaytest.Server, otn string) bool
 		whileOff func(srv *alipaytest.Server, otn string)
-		want     string
-		charges  int
-		recover  bool
+		// keepFaults leaves the gateway's faults armed over the restart: a
+		// request the killed agent had written may reach the gateway only
+		// after the kill, and must meet the fault it was armed for, not a
+		// healthy gateway that would charge it.
+		keepFaults bool
+		want       string
+		charges    int
+		recover    bool
 	}{
-		{name: "after the record commit", killAt: event.PaymentSending,
+		{name: "after the record commit", killAt: event.PaymentSending, keepFaults: true,
 			arm: func(srv *alipaytest.Server) {
 				srv.SetFault(alipay.MethodTradePay, alipaytest.Fault{Latency: time.Minute})
 			},
@@ -182,7 +187,9 @@ func TestKillDuringPayment(t *testing.T) {
 				t.Fatal(err)
 			}
 			first.cmd.Wait()
-			srv.ClearFaults()
+			if !tt.keepFaults {
+				srv.ClearFaults()
+			}
 			if tt.whileOff != nil {
 				tt.whileOff(srv, otn)
 			}
