@@ -16,7 +16,7 @@ var layers = [][]string{
 	{"internal/appkey", "internal/buildinfo", "internal/dbfile", "internal/endpoint", "internal/keyfile", "internal/staffpin", "internal/winsvc"},
 	{"drivers", "internal/config", "internal/httpjson", "internal/logfile", "internal/redact"},
 	{"internal/event"},
-	{"internal/alipay", "internal/event/eventtest", "internal/headless", "internal/queue", "internal/scanner", "internal/ui/checkout"},
+	{"internal/alipay", "internal/event/eventtest", "internal/eventseq", "internal/headless", "internal/queue", "internal/scanner", "internal/ui/checkout"},
 	{"internal/alipay/alipaytest", "internal/api", "internal/decode", "internal/doctor", "internal/gwhealth", "internal/payment"},
 	{"internal/coupon"},
 	{"internal/demo", "internal/ui"},

@@ -288,10 +288,11 @@ func listQueue(ctx context.Context, args []string) error {
 	case *dir == "":
 		*dir = "."
 	}
+	*dir = agent.DataDir(*dir)
 	if action != "" {
 		return agent.QueueChange(ctx, os.Stdout, *dir, action, id)
 	}
-	return agent.ShowQueue(os.Stdout, *dir)
+	return agent.ListQueue(ctx, os.Stdout, *dir)
 }
 
 func initDir(args []string) error {

@@ -26,6 +26,7 @@ import (
 	"posagent/internal/dbfile"
 	"posagent/internal/decode"
 	"posagent/internal/event"
+	"posagent/internal/eventseq"
 	"posagent/internal/gwhealth"
 	"posagent/internal/keyfile"
 	"posagent/internal/payment"
@@ -127,6 +128,9 @@ type Agent struct {
 	now          func() time.Time
 	grace        time.Duration
 	probeAtStart func(context.Context) error // Options.ProbeAtStart; nil: none
+	seq          *eventseq.Keeper
+	seqSub       *event.Subscription // what seq follows
+	seqDone      chan struct{}       // closed when seq stops following the bus
 }
 
 // New builds the agent. The database is open on return: Close it.
@@ -180,6 +184,16 @@ func New(o Options) (a *Agent, err error) {
 	defer func() {
 		if err != nil {
 			db.Close()
+		}
+	}()
+	if err := a.numberEvents(); err != nil {
+		return nil, err
+	}
+	seqSub, seqDone := a.seqSub, a.seqDone
+	defer func() {
+		if err != nil {
+			seqSub.Close()
+			<-seqDone
 		}
 	}()
 	gw := gateway{c: a.Client}
@@ -495,5 +509,28 @@ func (a *Agent) Close() error {
 		cancel()
 	}
 	a.Bus.Close()
+	<-a.seqDone
+	if err := a.seq.Stopped(a.Bus.Last()); err != nil {
+		a.log.Warn("last event seq not recorded: a stream client resuming from it will be told it may have missed events", "err", err)
+	}
 	return a.DB.Close()
+}
+
+// numberEvents continues seq from the run before (see eventseq), before
+// anything is published.
+func (a *Agent) numberEvents() error {
+	k, err := eventseq.Open(a.DB)
+	if err != nil {
+		return err
+	}
+	if err := a.Bus.SetFirst(k.First()); err != nil {
+		return fmt.Errorf("event seq: %w", err)
+	}
+	a.seq, a.seqSub, a.seqDone = k, a.Bus.Subscribe(), make(chan struct{})
+	sub, done := a.seqSub, a.seqDone
+	go func() {
+		defer close(done)
+		k.Follow(context.Background(), sub, func(err error) { a.log.Error("event seq reservation not extended", "err", err) })
+	}()
+	return nil
 }

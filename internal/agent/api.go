@@ -44,7 +44,7 @@ func (a *Agent) newAPI(o Options) error {
 	}
 	srv, err := api.New(api.Options{
 		Listen: listen, Token: token, AllowOrigins: c.AllowOrigins, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
-		Bus: a.Bus, Version: Version(), RunID: a.RunID, ValidCode: scanner.ValidPaymentCode,
+		Bus: a.Bus, FirstSeq: a.seq.First(), PrevLastSeq: a.seq.PrevLast(), Version: Version(), RunID: a.RunID, ValidCode: scanner.ValidPaymentCode,
 		Scans: a, Queue: a.Queue, Agreements: gateway{c: a.Client, h: a.Health}, Orders: appPayOrders{a.Client, a.Config.AppPay.NotifyURL, a.log, "api"},
 		Payments: payments, Log: a.log, Now: a.now,
 	})

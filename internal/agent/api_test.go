@@ -47,6 +47,9 @@ func (c *apiClient) do(method, path, body string) (int, []byte) {
 	c.t.Helper()
 	req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
@@ -148,7 +151,29 @@ func TestQueueChangeThroughAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.until("dead", isType(event.TypeDead))
+	// The listing goes through the API while the agent holds the database,
+	// also from a demo's --data directory (the data is in its data/).
+	parent := filepath.Dir(dir)
+	if got := DataDir(parent); got != parent {
+		t.Errorf("DataDir(%s) = %s: not a demo directory", parent, got)
+	}
+	demo := t.TempDir()
+	if err := os.Symlink(dir, filepath.Join(demo, "data")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, DataDir(demo)} {
+		var list bytes.Buffer
+		if err := ListQueue(context.Background(), &list, d); err != nil {
+			t.Fatalf("list in %s while the agent runs: %v", d, err)
+		}
+		if got := list.String(); !strings.Contains(got, "dead   "+j.ID+"   coupon  bad") || !strings.Contains(got, "0 pending, 1 dead") {
+			t.Errorf("list in %s:\n%s", d, got)
+		}
+	}
 	var out bytes.Buffer
+	if err := QueueChange(context.Background(), &out, dir, "retry", "abc"); err == nil || !strings.Contains(err.Error(), `job id "abc" is not a job id`) {
+		t.Errorf("retry abc: %v", err)
+	}
 	if err := QueueChange(context.Background(), &out, dir, "retry", j.ID); err != nil {
 		t.Fatalf("retry: %v", err)
 	}

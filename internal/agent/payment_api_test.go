@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -54,6 +55,8 @@ func TestPaymentThroughAPI(t *testing.T) {
 	}
 	if st, body := c.do("GET", "/v1/payments/pos_1", ""); st != 200 || !strings.Contains(string(body), `"state":"paid"`) {
 		t.Fatalf("GET: %d %s", st, body)
+	} else if ms := regexp.MustCompile(`"(created|updated)":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)"`); len(ms.FindAll(body, -1)) != 2 {
+		t.Errorf("created/updated not RFC 3339 with milliseconds: %s", body)
 	}
 	if st, body := c.do("POST", "/v1/payments", pay); st != 200 || !strings.Contains(string(body), `"state":"paid"`) {
 		t.Fatalf("the same request again: %d %s", st, body)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 
 	"posagent/internal/buildinfo"
 	"posagent/internal/config"
@@ -15,7 +14,8 @@ import (
 // commit: "v1.2.0 (0123456789ab)", or "v0.1.0-dev (…)" outside a release.
 func Version() string { return buildinfo.Read().Short() }
 
-// newRunID tells one run from the next: seq starts again at 1 in each.
+// newRunID tells one run from the next (seq goes on across runs: it does
+// not say where one ends).
 func newRunID() string {
 	var b [8]byte
 	rand.Read(b[:])
@@ -53,13 +53,16 @@ func (a *Agent) started() event.Started {
 }
 
 // stopReason says why Run is ending: its own error, else the cause its
-// context was cancelled with (a signal, staff quitting the UI, the demo's
-// end), else "stopped".
+// context was cancelled with (a signal: signal.NotifyContext's cause says
+// which, e.g. "terminated signal received"; staff quitting the UI; the
+// demo's end), else "stopped" (a plain cancel).
 func stopReason(ctx context.Context, err error) string {
 	if err != nil {
 		return err.Error()
 	}
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+	// A signal's cause is a context.Canceled too (errors.Is): only the
+	// bare one says nothing.
+	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
 		return cause.Error()
 	}
 	return "stopped"

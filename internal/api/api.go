@@ -81,14 +81,20 @@ type Options struct {
 	// loopback.
 	TLSCert, TLSKey string
 
-	Bus        *event.Bus
-	Version    string
-	RunID      string
-	ValidCode  func(code string) error // the scanner's validation of a payment code
-	Scans      Scans
-	Queue      Queue
-	Agreements Agreements
-	Orders     Orders
+	Bus *event.Bus
+	// FirstSeq is the seq of this run's first event (1 when zero): a
+	// Last-Event-ID below it names an event of an earlier run.
+	FirstSeq uint64
+	// PrevLastSeq is the last seq of the earlier run if it stopped cleanly
+	// (0: unknown); a client resuming from it missed nothing.
+	PrevLastSeq uint64
+	Version     string
+	RunID       string
+	ValidCode   func(code string) error // the scanner's validation of a payment code
+	Scans       Scans
+	Queue       Queue
+	Agreements  Agreements
+	Orders      Orders
 	// Payments serves /v1/payments and below, behind the same checks as
 	// every route; nil answers 503.
 	Payments http.Handler
@@ -193,7 +199,11 @@ func New(o Options) (*Server, error) {
 	}
 	s.url = scheme + "://" + net.JoinHostPort(shown, s.port)
 	s.metrics = newMetrics()
+	if o.FirstSeq == 0 {
+		o.FirstSeq = 1
+	}
 	s.hub = newHub(o.Bus.Subscribe(), o.RingSize, o.ClientBuffer, s.metrics)
+	s.hub.first, s.hub.prevLast = o.FirstSeq, o.PrevLastSeq
 	s.routesInit()
 	s.srv = &http.Server{
 		Handler:           s,
@@ -303,14 +313,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// hostAllowed: a loopback name or the configured host, on this port.
+// hostAllowed: a loopback name or the configured host, with this port. A
+// Host without a port names the scheme's default port, as browsers send it
+// (they always include any other): on any other port it is refused, so
+// that a page served from a rebound name with no port cannot reach the till.
 func (s *Server) hostAllowed(hostport string) bool {
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil {
-		host, port = hostport, ""
+		host, port = hostport, "80"
+		if strings.HasPrefix(s.url, "https:") {
+			port = "443"
+		}
 	}
 	host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	return s.hosts[host] && (port == "" || port == s.port)
+	return s.hosts[host] && port == s.port
 }
 
 func (s *Server) authorized(r *http.Request) bool {

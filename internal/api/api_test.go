@@ -58,7 +58,8 @@ func TestHostCheck(t *testing.T) {
 		{"localhost:" + port, 200},
 		{"LOCALHOST:" + port, 200},
 		{"[::1]:" + port, 200},
-		{"localhost", 200},
+		{"localhost", 403}, // port 80: not this listener's
+		{"127.0.0.1", 403},
 		{"evil.example:" + port, 403},
 		{"evil.example", 403},
 		{"127.0.0.1.evil.example:" + port, 403},
@@ -75,6 +76,21 @@ func TestHostCheck(t *testing.T) {
 		})
 	}
 	// /healthz too: a rebinding page learns nothing.
+	// On the scheme's default port a browser sends no port.
+	for _, tc := range []struct {
+		url, port, host string
+		ok              bool
+	}{
+		{"http://127.0.0.1:80", "80", "127.0.0.1", true},
+		{"https://127.0.0.1:443", "443", "localhost", true},
+		{"https://127.0.0.1:443", "443", "127.0.0.1:443", true},
+		{"http://127.0.0.1:443", "443", "127.0.0.1", false},
+	} {
+		s := &Server{url: tc.url, port: tc.port, hosts: listenerNames("127.0.0.1")}
+		if got := s.hostAllowed(tc.host); got != tc.ok {
+			t.Errorf("%s, Host %s: allowed %v, want %v", tc.url, tc.host, got, tc.ok)
+		}
+	}
 	if st, _, _ := ts.do(t, "GET", "/healthz", "", "Host", "evil.example:"+port); st != 403 {
 		t.Errorf("healthz with a foreign Host: %d", st)
 	}

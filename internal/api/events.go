@@ -12,8 +12,10 @@ import (
 // "data:" its JSON line. Last-Event-ID (the header a browser's EventSource
 // sends when it reconnects, or the last_event_id query parameter) resumes
 // after that seq from the ring; when the ring no longer holds all of what
-// followed, a "gap" event first says how many events are lost. Without it
-// the stream starts with the next event published.
+// followed, a "gap" event first says how many events are lost. An id of an
+// earlier run (seq continues across runs, see eventseq) replays this run
+// from its started event, after a "gap" unless the id was that run's last.
+// Without it the stream starts with the next event published.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
@@ -29,7 +31,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		lastID = n
 	}
-	c, backlog, missed, ok := s.hub.attach(resume, lastID)
+	c, backlog, g, ok := s.hub.attach(resume, lastID)
 	if !ok {
 		unavailable(w, "the agent is stopping")
 		return
@@ -53,8 +55,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	// A reconnecting browser waits retry ms; a second is enough on loopback.
 	buf := append(make([]byte, 0, 4096), "retry: 1000\n\n"...)
-	if missed > 0 {
-		buf = fmt.Appendf(buf, "event: gap\ndata: {\"type\":\"gap\",\"after\":%d,\"missed\":%d}\n\n", lastID, missed)
+	if g.any() {
+		buf = fmt.Appendf(buf, "event: gap\ndata: {\"type\":\"gap\",\"after\":%d,\"missed\":%d,\"earlier_run\":%t}\n\n", g.after, g.missed, g.earlier)
 	}
 	for _, en := range backlog {
 		buf = appendEntry(buf, en)

@@ -117,6 +117,64 @@ func TestRingOverflowGap(t *testing.T) {
 	}
 }
 
+// A client resuming across a restart gets the new run from its started
+// event, never taken for a position in it; a gap comes first unless its id
+// was the earlier run's last of a clean stop.
+func TestResumeAcrossRuns(t *testing.T) {
+	run1 := newTestServer(t, nil)
+	for range 5 {
+		run1.bus.Publish(gw(event.GatewayUp))
+	}
+	waitSeq(t, run1, 5)
+	if got := ids(run1.stream(t, "2").read(t, 3)); strings.Join(got, ",") != "3,4,5" {
+		t.Fatalf("run 1 resumed at %v", got)
+	}
+	// Run 2 of the same data_dir: seq goes on above run 1's reservation.
+	const first = 1_000_001
+	run2 := newTestServer(t, func(o *Options) {
+		if err := o.Bus.SetFirst(first); err != nil {
+			t.Fatal(err)
+		}
+		o.FirstSeq, o.PrevLastSeq = first, 5
+	})
+	run2.bus.Publish(event.Started{RunID: "run2"})
+	run2.bus.Publish(gw(event.GatewayDown))
+	waitSeq(t, run2, first+1)
+	for _, tc := range []struct {
+		lastID  string
+		gap     bool
+		earlier bool
+		ids     string
+	}{
+		{"2", true, true, "1000001,1000002"},         // missed 3..5 of run 1
+		{"5", false, false, "1000001,1000002"},       // run 1's clean last: nothing missed
+		{"0", true, true, "1000001,1000002"},         // from the very start
+		{"1000000", false, false, "1000001,1000002"}, // just before this run's first
+		{"1000001", false, false, "1000002"},
+		{"9999999", true, true, "1000001,1000002"}, // not of this run
+	} {
+		evs := run2.stream(t, tc.lastID).read(t, len(strings.Split(tc.ids, ","))+map[bool]int{true: 1}[tc.gap])
+		if tc.gap {
+			var g map[string]any
+			if evs[0].event != "gap" || json.Unmarshal([]byte(evs[0].data), &g) != nil || g["earlier_run"] != tc.earlier || g["after"] != mustFloat(tc.lastID) {
+				t.Errorf("Last-Event-ID %s: first %+v, want a gap after it (earlier_run %v)", tc.lastID, evs[0], tc.earlier)
+			}
+			evs = evs[1:]
+		} else if evs[0].event == "gap" {
+			t.Errorf("Last-Event-ID %s: unexpected gap %s", tc.lastID, evs[0].data)
+			continue
+		}
+		if got := strings.Join(ids(evs), ","); got != tc.ids {
+			t.Errorf("Last-Event-ID %s: ids %s, want %s", tc.lastID, got, tc.ids)
+		}
+	}
+}
+
+func mustFloat(s string) float64 {
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
+}
+
 // stalledClient opens a stream and never reads it.
 func stalledClient(t testing.TB, ts *testServer) net.Conn {
 	t.Helper()
@@ -128,7 +186,7 @@ func stalledClient(t testing.TB, ts *testServer) net.Conn {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetReadBuffer(4096)
 	}
-	fmt.Fprintf(conn, "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n", testToken)
+	fmt.Fprintf(conn, "GET /v1/events HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", strings.TrimPrefix(ts.URL(), "http://"), testToken)
 	return conn
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,17 +29,17 @@ type Status struct {
 // "unreachable" (an outage) or "config" (answers that do not verify against
 // the configured Alipay key: staff must fix the key).
 type GatewayStatus struct {
-	State  string     `json:"state"` // up, down, unknown
-	Since  *time.Time `json:"since"`
-	Cause  string     `json:"cause"`
-	Detail string     `json:"detail"`
+	State  string         `json:"state"` // up, down, unknown
+	Since  *httpjson.Time `json:"since"`
+	Cause  string         `json:"cause"`
+	Detail string         `json:"detail"`
 }
 
 // ScannerStatus is the scanner's last reported state.
 type ScannerStatus struct {
-	State  string     `json:"state"` // connected, disconnected, unknown
-	Device string     `json:"device"`
-	Since  *time.Time `json:"since"`
+	State  string         `json:"state"` // connected, disconnected, unknown
+	Device string         `json:"device"`
+	Since  *httpjson.Time `json:"since"`
 }
 
 // QueueStatus counts the retry queue's jobs.
@@ -220,25 +221,26 @@ func (s *Server) appPayOrder(w http.ResponseWriter, r *http.Request) {
 // Job is a queued job as the API shows it: never its payload (a decode
 // retry holds a payment code).
 type Job struct {
-	ID           string    `json:"id"`
-	Kind         string    `json:"kind"`
-	State        string    `json:"state"` // pending, running, dead
-	SenceNo      string    `json:"sence_no"`
-	TplID        string    `json:"tpl_id,omitempty"`
-	SerialNumber string    `json:"serial_number,omitempty"`
-	Attempts     int       `json:"attempts"`
-	NextAt       time.Time `json:"next_at"`
-	Deadline     time.Time `json:"deadline"`
-	Created      time.Time `json:"created"`
-	LastError    string    `json:"last_error"`
+	ID           string        `json:"id"`
+	Kind         string        `json:"kind"`
+	Key          string        `json:"key"`
+	State        string        `json:"state"` // pending, running, dead
+	SenceNo      string        `json:"sence_no"`
+	TplID        string        `json:"tpl_id,omitempty"`
+	SerialNumber string        `json:"serial_number,omitempty"`
+	Attempts     int           `json:"attempts"`
+	NextAt       httpjson.Time `json:"next_at"`
+	Deadline     httpjson.Time `json:"deadline"`
+	Created      httpjson.Time `json:"created"`
+	LastError    string        `json:"last_error"`
 }
 
 func jobsOf(js []queue.Job) []Job {
 	out := make([]Job, 0, len(js))
 	for _, j := range js {
-		out = append(out, Job{ID: j.ID, Kind: j.Kind, State: string(j.State), SenceNo: j.Subject.SenceNo,
+		out = append(out, Job{ID: j.ID, Kind: j.Kind, Key: j.Key, State: string(j.State), SenceNo: j.Subject.SenceNo,
 			TplID: j.Subject.TplID, SerialNumber: j.Subject.SerialNumber, Attempts: j.Attempts,
-			NextAt: j.NextAt, Deadline: j.Deadline, Created: j.Created, LastError: redact.Text(j.LastError)})
+			NextAt: httpjson.Time{Time: j.NextAt}, Deadline: httpjson.Time{Time: j.Deadline}, Created: httpjson.Time{Time: j.Created}, LastError: redact.Text(j.LastError)})
 	}
 	return out
 }
@@ -275,6 +277,10 @@ func (s *Server) queueChange(w http.ResponseWriter, r *http.Request, done string
 		return
 	}
 	id := r.PathValue("id")
+	if n, err := strconv.ParseUint(id, 10, 64); err != nil || n == 0 {
+		badRequest(w, "job id "+strconv.Quote(id)+" is not a job id: a whole number from 1 (GET /v1/queue lists them)")
+		return
+	}
 	err := change(id)
 	switch {
 	case err == nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -65,21 +66,27 @@ func TestBadInput(t *testing.T) {
 		name, path, body string
 		status           int
 		says             string
+		ctype            []string // the Content-Type header, if not application/json ("" drops it)
 	}{
-		{"malformed code", "/v1/scans", `{"code":"12ab"}`, 400, "not an Alipay payment code"},
-		{"malformed JSON", "/v1/scans", `{"code":`, 400, "body"},
-		{"not JSON", "/v1/scans", `code=28`, 400, "not JSON"},
-		{"wrong type", "/v1/scans", `{"code":286861260475412123}`, 400, "code: want string"},
-		{"unknown field", "/v1/scans", `{"code":"286861260475412123","amount":"1"}`, 400, `unknown field \"amount\"`},
-		{"two values", "/v1/scans", `{"code":"286861260475412123"}{}`, 400, "more than one"},
-		{"empty", "/v1/scans", ``, 400, "empty"},
-		{"oversized", "/v1/scans", `{"code":"` + strings.Repeat("2", 70<<10) + `"}`, 413, "over"},
-		{"agreement missing field", "/v1/agreements/confirm", `{"agreement_no":"A1","apply_token":"T"}`, 400, "auth_confirm_no"},
-		{"agreement unknown field", "/v1/agreements/confirm", `{"agreement_no":"A1","sms":"1"}`, 400, `unknown field \"sms\"`},
-		{"order wrong type", "/v1/app-pay/orders", `{"total_amount":12.5}`, 400, "total_amount"},
+		{"malformed code", "/v1/scans", `{"code":"12ab"}`, 400, "not an Alipay payment code", nil},
+		{"malformed JSON", "/v1/scans", `{"code":`, 400, "body", nil},
+		{"not JSON", "/v1/scans", `code=28`, 400, "not JSON", nil},
+		{"wrong type", "/v1/scans", `{"code":286861260475412123}`, 400, "code: want string", nil},
+		{"unknown field", "/v1/scans", `{"code":"286861260475412123","amount":"1"}`, 400, `unknown field \"amount\"`, nil},
+		{"two values", "/v1/scans", `{"code":"286861260475412123"}{}`, 400, "more than one", nil},
+		{"empty", "/v1/scans", ``, 400, "empty", nil},
+		{"oversized", "/v1/scans", `{"code":"` + strings.Repeat("2", 70<<10) + `"}`, 413, "over", nil},
+		{"agreement missing field", "/v1/agreements/confirm", `{"agreement_no":"A1","apply_token":"T"}`, 400, "auth_confirm_no", nil},
+		{"agreement unknown field", "/v1/agreements/confirm", `{"agreement_no":"A1","sms":"1"}`, 400, `unknown field \"sms\"`, nil},
+		{"order wrong type", "/v1/app-pay/orders", `{"total_amount":12.5}`, 400, "total_amount", nil},
+		// A browser's cross-site "simple" POST (no preflight) carries
+		// text/plain or a form: refused like a missing type.
+		{"no Content-Type", "/v1/scans", `{"code":"286861260475412123"}`, 415, "Content-Type: application/json", []string{"Content-Type", ""}},
+		{"text/plain", "/v1/scans", `{"code":"286861260475412123"}`, 415, "text/plain", []string{"Content-Type", "text/plain"}},
+		{"form", "/v1/agreements/confirm", `a=b`, 415, "application/x-www-form-urlencoded", []string{"Content-Type", "application/x-www-form-urlencoded"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, _, body := ts.do(t, "POST", tc.path, tc.body)
+			st, _, body := ts.do(t, "POST", tc.path, tc.body, tc.ctype...)
 			if st != tc.status || !strings.Contains(body, tc.says) {
 				t.Fatalf("%d %s, want %d saying %q", st, body, tc.status, tc.says)
 			}
@@ -200,7 +207,8 @@ func TestQueueRetryDrop(t *testing.T) {
 	}{
 		{"POST", "/v1/queue/" + pending.ID + "/retry", 409, "conflict"},
 		{"POST", "/v1/queue/999/retry", 404, "not_found"},
-		{"POST", "/v1/queue/x/retry", 404, "not_found"},
+		{"POST", "/v1/queue/x/retry", 400, "bad_request"},
+		{"DELETE", "/v1/queue/0", 400, "bad_request"},
 		{"POST", "/v1/queue/" + dead.ID + "/retry", 200, ""},
 		{"DELETE", "/v1/queue/" + pending.ID, 200, ""},
 		{"DELETE", "/v1/queue/" + pending.ID, 404, "not_found"},
@@ -221,8 +229,13 @@ func TestStatusAndMetrics(t *testing.T) {
 	if _, err := q.Enqueue(context.Background(), queue.Job{Kind: "coupon", Key: "k"}); err != nil {
 		t.Fatal(err)
 	}
-	ts := newTestServer(t, func(o *Options) { o.Queue = q; o.Scans = &fakeScans{}; o.ValidCode = validCode })
+	pay := http.NewServeMux()
+	pay.HandleFunc("GET /v1/payments/{out_trade_no}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) })
+	ts := newTestServer(t, func(o *Options) { o.Queue = q; o.Scans = &fakeScans{}; o.ValidCode = validCode; o.Payments = pay })
 	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for _, state := range []string{event.PaymentSending, event.PaymentPaid, event.PaymentPaid, event.PaymentUnknown, event.PaymentRefunded, event.PaymentCancelled, event.PaymentFailed} {
+		ts.bus.Publish(event.Payment{SenceNo: "S1", OutTradeNo: "POS-77", State: state, TotalAmount: "1.00"})
+	}
 	ts.bus.Publish(event.Gateway{Stamp: event.Stamp{Time: at}, State: event.GatewayDown})
 	ts.bus.Publish(event.Scanner{State: event.ScannerConnected, Device: "sim"})
 	ts.bus.Publish(event.Scan{SenceNo: "S1", CodeMasked: "28************2123", Source: "sim"})
@@ -230,15 +243,17 @@ func TestStatusAndMetrics(t *testing.T) {
 	ts.bus.Publish(event.DecodeFailed{SenceNo: "S2", SubCode: "CODE_EXPIRED"})
 	ts.bus.Publish(event.CouponIssued{SenceNo: "S1", TplID: "tplA"})
 	ts.bus.Publish(event.Gateway{Stamp: event.Stamp{Time: at.Add(time.Minute)}, State: event.GatewayUp})
-	waitSeq(t, ts, 7)
+	waitSeq(t, ts, 14)
 	ts.do(t, "POST", "/v1/scans", `{"code":"12"}`)
+	ts.do(t, "GET", "/v1/payments/POS-77", "")
+	ts.do(t, "GET", "/v1/payments/POS-78", "")
 
 	st, _, body := ts.do(t, "GET", "/v1/status", "")
 	var s Status
 	if st != 200 || json.Unmarshal([]byte(body), &s) != nil {
 		t.Fatalf("status: %d %s", st, body)
 	}
-	if s.Version != "test" || s.RunID != "run1" || s.LastSeq != 7 || s.Gateway.State != "up" || s.Gateway.Since == nil ||
+	if s.Version != "test" || s.RunID != "run1" || s.LastSeq != 14 || s.Gateway.State != "up" || s.Gateway.Since == nil ||
 		!s.Gateway.Since.Equal(at.Add(time.Minute)) || s.Scanner.State != "connected" || s.Scanner.Device != "sim" ||
 		s.Queue.Pending != 1 || s.Customer == nil || s.Customer.SenceNo != "S1" || s.Customer.UserIDMasked != "2088********0001" ||
 		!s.Customer.DecodedAt.Equal(at) {
@@ -246,6 +261,15 @@ func TestStatusAndMetrics(t *testing.T) {
 	}
 	if strings.Contains(body, "2088000000000001") {
 		t.Errorf("status shows the full user_id: %s", body)
+	}
+	// Times as events write them: RFC 3339 with milliseconds.
+	for _, want := range []string{`"since":"2026-11-22T10:01:00.000Z"`, `"decoded_at":"2026-11-22T10:00:00.000Z"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("status has no %s: %s", want, body)
+		}
+	}
+	if _, _, list := ts.do(t, "GET", "/v1/queue", ""); !regexp.MustCompile(`"next_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)"`).MatchString(list) {
+		t.Errorf("queue next_at not in milliseconds: %s", list)
 	}
 
 	st, h, body := ts.do(t, "GET", "/metrics", "")
@@ -261,15 +285,23 @@ func TestStatusAndMetrics(t *testing.T) {
 		`posagent_queue_jobs{state="pending"} 1`,
 		"posagent_queue_oldest_age_seconds ",
 		"posagent_sse_clients 0\n",
-		`posagent_http_request_duration_seconds_bucket{route="POST /v1/scans",le="+Inf"} 1`,
-		`posagent_http_request_duration_seconds_count{route="GET /v1/status"} 1`,
+		`posagent_http_request_duration_seconds_bucket{method="POST",route="/v1/scans",le="+Inf"} 1`,
+		`posagent_http_request_duration_seconds_count{method="GET",route="/v1/status"} 1`,
+		`posagent_http_request_duration_seconds_count{method="GET",route="/v1/payments/{out_trade_no}"} 2`,
+		`posagent_payments_total{state="paid"} 2`,
+		`posagent_payments_total{state="failed"} 1`,
+		`posagent_payments_total{state="cancelled"} 1`,
+		`posagent_payments_total{state="refunded"} 1`,
 		"# TYPE posagent_http_request_duration_seconds histogram",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
-	for _, leak := range []string{"2088000000000001", "S1", testToken, "28****"} {
+	if strings.Contains(body, `state="sending"`) || strings.Contains(body, `state="unknown"`) {
+		t.Errorf("payments counted before their final state:\n%s", body)
+	}
+	for _, leak := range []string{"2088000000000001", "S1", testToken, "28****", "POS-77"} {
 		if strings.Contains(body, leak) {
 			t.Errorf("metrics hold %q", leak)
 		}

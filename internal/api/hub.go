@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"posagent/internal/event"
+	"posagent/internal/httpjson"
 	"posagent/internal/redact"
 )
 
@@ -26,6 +27,9 @@ type hub struct {
 	sub     *event.Subscription
 	metrics *metrics
 	buffer  int
+	// first is the seq of this run's first event; prevLast the earlier
+	// run's last if it stopped cleanly (0: unknown).
+	first, prevLast uint64
 
 	mu      sync.Mutex
 	ring    []entry // circular, len == cap once full
@@ -51,9 +55,9 @@ type status struct {
 }
 
 type customer struct {
-	SenceNo      string    `json:"sence_no"`
-	UserIDMasked string    `json:"user_id_masked"`
-	DecodedAt    time.Time `json:"decoded_at"`
+	SenceNo      string        `json:"sence_no"`
+	UserIDMasked string        `json:"user_id_masked"`
+	DecodedAt    httpjson.Time `json:"decoded_at"`
 }
 
 // client is one stream. ch is closed when the client is cut off or the hub
@@ -64,8 +68,9 @@ type client struct {
 }
 
 func newHub(sub *event.Subscription, size, buffer int, m *metrics) *hub {
+	// first is 1 until New says otherwise.
 	ctx, stop := context.WithCancel(context.Background())
-	return &hub{sub: sub, metrics: m, buffer: buffer, ring: make([]entry, 0, size),
+	return &hub{sub: sub, metrics: m, buffer: buffer, first: 1, ring: make([]entry, 0, size),
 		clients: map[*client]struct{}{}, done: make(chan struct{}), ctx: ctx, stop: stop}
 }
 
@@ -132,7 +137,7 @@ func (h *hub) learn(e event.Event) {
 	case event.Scanner:
 		st.scanner, st.device, st.scannerSince = e.State, e.Device, e.When()
 	case event.Decoded:
-		st.customer = &customer{SenceNo: e.SenceNo, UserIDMasked: redact.UserID(e.UserID), DecodedAt: e.When()}
+		st.customer = &customer{SenceNo: e.SenceNo, UserIDMasked: redact.UserID(e.UserID), DecodedAt: httpjson.Time{Time: e.When()}}
 	}
 }
 
@@ -142,28 +147,41 @@ func (h *hub) status() status {
 	return h.state
 }
 
+// gap is what a resuming client is told it missed before its backlog.
+type gap struct {
+	after, missed uint64
+	// earlier: the client's id is from an earlier run, whose events after
+	// it (if any: not when it is that run's clean last) are not kept.
+	earlier bool
+}
+
+func (g gap) any() bool { return g.missed > 0 || g.earlier }
+
 // attach registers a client and returns the ring's events after lastID
-// (all of them when resume is false: none), and how many events after
-// lastID the ring no longer holds.
-func (h *hub) attach(resume bool, lastID uint64) (c *client, backlog []entry, missed uint64, ok bool) {
+// (none when resume is false), and what the client missed: events after
+// lastID that the ring no longer holds, or an earlier run's. An id that
+// is not of this run (below its first seq, or above its last) is from an
+// earlier run: the client gets this run from its start.
+func (h *hub) attach(resume bool, lastID uint64) (c *client, backlog []entry, g gap, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, nil, 0, false
+		return nil, nil, gap{}, false
 	}
 	c = &client{ch: make(chan entry, h.buffer)}
 	h.clients[c] = struct{}{}
 	h.metrics.clients.Add(1)
 	if !resume {
-		return c, nil, 0, true
+		return c, nil, gap{}, true
+	}
+	g.after = lastID
+	if lastID < h.first-1 || lastID > max(h.state.lastSeq, h.first-1) {
+		g.earlier = h.prevLast == 0 || lastID != h.prevLast
+		lastID = h.first - 1
 	}
 	ordered := h.ordered()
-	if lastID > h.state.lastSeq {
-		// An id from another run (seq starts again at 1): all we have.
-		lastID = 0
-	}
 	if len(ordered) > 0 && ordered[0].seq > lastID+1 {
-		missed = ordered[0].seq - lastID - 1
+		g.missed = ordered[0].seq - lastID - 1
 	}
 	for i, en := range ordered {
 		if en.seq > lastID {
@@ -171,7 +189,7 @@ func (h *hub) attach(resume bool, lastID uint64) (c *client, backlog []entry, mi
 			break
 		}
 	}
-	return c, backlog, missed, true
+	return c, backlog, g, true
 }
 
 // ordered returns the ring oldest first, as a new slice.

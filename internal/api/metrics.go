@@ -2,10 +2,12 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,9 +27,15 @@ type metrics struct {
 	events   map[event.Type]uint64
 	decodes  map[string]uint64 // result: decoded, or the decode_failed sub_code
 	coupons  map[string]uint64 // issued, failed
+	payments map[string]uint64 // final state: paid, failed, cancelled, refunded
 	gateway  float64           // 1 up, 0 down, -1 unknown
-	requests map[string]*histogram
+	requests map[requestKey]*histogram
 }
+
+// requestKey labels a request's latency: its method and the pattern of the
+// route that served it (never the path itself: it may hold an
+// out_trade_no).
+type requestKey struct{ method, route string }
 
 // latencyBuckets are the upper bounds, in seconds, of the request latency
 // histogram: a loopback API answers in well under a millisecond, a gateway
@@ -42,7 +50,7 @@ type histogram struct {
 
 func newMetrics() *metrics {
 	return &metrics{events: map[event.Type]uint64{}, decodes: map[string]uint64{}, coupons: map[string]uint64{},
-		gateway: -1, requests: map[string]*histogram{}}
+		payments: map[string]uint64{}, gateway: -1, requests: map[requestKey]*histogram{}}
 }
 
 func (m *metrics) observe(e event.Event) {
@@ -58,6 +66,11 @@ func (m *metrics) observe(e event.Event) {
 		m.coupons["issued"]++
 	case event.CouponFailed:
 		m.coupons["failed"]++
+	case event.Payment:
+		switch e.State {
+		case event.PaymentPaid, event.PaymentFailed, event.PaymentCancelled, event.PaymentRefunded:
+			m.payments[e.State]++
+		}
 	case event.Gateway:
 		m.gateway = 0
 		if e.State == event.GatewayUp {
@@ -66,24 +79,48 @@ func (m *metrics) observe(e event.Event) {
 	}
 }
 
-// timed records the latency of route's requests.
-func (m *metrics) timed(route string, h http.HandlerFunc) http.HandlerFunc {
+// timed records the latency of h's requests by method and route pattern:
+// the pattern h's own mux matched when it has one (the payments' routes),
+// else the route it was registered for.
+func (m *metrics) timed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h(w, r)
 		d := time.Since(start).Seconds()
+		k := requestKey{method: methodLabel(r.Method), route: routeLabel(r.Pattern)}
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		hg := m.requests[route]
+		hg := m.requests[k]
 		if hg == nil {
 			hg = &histogram{counts: make([]uint64, len(latencyBuckets)+1)}
-			m.requests[route] = hg
+			m.requests[k] = hg
 		}
 		i, _ := slices.BinarySearch(latencyBuckets, d)
 		hg.counts[i]++
 		hg.sum += d
 		hg.n++
 	}
+}
+
+// methodLabel keeps the label's values few: a client may send any word.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
+}
+
+// routeLabel is a mux pattern's path ("GET /v1/payments/{out_trade_no}" →
+// "/v1/payments/{out_trade_no}"); "unmatched" for a catch-all.
+func routeLabel(pattern string) string {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		pattern = path
+	}
+	if pattern == "" || pattern == "/" {
+		return "unmatched"
+	}
+	return pattern
 }
 
 // serveMetrics writes the Prometheus text exposition format (version
@@ -124,6 +161,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	labelled("posagent_decodes_total", "result", m.decodes)
 	family("posagent_coupons_total", "counter", "Coupons ended, by result: issued or failed.")
 	labelled("posagent_coupons_total", "result", m.coupons)
+	family("posagent_payments_total", "counter", "Payments ended, by final state: paid, failed, cancelled or refunded.")
+	labelled("posagent_payments_total", "state", m.payments)
 	family("posagent_gateway_up", "gauge", "1 while the Alipay gateway answers, 0 while it is down, -1 before it is known.")
 	fmt.Fprintf(&bw, "posagent_gateway_up %g\n", m.gateway)
 	if qerr == nil {
@@ -136,15 +175,17 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(&bw, "posagent_sse_clients %d\n", m.clients.Load())
 	family("posagent_sse_cutoffs_total", "counter", "Event stream clients cut off for falling behind.")
 	fmt.Fprintf(&bw, "posagent_sse_cutoffs_total %d\n", m.cutOffs.Load())
-	family("posagent_http_request_duration_seconds", "histogram", "Latency of API requests, by route.")
-	routes := make([]string, 0, len(m.requests))
+	family("posagent_http_request_duration_seconds", "histogram", "Latency of API requests, by method and route pattern.")
+	keys := make([]requestKey, 0, len(m.requests))
 	for k := range m.requests {
-		routes = append(routes, k)
+		keys = append(keys, k)
 	}
-	slices.Sort(routes)
-	for _, rt := range routes {
-		hg := m.requests[rt]
-		label := "route=" + strconv.Quote(rt)
+	slices.SortFunc(keys, func(a, b requestKey) int {
+		return cmp.Or(strings.Compare(a.route, b.route), strings.Compare(a.method, b.method))
+	})
+	for _, k := range keys {
+		hg := m.requests[k]
+		label := "method=" + strconv.Quote(k.method) + ",route=" + strconv.Quote(k.route)
 		var cum uint64
 		for i, le := range latencyBuckets {
 			cum += hg.counts[i]

@@ -30,7 +30,7 @@ func (s *Server) routesInit() {
 			unavailable(w, "payments are not available in this posagent")
 		})
 	}
-	timed := s.metrics.timed("/v1/payments", payments.ServeHTTP)
+	timed := s.metrics.timed(payments.ServeHTTP)
 	s.mux.HandleFunc("/v1/payments", timed)
 	s.mux.HandleFunc("/v1/payments/", timed)
 	allowed := map[string][]string{}
@@ -57,7 +57,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 		s.mux.HandleFunc(pattern, h)
 		return
 	}
-	s.mux.HandleFunc(pattern, s.metrics.timed(pattern, h))
+	s.mux.HandleFunc(pattern, s.metrics.timed(h))
 }
 
 // Routes lists the routes served, as "METHOD /path" (payments aside: they
@@ -76,9 +76,9 @@ func unavailable(w http.ResponseWriter, msg string) {
 	httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", msg)
 }
 
-func since(t time.Time) *time.Time {
+func since(t time.Time) *httpjson.Time {
 	if t.IsZero() {
 		return nil
 	}
-	return &t
+	return &httpjson.Time{Time: t}
 }

@@ -27,11 +27,48 @@ type Bus struct {
 	now     func() time.Time
 	backlog int
 	seq     uint64 // of the last event published
+	first   uint64 // of the first event
+	started bool   // something was published: the first seq is fixed
 }
 
 // NewBus returns an empty bus.
 func NewBus() *Bus {
-	return &Bus{subs: make(map[*Subscription]struct{}), now: time.Now, backlog: DefaultBacklog}
+	return &Bus{subs: make(map[*Subscription]struct{}), now: time.Now, backlog: DefaultBacklog, first: 1}
+}
+
+// ErrPublished is returned by SetFirst once an event was published.
+var ErrPublished = errors.New("event: the bus has published already")
+
+// SetFirst makes first (≥ 1) the seq of the first event published, so that
+// seq can keep growing across runs of one data_dir instead of starting at 1
+// again (a stream client's Last-Event-ID then never names an event of this
+// run by mistake). Call it before anything is published.
+func (b *Bus) SetFirst(first uint64) error {
+	if first == 0 {
+		return errors.New("event: the first seq must be at least 1")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started {
+		return ErrPublished
+	}
+	b.first, b.seq = first, first-1
+	return nil
+}
+
+// First is the seq of the bus's first event (1 unless SetFirst said
+// otherwise).
+func (b *Bus) First() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.first
+}
+
+// Last is the seq of the last event published: First()-1 before any.
+func (b *Bus) Last() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seq
 }
 
 // Subscribe returns a subscription that receives every event published from
@@ -67,6 +104,7 @@ func (b *Bus) Publish(e Event) {
 		st.Time = b.now()
 	}
 	b.seq++
+	b.started = true
 	st.Seq = b.seq
 	e = masked(e).with(st)
 	for s := range b.subs {

@@ -168,6 +168,22 @@ type Queued struct {
 	Reason       string    `json:"reason"`
 }
 
+// MarshalJSON writes next_at as every event's time is written (RFC 3339
+// with milliseconds), in its place among the fields.
+func (e Queued) MarshalJSON() ([]byte, error) {
+	type fields Queued // without this method
+	b, err := json.Marshal(fields(e))
+	if err != nil {
+		return nil, err
+	}
+	nano, err := e.NextAt.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	// Quotes inside string values are escaped: the first match is the field.
+	return bytes.Replace(b, append([]byte(`"next_at":`), nano...), []byte(`"next_at":"`+e.NextAt.Format(timeLayout)+`"`), 1), nil
+}
+
 // Dead: work that will not be retried any more.
 type Dead struct {
 	Stamp

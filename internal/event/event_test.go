@@ -167,6 +167,50 @@ func TestBusNumbersEvents(t *testing.T) {
 	}
 }
 
+// Every time in an event is RFC 3339 with milliseconds, like "time".
+func TestTimesInMilliseconds(t *testing.T) {
+	next := time.Date(2026, 12, 3, 7, 26, 9, 929977700, time.UTC)
+	line, err := MarshalJSONLine(Queued{Stamp: Stamp{Time: next, Seq: 3}, JobID: "5", Reason: `say "next_at":x`, NextAt: next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"queued","time":"2026-12-03T07:26:09.929Z","seq":3,"job_id":"5","kind":"","sence_no":"","attempt":0,"next_at":"2026-12-03T07:26:09.929Z","reason":"say \"next_at\":x"}`
+	if string(line) != want {
+		t.Errorf("got  %s\nwant %s", line, want)
+	}
+}
+
+// SetFirst continues seq where an earlier run left off, and only before
+// the first event.
+func TestBusSetFirst(t *testing.T) {
+	b := NewBus()
+	if err := b.SetFirst(0); err == nil {
+		t.Error("SetFirst(0): no error")
+	}
+	if err := b.SetFirst(1_000_001); err != nil {
+		t.Fatal(err)
+	}
+	if b.First() != 1_000_001 || b.Last() != 1_000_000 {
+		t.Errorf("First, Last = %d, %d; want 1000001, 1000000", b.First(), b.Last())
+	}
+	sub := b.Subscribe()
+	b.Publish(Gateway{State: GatewayUp})
+	b.Publish(Gateway{State: GatewayDown})
+	if err := b.SetFirst(5); !errors.Is(err, ErrPublished) {
+		t.Errorf("SetFirst after Publish: %v, want ErrPublished", err)
+	}
+	b.Close()
+	for _, want := range []uint64{1_000_001, 1_000_002} {
+		e, ok := sub.TryNext()
+		if !ok || e.Sequence() != want {
+			t.Fatalf("event %v: seq %d, want %d", ok, e.Sequence(), want)
+		}
+	}
+	if b.Last() != 1_000_002 {
+		t.Errorf("Last = %d, want 1000002", b.Last())
+	}
+}
+
 // Reasons and messages reach subscribers with long digit runs masked,
 // whoever published them.
 func TestPublishMasksFreeText(t *testing.T) {

@@ -10,9 +10,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
+	"time"
 )
+
+// TimeLayout is how the API writes times: RFC 3339 with milliseconds, in
+// the PC's zone, the same as an event's "time".
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Time is a time.Time that encodes as TimeLayout, so that every time a POS
+// reads from the API parses the same way. It decodes any RFC 3339 time.
+type Time struct{ time.Time }
+
+// MarshalJSON writes t as TimeLayout.
+func (t Time) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + t.Format(TimeLayout) + `"`), nil
+}
 
 // MaxBody caps a request body when Decode is given no limit: every request
 // of the API is a few hundred bytes.
@@ -55,7 +70,8 @@ type BadRequest struct {
 
 func (e *BadRequest) Error() string { return e.Msg }
 
-// Decode reads r's JSON body into v: at most max bytes (MaxBody when max is
+// Decode reads r's JSON body into v: Content-Type application/json (415
+// otherwise, also when it is missing), at most max bytes (MaxBody when max is
 // 0), no field v does not have, exactly one value. Every failure is a
 // *BadRequest whose message names the field or the problem; v may be
 // partly filled then, so callers act on nothing until Decode returned nil.
@@ -63,8 +79,8 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, max int64) error {
 	if max <= 0 {
 		max = MaxBody
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return &BadRequest{http.StatusUnsupportedMediaType, fmt.Sprintf("body is %s; send application/json", ct)}
+	if err := jsonType(r.Header.Get("Content-Type")); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
 	dec.DisallowUnknownFields()
@@ -76,6 +92,20 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, max int64) error {
 			return &BadRequest{http.StatusBadRequest, "body holds more than one JSON value"}
 		}
 		return decodeError(err, max)
+	}
+	return nil
+}
+
+// jsonType requires the body to say it is JSON. A missing type is refused
+// too: it also keeps out the "simple" cross-site POSTs a browser sends
+// without a preflight (text/plain, forms), whatever CORS allows.
+func jsonType(ct string) error {
+	if ct == "" {
+		return &BadRequest{http.StatusUnsupportedMediaType, "no Content-Type; send Content-Type: application/json"}
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return &BadRequest{http.StatusUnsupportedMediaType, fmt.Sprintf("body is %q; send Content-Type: application/json", ct)}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 type payment struct {
@@ -22,7 +23,11 @@ func TestDecode(t *testing.T) {
 	}{
 		{"ok", `{"sence_no":"s1","total_amount":"1.00"}`, "application/json", 0, ""},
 		{"unknown field", `{"sence_no":"s1","amount":1}`, "application/json", 400, `"amount"`},
-		{"wrong type", `{"count":"3"}`, "", 400, "count"},
+		{"wrong type", `{"count":"3"}`, "application/json", 400, "count"},
+		{"json with charset", `{"sence_no":"s1"}`, "Application/JSON; charset=utf-8", 0, ""},
+		{"no type", `{"sence_no":"s1"}`, "", 415, "Content-Type: application/json"},
+		{"text/plain", `{"sence_no":"s1"}`, "text/plain", 415, "application/json"},
+		{"json-ish", `{"sence_no":"s1"}`, "application/jsonp", 415, "application/json"},
 		{"not json", `{sence_no:1}`, "application/json", 400, "not JSON"},
 		{"empty", ``, "application/json", 400, "empty"},
 		{"truncated", `{"sence_no":`, "application/json", 400, "middle"},
@@ -56,5 +61,20 @@ func TestDecode(t *testing.T) {
 				t.Errorf("message %q does not name %q", eb.Error.Message, tt.names)
 			}
 		})
+	}
+}
+
+func TestTime(t *testing.T) {
+	at := time.Date(2026, 12, 3, 7, 26, 9, 929977700, time.UTC)
+	b, err := json.Marshal(struct {
+		At  Time  `json:"at"`
+		Nil *Time `json:"nil"`
+	}{At: Time{at}})
+	if err != nil || string(b) != `{"at":"2026-12-03T07:26:09.929Z","nil":null}` {
+		t.Fatalf("%s, %v", b, err)
+	}
+	var back struct{ At Time }
+	if err := json.Unmarshal([]byte(`{"At":"2026-12-03T07:26:09.929Z"}`), &back); err != nil || !back.At.Equal(at.Truncate(time.Millisecond)) {
+		t.Errorf("decoded %v, %v", back.At, err)
 	}
 }

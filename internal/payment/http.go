@@ -71,6 +71,21 @@ func (s *Service) Handler() http.Handler {
 		}
 		httpjson.Write(w, http.StatusAccepted, p)
 	})
+	// Other methods and paths get the API's JSON errors too, not the
+	// mux's plain text.
+	for path, allow := range map[string]string{
+		"/v1/payments":                       "GET, POST",
+		"/v1/payments/{out_trade_no}":        "GET",
+		"/v1/payments/{out_trade_no}/cancel": "POST",
+	} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			httpjson.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" "+r.URL.Path+": use "+allow)
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Error(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path+" (see /v1/openapi.json)")
+	})
 	return mux
 }
 

@@ -20,7 +20,9 @@ func TestOutTradeNoCharacters(t *testing.T) {
 	for _, otn := range []string{"销售单-1", "a/b?c", "x y", "sale-1"} {
 		body, _ := json.Marshal(Request{SenceNo: "S1", OutTradeNo: otn, TotalAmount: "1.00", Subject: "x"})
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("POST", "/v1/payments", strings.NewReader(string(body))))
+		r := httptest.NewRequest("POST", "/v1/payments", strings.NewReader(string(body)))
+		r.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(w, r)
 		if w.Code != 400 || !strings.Contains(w.Body.String(), "out_trade_no") {
 			t.Errorf("out_trade_no %q: %d %s, want 400 naming out_trade_no", otn, w.Code, w.Body)
 		}

@@ -208,7 +208,9 @@ func TestBadRequests(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequest("POST", "/v1/payments", strings.NewReader(tt.body)))
+			r := httptest.NewRequest("POST", "/v1/payments", strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/json")
+			h.ServeHTTP(w, r)
 			var body struct {
 				Error struct{ Code, Message string }
 			}

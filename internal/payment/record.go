@@ -12,6 +12,7 @@ import (
 
 	"posagent/internal/alipay"
 	"posagent/internal/event"
+	"posagent/internal/httpjson"
 )
 
 // The payment buckets of the database file the queue and the sence ledger
@@ -66,9 +67,9 @@ type Payment struct {
 	Recovered   bool   `json:"recovered"`
 	// Unresolved: the cancel died (deadline or refusal) and is sent again
 	// at the next start; meanwhile nobody knows the outcome.
-	Unresolved bool      `json:"unresolved"`
-	Created    time.Time `json:"created"`
-	Updated    time.Time `json:"updated"`
+	Unresolved bool          `json:"unresolved"`
+	Created    httpjson.Time `json:"created"`
+	Updated    httpjson.Time `json:"updated"`
 }
 
 func (r *Record) payment() Payment {
@@ -76,7 +77,7 @@ func (r *Record) payment() Payment {
 		SenceNo: r.SenceNo, OutTradeNo: r.OutTradeNo, State: r.State,
 		TotalAmount: alipay.FormatFen(r.AmountFen), Subject: r.Subject, TradeNo: r.TradeNo,
 		Message: r.Message, Action: r.Action, Recovered: r.Recovered, Unresolved: r.Unresolved,
-		Created: r.Created, Updated: r.Updated,
+		Created: httpjson.Time{Time: r.Created}, Updated: httpjson.Time{Time: r.Updated},
 	}
 }
 
