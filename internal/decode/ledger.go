@@ -33,6 +33,12 @@ var (
 	// forgotten at the first open with the file's key.
 	keySalt  = []byte("salt")
 	keyCodes = []byte("codes") // sub-bucket: HMAC(code) -> entry; its sequence numbers sence_no
+	// keyNonce is random, made with the database: with the key it makes
+	// the tag of every sence_no, so a database made anew (one moved aside
+	// as damaged, say) never hands out the numbers of the one before it,
+	// though the key file and the date are the same and the sequence
+	// starts again at 1.
+	keyNonce = []byte("nonce")
 	// keyQuarantine is the sub-bucket of damaged entries, moved out of
 	// codes by NewLedger: HMAC(code) -> the bytes as found.
 	keyQuarantine = []byte("quarantine")
@@ -82,7 +88,9 @@ const MaxSenceNo = 128
 // NewLedger opens the ledger in db for the terminal whose id starts every
 // sence_no. The terminal id must be unique among the merchant's terminals (the
 // configuration says so); the date, a per-key tag and a persisted sequence
-// make the rest unique. key is the local key (keyfile.Load), at least 32
+// make the rest unique; the tag comes from the key and a nonce made with the
+// database, so neither a new key nor a new database repeats a number. key is
+// the local key (keyfile.Load), at least 32
 // bytes.
 func NewLedger(db *bbolt.DB, terminalID string, key []byte) (*Ledger, error) {
 	if terminalID == "" {
@@ -119,12 +127,20 @@ func NewLedger(db *bbolt.DB, terminalID string, key []byte) (*Ledger, error) {
 				return err
 			}
 		}
+		nonce := b.Get(keyNonce)
+		if nonce == nil {
+			nonce = make([]byte, 16)
+			rand.Read(nonce) // never fails (crypto/rand)
+			if err := b.Put(keyNonce, nonce); err != nil {
+				return err
+			}
+		}
+		l.tag = hex.EncodeToString(derive(l.hashKey, "tag "+string(nonce))[:2])
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sence ledger %s: %w", db.Path(), err)
 	}
-	l.tag = hex.EncodeToString(l.hashKey[:2])
 	return l, nil
 }
 

@@ -145,6 +145,36 @@ func TestLedgerTwoDatabasesNeverCollide(t *testing.T) {
 	}
 }
 
+// A database moved aside as damaged and made anew keeps the key file: the
+// new database's sequence starts at 1 again on the same day, and its
+// numbers must still differ from the old one's (a sence_no pays once and
+// names the coupons' serials). The tag comes from a nonce made with each
+// database; reopening one keeps it.
+func TestLedgerNewDatabaseSameKeyNeverCollides(t *testing.T) {
+	dir := t.TempDir()
+	key := bytes.Repeat([]byte{7}, 32)
+	assign := func(path string) string {
+		db := openDB(t, path)
+		defer db.Close()
+		l, err := NewLedger(db, "till3", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, err := l.Assign("286861260475412123", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.SenceNo
+	}
+	first := assign(filepath.Join(dir, "a"))
+	if again := assign(filepath.Join(dir, "a")); again != first {
+		t.Errorf("reopened: %s, want %s again", again, first)
+	}
+	if other := assign(filepath.Join(dir, "b")); other == first {
+		t.Errorf("a new database with the same key issued %s again", other)
+	}
+}
+
 func TestLedgerKeepsNoCodeInClear(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db")
 	l, db := newLedger(t, path, "till3")
