@@ -238,7 +238,7 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 		s.Assigned(e.SenceNo)
 	}
 	if err != nil {
-		return Identity{}, f.fail(unrecorded(err))
+		return Identity{}, f.fail(unrecorded(e.SenceNo, err))
 	}
 	r := retry{Code: s.Code, SenceNo: e.SenceNo, Deadline: e.FirstSeen.Add(f.c.CodeTTL)}
 	var wait time.Duration
@@ -358,7 +358,7 @@ func (f *Flow) attempt(ctx context.Context, r retry, n int, ready func() error, 
 	// gateway said: the request was not sent (Gateway honours Ready).
 	if ready != nil {
 		if err := ready(); err != nil {
-			return Identity{}, f.fail(unrecorded(err))
+			return Identity{}, f.fail(unrecorded(r.SenceNo, err))
 		}
 	}
 	// A cancelled context is a shutdown, not a verdict, and a wait that
@@ -379,9 +379,10 @@ func (f *Flow) attempt(ctx context.Context, r retry, n int, ready func() error, 
 }
 
 // unrecorded is the failure of a scan whose sence_no could not be committed:
-// without a durable sence_no no request may leave.
-func unrecorded(err error) *Failure {
-	return &Failure{Action: Action{"The terminal cannot record the scan.", doSupport}, Err: err}
+// without a durable sence_no no request may leave. The failure names the
+// sence_no the scan event announced (if any), so that the two join.
+func unrecorded(senceNo string, err error) *Failure {
+	return &Failure{SenceNo: senceNo, Action: Action{"The terminal cannot record the scan.", doSupport}, Err: err}
 }
 
 func failure(senceNo string, err error, a Action) *Failure {

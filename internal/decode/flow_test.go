@@ -525,6 +525,18 @@ func TestCommitFailureSendsNothing(t *testing.T) {
 		if _, ok, _ := l.Lookup(c); ok {
 			t.Error("the failed code has an entry")
 		}
+		// The failure joins the scan event that announced its sence_no.
+		all := h.events.All()
+		failed, ok := all[len(all)-1].(event.DecodeFailed)
+		var scan event.Scan
+		for _, e := range all {
+			if s, ok := e.(event.Scan); ok {
+				scan = s
+			}
+		}
+		if !ok || failed.SenceNo == "" || failed.SenceNo != scan.SenceNo {
+			t.Errorf("decode_failed %+v does not join the scan %+v", failed, scan)
+		}
 		return
 	}
 	t.Fatal("no commit failed")
