@@ -335,9 +335,14 @@ func (a *Agent) decoded(ctx context.Context, id decode.Identity) {
 // deferrer puts the flow's later work into the queue.
 type deferrer struct{ q *queue.Queue }
 
-func (d deferrer) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error {
-	_, err := d.q.Enqueue(ctx, queue.Job{Kind: kind, Key: key, Subject: subj, Payload: payload, Deadline: deadline})
-	return err
+// Defer reports the job under key live unless the queue returned one that
+// is over (done, or dead).
+func (d deferrer) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) (bool, error) {
+	j, err := d.q.Enqueue(ctx, queue.Job{Kind: kind, Key: key, Subject: subj, Payload: payload, Deadline: deadline})
+	if err != nil {
+		return false, err
+	}
+	return j.State == queue.StatePending || j.State == queue.StateRunning, nil
 }
 
 // DeferAll stores a customer's coupon work in one commit.

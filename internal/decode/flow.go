@@ -33,9 +33,19 @@ type Publisher interface {
 // Deferrer keeps work for later, durably: the queue in the product. It must
 // hold the work on return, and hold one job per key. subj names the
 // customer, for the queue's events.
+//
+// live reports whether the job now held under key will still run (it was
+// stored, or one under key is pending or running). false means key names
+// work that is over (done, or dead) and nothing was stored: the queue still
+// remembers finished keys for a while, and a retry keyed on one would never run.
 type Deferrer interface {
-	Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error
+	Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) (live bool, err error)
 }
+
+// maxDecodeKeys bounds the keys one sence_no's decode retries try: each is
+// one rescan that failed retryably after an earlier retry had ended, within
+// the code's minute.
+const maxDecodeKeys = 64
 
 // CodeKeeper holds each decoded customer's payment code in memory for the
 // code's life, so that stage two (alipay.trade.pay) can charge it: the code
@@ -252,20 +262,39 @@ func (f *Flow) Scan(ctx context.Context, s Scan) (Identity, error) {
 	if f.c.Later == nil || !f.c.Now().Before(r.Deadline) {
 		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w: %w", ErrExpired, err), Expired))
 	}
-	payload := f.payload(r)
-	// One job per sence_no: a rescan while the first scan's decode waits
-	// in the queue (an outage) is the same work, and the queue returns the
-	// job it has. The queue gives up retryGrace after the code's deadline,
-	// so that a retry running late still ends the decode quietly.
-	key := r.SenceNo
 	// Watched before it is queued: a worker may run it at once.
 	f.watch(r)
 	// The scan's context may be ending (shutdown): the job must still land.
-	if derr := f.c.Later.Defer(context.WithoutCancel(ctx), JobKind, key, event.Subject{SenceNo: r.SenceNo}, payload, r.Deadline.Add(retryGrace)); derr != nil {
+	if derr := f.queueRetry(context.WithoutCancel(ctx), r); derr != nil {
 		f.settle(r.SenceNo)
 		return Identity{}, f.fail(failure(r.SenceNo, fmt.Errorf("%w; not queued: %w", err, derr), NotQueued))
 	}
 	return Identity{}, err
+}
+
+// queueRetry queues the retry of r's decode. One live job per sence_no: a rescan
+// while the first scan's decode waits in the queue (an outage) is the same
+// work, and the queue returns the job it has. A job under the key that is
+// over (it ran, or died) does not count: the retry goes under the next key
+// (sence_no/2, sence_no/3, …), so that ErrQueued always means a retry will
+// run. The queue gives up retryGrace after the code's deadline, so that a
+// retry running late still ends the decode quietly.
+func (f *Flow) queueRetry(ctx context.Context, r retry) error {
+	payload := f.payload(r)
+	for n := 1; n <= maxDecodeKeys; n++ {
+		key := r.SenceNo
+		if n > 1 {
+			key = fmt.Sprintf("%s/%d", r.SenceNo, n)
+		}
+		live, err := f.c.Later.Defer(ctx, JobKind, key, event.Subject{SenceNo: r.SenceNo}, payload, r.Deadline.Add(retryGrace))
+		if err != nil {
+			return err
+		}
+		if live {
+			return nil
+		}
+	}
+	return fmt.Errorf("sence_no %s: %d queued decodes already ended", r.SenceNo, maxDecodeKeys)
 }
 
 // Watch arms the expiry of a queued decode read back from the queue after a

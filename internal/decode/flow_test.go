@@ -61,20 +61,28 @@ type deferred struct {
 	deadline  time.Time
 }
 
+// fakeLater holds one job per key, as the queue does: a key it has returns
+// that job, live unless marked over (done, or dead).
 type fakeLater struct {
 	jobs []deferred
+	over map[string]bool
 	err  error
 }
 
-func (l *fakeLater) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) error {
+func (l *fakeLater) Defer(ctx context.Context, kind, key string, subj event.Subject, payload []byte, deadline time.Time) (bool, error) {
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return false, ctx.Err()
 	}
 	if l.err != nil {
-		return l.err
+		return false, l.err
+	}
+	for _, j := range l.jobs {
+		if j.key == key {
+			return !l.over[key], nil
+		}
 	}
 	l.jobs = append(l.jobs, deferred{kind, key, subj, payload, deadline})
-	return nil
+	return true, nil
 }
 
 type clock struct{ t time.Time }
@@ -611,5 +619,51 @@ func TestFirstWaitQueuesSlowScan(t *testing.T) {
 	}
 	if !deadlines[0] || deadlines[1] {
 		t.Errorf("request deadlines %v; want the scan's bounded and the retry's not", deadlines)
+	}
+}
+
+// A rescan that fails retryably after the code's queued decode ended (done,
+// or dead) queues a retry of its own, under a new key, while a rescan while
+// a retry is pending joins it: ErrQueued always means a retry will run.
+func TestRescanAfterQueuedDecodeEndedQueuesAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		over     bool
+		wantKeys int
+	}{
+		{"pending job joined", false, 1},
+		{"ended job not reused", true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.gw.errs = []error{bizErr("20000", alipay.SubUnknownError), bizErr("20000", alipay.SubUnknownError)}
+			if _, err := h.flow.Scan(context.Background(), Scan{Code: code}); !errors.Is(err, ErrQueued) {
+				t.Fatal(err)
+			}
+			first := h.later.jobs[0]
+			if tc.over {
+				// The queued decode ran: the queue remembers its key, done.
+				h.later.over = map[string]bool{first.key: true}
+				h.flow.settle(first.subj.SenceNo)
+			}
+			h.clock.t = h.clock.t.Add(10 * time.Second)
+			if _, err := h.flow.Scan(context.Background(), Scan{Code: code}); !errors.Is(err, ErrQueued) {
+				t.Fatalf("rescan: %v, want ErrQueued", err)
+			}
+			if len(h.later.jobs) != tc.wantKeys {
+				t.Fatalf("%d jobs, want %d: %+v", len(h.later.jobs), tc.wantKeys, h.later.jobs)
+			}
+			last := h.later.jobs[len(h.later.jobs)-1]
+			if last.subj.SenceNo != first.subj.SenceNo {
+				t.Errorf("retry for sence_no %q, want %q", last.subj.SenceNo, first.subj.SenceNo)
+			}
+			if tc.over && last.key == first.key {
+				t.Errorf("retry under the ended job's key %q", last.key)
+			}
+			// The retry the rescan was promised decodes.
+			if err := h.flow.Retry(context.Background(), last.payload, 2); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+		})
 	}
 }
