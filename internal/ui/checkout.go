@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,12 +114,12 @@ func (c *checkoutScreen) apply(e event.Event) bool {
 	if cu := ch.Customer; cu != nil {
 		switch {
 		case ch.New:
-			c.insertRow(cu)
+			c.insertRow(c.model.Index(cu), cu)
 		case ch.Moved:
 			if i := c.row(cu.ID); i >= 0 {
 				c.removeRow(i)
 			}
-			c.insertRow(cu)
+			c.insertRow(0, cu)
 		default:
 			if i := c.row(cu.ID); i >= 0 {
 				c.fillRow(i+1, cu)
@@ -149,22 +150,23 @@ func (c *checkoutScreen) removeRow(i int) {
 	c.rows = append(c.rows[:i], c.rows[i+1:]...)
 }
 
-// insertRow puts cu on top and shows it: the newest scan is always in view.
-func (c *checkoutScreen) insertRow(cu *checkout.Customer) {
-	c.last.InsertRow(1)
-	c.rows = append(c.rows, 0)
-	copy(c.rows[1:], c.rows)
-	c.rows[0] = cu.ID
+// insertRow puts cu at place i from the top (the model's Index); one on
+// top is shown: the newest scan is always in view.
+func (c *checkoutScreen) insertRow(i int, cu *checkout.Customer) {
+	c.last.InsertRow(i + 1)
+	c.rows = slices.Insert(c.rows, i, cu.ID)
 	for col := range columns {
 		cell := tview.NewTableCell("")
 		if col == colCampus {
 			cell.SetExpansion(1)
 		}
-		c.last.SetCell(1, col, cell)
+		c.last.SetCell(i+1, col, cell)
 	}
-	c.fillRow(1, cu)
-	c.last.Select(1, 0)
-	c.last.ScrollToBeginning()
+	c.fillRow(i+1, cu)
+	if i == 0 {
+		c.last.Select(1, 0)
+		c.last.ScrollToBeginning()
+	}
 }
 
 // fillRow writes cu into the cells of table row r.

@@ -72,15 +72,15 @@ func (d *payDialog) apply(e event.Event) {
 	}
 }
 
-// sync binds the dialog to the model's newest customer: a new one clears
+// sync binds the dialog to the model's current customer (the last scanned): a new one clears
 // the form (amount, subject, result), gets a new out_trade_no and the
 // cursor in total_amount; the customer's payment, whoever started it, is
 // the one followed.
 func (d *payDialog) sync() {
 	cu, why := d.ready()
 	var id uint64
-	if d.model.Len() > 0 {
-		id = d.model.Newest(0).ID
+	if cur := d.model.Current(); cur != nil {
+		id = cur.ID
 	}
 	if id != d.bound {
 		d.bound = id
@@ -103,19 +103,19 @@ func (d *payDialog) sync() {
 	if id == 0 {
 		return
 	}
-	p := d.model.Newest(0).Payment
+	p := d.model.Current().Payment
 	if p.OutTradeNo != "" && (p.OutTradeNo != d.otn || p.State != d.state) {
 		d.otn = p.OutTradeNo
 		d.show(payment.Payment{OutTradeNo: p.OutTradeNo, State: p.State, TotalAmount: p.Amount, Message: p.Message, Action: p.Action})
 	}
 }
 
-// ready is the newest customer if F9 may charge it, or why not.
+// ready is the current customer if F9 may charge it, or why not.
 func (d *payDialog) ready() (*checkout.Customer, string) {
-	if d.model.Len() == 0 {
+	cu := d.model.Current()
+	if cu == nil {
 		return nil, "no scan yet: scan the customer's payment code first."
 	}
-	cu := d.model.Newest(0)
 	if p := cu.Payment; p.State == event.PaymentPaid {
 		return nil, "this code was already paid at " + clock(p.At) + "; for a new sale ask for a new code."
 	}

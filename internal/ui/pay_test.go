@@ -49,6 +49,7 @@ func TestPayDialog(t *testing.T) {
 	h.key(tcell.KeyF9, 0, tcell.ModNone)
 	h.waitFor(t, "Not sent:", "scan the customer's payment code first")
 
+	h.bus.Publish(event.Scan{SenceNo: "till1-20261203-ab000001", CodeMasked: "28**********0001"})
 	h.bus.Publish(event.Decoded{SenceNo: "till1-20261203-ab000001", UserID: "2088000000000001", UserIDMasked: "2088********0001"})
 	h.waitFor(t, "Customer 2088********0001", "till1-20261203-ab000001", "sale_")
 	h.typeText("12.50")
@@ -84,6 +85,7 @@ func TestPayDialog(t *testing.T) {
 	h.waitFor(t, "Not sent:", "the payment with this code ended")
 
 	// A refusal shows the service's words.
+	h.bus.Publish(event.Scan{SenceNo: "till1-20261203-ab000002", CodeMasked: "28**********0002"})
 	h.bus.Publish(event.Decoded{SenceNo: "till1-20261203-ab000002", UserIDMasked: "2088********0002"})
 	h.waitFor(t, "Customer 2088********0002")
 	h.typeText("3.00")
@@ -212,4 +214,58 @@ func TestPayCancelsPOSPayment(t *testing.T) {
 	if len(fp.cancels) != 1 || fp.cancels[0] != "pos-0042" {
 		t.Fatalf("cancels %v, want the POS's pos-0042", fp.cancels)
 	}
+}
+
+// TestPayKeepsCurrentThroughStrayWork: events for customers never scanned
+// in this run (an earlier run's coupons, retries and payments resolving
+// after a restart) neither clear the form being typed for the customer at
+// the till nor take that customer's place: F9 charges them.
+func TestPayKeepsCurrentThroughStrayWork(t *testing.T) {
+	fp := &fakePayments{}
+	h := payScreen(t, fp)
+	h.typeText("12.50")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.typeText("Lunch")
+	h.waitUntil(t, func(string) string {
+		if h.formText() != "12.50|Lunch" {
+			return "the typed form"
+		}
+		return ""
+	})
+	strays := []event.Event{
+		event.CouponIssued{SenceNo: "old1", TplID: "tplAny", SerialNumber: "old1-tplAny", PassID: "p1"},
+		event.Queued{JobID: "j3", Kind: "decode", SenceNo: "old2", Attempt: 2, Reason: "gateway down"},
+		event.Dead{JobID: "j4", Kind: "coupon", SenceNo: "old3", TplID: "tplAny", Reason: "template gone"},
+		event.Payment{SenceNo: "old4", OutTradeNo: "o4", State: event.PaymentPaid, TotalAmount: "1.00"},
+		event.Decoded{SenceNo: "old5", UserIDMasked: "2088********0005"},
+	}
+	for _, e := range strays {
+		h.bus.Publish(e)
+	}
+	h.waitUntil(t, func(string) string {
+		n := make(chan int, 1)
+		h.onUI(func() { n <- h.app.pay.model.Len() })
+		if <-n != 1+len(strays) {
+			return "every stray customer in the model"
+		}
+		return ""
+	})
+	screen := h.waitFor(t, "Customer 2088********000A", "sA")
+	if got := h.formText(); got != "12.50|Lunch" {
+		t.Fatalf("form %q after stray work, want it kept:\n%s", got, screen)
+	}
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "sending the payment to Alipay", "12.50 yuan")
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	if len(fp.reqs) != 1 || fp.reqs[0].SenceNo != "sA" || fp.reqs[0].TotalAmount != "12.50" {
+		t.Fatalf("F9 sent %+v, want customer sA's 12.50", fp.reqs)
+	}
+}
+
+// formText is the Pay form's amount and subject, read on the UI goroutine.
+func (h *harness) formText() string {
+	s := make(chan string, 1)
+	h.onUI(func() { s <- h.app.pay.amount.GetText() + "|" + h.app.pay.subject.GetText() })
+	return <-s
 }

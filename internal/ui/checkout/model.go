@@ -73,6 +73,9 @@ type Customer struct {
 	// CodeExpires is when stage two refuses the code (from the decoded
 	// event; zero when not told): no payment can be asked for after it.
 	CodeExpires time.Time
+	// Scanned reports that the customer's scan was seen, not only work
+	// that followed it (a run of posagent before this one scanned it).
+	Scanned bool
 }
 
 // Payment is where the payment with a customer's code stands, as the
@@ -124,7 +127,8 @@ const MaxCustomers = 200
 // Change says what Apply changed, for a view that redraws only that.
 type Change struct {
 	// Customer is the entry that changed (nil: none did). New reports it
-	// was added as the newest; Moved that an existing one became the
+	// was added (as the newest when scanned, else below the current
+	// customer: Index says where); Moved that an existing one became the
 	// newest (the same code scanned again). Dropped is the oldest entry,
 	// removed to make room.
 	Customer *Customer
@@ -162,6 +166,16 @@ func (m *Model) Len() int { return len(m.customers) }
 
 // Newest returns the i-th newest customer (0 is the newest).
 func (m *Model) Newest(i int) *Customer { return m.customers[len(m.customers)-1-i] }
+
+// Current is the customer the cashier serves: the newest, if it was
+// scanned; nil before any scan. Work for a customer the model never saw
+// scanned (news of an earlier run's scan) never takes its place.
+func (m *Model) Current() *Customer {
+	if len(m.customers) == 0 || !m.customers[len(m.customers)-1].Scanned {
+		return nil
+	}
+	return m.customers[len(m.customers)-1]
+}
 
 // Index is c's place from the newest (0), or -1 if it is no longer kept.
 func (m *Model) Index(c *Customer) int {
@@ -211,7 +225,7 @@ func (m *Model) Apply(e event.Event) Change {
 	case event.Scan:
 		return m.scan(e)
 	case event.ScanRejected:
-		c := m.add("")
+		c := m.add("", true)
 		c.At, c.Code, c.Source, c.State, c.Message = e.Time, e.CodeMasked, e.Source, Rejected, e.Reason
 		c.Action = "Scan the customer's Alipay payment code, not another barcode."
 		return m.changed(c, true)
@@ -315,7 +329,7 @@ func (m *Model) Apply(e event.Event) Change {
 func (m *Model) scan(e event.Scan) Change {
 	m.reading = 0
 	if c, ok := m.bySence[e.SenceNo]; ok && e.SenceNo != "" {
-		c.At, c.Code, c.Source, c.State = e.Time, e.CodeMasked, e.Source, Read
+		c.At, c.Code, c.Source, c.State, c.Scanned = e.Time, e.CodeMasked, e.Source, Read, true
 		moved := m.customers[len(m.customers)-1] != c
 		if moved {
 			i := len(m.customers) - 1 - m.Index(c)
@@ -324,26 +338,35 @@ func (m *Model) scan(e event.Scan) Change {
 		}
 		return Change{Customer: c, Moved: moved}
 	}
-	c := m.add(e.SenceNo)
+	c := m.add(e.SenceNo, true)
 	c.At, c.Code, c.Source, c.State = e.Time, e.CodeMasked, e.Source, Read
 	return m.changed(c, true)
 }
 
 // customer is the customer with senceNo; one is added when the events
-// began after its scan.
+// began after its scan (work of an earlier run resolving after a restart).
+// Such a one goes just below the current customer: news of an old scan
+// must not take the place of the customer at the till.
 func (m *Model) customer(senceNo string, at time.Time) (*Customer, bool) {
 	if c, ok := m.bySence[senceNo]; ok && senceNo != "" {
 		return c, false
 	}
-	c := m.add(senceNo)
+	c := m.add(senceNo, false)
 	c.At = at
 	return c, true
 }
 
-func (m *Model) add(senceNo string) *Customer {
+// add adds a customer: a scanned one as the newest, another below the
+// current customer (on top when there is none).
+func (m *Model) add(senceNo string, scanned bool) *Customer {
 	m.nextID++
-	c := &Customer{ID: m.nextID, SenceNo: senceNo}
-	m.customers = append(m.customers, c)
+	c := &Customer{ID: m.nextID, SenceNo: senceNo, Scanned: scanned}
+	if cur := m.Current(); cur != nil && !scanned {
+		m.customers = append(m.customers, cur)
+		m.customers[len(m.customers)-2] = c
+	} else {
+		m.customers = append(m.customers, c)
+	}
 	if senceNo != "" {
 		m.bySence[senceNo] = c
 	}

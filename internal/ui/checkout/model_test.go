@@ -230,3 +230,72 @@ func TestPaymentSaysWhen(t *testing.T) {
 		t.Fatal("a rescan of the paid code is not known as paid before")
 	}
 }
+
+// TestStrayWorkStaysBelowCurrent: events for a sence_no never scanned here
+// (an earlier run's work resolving after a restart) add a row below the
+// current customer, who stays the newest; before any scan there is no
+// current customer at all; a rescan of the stray code makes it current.
+func TestStrayWorkStaysBelowCurrent(t *testing.T) {
+	strays := []event.Event{
+		event.CouponIssued{Stamp: at(2), SenceNo: "old1", TplID: "tplAny", SerialNumber: "old1-tplAny", PassID: "p1"},
+		event.CouponFailed{Stamp: at(2), SenceNo: "old2", TplID: "tplAny", SerialNumber: "old2-tplAny", Reason: "gone"},
+		event.Queued{Stamp: at(2), JobID: "j3", Kind: "decode", SenceNo: "old3", Attempt: 2, Reason: "gateway down"},
+		event.Dead{Stamp: at(2), JobID: "j4", Kind: "coupon", SenceNo: "old4", TplID: "tplAny", Reason: "template gone"},
+		event.Payment{Stamp: at(2), SenceNo: "old5", OutTradeNo: "o5", State: event.PaymentPaid, TotalAmount: "1.00"},
+		event.Decoded{Stamp: at(2), SenceNo: "old6", UserIDMasked: "2088****0006"},
+	}
+	for _, e := range strays {
+		t.Run(string(e.Type()), func(t *testing.T) {
+			m := New()
+			if ch := m.Apply(e); !ch.New || m.Current() != nil || m.Newest(0) != ch.Customer {
+				t.Fatalf("before any scan: change %+v, current %+v", ch, m.Current())
+			}
+			m.Apply(event.Scan{Stamp: at(0), SenceNo: "s1", CodeMasked: "28**1111"})
+			m.Apply(event.Decoded{Stamp: at(1), SenceNo: "s1", UserIDMasked: "2088****0001"})
+			cur := m.Current()
+			if cur == nil || cur.SenceNo != "s1" {
+				t.Fatalf("current %+v after the scan", cur)
+			}
+			// The same kind of event for yet another unknown sence_no.
+			ch := m.Apply(elsewhere(e))
+			if !ch.New || ch.Customer == cur {
+				t.Fatalf("change %+v", ch)
+			}
+			if m.Current() != cur || m.Newest(0) != cur || m.Index(ch.Customer) != 1 || m.Len() != 3 {
+				t.Fatalf("current %+v newest %+v; stray at %d of %d", m.Current(), m.Newest(0), m.Index(ch.Customer), m.Len())
+			}
+			// Rescanned here, the stray code is the customer at the till.
+			m.Apply(event.Scan{Stamp: at(3), SenceNo: "again", CodeMasked: "28**9999"})
+			m.Apply(event.Scan{Stamp: at(4), SenceNo: ch.Customer.SenceNo, CodeMasked: "28**7777"})
+			if m.Current() != ch.Customer {
+				t.Fatalf("current %+v after the stray code's rescan", m.Current())
+			}
+		})
+	}
+}
+
+// elsewhere is e for the sence_no "later": an event of the same kind for
+// another unknown customer.
+func elsewhere(e event.Event) event.Event {
+	switch e := e.(type) {
+	case event.CouponIssued:
+		e.SenceNo = "later"
+		return e
+	case event.CouponFailed:
+		e.SenceNo = "later"
+		return e
+	case event.Queued:
+		e.SenceNo = "later"
+		return e
+	case event.Dead:
+		e.SenceNo = "later"
+		return e
+	case event.Payment:
+		e.SenceNo = "later"
+		return e
+	case event.Decoded:
+		e.SenceNo = "later"
+		return e
+	}
+	panic(fmt.Sprintf("no sence_no to move in %T", e))
+}
