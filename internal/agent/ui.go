@@ -16,8 +16,8 @@ import (
 // errQuit is the reason of the stopping event when staff quit the UI.
 var errQuit = errors.New("quit from the terminal UI")
 
-// WithUI runs a with the terminal UI on screen until staff quit it or ctx is
-// done, then stops a and closes it. configPath is the file the settings
+// WithUI runs a with the terminal UI on screen until staff quit it, ctx is
+// done or a stops on its own (with its error), then stops a and closes it. configPath is the file the settings
 // screen saves to ("" in the demo: nothing to save to).
 func WithUI(ctx context.Context, a *Agent, configPath string) error {
 	return withUI(ctx, a, ui.Deps{ConfigPath: configPath})
@@ -43,9 +43,18 @@ func withUI(ctx context.Context, a *Agent, deps ui.Deps) error {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// An agent that stops on its own (its scanner, queue or payments
+	// failed) stops the UI too: a screen left up would look live while no
+	// code is read. The error is returned once the screen is restored.
+	uctx, stopUI := context.WithCancel(ctx)
+	defer stopUI()
 	ran := make(chan error, 1)
-	go func() { ran <- a.Run(ctx) }()
-	uerr := ui.New(deps).Run(ctx)
+	go func() {
+		err := a.Run(ctx)
+		stopUI()
+		ran <- err
+	}()
+	uerr := ui.New(deps).Run(uctx)
 	cancel(errQuit) // staff quit: stop the agent too
 	err := <-ran
 	return errors.Join(uerr, err, a.Close())

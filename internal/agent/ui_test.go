@@ -92,3 +92,29 @@ func TestApply(t *testing.T) {
 		t.Errorf("Apply(bad placeholder) = %v", err)
 	}
 }
+
+// An agent that stops on its own (here its scanner fails) stops the UI with
+// it: withUI returns the agent's error instead of leaving a screen that
+// looks live while no code can be read.
+func TestWithUIStopsWhenAgentStops(t *testing.T) {
+	srv := newServer(t)
+	a := newAgent(t, srv, t.TempDir(), brokenScanner{})
+	screen := tcell.NewSimulationScreen("UTF-8")
+	if err := screen.Init(); err != nil {
+		t.Fatal(err)
+	}
+	screen.SetSize(100, 30)
+	done := make(chan error, 1)
+	go func() { done <- withUI(context.Background(), a, ui.Deps{Screen: screen}) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "no such device") {
+			t.Fatalf("withUI: %v, want the scanner's error", err)
+		}
+	case <-time.After(patience):
+		t.Fatal("the UI kept running after the agent stopped")
+	}
+	if _, err := a.Queue.Pending(); err == nil {
+		t.Error("the database is still open after the agent stopped")
+	}
+}
