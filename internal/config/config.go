@@ -122,6 +122,13 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	return Decode(path, data)
+}
+
+// Decode is Load of data as the contents of path, which need not exist
+// yet: relative paths in it are taken from path's directory. A writer
+// checks with it that what it is about to write will load.
+func Decode(path string, data []byte) (*Config, error) {
 	c, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -365,10 +372,14 @@ func Save(path string, c *Config) error {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
 	data = append(data, '\n')
-	return writeAtomic(path, data)
+	return WriteFileAtomic(path, data, 0o600)
 }
 
-func writeAtomic(path string, data []byte) (err error) {
+// WriteFileAtomic writes data to path with perm atomically: a temporary
+// file in the same directory, synced, then renamed over the old one and the
+// directory synced. A crash at any moment leaves either the old file or the
+// new one, and once it returns nil the new one survives a power cut.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -383,6 +394,9 @@ func writeAtomic(path string, data []byte) (err error) {
 	}()
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("config %s: write: %w", path, err)
+	}
+	if err = f.Chmod(perm); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
 	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("config %s: sync: %w", path, err)

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 
 	"posagent/internal/config"
 )
@@ -62,36 +60,13 @@ func saveMerged(path string, orig, c *config.Config) ([]string, error) {
 	return changed, replace(path, append(out, '\n'), info.Mode().Perm())
 }
 
-// replace writes data next to path with mode, checks that it loads, and
-// renames it over path.
-func replace(path string, data []byte, mode os.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+// replace checks that data loads as path would, then writes it over path
+// with mode, atomically and durably.
+func replace(path string, data []byte, mode os.FileMode) error {
+	if _, err := config.Decode(path, data); err != nil {
 		return fmt.Errorf("not saved: %w", err)
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("not saved: %w", err)
-	}
-	if _, err := config.Load(tmp); err != nil {
-		return fmt.Errorf("not saved: %s", strings.ReplaceAll(err.Error(), tmp, path))
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := config.WriteFileAtomic(path, data, mode); err != nil {
 		return fmt.Errorf("not saved: %w", err)
 	}
 	return nil
