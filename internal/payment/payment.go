@@ -374,10 +374,11 @@ func (s *Service) Unfinished() (int, error) {
 // Cancel): it is cancelled with the gateway, unless it turns out paid. A
 // payment in a final state is refused (409).
 func (s *Service) Cancel(ctx context.Context, outTradeNo string) (Payment, error) {
+	// s.mu through the cancel: resume registers a driver under it.
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	rec, ok, err := s.st.get(outTradeNo)
 	r := s.active[outTradeNo]
-	s.mu.Unlock()
 	switch {
 	case err != nil:
 		return Payment{}, err
@@ -419,43 +420,59 @@ func (s *Service) resume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("payment: resume: %w", err)
 	}
-	// Every open payment is told at once, as it stands and marked
-	// recovered, so that the POS sees it before it resolves (a query, a
-	// buyer's wait or a cancel may take a while) and GET says so.
-	for i := range open {
-		rec := &open[i]
-		rec.Recovered = true
-		s.set(rec, rec.State, rec.Message, rec.Action)
-	}
 	for _, rec := range open {
-		if rec.State == event.PaymentCancelling {
-			s.enqueueCancel(ctx, &rec)
-			continue
-		}
-		// The locks in Pay's order.
-		s.mu.Lock()
-		s.runMu.Lock()
-		if s.stopped {
-			s.runMu.Unlock()
-			s.mu.Unlock()
+		if !s.resumeOne(ctx, rec) {
 			return nil
 		}
-		r := &run{cancel: make(chan struct{})}
-		s.active[rec.OutTradeNo] = r
-		s.wg.Add(1)
-		s.runMu.Unlock()
-		s.mu.Unlock()
-		go func() {
-			defer s.done(rec.OutTradeNo)
-			if rec.State == event.PaymentWaitingBuyer {
-				s.waitBuyer(ctx, r, &rec)
-				return
-			}
-			s.set(&rec, event.PaymentUnknown, "posagent restarted before Alipay's answer: checking whether the customer paid.", "Wait: do not charge again.")
-			s.resolve(ctx, r, &rec)
-		}()
 	}
 	return nil
+}
+
+// resumeOne picks up one payment read as open; false once the service is
+// stopping. Queue.Run and the API already run, so a cancel job or the
+// cashier may have moved the payment since it was read: what is on disk
+// now, read under s.mu (which Cancel holds too), decides, and the driver is
+// registered before the payment is told, so that a Cancel finds it. The
+// payment is told as it stands (New stored it recovered), so that the POS
+// sees it before it resolves (a query, a buyer's wait or a cancel may take
+// a while); nothing is written back.
+func (s *Service) resumeOne(ctx context.Context, read Record) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok, err := s.st.get(read.OutTradeNo)
+	switch {
+	case err != nil || !ok:
+		s.o.Log.Error("payment left open not resumed", "out_trade_no", read.OutTradeNo, "sence_no", read.SenceNo, "err", err)
+		return true
+	case rec.Final():
+		return true // finished since it was read
+	case rec.State == event.PaymentCancelling:
+		s.publish(&rec)
+		s.enqueueCancel(ctx, &rec)
+		return true
+	}
+	s.runMu.Lock()
+	if s.stopped {
+		s.runMu.Unlock()
+		return false
+	}
+	r := &run{cancel: make(chan struct{})}
+	s.active[rec.OutTradeNo] = r
+	s.wg.Add(1)
+	s.runMu.Unlock()
+	s.publish(&rec)
+	go func() {
+		defer s.done(rec.OutTradeNo)
+		if rec.State == event.PaymentWaitingBuyer {
+			s.waitBuyer(ctx, r, &rec)
+			return
+		}
+		if s.set(&rec, event.PaymentUnknown, "posagent restarted before Alipay's answer: checking whether the customer paid.", "Wait: do not charge again.") != nil {
+			return
+		}
+		s.resolve(ctx, r, &rec)
+	}()
+	return true
 }
 
 func (s *Service) done(outTradeNo string) {
@@ -492,7 +509,9 @@ func (s *Service) drive(ctx context.Context, r *run, rec Record, code string) {
 	default:
 		// No verified answer (or "already paid", which needs its
 		// trade_no): the trade may exist, paid or not.
-		s.set(&rec, event.PaymentUnknown, "No clear answer from Alipay: checking whether the customer paid.", "Wait: do not charge again.")
+		if s.set(&rec, event.PaymentUnknown, "No clear answer from Alipay: checking whether the customer paid.", "Wait: do not charge again.") != nil {
+			return
+		}
 		s.resolve(ctx, r, &rec)
 	}
 }
@@ -571,8 +590,10 @@ func (s *Service) waitBuyer(ctx context.Context, r *run, rec *Record) {
 		rec.WaitUntil = s.o.Now().Add(s.o.BuyerWait)
 	}
 	if rec.State != event.PaymentWaitingBuyer {
-		s.set(rec, event.PaymentWaitingBuyer, "The customer must confirm the payment in the Alipay app.",
-			fmt.Sprintf("Ask the customer to confirm on their phone; it is cancelled after %s.", s.o.BuyerWait.Round(time.Second)))
+		if err := s.set(rec, event.PaymentWaitingBuyer, "The customer must confirm the payment in the Alipay app.",
+			fmt.Sprintf("Ask the customer to confirm on their phone; it is cancelled after %s.", s.o.BuyerWait.Round(time.Second))); errors.Is(err, errFinal) {
+			return
+		}
 	}
 	reason := "The customer did not confirm in time."
 	for {
@@ -604,9 +625,13 @@ func (s *Service) waitBuyer(ctx context.Context, r *run, rec *Record) {
 	s.cancel(ctx, rec, reason)
 }
 
-// cancel records the payment as cancelling and queues its cancel.
+// cancel records the payment as cancelling and queues its cancel, unless
+// it has ended meanwhile. A cancelling state the disk did not take is
+// still queued: the job's handler reads the record, which is not final.
 func (s *Service) cancel(ctx context.Context, rec *Record, reason string) {
-	s.set(rec, event.PaymentCancelling, reason, "Wait: posagent is cancelling the payment with Alipay.")
+	if err := s.set(rec, event.PaymentCancelling, reason, "Wait: posagent is cancelling the payment with Alipay."); errors.Is(err, errFinal) {
+		return
+	}
 	s.enqueueCancel(ctx, rec)
 }
 
@@ -717,18 +742,34 @@ func (s *Service) paid(rec *Record) {
 	s.set(rec, event.PaymentPaid, "Paid.", "Hand over the goods and the receipt.")
 }
 
-// set moves rec to state, commits it, then publishes it.
-func (s *Service) set(rec *Record, state, message, action string) {
-	rec.State, rec.Message, rec.Action, rec.Updated = state, message, action, s.o.Now()
-	if rec.Final() {
-		rec.Unresolved = false
+// errFinal is wrapped by set's error for a payment whose stored state is
+// final: a final state is never left, whatever a late driver or job says.
+var errFinal = errors.New("payment is final already")
+
+// set moves rec to state and commits it in one transaction that re-reads
+// the stored record, then publishes it. A stored final state is not left:
+// set then returns an error wrapping errFinal, publishes nothing, and rec
+// becomes the stored record. A failed write is returned too, and still
+// published: the event tells what the gateway said, and the next start
+// resolves the payment again from what is on disk.
+func (s *Service) set(rec *Record, state, message, action string) error {
+	next := *rec
+	next.State, next.Message, next.Action, next.Updated = state, message, action, s.o.Now()
+	if next.Final() {
+		next.Unresolved = false
 	}
-	if err := s.st.put(rec); err != nil {
-		// The event still tells the truth; the next start resolves the
-		// payment again from what is on disk.
+	stored, err := s.st.update(&next)
+	if errors.Is(err, errFinal) {
+		s.o.Log.Info("payment final already: not moved", "out_trade_no", rec.OutTradeNo, "state", stored.State, "not", state)
+		*rec = stored
+		return err
+	}
+	*rec = next
+	if err != nil {
 		s.o.Log.Error("payment state not recorded", "out_trade_no", rec.OutTradeNo, "state", state, "err", err)
 	}
 	s.publish(rec)
+	return err
 }
 
 func (s *Service) publish(rec *Record) {

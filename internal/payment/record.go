@@ -173,6 +173,34 @@ func (s store) put(r *Record) error {
 	return nil
 }
 
+// update writes r as put does, in one transaction with a read of the
+// stored record: when that is final it is returned with an error wrapping
+// errFinal and nothing is written. An unreadable stored record is not
+// written over either: it may be final.
+func (s store) update(r *Record) (Record, error) {
+	v, err := encodeRecord(r)
+	if err != nil {
+		return Record{}, err
+	}
+	var cur Record
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		if old := tx.Bucket(bucketPayments).Get([]byte(r.OutTradeNo)); old != nil {
+			var err error
+			if cur, err = decodeRecord([]byte(r.OutTradeNo), old); err != nil {
+				return err
+			}
+			if cur.Final() {
+				return fmt.Errorf("%w (%s)", errFinal, cur.State)
+			}
+		}
+		return putTx(tx, r.OutTradeNo, r.SenceNo, v)
+	})
+	if err != nil {
+		return cur, fmt.Errorf("payment %s: record: %w", r.OutTradeNo, err)
+	}
+	return cur, nil
+}
+
 func putTx(tx *bbolt.Tx, outTradeNo, senceNo string, v []byte) error {
 	if err := tx.Bucket(bucketPayments).Put([]byte(outTradeNo), v); err != nil {
 		return err

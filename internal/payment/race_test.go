@@ -1,0 +1,98 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"posagent/internal/event"
+)
+
+// noEvents fails if otn's payment was told since the last event read: a
+// marker published now must come first.
+func (e *env) noEvents(otn string) {
+	e.t.Helper()
+	e.bus.Publish(event.Payment{OutTradeNo: "marker"})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		ev, err := e.sub.Next(ctx)
+		if err != nil {
+			e.t.Fatalf("no marker: %v", err)
+		}
+		if p, ok := ev.(event.Payment); ok {
+			if p.OutTradeNo == "marker" {
+				return
+			}
+			if p.OutTradeNo == otn {
+				e.t.Errorf("payment %s told again: %+v", otn, p)
+			}
+		}
+	}
+}
+
+// Restart recovery reads the open payments once while the queue and the
+// API already run. A payment that ends, or that the cashier cancels,
+// between that read and its resumption stays as it is now: no state
+// written back, no driver, no second cancel.
+func TestResumeRaces(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	now := time.Now()
+	for _, tt := range []struct {
+		name, read string
+		between    func(otn string) // what happens after resume's read
+		want       string
+	}{
+		{"cancel job finishes", event.PaymentCancelling, func(otn string) {
+			if err := e.svc.RunCancel(ctx, []byte(`{"out_trade_no":"`+otn+`"}`)); err != nil {
+				t.Fatal(err)
+			}
+		}, event.PaymentCancelled},
+		{"paid while waiting", event.PaymentWaitingBuyer, func(otn string) {
+			r, _, _ := e.svc.st.get(otn)
+			if err := e.svc.set(&r, event.PaymentPaid, "Paid.", ""); err != nil {
+				t.Fatal(err)
+			}
+		}, event.PaymentPaid},
+		{"cashier cancels", event.PaymentWaitingBuyer, func(otn string) {
+			if _, err := e.svc.Cancel(ctx, otn); err != nil {
+				t.Fatal(err)
+			}
+		}, event.PaymentCancelled},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			otn := "race" + str(len(tt.name)) // the names differ in length
+			rec := Record{OutTradeNo: otn, SenceNo: "S" + otn, AmountFen: 100, Subject: "x", State: tt.read,
+				Recovered: true, Created: now, Updated: now, WaitUntil: now.Add(time.Hour)}
+			if err := e.svc.st.put(&rec); err != nil {
+				t.Fatal(err)
+			}
+			tt.between(otn)
+			e.states(otn) // what happened between, to its final event
+			if !e.svc.resumeOne(ctx, rec) {
+				t.Fatal("resumeOne: stopped")
+			}
+			e.noEvents(otn)
+			got, _, err := e.svc.st.get(otn)
+			if err != nil || got.State != tt.want {
+				t.Errorf("stored %s, %v; want %s", got.State, err, tt.want)
+			}
+			e.svc.mu.Lock()
+			_, driven := e.svc.active[otn]
+			e.svc.mu.Unlock()
+			if driven {
+				t.Error("a driver was started for a final payment")
+			}
+			if tr := e.trade(otn); tr.CancelCalls > 1 {
+				t.Errorf("cancelled %d times", tr.CancelCalls)
+			}
+			if err := e.svc.set(&got, event.PaymentCancelling, "late", ""); !errors.Is(err, errFinal) || got.State != tt.want {
+				t.Errorf("set out of %s: %v, record now %s; want errFinal", tt.want, err, got.State)
+			}
+			e.noEvents(otn)
+		})
+	}
+}
