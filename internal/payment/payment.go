@@ -640,28 +640,50 @@ type cancelJob struct {
 	OutTradeNo string `json:"out_trade_no"`
 }
 
+// maxCancelJobs bounds the cancel jobs of one payment: the queue remembers
+// a done job's key for a day, and each finished one takes a fresh key.
+const maxCancelJobs = 100
+
+// enqueueCancel queues the cancel of a payment that is not final. Its key
+// is payment_cancel/<out_trade_no>, then /2, /3 …: the queue remembers the
+// key of a finished job (a day long) and would answer with it, and nothing
+// would run, while the payment is still cancelling (a cancel that finished
+// with a write the disk lost, or before the state moved back).
 func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 	payload, _ := json.Marshal(cancelJob{rec.OutTradeNo}) // a string: cannot fail
-	// The job must land even while stopping.
-	j, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
-		Kind: JobKind, Key: JobKind + "/" + rec.OutTradeNo, Payload: payload,
-		Subject:  event.Subject{SenceNo: rec.SenceNo},
-		Deadline: s.o.Now().Add(CancelLife),
-	})
-	if err != nil {
-		// The record says cancelling: the next start queues it again.
-		s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "err", err)
-		return
-	}
-	if j.State == queue.StateDead {
-		// A cancel that died (its deadline passed, or Alipay refused it)
-		// is sent again: the payment is not final.
-		if err := s.o.Queue.RetryDead(j.ID); err != nil {
-			s.o.Log.Error("dead payment cancel not retried", "job", j.ID, "out_trade_no", rec.OutTradeNo, "err", err)
+	key := JobKind + "/" + rec.OutTradeNo
+	for n := 1; n <= maxCancelJobs; n++ {
+		k := key
+		if n > 1 {
+			k = fmt.Sprintf("%s/%d", key, n)
+		}
+		// The job must land even while stopping.
+		j, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
+			Kind: JobKind, Key: k, Payload: payload,
+			Subject:  event.Subject{SenceNo: rec.SenceNo},
+			Deadline: s.o.Now().Add(CancelLife),
+		})
+		if err != nil {
+			// The record says cancelling: the next start queues it again.
+			s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "err", err)
 			return
 		}
-		s.o.Log.Info("dead payment cancel queued again", "job", j.ID, "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo)
+		switch j.State {
+		case queue.StateDone:
+			continue // an earlier cancel finished, yet the payment is not final
+		case queue.StateDead:
+			// A cancel that died (its deadline passed, or Alipay refused
+			// it) is sent again: the payment is not final.
+			if err := s.o.Queue.RetryDead(j.ID); err != nil {
+				s.o.Log.Error("dead payment cancel not retried", "job", j.ID, "out_trade_no", rec.OutTradeNo, "err", err)
+				return
+			}
+			s.o.Log.Info("dead payment cancel queued again", "job", j.ID, "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo)
+		}
+		return
 	}
+	s.o.Log.Error("payment cancel not queued: too many cancels finished without ending it", "out_trade_no", rec.OutTradeNo,
+		"sence_no", rec.SenceNo, "cancels", maxCancelJobs)
 }
 
 // CancelDied is told that the cancel job of the payment of senceNo died

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"posagent/internal/event"
+	"posagent/internal/queue"
 )
 
 // noEvents fails if otn's payment was told since the last event read: a
@@ -94,5 +95,46 @@ func TestResumeRaces(t *testing.T) {
 			}
 			e.noEvents(otn)
 		})
+	}
+}
+
+// A payment cancelling again after its cancel job finished gets a fresh
+// job: the queue remembers the finished job's key and would otherwise
+// answer with it, leaving the payment cancelling for good.
+func TestCancelAfterFinishedCancel(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	now := time.Now()
+	rec := Record{OutTradeNo: "again", SenceNo: "Sagain", AmountFen: 100, Subject: "x", State: event.PaymentCancelled,
+		Created: now, Updated: now}
+	if err := e.svc.st.put(&rec); err != nil {
+		t.Fatal(err)
+	}
+	// The first cancel job runs and finishes (the payment is final).
+	j, err := e.q.Enqueue(ctx, queue.Job{Kind: JobKind, Key: JobKind + "/again", Payload: []byte(`{"out_trade_no":"again"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if again, _ := e.q.Enqueue(ctx, queue.Job{Kind: JobKind, Key: JobKind + "/again", Payload: []byte(`{}`)}); again.ID == j.ID && again.State == queue.StateDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first cancel job did not finish")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The payment is cancelling once more, not final: it is cancelled.
+	rec.State = event.PaymentCancelling
+	if err := e.svc.st.put(&rec); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.cancel(ctx, &rec, "again")
+	if got := e.states("again"); got[len(got)-1] != event.PaymentCancelled {
+		t.Errorf("states %v, want cancelled at the end", got)
+	}
+	if tr := e.trade("again"); tr.CancelCalls != 1 {
+		t.Errorf("gateway cancels %d, want 1", tr.CancelCalls)
 	}
 }
