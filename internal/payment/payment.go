@@ -732,8 +732,7 @@ func (s *Service) RunCancel(ctx context.Context, payload []byte) error {
 	switch {
 	case err == nil && q.Paid():
 		rec.TradeNo = q.TradeNo
-		s.paid(&rec)
-		return nil
+		return recorded(s.paid(&rec))
 	case err != nil && !notExist(err):
 		return fmt.Errorf("payment %s: query before cancel: %w", rec.OutTradeNo, err)
 	}
@@ -751,17 +750,28 @@ func (s *Service) RunCancel(ctx context.Context, payload []byte) error {
 		if c.TradeNo != "" {
 			rec.TradeNo = c.TradeNo
 		}
-		s.set(&rec, event.PaymentRefunded, "Cancelled after the customer had paid: the money went back to the customer.",
-			"Take the payment again with a fresh code, or another way.")
+		return recorded(s.set(&rec, event.PaymentRefunded, "Cancelled after the customer had paid: the money went back to the customer.",
+			"Take the payment again with a fresh code, or another way."))
 	default:
-		s.set(&rec, event.PaymentCancelled, "Cancelled: the customer was not charged.",
-			"Take the payment again with a fresh code, or another way.")
+		return recorded(s.set(&rec, event.PaymentCancelled, "Cancelled: the customer was not charged.",
+			"Take the payment again with a fresh code, or another way."))
 	}
-	return nil
 }
 
-func (s *Service) paid(rec *Record) {
-	s.set(rec, event.PaymentPaid, "Paid.", "Hand over the goods and the receipt.")
+// recorded is RunCancel's answer once the gateway's is known: nil when the
+// outcome is on disk (or the payment ended otherwise meanwhile), else set's
+// error, for the job to be sent again: acknowledged with the record still
+// cancelling, nothing would end the payment. A cancel sent again is
+// answered alike (Alipay's cancel is idempotent), and its query comes first.
+func recorded(err error) error {
+	if err == nil || errors.Is(err, errFinal) {
+		return nil
+	}
+	return err
+}
+
+func (s *Service) paid(rec *Record) error {
+	return s.set(rec, event.PaymentPaid, "Paid.", "Hand over the goods and the receipt.")
 }
 
 // errFinal is wrapped by set's error for a payment whose stored state is

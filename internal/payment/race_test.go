@@ -3,8 +3,13 @@ package payment
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
+
+	"go.etcd.io/bbolt"
 
 	"posagent/internal/event"
 	"posagent/internal/queue"
@@ -136,5 +141,37 @@ func TestCancelAfterFinishedCancel(t *testing.T) {
 	}
 	if tr := e.trade("again"); tr.CancelCalls != 1 {
 		t.Errorf("gateway cancels %d, want 1", tr.CancelCalls)
+	}
+}
+
+// A cancel whose outcome the disk did not take is not acknowledged: the
+// job is retried (not dead), and the payment ends when the disk takes it.
+func TestCancelNotRecordedIsRetried(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	now := time.Now()
+	rec := Record{OutTradeNo: "wf", SenceNo: "Swf", AmountFen: 100, Subject: "x", State: event.PaymentCancelling,
+		Created: now, Updated: now}
+	if err := e.svc.st.put(&rec); err != nil {
+		t.Fatal(err)
+	}
+	e.close()
+	ro, err := bbolt.Open(e.dbPath, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &Service{o: Options{DB: ro, Gateway: e.client, Events: event.NewBus(), Now: time.Now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, st: store{ro}, active: map[string]*run{}}
+	err = svc.RunCancel(context.Background(), []byte(`{"out_trade_no":"wf"}`))
+	if !errors.Is(err, bbolt.ErrDatabaseReadOnly) || fmt.Sprintf("%T", err) == "*queue.permanentError" {
+		t.Errorf("RunCancel with the write failing: %v (%T); want the write's error, to be retried", err, err)
+	}
+	if got, _, _ := svc.st.get("wf"); got.State != event.PaymentCancelling {
+		t.Errorf("stored %s, want cancelling", got.State)
+	}
+	ro.Close()
+	// The next start sends the cancel again; this time it is recorded.
+	e.start(envOpts{})
+	if got := e.states("wf"); got[len(got)-1] != event.PaymentCancelled {
+		t.Errorf("states %v, want cancelled at the end", got)
 	}
 }
