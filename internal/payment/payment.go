@@ -335,21 +335,16 @@ func (s *Service) List(f Filter) ([]Payment, error) {
 		f.Limit = MaxList
 	}
 	var recs []Record
-	err := s.o.DB.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
-			r, err := decodeRecord(k, v)
-			if err != nil {
-				return err
-			}
-			if (f.SenceNo == "" || r.SenceNo == f.SenceNo) && (f.State == "" || r.State == f.State) {
-				recs = append(recs, r)
-			}
-			return nil
-		})
-	})
+	var bad []error
+	err := s.st.each(func(r Record) {
+		if (f.SenceNo == "" || r.SenceNo == f.SenceNo) && (f.State == "" || r.State == f.State) {
+			recs = append(recs, r)
+		}
+	}, &bad)
 	if err != nil {
 		return nil, fmt.Errorf("payment: list: %w", err)
 	}
+	s.reportUnreadable("payment list", bad)
 	slices.SortFunc(recs, func(a, b Record) int {
 		if c := b.Created.Compare(a.Created); c != 0 {
 			return c
@@ -364,10 +359,20 @@ func (s *Service) List(f Filter) ([]Payment, error) {
 }
 
 // Unfinished counts the payments not in a final state: work a stopping
-// demo must wait for.
+// demo must wait for. An unreadable payment is not counted: nothing works
+// on it (resume reported it).
 func (s *Service) Unfinished() (int, error) {
-	open, err := s.st.open()
+	open, _, err := s.st.open()
 	return len(open), err
+}
+
+// reportUnreadable logs each stored payment that could not be read, with
+// their count: they are skipped, never guessed at, and left for someone to
+// look at.
+func (s *Service) reportUnreadable(where string, bad []error) {
+	for _, err := range bad {
+		s.o.Log.Error(where+": stored payment unreadable, skipped: check it with Alipay", "err", err, "unreadable", len(bad))
+	}
 }
 
 // Cancel gives up a payment whose buyer has not confirmed (the cashier's
@@ -416,10 +421,11 @@ func (s *Service) Run(ctx context.Context) error {
 
 // resume picks up every payment not in a final state.
 func (s *Service) resume(ctx context.Context) error {
-	open, err := s.st.open()
+	open, bad, err := s.st.open()
 	if err != nil {
 		return fmt.Errorf("payment: resume: %w", err)
 	}
+	s.reportUnreadable("payment resume", bad)
 	for _, rec := range open {
 		if !s.resumeOne(ctx, rec) {
 			return nil

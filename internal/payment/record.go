@@ -208,22 +208,33 @@ func putTx(tx *bbolt.Tx, outTradeNo, senceNo string, v []byte) error {
 	return tx.Bucket(bucketBySence).Put([]byte(senceNo), []byte(outTradeNo))
 }
 
-// open returns every record not in a final state.
-func (s store) open() ([]Record, error) {
-	var out []Record
-	err := s.db.View(func(tx *bbolt.Tx) error {
+// open returns every readable record not in a final state, and why each
+// unreadable one was skipped. An unreadable record stays where it is (Get
+// reports it, and its out_trade_no and sence_no stay taken, so they are
+// never paid again); it must not keep the others from being resumed.
+func (s store) open() (out []Record, bad []error, err error) {
+	err = s.each(func(r Record) {
+		if !r.Final() {
+			out = append(out, r)
+		}
+	}, &bad)
+	return out, bad, err
+}
+
+// each calls f with every readable record, and appends why each
+// unreadable one was skipped to bad.
+func (s store) each(f func(Record), bad *[]error) error {
+	return s.db.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
 			r, err := decodeRecord(k, v)
 			if err != nil {
-				return err
+				*bad = append(*bad, err)
+				return nil
 			}
-			if !r.Final() {
-				out = append(out, r)
-			}
+			f(r)
 			return nil
 		})
 	})
-	return out, err
 }
 
 // markRecovered marks every open record recovered, in one commit: they are
