@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"posagent/internal/event"
 	"posagent/internal/queue"
@@ -162,7 +163,7 @@ func TestCancelNotRecordedIsRetried(t *testing.T) {
 	svc := &Service{o: Options{DB: ro, Gateway: e.client, Events: event.NewBus(), Now: time.Now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, st: store{ro}, active: map[string]*run{}}
 	err = svc.RunCancel(context.Background(), []byte(`{"out_trade_no":"wf"}`))
-	if !errors.Is(err, bbolt.ErrDatabaseReadOnly) || fmt.Sprintf("%T", err) == "*queue.permanentError" {
+	if !errors.Is(err, berrors.ErrDatabaseReadOnly) || fmt.Sprintf("%T", err) == "*queue.permanentError" {
 		t.Errorf("RunCancel with the write failing: %v (%T); want the write's error, to be retried", err, err)
 	}
 	if got, _, _ := svc.st.get("wf"); got.State != event.PaymentCancelling {
