@@ -746,7 +746,9 @@ func (s *Service) RunCancel(ctx context.Context, payload []byte) error {
 	var ae *alipay.Error
 	switch {
 	case err != nil && definite(err) && errors.As(err, &ae):
-		s.set(&rec, event.PaymentCancelling, "Alipay refused the cancel: "+redact.Line(firstNonEmpty(ae.SubMsg, ae.Msg, ae.SubCode)), alipay.TradeAdvice(ae.SubCode))
+		if errors.Is(s.set(&rec, event.PaymentCancelling, "Alipay refused the cancel: "+redact.Line(firstNonEmpty(ae.SubMsg, ae.Msg, ae.SubCode)), alipay.TradeAdvice(ae.SubCode)), errFinal) {
+			return nil // it ended otherwise meanwhile: nothing left to cancel
+		}
 		return queue.Permanent(fmt.Errorf("payment %s: cancel refused: %w", rec.OutTradeNo, err))
 	case err != nil:
 		return fmt.Errorf("payment %s: cancel: %w", rec.OutTradeNo, err)
