@@ -142,13 +142,7 @@ func runConfig(ctx context.Context, args []string, asService bool) error {
 	if asService {
 		return agent.Headless(ctx, a, io.Discard)
 	}
-	if !*headlessMode {
-		return agent.WithUI(ctx, a, *path)
-	}
-	if w, ok := a.Scanner.(*scanner.Wedge); ok {
-		go agent.FeedKeys(ctx, w, os.Stdin)
-	}
-	return agent.Headless(ctx, a, os.Stdout)
+	return agent.Serve(ctx, a, *headlessMode, *path, os.Stdin, os.Stdout)
 }
 
 // errDemoPlayed is the reason of the stopping event when the headless demo
@@ -220,14 +214,10 @@ func runDemo(ctx context.Context, args []string) error {
 			cancel(errDemoPlayed)
 		}
 	}()
-	if !*headlessMode {
-		return agent.WithUI(ctx, a, "")
+	if *headlessMode {
+		fmt.Fprintf(os.Stderr, "posagent demo: fake gateway at %s, data in %s; events follow on stdout (Ctrl-C stops)\n", d.Server.URL(), *dir)
 	}
-	fmt.Fprintf(os.Stderr, "posagent demo: fake gateway at %s, data in %s; events follow on stdout (Ctrl-C stops)\n", d.Server.URL(), *dir)
-	if w, ok := a.Scanner.(*scanner.Wedge); ok {
-		go agent.FeedKeys(ctx, w, os.Stdin)
-	}
-	return agent.Headless(ctx, a, os.Stdout)
+	return agent.Serve(ctx, a, *headlessMode, "", os.Stdin, os.Stdout)
 }
 
 func listScanners(args []string) error {

@@ -54,15 +54,10 @@ func (g gateway) TradeCancel(ctx context.Context, req alipay.TradeCancelRequest)
 	return resp, err
 }
 
-// probeCode is the dynamic_id of the health probe: no payment code (those
-// start with 25 to 30), so the gateway answers ILLEGAL_CODE, in a signed
-// answer that proves it is up, and decodes nothing.
-const probeCode = "1000000000000000"
-
 // probe asks the gateway something that changes nothing at Alipay: a decode
-// of probeCode under a sence_no of its own.
+// of alipay.ProbeDynamicID under a sence_no of its own.
 func (g gateway) probe(terminalID, payPID string) func(context.Context) error {
-	req := alipay.TwostageRequest{DynamicID: probeCode, SenceNo: terminalID + "-probe", PayPID: payPID}
+	req := alipay.TwostageRequest{DynamicID: alipay.ProbeDynamicID, SenceNo: terminalID + "-probe", PayPID: payPID}
 	return func(ctx context.Context) error {
 		_, err := g.c.TwostageCommonUse(ctx, req)
 		return err

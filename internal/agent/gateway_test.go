@@ -157,7 +157,7 @@ func TestProbeFindsGatewayBack(t *testing.T) {
 	w.until("gateway up", isGateway(event.GatewayUp))
 	var probes int
 	for _, r := range srv.Requests() {
-		if r.Method != alipay.MethodTwostageCommonUse || bizOf(r)["dynamic_id"] != probeCode {
+		if r.Method != alipay.MethodTwostageCommonUse || bizOf(r)["dynamic_id"] != alipay.ProbeDynamicID {
 			continue
 		}
 		probes++

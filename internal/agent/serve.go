@@ -26,6 +26,21 @@ import (
 // exit forever, since a write to stdout cannot be cancelled.
 const StdoutGrace = 2 * time.Second
 
+// Serve runs a until ctx is done in the mode posagent was started in: the
+// TUI (configPath is the file its settings screen saves to, "" for none),
+// or headless with the events on stdout and, for a keyboard-wedge scanner,
+// its keystrokes read from stdin (the scanner types into posagent's
+// terminal).
+func Serve(ctx context.Context, a *Agent, headless bool, configPath string, stdin io.Reader, stdout io.Writer) error {
+	if !headless {
+		return WithUI(ctx, a, configPath)
+	}
+	if w, ok := a.Scanner.(*scanner.Wedge); ok {
+		go FeedKeys(ctx, w, stdin)
+	}
+	return Headless(ctx, a, stdout)
+}
+
 // Headless runs a until ctx is done, printing its events as JSON lines on w,
 // then closes a. Every event published before the bus closes is printed, if
 // w takes it within StdoutGrace of the stop.

@@ -7,6 +7,13 @@ import (
 // MethodTwostageCommonUse decodes a scanned payment code.
 const MethodTwostageCommonUse = "alipay.user.twostage.common.use"
 
+// ProbeDynamicID is the dynamic_id of a probe: a decode that asks whether
+// the gateway answers, signed, without touching any customer. It is no
+// payment code (those start with 25 to 30), so the gateway answers
+// ILLEGAL_CODE and decodes nothing. The agent's health probe and doctor's
+// signed call both send it.
+const ProbeDynamicID = "1000000000000000"
+
 // Sub codes of alipay.user.twostage.common.use (the page's business codes).
 const (
 	SubInputIllegal   = "INPUT_ILLEGAL"    // a required parameter is missing

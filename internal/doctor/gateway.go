@@ -82,10 +82,6 @@ func (r *report) clock(o Options, g gatewayAnswer) {
 	r.ok("clock", "the PC's clock is %s %s the gateway's (within %s)", abs, way, o.MaxSkew)
 }
 
-// probeCode is a payment code that no customer has: decoding it is
-// harmless, and the gateway answers it with a signed business error.
-const probeCode = "280000000000000000"
-
 // setupSubCodes are the gateway's answers that mean the setup is wrong,
 // though the answer itself arrived signed.
 var setupSubCodes = map[string]string{
@@ -130,7 +126,7 @@ func (r *report) probe(ctx context.Context, o Options, k *keys, g gatewayAnswer)
 		pid = "2088000000000000" // a probe needs one; the config check names the missing key
 	}
 	sence := "doctor-" + strconv.FormatInt(o.Now().UnixNano(), 36)
-	_, err = c.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: probeCode, SenceNo: sence, PayPID: pid})
+	_, err = c.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: alipay.ProbeDynamicID, SenceNo: sence, PayPID: pid})
 	var ae *alipay.Error
 	switch {
 	case err == nil:

@@ -237,9 +237,10 @@ type Scanner struct {
 	Detail string `json:"detail"`
 }
 
-// Started: the first event of a run. RunID tells runs apart (seq starts
-// again at 1 in each); APIURL and APITokenFile are empty when the local API
-// is off.
+// Started: the first event of a run. RunID tells runs apart; seq keeps
+// growing over the runs of one data directory (see internal/eventseq), so
+// an id from an earlier run is never mistaken for one of this run.
+// APIURL and APITokenFile are empty when the local API is off.
 type Started struct {
 	Stamp
 	Version      string `json:"version"`

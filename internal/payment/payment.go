@@ -335,21 +335,16 @@ func (s *Service) List(f Filter) ([]Payment, error) {
 		f.Limit = MaxList
 	}
 	var recs []Record
-	err := s.o.DB.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
-			r, err := decodeRecord(k, v)
-			if err != nil {
-				return err
-			}
-			if (f.SenceNo == "" || r.SenceNo == f.SenceNo) && (f.State == "" || r.State == f.State) {
-				recs = append(recs, r)
-			}
-			return nil
-		})
-	})
+	var bad []error
+	err := s.st.each(func(r Record) {
+		if (f.SenceNo == "" || r.SenceNo == f.SenceNo) && (f.State == "" || r.State == f.State) {
+			recs = append(recs, r)
+		}
+	}, &bad)
 	if err != nil {
 		return nil, fmt.Errorf("payment: list: %w", err)
 	}
+	s.reportUnreadable("payment list", bad)
 	slices.SortFunc(recs, func(a, b Record) int {
 		if c := b.Created.Compare(a.Created); c != 0 {
 			return c
@@ -364,20 +359,31 @@ func (s *Service) List(f Filter) ([]Payment, error) {
 }
 
 // Unfinished counts the payments not in a final state: work a stopping
-// demo must wait for.
+// demo must wait for. An unreadable payment is not counted: nothing works
+// on it (resume reported it).
 func (s *Service) Unfinished() (int, error) {
-	open, err := s.st.open()
+	open, _, err := s.st.open()
 	return len(open), err
+}
+
+// reportUnreadable logs each stored payment that could not be read, with
+// their count: they are skipped, never guessed at, and left for someone to
+// look at.
+func (s *Service) reportUnreadable(where string, bad []error) {
+	for _, err := range bad {
+		s.o.Log.Error(where+": stored payment unreadable, skipped: check it with Alipay", "err", err, "unreadable", len(bad))
+	}
 }
 
 // Cancel gives up a payment whose buyer has not confirmed (the cashier's
 // Cancel): it is cancelled with the gateway, unless it turns out paid. A
 // payment in a final state is refused (409).
 func (s *Service) Cancel(ctx context.Context, outTradeNo string) (Payment, error) {
+	// s.mu through the cancel: resume registers a driver under it.
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	rec, ok, err := s.st.get(outTradeNo)
 	r := s.active[outTradeNo]
-	s.mu.Unlock()
 	switch {
 	case err != nil:
 		return Payment{}, err
@@ -415,47 +421,64 @@ func (s *Service) Run(ctx context.Context) error {
 
 // resume picks up every payment not in a final state.
 func (s *Service) resume(ctx context.Context) error {
-	open, err := s.st.open()
+	open, bad, err := s.st.open()
 	if err != nil {
 		return fmt.Errorf("payment: resume: %w", err)
 	}
-	// Every open payment is told at once, as it stands and marked
-	// recovered, so that the POS sees it before it resolves (a query, a
-	// buyer's wait or a cancel may take a while) and GET says so.
-	for i := range open {
-		rec := &open[i]
-		rec.Recovered = true
-		s.set(rec, rec.State, rec.Message, rec.Action)
-	}
+	s.reportUnreadable("payment resume", bad)
 	for _, rec := range open {
-		if rec.State == event.PaymentCancelling {
-			s.enqueueCancel(ctx, &rec)
-			continue
-		}
-		// The locks in Pay's order.
-		s.mu.Lock()
-		s.runMu.Lock()
-		if s.stopped {
-			s.runMu.Unlock()
-			s.mu.Unlock()
+		if !s.resumeOne(ctx, rec) {
 			return nil
 		}
-		r := &run{cancel: make(chan struct{})}
-		s.active[rec.OutTradeNo] = r
-		s.wg.Add(1)
-		s.runMu.Unlock()
-		s.mu.Unlock()
-		go func() {
-			defer s.done(rec.OutTradeNo)
-			if rec.State == event.PaymentWaitingBuyer {
-				s.waitBuyer(ctx, r, &rec)
-				return
-			}
-			s.set(&rec, event.PaymentUnknown, "posagent restarted before Alipay's answer: checking whether the customer paid.", "Wait: do not charge again.")
-			s.resolve(ctx, r, &rec)
-		}()
 	}
 	return nil
+}
+
+// resumeOne picks up one payment read as open; false once the service is
+// stopping. Queue.Run and the API already run, so a cancel job or the
+// cashier may have moved the payment since it was read: what is on disk
+// now, read under s.mu (which Cancel holds too), decides, and the driver is
+// registered before the payment is told, so that a Cancel finds it. The
+// payment is told as it stands (New stored it recovered), so that the POS
+// sees it before it resolves (a query, a buyer's wait or a cancel may take
+// a while); nothing is written back.
+func (s *Service) resumeOne(ctx context.Context, read Record) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok, err := s.st.get(read.OutTradeNo)
+	switch {
+	case err != nil || !ok:
+		s.o.Log.Error("payment left open not resumed", "out_trade_no", read.OutTradeNo, "sence_no", read.SenceNo, "err", err)
+		return true
+	case rec.Final():
+		return true // finished since it was read
+	case rec.State == event.PaymentCancelling:
+		s.publish(&rec)
+		s.enqueueCancel(ctx, &rec)
+		return true
+	}
+	s.runMu.Lock()
+	if s.stopped {
+		s.runMu.Unlock()
+		return false
+	}
+	r := &run{cancel: make(chan struct{})}
+	s.active[rec.OutTradeNo] = r
+	s.wg.Add(1)
+	s.runMu.Unlock()
+	s.publish(&rec)
+	go func() {
+		defer s.done(rec.OutTradeNo)
+		if rec.State == event.PaymentWaitingBuyer {
+			s.waitBuyer(ctx, r, &rec)
+			return
+		}
+		if s.set(&rec, event.PaymentUnknown, "posagent restarted before Alipay's answer: checking whether the customer paid.", "Wait: do not charge again.") != nil {
+			return
+		}
+		s.resolve(ctx, r, &rec)
+	}()
+	return true
 }
 
 func (s *Service) done(outTradeNo string) {
@@ -492,7 +515,9 @@ func (s *Service) drive(ctx context.Context, r *run, rec Record, code string) {
 	default:
 		// No verified answer (or "already paid", which needs its
 		// trade_no): the trade may exist, paid or not.
-		s.set(&rec, event.PaymentUnknown, "No clear answer from Alipay: checking whether the customer paid.", "Wait: do not charge again.")
+		if s.set(&rec, event.PaymentUnknown, "No clear answer from Alipay: checking whether the customer paid.", "Wait: do not charge again.") != nil {
+			return
+		}
 		s.resolve(ctx, r, &rec)
 	}
 }
@@ -571,8 +596,10 @@ func (s *Service) waitBuyer(ctx context.Context, r *run, rec *Record) {
 		rec.WaitUntil = s.o.Now().Add(s.o.BuyerWait)
 	}
 	if rec.State != event.PaymentWaitingBuyer {
-		s.set(rec, event.PaymentWaitingBuyer, "The customer must confirm the payment in the Alipay app.",
-			fmt.Sprintf("Ask the customer to confirm on their phone; it is cancelled after %s.", s.o.BuyerWait.Round(time.Second)))
+		if err := s.set(rec, event.PaymentWaitingBuyer, "The customer must confirm the payment in the Alipay app.",
+			fmt.Sprintf("Ask the customer to confirm on their phone; it is cancelled after %s.", s.o.BuyerWait.Round(time.Second))); errors.Is(err, errFinal) {
+			return
+		}
 	}
 	reason := "The customer did not confirm in time."
 	for {
@@ -604,9 +631,13 @@ func (s *Service) waitBuyer(ctx context.Context, r *run, rec *Record) {
 	s.cancel(ctx, rec, reason)
 }
 
-// cancel records the payment as cancelling and queues its cancel.
+// cancel records the payment as cancelling and queues its cancel, unless
+// it has ended meanwhile. A cancelling state the disk did not take is
+// still queued: the job's handler reads the record, which is not final.
 func (s *Service) cancel(ctx context.Context, rec *Record, reason string) {
-	s.set(rec, event.PaymentCancelling, reason, "Wait: posagent is cancelling the payment with Alipay.")
+	if err := s.set(rec, event.PaymentCancelling, reason, "Wait: posagent is cancelling the payment with Alipay."); errors.Is(err, errFinal) {
+		return
+	}
 	s.enqueueCancel(ctx, rec)
 }
 
@@ -615,28 +646,50 @@ type cancelJob struct {
 	OutTradeNo string `json:"out_trade_no"`
 }
 
+// maxCancelJobs bounds the cancel jobs of one payment: the queue remembers
+// a done job's key for a day, and each finished one takes a fresh key.
+const maxCancelJobs = 100
+
+// enqueueCancel queues the cancel of a payment that is not final. Its key
+// is payment_cancel/<out_trade_no>, then /2, /3 …: the queue remembers the
+// key of a finished job (a day long) and would answer with it, and nothing
+// would run, while the payment is still cancelling (a cancel that finished
+// with a write the disk lost, or before the state moved back).
 func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 	payload, _ := json.Marshal(cancelJob{rec.OutTradeNo}) // a string: cannot fail
-	// The job must land even while stopping.
-	j, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
-		Kind: JobKind, Key: JobKind + "/" + rec.OutTradeNo, Payload: payload,
-		Subject:  event.Subject{SenceNo: rec.SenceNo},
-		Deadline: s.o.Now().Add(CancelLife),
-	})
-	if err != nil {
-		// The record says cancelling: the next start queues it again.
-		s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "err", err)
-		return
-	}
-	if j.State == queue.StateDead {
-		// A cancel that died (its deadline passed, or Alipay refused it)
-		// is sent again: the payment is not final.
-		if err := s.o.Queue.RetryDead(j.ID); err != nil {
-			s.o.Log.Error("dead payment cancel not retried", "job", j.ID, "out_trade_no", rec.OutTradeNo, "err", err)
+	key := JobKind + "/" + rec.OutTradeNo
+	for n := 1; n <= maxCancelJobs; n++ {
+		k := key
+		if n > 1 {
+			k = fmt.Sprintf("%s/%d", key, n)
+		}
+		// The job must land even while stopping.
+		j, err := s.o.Queue.Enqueue(context.WithoutCancel(ctx), queue.Job{
+			Kind: JobKind, Key: k, Payload: payload,
+			Subject:  event.Subject{SenceNo: rec.SenceNo},
+			Deadline: s.o.Now().Add(CancelLife),
+		})
+		if err != nil {
+			// The record says cancelling: the next start queues it again.
+			s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "err", err)
 			return
 		}
-		s.o.Log.Info("dead payment cancel queued again", "job", j.ID, "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo)
+		switch j.State {
+		case queue.StateDone:
+			continue // an earlier cancel finished, yet the payment is not final
+		case queue.StateDead:
+			// A cancel that died (its deadline passed, or Alipay refused
+			// it) is sent again: the payment is not final.
+			if err := s.o.Queue.RetryDead(j.ID); err != nil {
+				s.o.Log.Error("dead payment cancel not retried", "job", j.ID, "out_trade_no", rec.OutTradeNo, "err", err)
+				return
+			}
+			s.o.Log.Info("dead payment cancel queued again", "job", j.ID, "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo)
+		}
+		return
 	}
+	s.o.Log.Error("payment cancel not queued: too many cancels finished without ending it", "out_trade_no", rec.OutTradeNo,
+		"sence_no", rec.SenceNo, "cancels", maxCancelJobs)
 }
 
 // CancelDied is told that the cancel job of the payment of senceNo died
@@ -685,8 +738,7 @@ func (s *Service) RunCancel(ctx context.Context, payload []byte) error {
 	switch {
 	case err == nil && q.Paid():
 		rec.TradeNo = q.TradeNo
-		s.paid(&rec)
-		return nil
+		return recorded(s.paid(&rec))
 	case err != nil && !notExist(err):
 		return fmt.Errorf("payment %s: query before cancel: %w", rec.OutTradeNo, err)
 	}
@@ -694,7 +746,9 @@ func (s *Service) RunCancel(ctx context.Context, payload []byte) error {
 	var ae *alipay.Error
 	switch {
 	case err != nil && definite(err) && errors.As(err, &ae):
-		s.set(&rec, event.PaymentCancelling, "Alipay refused the cancel: "+redact.Line(firstNonEmpty(ae.SubMsg, ae.Msg, ae.SubCode)), alipay.TradeAdvice(ae.SubCode))
+		if errors.Is(s.set(&rec, event.PaymentCancelling, "Alipay refused the cancel: "+redact.Line(firstNonEmpty(ae.SubMsg, ae.Msg, ae.SubCode)), alipay.TradeAdvice(ae.SubCode)), errFinal) {
+			return nil // it ended otherwise meanwhile: nothing left to cancel
+		}
 		return queue.Permanent(fmt.Errorf("payment %s: cancel refused: %w", rec.OutTradeNo, err))
 	case err != nil:
 		return fmt.Errorf("payment %s: cancel: %w", rec.OutTradeNo, err)
@@ -704,31 +758,58 @@ func (s *Service) RunCancel(ctx context.Context, payload []byte) error {
 		if c.TradeNo != "" {
 			rec.TradeNo = c.TradeNo
 		}
-		s.set(&rec, event.PaymentRefunded, "Cancelled after the customer had paid: the money went back to the customer.",
-			"Take the payment again with a fresh code, or another way.")
+		return recorded(s.set(&rec, event.PaymentRefunded, "Cancelled after the customer had paid: the money went back to the customer.",
+			"Take the payment again with a fresh code, or another way."))
 	default:
-		s.set(&rec, event.PaymentCancelled, "Cancelled: the customer was not charged.",
-			"Take the payment again with a fresh code, or another way.")
+		return recorded(s.set(&rec, event.PaymentCancelled, "Cancelled: the customer was not charged.",
+			"Take the payment again with a fresh code, or another way."))
 	}
-	return nil
 }
 
-func (s *Service) paid(rec *Record) {
-	s.set(rec, event.PaymentPaid, "Paid.", "Hand over the goods and the receipt.")
+// recorded is RunCancel's answer once the gateway's is known: nil when the
+// outcome is on disk (or the payment ended otherwise meanwhile), else set's
+// error, for the job to be sent again: acknowledged with the record still
+// cancelling, nothing would end the payment. A cancel sent again is
+// answered alike (Alipay's cancel is idempotent), and its query comes first.
+func recorded(err error) error {
+	if err == nil || errors.Is(err, errFinal) {
+		return nil
+	}
+	return err
 }
 
-// set moves rec to state, commits it, then publishes it.
-func (s *Service) set(rec *Record, state, message, action string) {
-	rec.State, rec.Message, rec.Action, rec.Updated = state, message, action, s.o.Now()
-	if rec.Final() {
-		rec.Unresolved = false
+func (s *Service) paid(rec *Record) error {
+	return s.set(rec, event.PaymentPaid, "Paid.", "Hand over the goods and the receipt.")
+}
+
+// errFinal is wrapped by set's error for a payment whose stored state is
+// final: a final state is never left, whatever a late driver or job says.
+var errFinal = errors.New("payment is final already")
+
+// set moves rec to state and commits it in one transaction that re-reads
+// the stored record, then publishes it. A stored final state is not left:
+// set then returns an error wrapping errFinal, publishes nothing, and rec
+// becomes the stored record. A failed write is returned too, and still
+// published: the event tells what the gateway said, and the next start
+// resolves the payment again from what is on disk.
+func (s *Service) set(rec *Record, state, message, action string) error {
+	next := *rec
+	next.State, next.Message, next.Action, next.Updated = state, message, action, s.o.Now()
+	if next.Final() {
+		next.Unresolved = false
 	}
-	if err := s.st.put(rec); err != nil {
-		// The event still tells the truth; the next start resolves the
-		// payment again from what is on disk.
+	stored, err := s.st.update(&next)
+	if errors.Is(err, errFinal) {
+		s.o.Log.Info("payment final already: not moved", "out_trade_no", rec.OutTradeNo, "state", stored.State, "not", state)
+		*rec = stored
+		return err
+	}
+	*rec = next
+	if err != nil {
 		s.o.Log.Error("payment state not recorded", "out_trade_no", rec.OutTradeNo, "state", state, "err", err)
 	}
 	s.publish(rec)
+	return err
 }
 
 func (s *Service) publish(rec *Record) {

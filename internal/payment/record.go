@@ -173,6 +173,34 @@ func (s store) put(r *Record) error {
 	return nil
 }
 
+// update writes r as put does, in one transaction with a read of the
+// stored record: when that is final it is returned with an error wrapping
+// errFinal and nothing is written. An unreadable stored record is not
+// written over either: it may be final.
+func (s store) update(r *Record) (Record, error) {
+	v, err := encodeRecord(r)
+	if err != nil {
+		return Record{}, err
+	}
+	var cur Record
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		if old := tx.Bucket(bucketPayments).Get([]byte(r.OutTradeNo)); old != nil {
+			var err error
+			if cur, err = decodeRecord([]byte(r.OutTradeNo), old); err != nil {
+				return err
+			}
+			if cur.Final() {
+				return fmt.Errorf("%w (%s)", errFinal, cur.State)
+			}
+		}
+		return putTx(tx, r.OutTradeNo, r.SenceNo, v)
+	})
+	if err != nil {
+		return cur, fmt.Errorf("payment %s: record: %w", r.OutTradeNo, err)
+	}
+	return cur, nil
+}
+
 func putTx(tx *bbolt.Tx, outTradeNo, senceNo string, v []byte) error {
 	if err := tx.Bucket(bucketPayments).Put([]byte(outTradeNo), v); err != nil {
 		return err
@@ -180,22 +208,33 @@ func putTx(tx *bbolt.Tx, outTradeNo, senceNo string, v []byte) error {
 	return tx.Bucket(bucketBySence).Put([]byte(senceNo), []byte(outTradeNo))
 }
 
-// open returns every record not in a final state.
-func (s store) open() ([]Record, error) {
-	var out []Record
-	err := s.db.View(func(tx *bbolt.Tx) error {
+// open returns every readable record not in a final state, and why each
+// unreadable one was skipped. An unreadable record stays where it is (Get
+// reports it, and its out_trade_no and sence_no stay taken, so they are
+// never paid again); it must not keep the others from being resumed.
+func (s store) open() (out []Record, bad []error, err error) {
+	err = s.each(func(r Record) {
+		if !r.Final() {
+			out = append(out, r)
+		}
+	}, &bad)
+	return out, bad, err
+}
+
+// each calls f with every readable record, and appends why each
+// unreadable one was skipped to bad.
+func (s store) each(f func(Record), bad *[]error) error {
+	return s.db.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
 			r, err := decodeRecord(k, v)
 			if err != nil {
-				return err
+				*bad = append(*bad, err)
+				return nil
 			}
-			if !r.Final() {
-				out = append(out, r)
-			}
+			f(r)
 			return nil
 		})
 	})
-	return out, err
 }
 
 // markRecovered marks every open record recovered, in one commit: they are

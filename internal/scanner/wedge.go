@@ -18,9 +18,11 @@ const (
 	// 35 ms apart, so a longer wait here cannot take a person's typing for
 	// a scan. It is the serial framer's stale gap.
 	DefaultTermGap = DefaultStaleGap
-	// wedgeMinBurst is the shortest burst taken for a scanner: two or three
-	// fast keys happen when a person rolls over keys.
-	wedgeMinBurst = 6
+	// MinBurst is the shortest burst taken for a scanner: two or three
+	// fast keys happen when a person rolls over keys. The TUI's input gate
+	// decides with the same rule (DefaultMaxKeyGap, DefaultTermGap,
+	// MinBurst), so what it hands the wedge as a scan the wedge keeps.
+	MinBurst = 6
 	// wedgeQueue bounds keys waiting for Run; a TUI that feeds keys while
 	// Run is not running must not grow memory without end.
 	wedgeQueue = 4096
@@ -116,7 +118,7 @@ func (w *Wedge) Run(ctx context.Context, out chan<- Event) error {
 	for {
 		var gap <-chan time.Time
 		switch {
-		case b.n >= wedgeMinBurst && !b.noTerm:
+		case b.n >= MinBurst && !b.noTerm:
 			gap = w.opts.Clock.After(DefaultTermGap)
 		case len(b.text) > 0:
 			gap = w.opts.Clock.After(w.maxGap)
@@ -157,12 +159,12 @@ type burst struct {
 
 func (b *burst) key(r rune, at time.Time) {
 	term := r == '\r' || r == '\n' || r == '\t'
-	if gap := at.Sub(b.last); b.n > 0 && gap > b.maxGap && (!term || b.n < wedgeMinBurst || gap > DefaultTermGap) {
+	if gap := at.Sub(b.last); b.n > 0 && gap > b.maxGap && (!term || b.n < MinBurst || gap > DefaultTermGap) {
 		b.end(b.last)
 	}
 	switch {
 	case term:
-		if b.n >= wedgeMinBurst {
+		if b.n >= MinBurst {
 			b.text = append(b.text, '\r')
 			b.p.write(b.text, at)
 		}
@@ -181,7 +183,7 @@ func (b *burst) key(r rune, at time.Time) {
 // end closes a burst that stopped without a terminator.
 func (b *burst) end(at time.Time) {
 	switch {
-	case b.n < wedgeMinBurst:
+	case b.n < MinBurst:
 		// A person typing.
 	case b.noTerm:
 		b.text = append(b.text, '\r')

@@ -26,7 +26,7 @@ const (
 	burstTermGap = scanner.DefaultTermGap
 	// burstMin is the shortest run of fast keys taken for a scanner; a
 	// person rolling over keys makes two or three.
-	burstMin = 6
+	burstMin = scanner.MinBurst
 )
 
 // burstGate is the decision, without a screen or a clock of its own: key
