@@ -15,16 +15,13 @@ import (
 func TestCorruptRecordSkipped(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.close()
+	now := time.Now()
+	for otn, st := range map[string]string{"g1": event.PaymentCancelling, "g2": event.PaymentSending, "gp": event.PaymentPaid} {
+		e.seed(Record{OutTradeNo: otn, SenceNo: "S" + otn, AmountFen: 100, Subject: "x", State: st, Created: now, Updated: now})
+	}
 	db, err := bbolt.Open(e.dbPath, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
-	}
-	now := time.Now()
-	for otn, st := range map[string]string{"g1": event.PaymentCancelling, "g2": event.PaymentSending, "gp": event.PaymentPaid} {
-		r := Record{OutTradeNo: otn, SenceNo: "S" + otn, AmountFen: 100, Subject: "x", State: st, Created: now, Updated: now}
-		if err := (store{db}).put(&r); err != nil {
-			t.Fatal(err)
-		}
 	}
 	bad := Record{OutTradeNo: "bad", SenceNo: "Sbad", AmountFen: 100, Subject: "x", State: event.PaymentSending, Created: now, Updated: now}
 	v, err := encodeRecord(&bad)

@@ -146,6 +146,22 @@ func (e *env) start(o envOpts) {
 	}
 }
 
+// seed stores records in the stopped env's database file, as a run that
+// died left them; start the env again to resume them.
+func (e *env) seed(recs ...Record) {
+	e.t.Helper()
+	db, err := bbolt.Open(e.dbPath, 0o600, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	for i := range recs {
+		if err := (store{db}).put(&recs[i]); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
 func (e *env) close() {
 	if e.stop == nil {
 		return

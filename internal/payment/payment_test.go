@@ -302,22 +302,12 @@ func TestResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = codeB // never sent: the process died after the commit
-	db, err := bbolt.Open(e.dbPath, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store{db}
 	now := time.Now()
-	for _, r := range []Record{
-		{OutTradeNo: "oa", SenceNo: "SA", AmountFen: 100, Subject: "x", State: event.PaymentSending, Created: now, Updated: now},
-		{OutTradeNo: "ob", SenceNo: "SB", AmountFen: 100, Subject: "x", State: event.PaymentSending, Created: now, Updated: now},
-		{OutTradeNo: "oc", SenceNo: "SC", AmountFen: 100, Subject: "x", State: event.PaymentCancelling, Created: now, Updated: now},
-	} {
-		if err := st.put(&r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
+	e.seed(
+		Record{OutTradeNo: "oa", SenceNo: "SA", AmountFen: 100, Subject: "x", State: event.PaymentSending, Created: now, Updated: now},
+		Record{OutTradeNo: "ob", SenceNo: "SB", AmountFen: 100, Subject: "x", State: event.PaymentSending, Created: now, Updated: now},
+		Record{OutTradeNo: "oc", SenceNo: "SC", AmountFen: 100, Subject: "x", State: event.PaymentCancelling, Created: now, Updated: now},
+	)
 	e.start(envOpts{buyerWait: 200 * time.Millisecond})
 	want := map[string]string{"oa": "paid", "ob": "cancelled", "oc": "cancelled"}
 	got := map[string]event.Payment{}

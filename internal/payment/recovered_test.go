@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"posagent/internal/event"
 )
 
@@ -18,10 +16,6 @@ import (
 func TestRecoveredAtOnce(t *testing.T) {
 	e := newEnv(t, envOpts{buyerWait: 300 * time.Millisecond})
 	e.close()
-	db, err := bbolt.Open(e.dbPath, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
 	disk := map[string]string{"rs": event.PaymentSending, "rw": event.PaymentWaitingBuyer, "ru": event.PaymentUnknown, "rc": event.PaymentCancelling}
 	for otn, st := range disk {
@@ -29,11 +23,8 @@ func TestRecoveredAtOnce(t *testing.T) {
 		if st == event.PaymentWaitingBuyer {
 			r.WaitUntil = now.Add(time.Hour) // no resolution before the checks
 		}
-		if err := (store{db}).put(&r); err != nil {
-			t.Fatal(err)
-		}
+		e.seed(r)
 	}
-	db.Close()
 	e.start(envOpts{buyerWait: 300 * time.Millisecond})
 	first := map[string]event.Payment{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

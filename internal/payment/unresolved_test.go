@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"posagent/internal/alipay"
 	"posagent/internal/alipay/alipaytest"
 	"posagent/internal/event"
@@ -20,16 +18,9 @@ import (
 func TestDeadCancelIsUnresolvedAndRequeued(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.close()
-	db, err := bbolt.Open(e.dbPath, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
-	if err := (store{db}).put(&Record{OutTradeNo: "od", SenceNo: "SD", AmountFen: 100, Subject: "x",
-		State: event.PaymentCancelling, Created: now, Updated: now}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	e.seed(Record{OutTradeNo: "od", SenceNo: "SD", AmountFen: 100, Subject: "x",
+		State: event.PaymentCancelling, Created: now, Updated: now})
 	e.srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{SubCode: "ACQ.TRADE_STATUS_ERROR"})
 	e.start(envOpts{})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
