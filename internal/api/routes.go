@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"posagent/internal/httpjson"
@@ -33,21 +32,7 @@ func (s *Server) routesInit() {
 	timed := s.metrics.timed(payments.ServeHTTP)
 	s.mux.HandleFunc("/v1/payments", timed)
 	s.mux.HandleFunc("/v1/payments/", timed)
-	allowed := map[string][]string{}
-	for _, rt := range s.routes {
-		method, path, _ := strings.Cut(rt, " ")
-		allowed[path] = append(allowed[path], method)
-	}
-	for path, methods := range allowed {
-		allow := strings.Join(methods, ", ")
-		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			httpjson.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" "+r.URL.Path+": use "+allow)
-		})
-	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path+" (see /v1/openapi.json)")
-	})
+	httpjson.Fallbacks(s.mux, s.routes)
 }
 
 func (s *Server) handle(pattern string, h http.HandlerFunc) {

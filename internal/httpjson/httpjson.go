@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -151,4 +152,27 @@ func DecodeOrFail(w http.ResponseWriter, r *http.Request, v any, max int64) bool
 		Error(w, http.StatusBadRequest, "bad_request", err.Error())
 	}
 	return false
+}
+
+// Fallbacks gives mux the API's JSON errors where it would answer plain
+// text: for each path of patterns ("METHOD /path", as mux serves them) a
+// 405 whose Allow header names the path's methods, and a 404 for every
+// other path.
+func Fallbacks(mux *http.ServeMux, patterns []string) {
+	allowed := map[string][]string{}
+	for _, p := range patterns {
+		method, path, _ := strings.Cut(p, " ")
+		allowed[path] = append(allowed[path], method)
+	}
+	for path, methods := range allowed {
+		slices.Sort(methods)
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" "+r.URL.Path+": use "+allow)
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		Error(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path+" (see /v1/openapi.json)")
+	})
 }

@@ -26,7 +26,12 @@ import (
 // Errors are httpjson's {"error": {"code", "message"}}.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/payments", func(w http.ResponseWriter, r *http.Request) {
+	var routes []string
+	handle := func(pattern string, h http.HandlerFunc) {
+		routes = append(routes, pattern)
+		mux.HandleFunc(pattern, h)
+	}
+	handle("POST /v1/payments", func(w http.ResponseWriter, r *http.Request) {
 		var req Request
 		if !httpjson.DecodeOrFail(w, r, &req, 0) {
 			return
@@ -42,7 +47,7 @@ func (s *Service) Handler() http.Handler {
 		}
 		httpjson.Write(w, status, p)
 	})
-	mux.HandleFunc("GET /v1/payments", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /v1/payments", func(w http.ResponseWriter, r *http.Request) {
 		f, err := listFilter(r.URL.Query())
 		if err != nil {
 			httpjson.Error(w, http.StatusBadRequest, "bad_request", err.Error())
@@ -55,7 +60,7 @@ func (s *Service) Handler() http.Handler {
 		}
 		httpjson.Write(w, http.StatusOK, map[string]any{"payments": ps})
 	})
-	mux.HandleFunc("GET /v1/payments/{out_trade_no}", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /v1/payments/{out_trade_no}", func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.Get(r.PathValue("out_trade_no"))
 		if err != nil {
 			writeError(w, err)
@@ -63,7 +68,7 @@ func (s *Service) Handler() http.Handler {
 		}
 		httpjson.Write(w, http.StatusOK, p)
 	})
-	mux.HandleFunc("POST /v1/payments/{out_trade_no}/cancel", func(w http.ResponseWriter, r *http.Request) {
+	handle("POST /v1/payments/{out_trade_no}/cancel", func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.Cancel(r.Context(), r.PathValue("out_trade_no"))
 		if err != nil {
 			writeError(w, err)
@@ -73,19 +78,7 @@ func (s *Service) Handler() http.Handler {
 	})
 	// Other methods and paths get the API's JSON errors too, not the
 	// mux's plain text.
-	for path, allow := range map[string]string{
-		"/v1/payments":                       "GET, POST",
-		"/v1/payments/{out_trade_no}":        "GET",
-		"/v1/payments/{out_trade_no}/cancel": "POST",
-	} {
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			httpjson.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" "+r.URL.Path+": use "+allow)
-		})
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "no route "+r.URL.Path+" (see /v1/openapi.json)")
-	})
+	httpjson.Fallbacks(mux, routes)
 	return mux
 }
 
