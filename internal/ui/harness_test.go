@@ -166,13 +166,25 @@ func (h *harness) text() string {
 func (h *harness) waitFor(t testing.TB, want ...string) string {
 	t.Helper()
 	return h.waitUntil(t, func(screen string) string {
+		flowed := reflow(screen)
 		for _, w := range want {
-			if !strings.Contains(screen, w) {
+			if !strings.Contains(screen, w) && !strings.Contains(flowed, w) {
 				return fmt.Sprintf("%q", w)
 			}
 		}
 		return ""
 	})
+}
+
+// reflow joins the screen's lines with single spaces, so that a message a
+// widget wrapped at a width that depends on the test (a temporary path is
+// longer on one machine than on another) still matches as one phrase.
+func reflow(screen string) string {
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.Join(lines, " ")
 }
 
 // waitUntil checks the screen after each draw until check finds nothing

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -394,10 +395,10 @@ func (s *settingsScreen) save() {
 		s.newPIN, s.dirty = "", false
 		s.app.staffPIN = c.StaffPIN
 		if len(changed) == 0 {
-			s.note = fmt.Sprintf(" %s%s Nothing to save:%s no setting differs from %s.", tagOK, symOK, tagOff, tview.Escape(s.path))
+			s.note = fmt.Sprintf(" %s%s Nothing to save:%s no setting differs from %s.", tagOK, symOK, tagOff, tview.Escape(filepath.Base(s.path)))
 			break
 		}
-		s.note = fmt.Sprintf(" %s%s Saved%s %s to %s.", tagOK, symOK, tagOff, tview.Escape(strings.Join(changed, ", ")), tview.Escape(s.path))
+		s.note = fmt.Sprintf(" %s%s Saved%s %s to %s.", tagOK, symOK, tagOff, tview.Escape(strings.Join(changed, ", ")), tview.Escape(filepath.Base(s.path)))
 		if s.onSave != nil {
 			s.note += applied(changed, s.onSave)(cloneConfig(c))
 		}
