@@ -374,20 +374,24 @@ func final(err error) error {
 // say so rather than limp on.
 //
 // Its first event is started and its last stopping, with the reason: the
-// error it returns, or the cause ctx was cancelled with.
-func (a *Agent) Run(ctx context.Context) (err error) {
+// error it returns, or the cause parent was cancelled with. From the moment
+// it begins to stop, the API refuses requests that would change anything,
+// and stopping waits for those in progress (drainAPI).
+func (a *Agent) Run(parent context.Context) (err error) {
 	a.logStart()
 	stopLog := a.logEvents()
 	stopAPI := a.serveAPI()
 	a.Bus.Publish(a.started())
+	ctx, stopAll := context.WithCancel(parent)
+	apiDrained := a.drainAPI(ctx)
 	defer func() {
-		a.Bus.Publish(event.Stopping{Stamp: event.Stamp{Time: a.now()}, Reason: stopReason(ctx, err)})
+		stopAll()
+		apiDrained()
+		a.Bus.Publish(event.Stopping{Stamp: event.Stamp{Time: a.now()}, Reason: stopReason(parent, err)})
 		stopAPI()
 		stopLog()
 		a.logStop(err)
 	}()
-	ctx, stopAll := context.WithCancel(ctx)
-	defer stopAll()
 	scans := make(chan scanner.Event, 16)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)

@@ -84,6 +84,26 @@ func (a *Agent) serveAPI() (stop func()) {
 	}
 }
 
+// drainAPI makes the API refuse requests that would change anything as
+// soon as ctx is done, and waits for those in progress, apiCloseWait at
+// most; the returned func waits for that. The stopping event is published
+// after it, so that no request of this run publishes after stopping.
+func (a *Agent) drainAPI(ctx context.Context) (wait func()) {
+	if a.API == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	context.AfterFunc(ctx, func() {
+		defer close(done)
+		dctx, cancel := context.WithTimeout(context.Background(), apiCloseWait)
+		defer cancel()
+		if err := a.API.Drain(dctx); err != nil {
+			a.log.Warn("stopping with API requests still in progress: their events may follow stopping", "waited", apiCloseWait, "err", err)
+		}
+	})
+	return func() { <-done }
+}
+
 // manual is a code entered through the API, on its way to Run's loop.
 type manual struct {
 	code     string

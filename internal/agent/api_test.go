@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +233,85 @@ func TestAPIOff(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, api.TokenFile)); !os.IsNotExist(err) {
 		t.Errorf("a token file with the API off: %v", err)
+	}
+}
+
+// An API request in progress when the agent stops finishes, and publishes,
+// before stopping; a request that arrives while the agent stops is refused
+// with 503 "stopping" and does nothing.
+func TestStoppingAfterAPIRequestsInProgress(t *testing.T) {
+	srv := newServer(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var bus *event.Bus
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/payments" {
+			// The probes below, should they come before the agent stops.
+			w.WriteHeader(http.StatusConflict)
+			return
+		}
+		close(entered)
+		<-release
+		bus.Publish(event.Payment{Stamp: event.Stamp{Time: time.Now()}, OutTradeNo: "slow-1", State: "paying"})
+		w.WriteHeader(http.StatusAccepted)
+	})
+	a := newAgentOpts(t, srv, t.TempDir(), make(feed), func(o *Options) { o.Payments = slow })
+	bus = a.Bus
+	sub := a.Bus.Subscribe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	w := &watcher{t: t, sub: sub}
+	c := newAPIClient(t, w.until("started", isType(event.TypeStarted)).(event.Started))
+
+	answered := make(chan int, 1)
+	go func() {
+		st, _ := c.do("POST", "/v1/payments", `{}`)
+		answered <- st
+	}()
+	<-entered
+	cancel()
+	// Released once a new request is refused, or, should the agent not
+	// wait for requests in progress, once it has said stopping.
+	stopped := make(chan struct{})
+	go func() {
+		defer close(release)
+		for {
+			select {
+			case <-stopped:
+				return
+			default:
+			}
+			req, _ := http.NewRequest("POST", c.url+"/v1/payments/slow-1/cancel", nil)
+			req.Header.Set("Authorization", "Bearer "+c.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return // the API has closed
+			}
+			var body bytes.Buffer
+			body.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 503 && strings.Contains(body.String(), `"stopping"`) {
+				return
+			}
+		}
+	}()
+	var types []event.Type
+	for {
+		e := w.until("stopping", func(event.Event) bool { return true })
+		types = append(types, e.Type())
+		if e.Type() == event.TypeStopping {
+			close(stopped)
+			break
+		}
+	}
+	if st := <-answered; st != http.StatusAccepted {
+		t.Errorf("the request in progress answered %d", st)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if !slices.Contains(types, event.TypePayment) {
+		t.Errorf("the request in progress published after stopping; events before stopping: %v", types)
 	}
 }

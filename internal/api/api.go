@@ -123,6 +123,13 @@ type Server struct {
 	metrics *metrics
 	srv     *http.Server
 
+	// writes counts requests that may change something (any method but
+	// GET, HEAD and OPTIONS) while they run; once draining is set no new
+	// one is counted, so Drain's Wait cannot race an Add from zero.
+	writesMu sync.RWMutex
+	draining bool
+	writes   sync.WaitGroup
+
 	closeOnce sync.Once
 	served    chan struct{}
 }
@@ -310,7 +317,47 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, httpjson.MaxBody)
 	}
+	if readOnly(r.Method) {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	s.writesMu.RLock()
+	if s.draining {
+		s.writesMu.RUnlock()
+		w.Header().Set("Retry-After", "5")
+		httpjson.Error(w, http.StatusServiceUnavailable, "stopping", "posagent is stopping; nothing was done: send the request again once it is back")
+		return
+	}
+	s.writes.Add(1)
+	s.writesMu.RUnlock()
+	defer s.writes.Done()
 	s.mux.ServeHTTP(w, r)
+}
+
+func readOnly(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
+}
+
+// Drain refuses every request that could change something from now on
+// (503 "stopping", with Retry-After), and waits until those in progress
+// have answered, or ctx is done. Reads and the event streams go on until
+// Close. A stopping agent drains before it publishes its stopping event,
+// so that no request of this run publishes after it.
+func (s *Server) Drain(ctx context.Context) error {
+	s.writesMu.Lock()
+	s.draining = true
+	s.writesMu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.writes.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("api: requests still in progress: %w", context.Cause(ctx))
+	}
 }
 
 // hostAllowed: a loopback name or the configured host, with this port. A
