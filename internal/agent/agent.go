@@ -252,7 +252,7 @@ func New(o Options) (a *Agent, err error) {
 	a.Codes = payment.NewCodes(a.now)
 	a.Payments, err = payment.New(payment.Options{
 		DB: a.DB, Gateway: gw, Codes: a.Codes, Queue: a.Queue, Events: a.Bus,
-		BuyerWait: c.BuyerWait(), PollEvery: o.PaymentPoll, FinishGrace: a.grace, TerminalID: c.TerminalID, Log: a.log, Now: a.now,
+		BuyerWait: c.BuyerWait(), PollEvery: o.PaymentPoll, FinishGrace: a.grace, Keep: c.PaymentKeep(), TerminalID: c.TerminalID, Log: a.log, Now: a.now,
 	})
 	if err != nil {
 		return nil, err
@@ -489,7 +489,8 @@ func (a *Agent) handle(ctx context.Context, e scanner.Event) {
 	}
 }
 
-// purgeEvery is how often the ledger forgets long-expired codes.
+// purgeEvery is how often the ledger forgets long-expired codes and the
+// payments their old final records.
 const purgeEvery = time.Hour
 
 func (a *Agent) purge(ctx context.Context) {
@@ -500,6 +501,11 @@ func (a *Agent) purge(ctx context.Context) {
 			a.log.Error("sence ledger purge", "err", err)
 		} else if n > 0 {
 			a.log.Info("sence ledger purged", "codes", n)
+		}
+		if n, err := a.Payments.Purge(); err != nil {
+			a.log.Error("payment records purge", "err", err)
+		} else if n > 0 {
+			a.log.Info("payment records purged", "payments", n, "kept_days", a.Config.PaymentKeep()/(24*time.Hour))
 		}
 		select {
 		case <-ctx.Done():

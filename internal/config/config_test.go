@@ -229,6 +229,37 @@ func TestPaymentKey(t *testing.T) {
 	}
 }
 
+// payment.keep_days: 90 days unset, 1 to 3650 set, else an error naming it.
+func TestPaymentKeepDays(t *testing.T) {
+	const day = 24 * time.Hour
+	for _, tt := range []struct {
+		json string
+		keep time.Duration
+	}{
+		{`{}`, 90 * day},
+		{`{"payment":{"keep_days":0}}`, 90 * day},
+		{`{"payment":{"keep_days":1}}`, day},
+		{`{"payment":{"keep_days":3650}}`, 3650 * day},
+		{`{"payment":{"keep_days":-1}}`, 0},
+		{`{"payment":{"keep_days":3651}}`, 0},
+	} {
+		c, err := Parse([]byte(tt.json))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var es Errors
+		bad := errors.As(c.Validate(), &es) && es.For("payment.keep_days") != nil
+		switch {
+		case tt.keep == 0 && !bad:
+			t.Errorf("%s: no error on payment.keep_days", tt.json)
+		case tt.keep != 0 && bad:
+			t.Errorf("%s: %v", tt.json, es)
+		case tt.keep != 0 && c.PaymentKeep() != tt.keep:
+			t.Errorf("%s: keep %v, want %v", tt.json, c.PaymentKeep(), tt.keep)
+		}
+	}
+}
+
 // The queue's drain keys: in range, or an error naming the key.
 func TestQueueKeys(t *testing.T) {
 	for _, tc := range []struct {

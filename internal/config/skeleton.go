@@ -21,7 +21,7 @@ func Skeleton(gatewayURL, privateKey string) []byte {
 		DataDir:       "data",
 		Coupons:       []CouponRule{},
 		API:           skelAPI{Listen: DefaultAPIListen, AllowOrigins: []string{}},
-		Payment:       skelPayment{BuyerWaitSeconds: int(DefaultBuyerWait / time.Second)},
+		Payment:       skelPayment{BuyerWaitSeconds: int(DefaultBuyerWait / time.Second), KeepDays: DefaultPaymentKeepDays},
 		Queue:         skelQueue{MaxInFlight: DefaultQueueMaxInFlight},
 	}
 	var b bytes.Buffer
@@ -76,6 +76,7 @@ type skelAPI struct {
 
 type skelPayment struct {
 	BuyerWaitSeconds int `json:"buyer_wait_seconds"`
+	KeepDays         int `json:"keep_days"`
 }
 
 type skelScanner struct {

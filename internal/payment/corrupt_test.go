@@ -29,7 +29,7 @@ func TestCorruptRecordSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	v[len(v)-3] ^= 1 // fails its checksum
-	if err := db.Update(func(tx *bbolt.Tx) error { return putTx(tx, bad.OutTradeNo, bad.SenceNo, v) }); err != nil {
+	if err := db.Update(func(tx *bbolt.Tx) error { return putTx(tx, &bad, v) }); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

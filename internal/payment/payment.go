@@ -22,8 +22,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +45,11 @@ const (
 	// CancelLife is how long a cancel job is retried: the gateway cancels
 	// trades of the same day only.
 	CancelLife = 24 * time.Hour
+	// DefaultKeep is how long the record of a final payment is kept: long
+	// enough for the merchant's monthly reconciliation and a customer's
+	// query about last month's receipt, short enough that the records of a
+	// busy till stay a few tens of thousands.
+	DefaultKeep = 90 * 24 * time.Hour
 )
 
 // JobKind names payment cancels in the queue.
@@ -98,10 +101,13 @@ type Options struct {
 	// answer that comes is recorded, so a clean stop does not turn a known
 	// outcome into one the next start must resolve.
 	FinishGrace time.Duration
-	TerminalID  string // sent as terminal_id
-	StoreID     string // sent as store_id unless the request names one
-	Log         *slog.Logger
-	Now         func() time.Time
+	// Keep is how long Purge keeps the record of a final payment
+	// (DefaultKeep when zero).
+	Keep       time.Duration
+	TerminalID string // sent as terminal_id
+	StoreID    string // sent as store_id unless the request names one
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // Service takes payments. Call Run before Pay.
@@ -139,8 +145,11 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("payment: no queue")
 	case o.Events == nil:
 		return nil, errors.New("payment: no event publisher")
-	case o.BuyerWait < 0 || o.PollEvery < 0 || o.QueryTries < 0 || o.FinishGrace < 0:
-		return nil, errors.New("payment: BuyerWait, PollEvery, QueryTries and FinishGrace may not be negative")
+	case o.BuyerWait < 0 || o.PollEvery < 0 || o.QueryTries < 0 || o.FinishGrace < 0 || o.Keep < 0:
+		return nil, errors.New("payment: BuyerWait, PollEvery, QueryTries, FinishGrace and Keep may not be negative")
+	}
+	if o.Keep == 0 {
+		o.Keep = DefaultKeep
 	}
 	if o.FinishGrace == 0 {
 		o.FinishGrace = DefaultFinishGrace
@@ -334,28 +343,28 @@ func (s *Service) List(f Filter) ([]Payment, error) {
 	if f.Limit <= 0 || f.Limit > MaxList {
 		f.Limit = MaxList
 	}
-	var recs []Record
+	out := []Payment{}
 	var bad []error
-	err := s.st.each(func(r Record) {
+	err := s.st.newest(func(r Record) bool {
 		if (f.SenceNo == "" || r.SenceNo == f.SenceNo) && (f.State == "" || r.State == f.State) {
-			recs = append(recs, r)
+			out = append(out, r.payment())
 		}
+		return len(out) < f.Limit
 	}, &bad)
 	if err != nil {
 		return nil, fmt.Errorf("payment: list: %w", err)
 	}
 	s.reportUnreadable("payment list", bad)
-	slices.SortFunc(recs, func(a, b Record) int {
-		if c := b.Created.Compare(a.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(b.OutTradeNo, a.OutTradeNo)
-	})
-	out := make([]Payment, 0, min(len(recs), f.Limit))
-	for _, r := range recs[:min(len(recs), f.Limit)] {
-		out = append(out, r.payment())
-	}
 	return out, nil
+}
+
+// Purge deletes the records of final payments asked for more than
+// Options.Keep ago and returns how many. A payment not final is kept
+// however old it is. An out_trade_no purged is no longer refused here if a
+// POS uses it again; the gateway still refuses it (ACQ.TRADE_HAS_SUCCESS or
+// TRADE_HAS_CLOSE), so it is never paid twice.
+func (s *Service) Purge() (int, error) {
+	return s.st.purge(s.o.Now().Add(-s.o.Keep))
 }
 
 // Unfinished counts the payments not in a final state: work a stopping

@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -18,9 +19,20 @@ import (
 // The payment buckets of the database file the queue and the sence ledger
 // share.
 var (
-	bucketPayments = []byte("payment")       // out_trade_no → record
-	bucketBySence  = []byte("payment.sence") // sence_no → out_trade_no
+	bucketPayments = []byte("payment")         // out_trade_no → record
+	bucketBySence  = []byte("payment.sence")   // sence_no → out_trade_no
+	bucketCreated  = []byte("payment.created") // createdKey → nothing: records by age
 )
+
+// createdKey orders records by when they were asked for, then by
+// out_trade_no: the wall clock's Unix nanoseconds, 8 bytes big-endian,
+// then the out_trade_no. A cursor walks the list newest first from the
+// end and the purge oldest first from the start, never the whole bucket.
+func createdKey(created time.Time, outTradeNo string) []byte {
+	k := make([]byte, 8, 8+len(outTradeNo))
+	binary.BigEndian.PutUint64(k, uint64(created.UnixNano()))
+	return append(k, outTradeNo...)
+}
 
 // Record is a payment as stored. It never holds the payment code.
 type Record struct {
@@ -129,14 +141,27 @@ func decodeRecord(key, v []byte) (Record, error) {
 // store keeps records in the database.
 type store struct{ db *bbolt.DB }
 
+// init makes the buckets. A database from before the age index gets it
+// built from its records, in the same commit.
 func (s store) init() error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketPayments, bucketBySence} {
+		indexed := tx.Bucket(bucketCreated) != nil
+		for _, b := range [][]byte{bucketPayments, bucketBySence, bucketCreated} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		if indexed {
+			return nil
+		}
+		byAge := tx.Bucket(bucketCreated)
+		return tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
+			r, err := decodeRecord(k, v)
+			if err != nil {
+				return nil // unreadable: Get and the resume report it
+			}
+			return byAge.Put(createdKey(r.Created, r.OutTradeNo), nil)
+		})
 	})
 }
 
@@ -166,7 +191,7 @@ func (s store) put(r *Record) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error { return putTx(tx, r.OutTradeNo, r.SenceNo, v) })
+	err = s.db.Update(func(tx *bbolt.Tx) error { return putTx(tx, r, v) })
 	if err != nil {
 		return fmt.Errorf("payment %s: record: %w", r.OutTradeNo, err)
 	}
@@ -193,7 +218,7 @@ func (s store) update(r *Record) (Record, error) {
 				return fmt.Errorf("%w (%s)", errFinal, cur.State)
 			}
 		}
-		return putTx(tx, r.OutTradeNo, r.SenceNo, v)
+		return putTx(tx, r, v)
 	})
 	if err != nil {
 		return cur, fmt.Errorf("payment %s: record: %w", r.OutTradeNo, err)
@@ -201,11 +226,110 @@ func (s store) update(r *Record) (Record, error) {
 	return cur, nil
 }
 
-func putTx(tx *bbolt.Tx, outTradeNo, senceNo string, v []byte) error {
-	if err := tx.Bucket(bucketPayments).Put([]byte(outTradeNo), v); err != nil {
+// putTx stores v, the encoding of r, with its two index entries. A stored
+// record asked for at another time (a record is never re-created, but the
+// index must not depend on that) loses its old age entry.
+func putTx(tx *bbolt.Tx, r *Record, v []byte) error {
+	payments, byAge := tx.Bucket(bucketPayments), tx.Bucket(bucketCreated)
+	key := []byte(r.OutTradeNo)
+	if old := payments.Get(key); old != nil {
+		if o, err := decodeRecord(key, old); err == nil && !o.Created.Equal(r.Created) {
+			if err := byAge.Delete(createdKey(o.Created, o.OutTradeNo)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := payments.Put(key, v); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketBySence).Put([]byte(senceNo), []byte(outTradeNo))
+	if err := byAge.Put(createdKey(r.Created, r.OutTradeNo), nil); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketBySence).Put([]byte(r.SenceNo), key)
+}
+
+// newest calls f with the records newest first until f returns false,
+// and appends why each unreadable one was skipped to bad.
+func (s store) newest(f func(Record) (more bool), bad *[]error) error {
+	return s.db.View(func(tx *bbolt.Tx) error {
+		payments := tx.Bucket(bucketPayments)
+		c := tx.Bucket(bucketCreated).Cursor()
+		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+			if len(k) < 8 {
+				continue
+			}
+			otn := k[8:]
+			v := payments.Get(otn)
+			if v == nil {
+				continue
+			}
+			r, err := decodeRecord(otn, v)
+			if err != nil {
+				*bad = append(*bad, err)
+				continue
+			}
+			if !f(r) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// purgeBatch bounds the records one purge commit deletes: a commit holds
+// the database's write lock, which a payment being recorded waits for.
+const purgeBatch = 500
+
+// purge deletes final records asked for before before, oldest first, and
+// returns how many. Records not final stay, however old: they are
+// someone's work. So do unreadable ones: they may be final or not.
+func (s store) purge(before time.Time) (int, error) {
+	limit := createdKey(before, "")
+	total := 0
+	for {
+		n, more := 0, false
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			payments, bySence, byAge := tx.Bucket(bucketPayments), tx.Bucket(bucketBySence), tx.Bucket(bucketCreated)
+			var drop []Record
+			c := byAge.Cursor()
+			for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.Next() {
+				if len(drop) == purgeBatch {
+					more = true
+					break
+				}
+				otn := k[8:]
+				v := payments.Get(otn)
+				if v == nil {
+					continue
+				}
+				if r, err := decodeRecord(otn, v); err == nil && r.Final() {
+					drop = append(drop, r)
+				}
+			}
+			for _, r := range drop {
+				if err := byAge.Delete(createdKey(r.Created, r.OutTradeNo)); err != nil {
+					return err
+				}
+				if err := payments.Delete([]byte(r.OutTradeNo)); err != nil {
+					return err
+				}
+				if string(bySence.Get([]byte(r.SenceNo))) == r.OutTradeNo {
+					if err := bySence.Delete([]byte(r.SenceNo)); err != nil {
+						return err
+					}
+				}
+			}
+			n = len(drop)
+			return nil
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("payment: purge: %w", err)
+		}
+		if !more {
+			return total, nil
+		}
+	}
 }
 
 // open returns every readable record not in a final state, and why each
