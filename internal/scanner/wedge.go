@@ -49,6 +49,9 @@ type Wedge struct {
 type keystroke struct {
 	r  rune
 	at time.Time
+	// joined: the feeder decided this key belongs to the burst of the key
+	// before it (KeyBurst), whatever the gap between them says.
+	joined bool
 }
 
 // NewWedge returns a wedge; Open returns one for kind "wedge".
@@ -61,7 +64,7 @@ func NewWedge(o Options) *Wedge {
 func (w *Wedge) Key(r rune, at time.Time) {
 	w.mu.Lock()
 	if len(w.keys) < wedgeQueue {
-		w.keys = append(w.keys, keystroke{r, at})
+		w.keys = append(w.keys, keystroke{r: r, at: at})
 	} else {
 		w.dropped++
 	}
@@ -74,13 +77,13 @@ func (w *Wedge) Key(r rune, at time.Time) {
 
 // KeyBurst passes a whole burst at once (rs[i] typed at at[i]): a feeder
 // that knows it has a burst (the TUI's burst gate) hands it over in one
-// piece, so that a pause in the feeder cannot cut it in two. It never
-// blocks.
+// piece, so that a pause in the feeder cannot cut it in two, nor a gap
+// the feeder forgave as a stall of the PC. It never blocks.
 func (w *Wedge) KeyBurst(rs []rune, at []time.Time) {
 	w.mu.Lock()
 	if len(w.keys)+len(rs) <= wedgeQueue {
 		for i, r := range rs {
-			w.keys = append(w.keys, keystroke{r, at[i]})
+			w.keys = append(w.keys, keystroke{r: r, at: at[i], joined: i > 0})
 		}
 	} else {
 		w.dropped += len(rs)
@@ -138,7 +141,7 @@ func (w *Wedge) Run(ctx context.Context, out chan<- Event) error {
 				lost.add(dropped, p, w.opts.Clock)
 			}
 			for _, k := range keys {
-				b.key(k.r, k.at)
+				b.key(k.r, k.at, k.joined)
 			}
 		}
 		if !box.flush(ctx, out) {
@@ -157,9 +160,11 @@ type burst struct {
 	last   time.Time
 }
 
-func (b *burst) key(r rune, at time.Time) {
+// key takes one key; joined says it belongs to the burst before it
+// whatever its gap.
+func (b *burst) key(r rune, at time.Time, joined bool) {
 	term := r == '\r' || r == '\n' || r == '\t'
-	if gap := at.Sub(b.last); b.n > 0 && gap > b.maxGap && (!term || b.n < MinBurst || gap > DefaultTermGap) {
+	if gap := at.Sub(b.last); !joined && b.n > 0 && gap > b.maxGap && (!term || b.n < MinBurst || gap > DefaultTermGap) {
 		b.end(b.last)
 	}
 	switch {

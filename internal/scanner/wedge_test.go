@@ -75,6 +75,34 @@ func TestWedgeIgnoresPeople(t *testing.T) {
 	}
 }
 
+// A burst handed over whole (KeyBurst) is one scan, even with a gap the
+// feeder forgave as a stall of the PC; keys passed one by one with the
+// same gap are two reads.
+func TestWedgeKeyBurstKeepsItsStall(t *testing.T) {
+	const stallAt = 3
+	keys := []rune(code1 + "\r")
+	at := make([]time.Time, len(keys))
+	for i := range at {
+		at[i] = epoch.Add(time.Duration(i) * 5 * time.Millisecond)
+		if i >= stallAt {
+			at[i] = at[i].Add(200 * time.Millisecond)
+		}
+	}
+	w, out := startWedge(t, Options{Clock: newManualClock()})
+	w.KeyBurst(keys, at)
+	if e := next(t, out); e.Kind != EventScan || e.Scan.Code != code1 {
+		t.Fatalf("KeyBurst with a stall: got %+v, want the scan of %s", e, code1)
+	}
+
+	w, out = startWedge(t, Options{Clock: newManualClock()})
+	for i, r := range keys {
+		w.Key(r, at[i])
+	}
+	if e := next(t, out); e.Kind != EventRejected || e.Scan.Code != code1[stallAt:] {
+		t.Fatalf("keys one by one with the same gap: got %+v, want the rest rejected as a read of its own", e)
+	}
+}
+
 func TestWedgeBurstWithoutEnter(t *testing.T) {
 	w, out := startWedge(t, Options{Clock: newManualClock()})
 	last := typeKeys(w, code1, epoch, 5*time.Millisecond)

@@ -27,6 +27,14 @@ const (
 	// burstMin is the shortest run of fast keys taken for a scanner; a
 	// person rolling over keys makes two or three.
 	burstMin = scanner.MinBurst
+	// stallSlack: a timer that fires more than this late says the PC
+	// stalled (tcell's reader and the timer alike): keys typed meanwhile
+	// are read late, all at once, so that their gap measures the stall
+	// and not the typing (gateTimer, burstGate.key).
+	stallSlack = 10 * time.Millisecond
+	// stallMax is the longest stall forgiven inside one burst: longer, and
+	// the keys are two reads (the serial framer's stale gap).
+	stallMax = scanner.DefaultStaleGap
 )
 
 // burstGate is the decision, without a screen or a clock of its own: key
@@ -34,6 +42,9 @@ const (
 type burstGate struct {
 	held []*tcell.EventKey
 	last time.Time // when the newest held key was typed
+	// stalled: one gap in the held keys was forgiven as a stall. One per
+	// run: a run with two slow gaps is a person's, however it is read.
+	stalled bool
 }
 
 // keyClass is what a key means to the gate.
@@ -68,6 +79,14 @@ func (g *burstGate) key(ev *tcell.EventKey, at time.Time) (replay, burst []*tcel
 		if class == keyTerm && len(g.held) >= burstMin {
 			late = gap > burstTermGap
 		}
+		if late && !g.stalled && gap <= stallMax && (len(g.held) >= burstMin || at.After(g.deadline())) {
+			// Held keys still undecided after their deadline: the timer
+			// did not decide them on time (it would have been first in
+			// line), so this gap is a stall of the PC, not silence. A
+			// burst long enough waits for its terminator anyway
+			// (burstTermGap): more of it after a pause is a stall too.
+			late, g.stalled = false, true
+		}
 		if late {
 			replay, burst = g.resolve()
 		}
@@ -80,13 +99,13 @@ func (g *burstGate) key(ev *tcell.EventKey, at time.Time) (replay, burst []*tcel
 	case keyTerm:
 		if len(g.held) >= burstMin {
 			burst = append(g.held, ev)
-			g.held = nil
+			g.held, g.stalled = nil, false
 			return replay, burst, true
 		}
 	}
 	// A person: what was held is theirs too.
 	replay = append(replay, g.held...)
-	g.held = nil
+	g.held, g.stalled = nil, false
 	return replay, burst, false
 }
 
@@ -116,7 +135,7 @@ func (g *burstGate) flush(now time.Time) (replay, burst []*tcell.EventKey) {
 // that is a scan or a cut read), anything shorter a person.
 func (g *burstGate) resolve() (replay, burst []*tcell.EventKey) {
 	held := g.held
-	g.held = nil
+	g.held, g.stalled = nil, false
 	if len(held) >= burstMin {
 		return nil, held
 	}

@@ -97,20 +97,34 @@ const silenceKey = tcell.KeyF64
 // a person's single key must not wait for the next one. The decision
 // travels as a marker key behind the keys already typed: a busy screen
 // takes keys late, and keys waiting in line are no silence.
+//
+// A timer that fires late says the PC stalled: keys typed meanwhile may
+// still wait to be read, and a marker sent now would come before them and
+// decide by a silence that was not there. It waits burstKeyGap more first,
+// so that they come before it (the gate forgives their gap: burstGate.key).
 func (a *App) gateTimer(ctx context.Context) {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	defer t.Stop()
+	var due time.Time // when t should fire, on the real clock
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case d := <-a.gateWake:
-			t.Reset(d.Sub(a.gateNow()))
+			wait := max(d.Sub(a.gateNow()), 0)
+			due = time.Now().Add(wait)
+			t.Reset(wait)
 		case <-t.C:
 			if ctx.Err() != nil {
 				return
 			}
+			if !due.IsZero() && time.Since(due) > stallSlack {
+				due = time.Time{}
+				t.Reset(burstKeyGap)
+				continue
+			}
+			due = time.Time{}
 			a.tv.QueueEvent(tcell.NewEventKey(silenceKey, 0, tcell.ModNone))
 		}
 	}
