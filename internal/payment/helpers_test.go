@@ -139,8 +139,11 @@ func (e *env) start(o envOpts) {
 		e.svc.runMu.Lock()
 		ready := e.svc.ctx != nil
 		e.svc.runMu.Unlock()
-		if ready || time.Now().After(deadline) {
+		if ready {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the payment service's Run did not start within 5 s")
 		}
 		time.Sleep(time.Millisecond)
 	}
