@@ -220,6 +220,14 @@ func New(o Options) (a *Agent, err error) {
 	// without this left in the dead list.
 	qo.Discard = func(kind string) bool { return kind == decode.JobKind }
 	qo.Keep = payment.KeepCancels
+	// The payment must not stay cancelling as if someone worked on it:
+	// told by the queue itself, not by the bus, which may drop an event
+	// for a slow subscriber.
+	qo.Died = func(d event.Dead) {
+		if d.Kind == payment.JobKind && a.Payments != nil {
+			a.Payments.CancelDied(d.SenceNo, d.Reason)
+		}
+	}
 	qo.Dropped = func(j queue.Job) {
 		a.log.Info("staff: job dropped", "job", j.ID, "kind", j.Kind, "state", j.State, "sence_no", j.Subject.SenceNo)
 	}

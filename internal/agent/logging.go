@@ -12,7 +12,6 @@ import (
 	"posagent/internal/config"
 	"posagent/internal/event"
 	"posagent/internal/logfile"
-	"posagent/internal/payment"
 	"posagent/internal/queue"
 	"posagent/internal/redact"
 )
@@ -103,10 +102,6 @@ func (a *Agent) logEvent(e event.Event) {
 	case event.Dead:
 		a.log.Error("job dead", "job", e.JobID, "kind", e.Kind, "sence_no", e.SenceNo,
 			"tpl_id", e.TplID, "reason", redact.Line(e.Reason))
-		if e.Kind == payment.JobKind {
-			// The payment must not stay cancelling as if someone worked on it.
-			a.Payments.CancelDied(e.SenceNo, e.Reason)
-		}
 	}
 }
 

@@ -485,3 +485,26 @@ func TestNewClientFromFiles(t *testing.T) {
 		t.Errorf("public key as private key: %v", err)
 	}
 }
+
+// A sub_code in the SDKs' spelling ("aop." in front) is the code of the
+// API pages: "aop.ACQ.SYSTEM_ERROR" asks for a query as ACQ.SYSTEM_ERROR
+// does, never a failure.
+func TestSubCodeAopPrefix(t *testing.T) {
+	g := newTestGateway(t)
+	c := g.client()
+	for _, tt := range []struct {
+		sub, want string
+		retryable bool
+	}{
+		{"aop.ACQ.SYSTEM_ERROR", SubTradeSystemError, true},
+		{"ACQ.SYSTEM_ERROR", SubTradeSystemError, true},
+		{"aop.ACQ.TRADE_HAS_SUCCESS", SubTradeHasSuccess, false},
+	} {
+		g.answer(signedBody(t, g.key, MethodTradeQuery, `{"code":"40004","msg":"Business Failed","sub_code":"`+tt.sub+`","sub_msg":"x"}`))
+		_, err := c.TradeQuery(context.Background(), TradeQueryRequest{OutTradeNo: "o1"})
+		var e *Error
+		if !errors.As(err, &e) || e.SubCode != tt.want || Retryable(err) != tt.retryable {
+			t.Errorf("%s: got %v (retryable %v), want sub code %s retryable %v", tt.sub, err, Retryable(err), tt.want, tt.retryable)
+		}
+	}
+}

@@ -111,13 +111,21 @@ func (c *Client) result(method string, status int, env envelope) ([]byte, error)
 	case res.Code == "":
 		return nil, fail(fmt.Errorf("%w: response object without code", ErrMalformed))
 	case !accepted(method, res.Code):
-		e := &Error{Method: method, HTTPStatus: status, Code: res.Code, Msg: dropEcho(res.Msg), SubCode: res.SubCode, SubMsg: dropEcho(res.SubMsg)}
+		e := &Error{Method: method, HTTPStatus: status, Code: res.Code, Msg: dropEcho(res.Msg), SubCode: subCode(res.SubCode), SubMsg: dropEcho(res.SubMsg)}
 		if !env.hasSig {
 			e.Err = ErrUnsigned
 		}
 		return nil, e
 	}
 	return obj, nil
+}
+
+// subCode is a sub_code as the API pages spell it. Some answers carry the
+// SDKs' spelling, with an "aop." prefix ("aop.ACQ.SYSTEM_ERROR"): the same
+// code, which must mean the same (that one asks for a query, not a
+// failure).
+func subCode(s string) string {
+	return strings.TrimPrefix(s, "aop.")
 }
 
 // accepted reports whether code is a result of method rather than an

@@ -84,6 +84,7 @@ type TradePayResponse struct {
 	TradeNo        string     `json:"trade_no"`
 	OutTradeNo     string     `json:"out_trade_no"`
 	BuyerLogonID   string     `json:"buyer_logon_id"` // masked by the gateway
+	BuyerUserID    string     `json:"buyer_user_id"`  // the 2088… id of who pays
 	TotalAmount    string     `json:"total_amount"`
 	ReceiptAmount  string     `json:"receipt_amount"`
 	BuyerPayAmount string     `json:"buyer_pay_amount"`

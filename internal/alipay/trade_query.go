@@ -21,6 +21,7 @@ type TradeQueryResponse struct {
 	TradeNo       string `json:"trade_no"`
 	OutTradeNo    string `json:"out_trade_no"`
 	BuyerLogonID  string `json:"buyer_logon_id"`
+	BuyerUserID   string `json:"buyer_user_id"` // the 2088… id of who pays
 	TradeStatus   string `json:"trade_status"`
 	TotalAmount   string `json:"total_amount"`
 	ReceiptAmount string `json:"receipt_amount"`

@@ -14,7 +14,7 @@ import (
 // deadline the code store keeps, written RFC 3339 with milliseconds.
 func TestDecodedSaysWhenTheCodeExpires(t *testing.T) {
 	h := newHarness(t)
-	k := &keeper{codes: map[string]string{}, expires: map[string]time.Time{}, events: h.events}
+	k := &keeper{codes: map[string]string{}, users: map[string]string{}, expires: map[string]time.Time{}, events: h.events}
 	h.flow.c.Codes = k
 	scanned := t0.Add(123 * time.Millisecond)
 	id, err := h.flow.Scan(context.Background(), Scan{Code: code, Source: "sim", Time: scanned})

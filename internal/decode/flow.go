@@ -52,7 +52,7 @@ const maxDecodeKeys = 64
 // is never written anywhere. It hears of failed decodes too, so that a
 // payment asked for one is refused with the reason.
 type CodeKeeper interface {
-	Decoded(senceNo, code string, expires time.Time)
+	Decoded(senceNo, code, userID string, expires time.Time)
 	Failed(senceNo string)
 }
 
@@ -439,7 +439,7 @@ func (f *Flow) fail(fl *Failure) *Failure {
 func (f *Flow) decoded(ctx context.Context, r retry, resp *alipay.TwostageResponse) Identity {
 	senceNo := r.SenceNo
 	if f.c.Codes != nil {
-		f.c.Codes.Decoded(senceNo, r.Code, r.Deadline)
+		f.c.Codes.Decoded(senceNo, r.Code, resp.UserID, r.Deadline)
 	}
 	id := Identity{SenceNo: senceNo, UserID: resp.UserID, At: f.c.Now()}
 	if s := resp.School(); s != nil {

@@ -25,6 +25,7 @@ type Codes struct {
 // held is what Codes knows of one sence_no.
 type held struct {
 	code    string // "" once taken or expired
+	buyer   string // the user_id the code decoded to
 	expires time.Time
 	failed  bool // the decode ended without a customer
 	taken   bool
@@ -39,8 +40,9 @@ func NewCodes(now func() time.Time) *Codes {
 	return &Codes{m: map[string]*held{}, now: now, forget: DefaultForget}
 }
 
-// Decoded keeps code for senceNo until expires.
-func (c *Codes) Decoded(senceNo, code string, expires time.Time) {
+// Decoded keeps code, which decoded to the customer userID, for senceNo
+// until expires.
+func (c *Codes) Decoded(senceNo, code, userID string, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.purge()
@@ -55,7 +57,7 @@ func (c *Codes) Decoded(senceNo, code string, expires time.Time) {
 	if h.wipe != nil {
 		h.wipe.Stop()
 	}
-	h.code, h.expires, h.failed = code, expires, false
+	h.code, h.buyer, h.expires, h.failed = code, userID, expires, false
 	h.wipe = time.AfterFunc(expires.Sub(c.now())+time.Second, func() { c.wipeCode(senceNo) })
 }
 
@@ -107,22 +109,22 @@ const (
 )
 
 // peek returns senceNo's code if it may be paid with now.
-func (c *Codes) peek(senceNo string) (string, codeState) {
+func (c *Codes) peek(senceNo string) (code, buyer string, state codeState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.purge()
 	h := c.m[senceNo]
 	switch {
 	case h == nil:
-		return "", codeUnknown
+		return "", "", codeUnknown
 	case h.taken:
-		return "", codeTaken
+		return "", "", codeTaken
 	case h.failed:
-		return "", codeFailed
+		return "", "", codeFailed
 	case h.code == "" || !c.now().Before(h.expires):
-		return "", codeExpired
+		return "", "", codeExpired
 	}
-	return h.code, codeReady
+	return h.code, h.buyer, codeReady
 }
 
 // take wipes senceNo's code: it has been sent, and a code pays once.

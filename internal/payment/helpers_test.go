@@ -56,6 +56,8 @@ type env struct {
 }
 
 type envOpts struct {
+	// enqueuer wraps the queue as the service sees it (a disk that fails).
+	enqueuer  func(Enqueuer) Enqueuer
 	buyerWait time.Duration
 	timeout   time.Duration // the client's HTTP timeout
 	srv       *alipaytest.Server
@@ -102,8 +104,14 @@ func (e *env) start(o envOpts) {
 	}
 	e.bus = event.NewBus()
 	e.sub = e.bus.Subscribe()
+	// Died as the agent wires it: a dead cancel marks its payment.
+	died := func(d event.Dead) {
+		if d.Kind == JobKind {
+			e.svc.CancelDied(d.SenceNo, d.Reason)
+		}
+	}
 	e.q, err = queue.New(e.db, queue.Options{BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond,
-		MaxProbeDelay: 50 * time.Millisecond, Events: e.bus, Keep: KeepCancels})
+		MaxProbeDelay: 50 * time.Millisecond, Events: e.bus, Keep: KeepCancels, Died: died})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +122,11 @@ func (e *env) start(o envOpts) {
 	if bw == 0 {
 		bw = time.Second
 	}
-	e.svc, err = New(Options{DB: e.db, Gateway: e.client, Codes: e.codes, Queue: e.q, Events: e.bus,
+	var enq Enqueuer = e.q
+	if o.enqueuer != nil {
+		enq = o.enqueuer(enq)
+	}
+	e.svc, err = New(Options{DB: e.db, Gateway: e.client, Codes: e.codes, Queue: enq, Events: e.bus,
 		BuyerWait: bw, PollEvery: 20 * time.Millisecond, TerminalID: "till1",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -180,11 +192,18 @@ func (e *env) close() {
 // sence and hands it to the code store, as the decode flow does.
 func (e *env) decoded(sence string) string {
 	e.t.Helper()
-	code := e.srv.IssueCode(userID)
-	if _, err := e.client.TwostageCommonUse(context.Background(), alipay.TwostageRequest{DynamicID: code, SenceNo: sence, PayPID: "2088702093900999"}); err != nil {
+	return e.decodedFor(sence, userID)
+}
+
+// decodedFor is decoded with a code of the customer user.
+func (e *env) decodedFor(sence, user string) string {
+	e.t.Helper()
+	code := e.srv.IssueCode(user)
+	resp, err := e.client.TwostageCommonUse(context.Background(), alipay.TwostageRequest{DynamicID: code, SenceNo: sence, PayPID: "2088702093900999"})
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.codes.Decoded(sence, code, time.Now().Add(time.Minute))
+	e.codes.Decoded(sence, code, resp.UserID, time.Now().Add(time.Minute))
 	return code
 }
 

@@ -30,7 +30,7 @@ func TestOutTradeNoCharacters(t *testing.T) {
 	if n := e.payRequests(); n != 0 {
 		t.Fatalf("%d pay requests sent", n)
 	}
-	if _, state := e.codes.peek("S1"); state != codeReady {
+	if _, _, state := e.codes.peek("S1"); state != codeReady {
 		t.Fatalf("the code was used by refused requests (state %d)", state)
 	}
 	e.pay("S1", "sale_1", "1.00")

@@ -128,6 +128,10 @@ type Service struct {
 type run struct {
 	cancel chan struct{} // closed when the cashier gives up
 	once   sync.Once
+	// buyer is the user_id the code decoded to, for telling this sale's
+	// trade from another's (foreign); "" for a payment resumed after a
+	// restart (never on disk).
+	buyer string
 }
 
 func (r *run) requestCancel() { r.once.Do(func() { close(r.cancel) }) }
@@ -272,7 +276,7 @@ func (s *Service) Pay(ctx context.Context, req Request) (p Payment, created bool
 		return Payment{}, false, refuse(http.StatusConflict, "conflict",
 			"sence_no %s was already sent for payment %s, and a code pays once: ask the customer to show a fresh code", req.SenceNo, other)
 	}
-	code, state := s.o.Codes.peek(req.SenceNo)
+	code, buyer, state := s.o.Codes.peek(req.SenceNo)
 	switch state {
 	case codeUnknown:
 		return Payment{}, false, refuse(http.StatusNotFound, "not_found",
@@ -306,7 +310,7 @@ func (s *Service) Pay(ctx context.Context, req Request) (p Payment, created bool
 		return Payment{}, false, err
 	}
 	s.o.Codes.take(req.SenceNo)
-	r := &run{cancel: make(chan struct{})}
+	r := &run{cancel: make(chan struct{}), buyer: buyer}
 	s.active[rec.OutTradeNo] = r
 	s.publish(rec)
 	s.wg.Add(1)
@@ -361,8 +365,10 @@ func (s *Service) List(f Filter) ([]Payment, error) {
 // Purge deletes the records of final payments asked for more than
 // Options.Keep ago and returns how many. A payment not final is kept
 // however old it is. An out_trade_no purged is no longer refused here if a
-// POS uses it again; the gateway still refuses it (ACQ.TRADE_HAS_SUCCESS or
-// TRADE_HAS_CLOSE), so it is never paid twice.
+// POS uses it again; the gateway refuses it (ACQ.TRADE_HAS_SUCCESS or
+// TRADE_HAS_CLOSE), and the old trade the query then finds is told from
+// the new sale's (foreign), so the new sale fails and is never taken for
+// paid.
 func (s *Service) Purge() (int, error) {
 	return s.st.purge(s.o.Now().Add(-s.o.Keep))
 }
@@ -461,6 +467,8 @@ func (s *Service) resumeOne(ctx context.Context, read Record) bool {
 		return true
 	case rec.Final():
 		return true // finished since it was read
+	case !rec.Recovered || s.active[rec.OutTradeNo] != nil:
+		return true // this run's own (Pay took it after Run began): it has its driver
 	case rec.State == event.PaymentCancelling:
 		s.publish(&rec)
 		s.enqueueCancel(ctx, &rec)
@@ -482,7 +490,9 @@ func (s *Service) resumeOne(ctx context.Context, read Record) bool {
 			s.waitBuyer(ctx, r, &rec)
 			return
 		}
-		if s.set(&rec, event.PaymentUnknown, "posagent restarted before Alipay's answer: checking whether the customer paid.", "Wait: do not charge again.") != nil {
+		// A state the disk did not take is no reason to stop: the
+		// outcome must still be found (set logged it).
+		if errors.Is(s.set(&rec, event.PaymentUnknown, "posagent restarted before Alipay's answer: checking whether the customer paid.", "Wait: do not charge again."), errFinal) {
 			return
 		}
 		s.resolve(ctx, r, &rec)
@@ -524,7 +534,7 @@ func (s *Service) drive(ctx context.Context, r *run, rec Record, code string) {
 	default:
 		// No verified answer (or "already paid", which needs its
 		// trade_no): the trade may exist, paid or not.
-		if s.set(&rec, event.PaymentUnknown, "No clear answer from Alipay: checking whether the customer paid.", "Wait: do not charge again.") != nil {
+		if errors.Is(s.set(&rec, event.PaymentUnknown, "No clear answer from Alipay: checking whether the customer paid.", "Wait: do not charge again."), errFinal) {
 			return
 		}
 		s.resolve(ctx, r, &rec)
@@ -554,6 +564,38 @@ func notExist(err error) bool {
 	return errors.As(err, &ae) && ae.Err == nil && ae.SubCode == alipay.SubTradeNotExist
 }
 
+// foreign says why the trade q, found under rec's out_trade_no, is not
+// this payment's ("" when it may be): another trade_no than the one Alipay
+// gave this payment, another amount, or another buyer than the customer
+// whose code this is (buyer, when known). The out_trade_no was then used
+// by another sale: another till numbering alike, or a sale whose record
+// was purged after payment.keep_days. Alipay takes one trade per
+// out_trade_no, so this sale's code was refused, not charged (seed 002,
+// ACQ.TRADE_HAS_SUCCESS: "确认该笔交易信息是否为当前买家的…如果不是则更换商家订单号").
+func foreign(rec *Record, buyer string, q *alipay.TradeQueryResponse) string {
+	switch {
+	case rec.TradeNo != "" && q.TradeNo != "" && q.TradeNo != rec.TradeNo:
+		return "Alipay's trade under this out_trade_no is another one than this payment's"
+	case buyer != "" && q.BuyerUserID != "" && q.BuyerUserID != buyer:
+		return "Alipay's trade under this out_trade_no is another customer's"
+	}
+	if q.TotalAmount == "" {
+		return ""
+	}
+	if fen, err := alipay.ParseYuan(q.TotalAmount); err != nil || fen != rec.AmountFen {
+		return fmt.Sprintf("Alipay's trade under this out_trade_no is for %s yuan, this sale for %s", q.TotalAmount, alipay.FormatFen(rec.AmountFen))
+	}
+	return ""
+}
+
+// notOurs ends a payment whose out_trade_no Alipay holds for another sale:
+// failed, since its code was refused; the other trade is left alone.
+func (s *Service) notOurs(rec *Record, why string) error {
+	s.o.Log.Error("payment: out_trade_no used by another sale", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "why", why)
+	return s.set(rec, event.PaymentFailed, "Not charged: out_trade_no "+rec.OutTradeNo+" is already used by another sale ("+why+").",
+		"Take the payment again with a new out_trade_no.")
+}
+
 // resolve finds out what became of a pay without an answer: paid, waiting
 // for the buyer, or neither (then it is cancelled).
 func (s *Service) resolve(ctx context.Context, r *run, rec *Record) {
@@ -561,6 +603,12 @@ func (s *Service) resolve(ctx context.Context, r *run, rec *Record) {
 		q, err := s.o.Gateway.TradeQuery(ctx, alipay.TradeQueryRequest{OutTradeNo: rec.OutTradeNo})
 		if ctx.Err() != nil {
 			return
+		}
+		if err == nil {
+			if why := foreign(rec, r.buyer, q); why != "" {
+				s.notOurs(rec, why)
+				return
+			}
 		}
 		switch {
 		case err == nil && q.Paid():
@@ -624,6 +672,12 @@ func (s *Service) waitBuyer(ctx context.Context, r *run, rec *Record) {
 		if ctx.Err() != nil {
 			return
 		}
+		if err == nil {
+			if why := foreign(rec, r.buyer, q); why != "" {
+				s.notOurs(rec, why)
+				return
+			}
+		}
 		if err == nil && q.Paid() {
 			rec.TradeNo = q.TradeNo
 			s.paid(rec)
@@ -680,7 +734,12 @@ func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 		})
 		if err != nil {
 			// The record says cancelling: the next start queues it again.
+			// Until then nobody works on it, and the payment says so.
 			s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "err", err)
+			rec.Unresolved = true
+			s.set(rec, event.PaymentCancelling,
+				"Unresolved: the cancel could not be queued ("+redact.Line(err.Error())+"); the customer may or may not have been charged.",
+				"Check this sale with Alipay; posagent queues the cancel again at its next start.")
 			return
 		}
 		switch j.State {
@@ -744,6 +803,13 @@ func (s *Service) RunCancel(ctx context.Context, payload []byte) error {
 	// Query before cancel: a buyer who confirmed at the last moment is
 	// paid, not refunded.
 	q, err := s.o.Gateway.TradeQuery(ctx, alipay.TradeQueryRequest{OutTradeNo: rec.OutTradeNo})
+	if err == nil {
+		if why := foreign(&rec, "", q); why != "" {
+			// Another sale's trade: cancelling it would close or refund
+			// that sale.
+			return recorded(s.notOurs(&rec, why))
+		}
+	}
 	switch {
 	case err == nil && q.Paid():
 		rec.TradeNo = q.TradeNo

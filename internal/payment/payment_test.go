@@ -183,7 +183,7 @@ func TestBadRequests(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.decoded("S1")
 	e.codes.Failed("S-failed")
-	e.codes.Decoded("S-old", "281234567890123456", time.Now().Add(-time.Second))
+	e.codes.Decoded("S-old", "281234567890123456", "", time.Now().Add(-time.Second))
 	h := e.svc.Handler()
 	long := strings.Repeat("x", 65)
 	for _, tt := range []struct {
@@ -366,29 +366,29 @@ func TestCodes(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
 	c := NewCodes(clock)
-	c.Decoded("S1", "281234567890123456", now.Add(time.Minute))
-	if code, st := c.peek("S1"); st != codeReady || code != "281234567890123456" {
+	c.Decoded("S1", "281234567890123456", "", now.Add(time.Minute))
+	if code, _, st := c.peek("S1"); st != codeReady || code != "281234567890123456" {
 		t.Fatal("not ready")
 	}
 	c.take("S1")
-	if _, st := c.peek("S1"); st != codeTaken {
+	if _, _, st := c.peek("S1"); st != codeTaken {
 		t.Fatal("taken code still there")
 	}
-	c.Decoded("S1", "281234567890123456", now.Add(time.Minute)) // a rescan
-	if _, st := c.peek("S1"); st != codeTaken {
+	c.Decoded("S1", "281234567890123456", "", now.Add(time.Minute)) // a rescan
+	if _, _, st := c.peek("S1"); st != codeTaken {
 		t.Fatal("a rescan revived a used code")
 	}
 	c.Failed("S2")
-	if _, st := c.peek("S2"); st != codeFailed {
+	if _, _, st := c.peek("S2"); st != codeFailed {
 		t.Fatal("failed")
 	}
-	c.Decoded("S3", "281234567890123457", now.Add(time.Minute))
+	c.Decoded("S3", "281234567890123457", "", now.Add(time.Minute))
 	now = now.Add(time.Minute)
-	if _, st := c.peek("S3"); st != codeExpired {
+	if _, _, st := c.peek("S3"); st != codeExpired {
 		t.Fatal("expired")
 	}
 	now = now.Add(DefaultForget + time.Minute)
-	if _, st := c.peek("S3"); st != codeUnknown {
+	if _, _, st := c.peek("S3"); st != codeUnknown {
 		t.Fatal("not forgotten")
 	}
 }

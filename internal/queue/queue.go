@@ -112,8 +112,17 @@ type Options struct {
 	// Keep tells the kinds of job that may not be dropped, and why (""
 	// for a kind that may): a job whose end other state waits on (a
 	// payment's cancel) would leave that state stranded. Drop refuses
-	// them with ErrKept and the reason. Default: every kind may be.
+	// them with ErrKept and the reason, and Enqueue stores them over
+	// MaxJobs and MaxBytes (they count, but are never refused): a queue
+	// full of coupons must not keep a payment from being cancelled.
+	// Default: every kind may be dropped.
 	Keep func(kind string) (why string)
+	// Died is told of each job that died (its deadline passed, or its
+	// handler failed for good), after the commit and before event.Dead
+	// is published, on the goroutine that killed it: state that must
+	// follow a death is not left to a subscriber that may miss the event.
+	// A crash between the commit and Died loses the call.
+	Died func(event.Dead)
 	// Dropped is told of each job Drop deleted, so that the staff action
 	// is logged with what it removed (default: nothing).
 	Dropped func(Job)
@@ -335,6 +344,9 @@ func discardDead(tx *bbolt.Tx, discard func(string) bool) error {
 func (q *Queue) now() time.Time { return q.opts.Now() }
 
 func (q *Queue) publish(e event.Event) {
+	if d, ok := e.(event.Dead); ok && q.opts.Died != nil {
+		q.opts.Died(d)
+	}
 	if q.opts.Events != nil {
 		q.opts.Events.Publish(e)
 	}
@@ -389,6 +401,9 @@ func (q *Queue) EnqueueAll(ctx context.Context, js []Job) ([]Job, error) {
 		jobs, dead, bytes := s.counts()
 		var adding, size int64
 		for i, r := range rs {
+			if q.opts.Keep != nil && q.opts.Keep(r.Kind) != "" {
+				continue // kept: over the limits (Options.Keep)
+			}
 			if r.Key != "" {
 				if _, ok, err := s.byKey(r.Key); err != nil {
 					return reject(err)
@@ -398,11 +413,11 @@ func (q *Queue) EnqueueAll(ctx context.Context, js []Job) ([]Job, error) {
 			}
 			adding, size = adding+1, size+int64(len(vs[i]))
 		}
-		if jobs+dead+adding > int64(q.opts.MaxJobs) {
+		if adding > 0 && jobs+dead+adding > int64(q.opts.MaxJobs) {
 			return reject(fmt.Errorf("%w: %d jobs waiting and %d dead, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
 				ErrFull, jobs, dead, q.opts.MaxJobs))
 		}
-		if bytes+size > q.opts.MaxBytes {
+		if size > 0 && bytes+size > q.opts.MaxBytes {
 			return reject(fmt.Errorf("%w: jobs take %d bytes, these %d more, the limit is %d; drop dead jobs (posagent queue) or wait for the gateway",
 				ErrFull, bytes, size, q.opts.MaxBytes))
 		}

@@ -147,6 +147,7 @@ func (t *Trade) payFields() []field {
 		{"trade_no", t.TradeNo},
 		{"out_trade_no", t.OutTradeNo},
 		{"buyer_logon_id", "159****5620"},
+		{"buyer_user_id", t.UserID},
 		{"total_amount", alipay.FormatFen(t.AmountFen)},
 	}
 	if t.Status == alipay.TradeSuccess {
