@@ -23,11 +23,12 @@ var stateWords = [...]string{
 	checkout.Decoded:  tagOK + symOK + " DECODED" + tagOff,
 	checkout.Failed:   tagBad + symBad + " FAILED" + tagOff,
 	checkout.Rejected: tagBad + symBad + " NOT A PAYMENT CODE" + tagOff,
+	checkout.Expired:  tagBad + symBad + " CODE EXPIRED" + tagOff,
 }
 
 // outageAdvice is what the cashier does while Alipay cannot be reached:
 // the customer pays now, the coupons are owed and go out later.
-const outageAdvice = "Alipay unreachable: take another payment method; coupons will follow."
+const outageAdvice = checkout.OutageAction
 
 // checkoutScreen is the cashier's screen, drawing the checkout model: the
 // newest customer (scan, customer, coupons) and the last scans. The table
@@ -37,13 +38,15 @@ type checkoutScreen struct {
 	model *checkout.Model
 	now   func() time.Time
 
-	root     *tview.Flex
-	banner   *tview.TextView // what the cashier does about the gateway; empty while it is fine
-	current  *tview.TextView
-	customer *tview.TextView
-	coupons  *tview.TextView
-	last     *tview.Table
-	rows     []uint64 // the table's rows under the header: customer IDs, newest first
+	root       *tview.Flex
+	view       *fitted         // root, with the current scan's rows fitted to its text
+	banner     *tview.TextView // what the cashier does about the gateway; empty while it is fine
+	bannerRows int
+	current    *tview.TextView
+	customer   *tview.TextView
+	coupons    *tview.TextView
+	last       *tview.Table
+	rows       []uint64 // the table's rows under the header: customer IDs, newest first
 
 	// panels: the newest customer's panels (or the outage banner) changed.
 	panels bool
@@ -88,6 +91,10 @@ func newCheckoutScreen(now func() time.Time) *checkoutScreen {
 		AddItem(top, 7, 0, false).
 		AddItem(c.coupons, 4, 0, false).
 		AddItem(c.last, 0, 1, true)
+	// The current scan grows to its text (the cashier's instruction is
+	// read whole), leaving the last scans their header and two rows.
+	c.view = newFitted(c.root, &fit{parent: c.root, item: top, view: c.current, frame: 2, least: 7,
+		most: func(height int) int { return height - c.bannerRows - 4 - 5 }})
 	c.panels = true
 	c.render()
 	return c
@@ -203,12 +210,21 @@ func (c *checkoutScreen) render() {
 	c.renderCoupons(cu)
 }
 
-// tick redraws what depends on the time: the countdown to the next try.
+// tick redraws what depends on the time: the countdown to the next try,
+// and the codes whose life ended.
 func (c *checkoutScreen) tick() {
+	for _, cu := range c.model.Tick(c.now()) {
+		if i := c.row(cu.ID); i >= 0 {
+			c.fillRow(i+1, cu)
+		}
+		if c.model.Newest(0) == cu {
+			c.panels = true
+		}
+	}
 	if g, _ := c.model.Gateway(); g == checkout.GatewayDown || c.waiting() {
 		c.panels = true
-		c.render()
 	}
+	c.render()
 }
 
 func (c *checkoutScreen) waiting() bool {
@@ -231,7 +247,8 @@ func (c *checkoutScreen) renderBanner() {
 		return
 	}
 	c.banner.SetText(text)
-	c.root.ResizeItem(c.banner, min(len(text), 1), 0)
+	c.bannerRows = min(len(text), 1)
+	c.root.ResizeItem(c.banner, c.bannerRows, 0)
 }
 
 func (c *checkoutScreen) renderCurrent(cu *checkout.Customer) {
@@ -259,7 +276,7 @@ func (c *checkoutScreen) renderCurrent(cu *checkout.Customer) {
 					fmt.Fprintf(b, " next try in %s", countdown(cu.NextAt, now))
 				}
 			}
-			if cu.State == checkout.Failed || cu.State == checkout.Rejected {
+			if cu.State == checkout.Failed || cu.State == checkout.Rejected || cu.State == checkout.Expired {
 				if m := strings.TrimSpace(cu.SubCode + " " + cu.Message); m != "" {
 					fmt.Fprintf(b, " %s", escape(m))
 				}
@@ -348,8 +365,7 @@ func paymentWord(state string) string {
 	case event.PaymentSending:
 		return tagBusy + symBusy + " sending the payment to Alipay" + tagOff
 	case event.PaymentWaitingBuyer:
-		// No symbol: the words fill the panel's width at 80 columns.
-		return tagBusy + "waiting for the customer to confirm in Alipay" + tagOff
+		return tagBusy + symWait + " waiting for the customer to confirm in Alipay" + tagOff
 	case event.PaymentCancelling:
 		return tagBusy + symBusy + " cancelling the payment with Alipay" + tagOff
 	}

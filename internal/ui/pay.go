@@ -38,7 +38,14 @@ type payDialog struct {
 	otn                    string // the payment followed: started here, or the customer's from the model
 	state                  string // its state shown last
 	last                   payment.Payment
-	now                    func() time.Time
+	// confirm is the out_trade_no a first Alt-K named: a second one
+	// cancels it, while it is still the payment under way.
+	confirm string
+	// hint is the guidance the result area shows while no payment is
+	// followed ("" once a payment or an answer shows there); note, what
+	// a new customer cleared.
+	hint, note string
+	now        func() time.Time
 }
 
 func newPayDialog(a *App, p PaymentTaker, m *checkout.Model) *payDialog {
@@ -48,6 +55,7 @@ func newPayDialog(a *App, p PaymentTaker, m *checkout.Model) *payDialog {
 		model:    m,
 		customer: tview.NewTextView().SetDynamicColors(true),
 		now:      a.now,
+		hint:     "-",
 	}
 	d.root.AddItem(d.customer, 2, 0, false)
 	d.root.RemoveItem(d.result)
@@ -72,8 +80,9 @@ func (d *payDialog) apply(e event.Event) {
 	}
 }
 
-// sync binds the dialog to the model's current customer (the last scanned): a new one clears
-// the form (amount, subject, result), gets a new out_trade_no and the
+// sync binds the dialog to the model's current customer (the last
+// scanned): a new one clears the form (amount, subject, result), saying
+// so when an amount had been typed, gets a new out_trade_no and the
 // cursor in total_amount; the customer's payment, whoever started it, is
 // the one followed.
 func (d *payDialog) sync() {
@@ -84,29 +93,58 @@ func (d *payDialog) sync() {
 	}
 	if id != d.bound {
 		d.bound = id
+		d.note = ""
+		if a := strings.TrimSpace(d.amount.GetText()); a != "" {
+			d.note = fmt.Sprintf(" %s%s New customer: amount cleared%s (%s yuan was typed); enter it again.\n",
+				tagWarn, symWait, tagOff, escape(a))
+		}
 		d.amount.SetText("")
 		d.subject.SetText("")
 		d.outNo.SetText(fmt.Sprintf("sale_%s_%d", d.now().Format("20060102_150405"), id)) // letters, digits, _ only
-		d.otn, d.state, d.last = "", "", payment.Payment{}
-		d.say(" Enter the amount and a subject; F9 charges the customer shown above.")
+		d.otn, d.state, d.last, d.hint = "", "", payment.Payment{}, "-"
 		d.form.SetFocus(0)
 		if d.form.HasFocus() {
 			// Through the application, so that Tab moves on from there.
 			d.app.tv.SetFocus(d.form)
 		}
 	}
+	if under := d.model.PaymentUnderWay(); d.confirm != "" && (under == nil || under.Payment.OutTradeNo != d.confirm) {
+		d.confirm = ""
+	}
 	if why != "" {
 		d.customer.SetText(fmt.Sprintf(" %s%s No customer ready to pay:%s %s", tagBad, symBad, tagOff, escape(why)))
 	} else {
 		d.customer.SetText(fmt.Sprintf(" Customer %s%s%s  sence_no %s", tagKey, escape(cu.User), tagOff, escape(cu.SenceNo)))
 	}
-	if id == 0 {
-		return
+	if id != 0 {
+		p := d.model.Current().Payment
+		if p.OutTradeNo != "" && (p.OutTradeNo != d.otn || p.State != d.state) {
+			d.otn = p.OutTradeNo
+			d.show(payment.Payment{OutTradeNo: p.OutTradeNo, State: p.State, TotalAmount: p.Amount, Message: p.Message, Action: p.Action})
+		}
 	}
-	p := d.model.Current().Payment
-	if p.OutTradeNo != "" && (p.OutTradeNo != d.otn || p.State != d.state) {
-		d.otn = p.OutTradeNo
-		d.show(payment.Payment{OutTradeNo: p.OutTradeNo, State: p.State, TotalAmount: p.Amount, Message: p.Message, Action: p.Action})
+	if d.hint != "" && d.confirm == "" {
+		d.showHint(why == "")
+	}
+}
+
+// showHint writes what the cashier can do while no payment is followed:
+// F9 charges the customer only when one is ready; a payment under way for
+// an earlier scan is named, with Alt-K to cancel it.
+func (d *payDialog) showHint(ready bool) {
+	hint := d.note
+	if ready {
+		hint += " Enter the amount and a subject; F9 charges the customer shown above."
+	} else {
+		hint += " F9 charges no one until a customer is ready above."
+	}
+	if u := d.model.PaymentUnderWay(); u != nil {
+		hint += fmt.Sprintf("\n\n %sPayment under way:%s customer %s, %s yuan\n out_trade_no %s\n Alt-K cancels it.",
+			tagKey, tagOff, escape(u.User), escape(u.Payment.Amount), escape(u.Payment.OutTradeNo))
+	}
+	if hint != d.hint {
+		d.hint = hint
+		d.say("%s", hint)
 	}
 }
 
@@ -125,6 +163,8 @@ func (d *payDialog) ready() (*checkout.Customer, string) {
 		return nil, "the newest scan is not a payment code: scan the customer's Alipay payment code."
 	case checkout.Failed:
 		return nil, strings.TrimSpace("the newest scan did not decode: " + cu.Message + " " + cu.Action)
+	case checkout.Expired:
+		return nil, "the code expired at " + clock(cu.CodeExpires) + ": ask the customer for a fresh code."
 	default:
 		return nil, "the newest scan is still being decoded: wait for DECODED on the checkout."
 	}
@@ -134,21 +174,39 @@ func (d *payDialog) ready() (*checkout.Customer, string) {
 	case p.Final():
 		return nil, "the payment with this code ended (" + p.State + "): ask for a new code."
 	case p.State != "":
-		return nil, "a payment with this code is under way (below); Alt-K cancels it."
+		return nil, "a payment with this code is under way (below)."
 	}
 	return cu, ""
 }
 
 // show writes a payment's state, what happened and what to do.
 func (d *payDialog) show(p payment.Payment) {
-	d.state, d.last = p.State, p
+	d.state, d.last, d.hint = p.State, p, ""
+	d.say("%s", receipt(p))
+}
+
+// receipt is a payment's state, amount, numbers, what happened and what
+// to do.
+func receipt(p payment.Payment) string {
 	trade := ""
 	if p.TradeNo != "" {
 		trade = "  trade_no " + escape(p.TradeNo)
 	}
-	d.say(" %s\n %s yuan  out_trade_no %s%s\n\n %s\n %s%s%s",
+	return fmt.Sprintf(" %s\n %s yuan  out_trade_no %s%s\n\n %s\n %s%s%s",
 		paymentWord(p.State), escape(p.TotalAmount), escape(p.OutTradeNo), trade,
 		escape(p.Message), tagKey, escape(p.Action), tagOff)
+}
+
+// refuse writes why an action was refused, above the payment followed
+// (a PAID receipt stays in view) when there is one.
+func (d *payDialog) refuse(what, why string) {
+	line := fmt.Sprintf(" %s%s %s:%s %s", tagBad, symBad, what, tagOff, escape(why))
+	d.hint = ""
+	if d.state == "" {
+		d.say("%s", line)
+		return
+	}
+	d.say("%s\n%s", line, receipt(d.last))
 }
 
 // send asks for the payment.
@@ -159,11 +217,11 @@ func (d *payDialog) send() {
 	}
 	cu, why := d.ready()
 	if why != "" {
-		d.say(" %s%s Not sent:%s %s", tagBad, symBad, tagOff, escape(why))
+		d.refuse("Not sent", why)
 		return
 	}
 	if m := missing(d.amount, d.subject, d.outNo); m != "" {
-		d.say(" %s%s Missing:%s %s.", tagBad, symBad, tagOff, m)
+		d.refuse("Missing", m+".")
 		return
 	}
 	req := payment.Request{
@@ -171,7 +229,7 @@ func (d *payDialog) send() {
 		Subject: strings.TrimSpace(d.subject.GetText()), OutTradeNo: strings.TrimSpace(d.outNo.GetText()),
 	}
 	// Followed from now: the payment's events may come before Pay returns.
-	d.otn, d.state = req.OutTradeNo, ""
+	d.otn, d.state, d.hint = req.OutTradeNo, "", ""
 	bound := d.bound
 	var p payment.Payment
 	d.run(func(ctx context.Context) (err error) {
@@ -193,13 +251,35 @@ func (d *payDialog) send() {
 	})
 }
 
-// cancel gives up the payment followed.
+// cancel gives up the payment under way: the most recent payment not in
+// a final state, whichever scan is newest (a misread after the customer's
+// scan must not hide it), or the one started here before its events came.
+// The first Alt-K names it (customer, amount, out_trade_no); the second
+// cancels it.
 func (d *payDialog) cancel() {
-	if d.otn == "" || d.payments == nil {
-		d.say(" No payment to cancel.")
+	var otn, user, amount string
+	if u := d.model.PaymentUnderWay(); u != nil {
+		otn, user, amount = u.Payment.OutTradeNo, u.User, u.Payment.Amount
+	} else if d.otn != "" && d.state != "" && !(checkout.Payment{State: d.state}).Final() {
+		otn, amount = d.otn, d.last.TotalAmount
+		if cu := d.model.Current(); cu != nil {
+			user = cu.User
+		}
+	}
+	if otn == "" || d.payments == nil {
+		d.confirm = ""
+		d.refuse("Nothing to cancel", "no payment is under way.")
 		return
 	}
-	otn, bound := d.otn, d.bound
+	if d.confirm != otn {
+		d.confirm, d.hint = otn, ""
+		d.say(" %sCancel this payment?%s customer %s, %s yuan\n out_trade_no %s\n %sAlt-K again cancels it.%s",
+			tagWarn, tagOff, orDash(user), escape(amount), escape(otn), tagKey, tagOff)
+		return
+	}
+	d.confirm = ""
+	d.otn = otn
+	bound := d.bound
 	var p payment.Payment
 	d.run(func(ctx context.Context) (err error) {
 		p, err = d.payments.Cancel(ctx, otn)
@@ -223,5 +303,5 @@ func (d *payDialog) refused(what string, err error) {
 	if errors.As(err, &pe) {
 		msg = pe.Msg
 	}
-	d.say(" %s%s %s:%s %s", tagBad, symBad, what, tagOff, tview.Escape(msg))
+	d.refuse(what, msg)
 }

@@ -69,6 +69,8 @@ func TestPayDialog(t *testing.T) {
 		Message: "The customer must confirm the payment in the Alipay app.", Action: "Ask the customer to confirm on their phone."})
 	h.waitFor(t, "waiting for the customer to confirm in Alipay", "Ask the customer to confirm")
 	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
+	h.waitFor(t, "Cancel this payment?", "Alt-K again cancels it")
+	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
 	h.waitFor(t, "cancelling the payment with Alipay", "The cashier cancelled")
 	h.bus.Publish(event.Payment{SenceNo: req.SenceNo, OutTradeNo: req.OutTradeNo, State: event.PaymentCancelled, TotalAmount: "12.50",
 		Message: "Cancelled: the customer was not charged.", Action: "Take the payment again with a fresh code, or another way."})
@@ -130,10 +132,8 @@ func TestPayNewCustomerClearsForm(t *testing.T) {
 	h.bus.Publish(event.Scan{SenceNo: "sB", CodeMasked: "28**********0002"})
 	h.bus.Publish(event.Decoded{SenceNo: "sB", UserIDMasked: "2088********000B"})
 	screen := h.waitFor(t, "Customer 2088********000B", "Enter the amount and a subject")
-	for _, stale := range []string{"12.50", "Lunch set", "sending the payment"} {
-		if strings.Contains(screen, stale) {
-			t.Fatalf("the new customer's form still shows %q:\n%s", stale, screen)
-		}
+	if got := h.formText(); got != "|" || strings.Contains(screen, "sending the payment") {
+		t.Fatalf("the new customer's form still shows %q:\n%s", got, screen)
 	}
 	h.typeText("3.00")
 	h.key(tcell.KeyTab, 0, tcell.ModNone)
@@ -208,6 +208,8 @@ func TestPayCancelsPOSPayment(t *testing.T) {
 		Message: "The customer must confirm the payment in the Alipay app."})
 	h.waitFor(t, "waiting for the customer to confirm in Alipay", "pos-0042")
 	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
+	h.waitFor(t, "Cancel this payment?", "pos-0042")
+	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
 	h.waitFor(t, "cancelling the payment with Alipay")
 	fp.mu.Lock()
 	defer fp.mu.Unlock()
@@ -268,4 +270,84 @@ func (h *harness) formText() string {
 	s := make(chan string, 1)
 	h.onUI(func() { s <- h.app.pay.amount.GetText() + "|" + h.app.pay.subject.GetText() })
 	return <-s
+}
+
+// TestPayCancelAfterMisread: a payment waiting for the buyer is cancelled
+// from the Pay screen though a newer scan (a misread) arrived after it;
+// the first Alt-K names it (customer, amount, out_trade_no) and charges
+// nothing, the second cancels that one.
+func TestPayCancelAfterMisread(t *testing.T) {
+	fp := &fakePayments{}
+	h := payScreen(t, fp)
+	h.bus.Publish(event.Payment{SenceNo: "sA", OutTradeNo: "pos-0042", State: event.PaymentWaitingBuyer, TotalAmount: "8.00",
+		Message: "The customer must confirm the payment in the Alipay app."})
+	h.waitFor(t, "pos-0042")
+	h.bus.Publish(event.ScanRejected{CodeMasked: "69****", Reason: "not a payment code"})
+	h.waitFor(t, "not a payment code", "Payment under way: customer 2088********000A, 8.00 yuan", "out_trade_no pos-0042", "Alt-K cancels it.")
+	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
+	h.waitFor(t, "Cancel this payment? customer 2088********000A, 8.00 yuan", "out_trade_no pos-0042", "Alt-K again cancels it.")
+	fp.mu.Lock()
+	if len(fp.cancels) != 0 {
+		t.Fatalf("the first Alt-K cancelled %v", fp.cancels)
+	}
+	fp.mu.Unlock()
+	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
+	h.waitFor(t, "cancelling the payment with Alipay")
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	if len(fp.cancels) != 1 || fp.cancels[0] != "pos-0042" {
+		t.Fatalf("cancels %v, want pos-0042", fp.cancels)
+	}
+}
+
+// TestPayNothingToCancel: Alt-K with no payment under way says so.
+func TestPayNothingToCancel(t *testing.T) {
+	h := payScreen(t, &fakePayments{})
+	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
+	h.waitFor(t, "Nothing to cancel: no payment is under way.")
+}
+
+// TestPayPaidReceiptStays: F9 after PAID refuses beside the receipt: the
+// PAID state and its trade_no stay in view.
+func TestPayPaidReceiptStays(t *testing.T) {
+	fp := &fakePayments{}
+	h := payScreen(t, fp)
+	h.typeText("12.50")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.typeText("Lunch")
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "sending the payment to Alipay")
+	otn := h.app.pay.outNo.GetText()
+	h.bus.Publish(event.Payment{SenceNo: "sA", OutTradeNo: otn, State: event.PaymentPaid, TotalAmount: "12.50",
+		TradeNo: "2026120322001400001", Message: "Paid.", Action: "Hand over the goods."})
+	h.waitFor(t, "PAID", "trade_no 2026120322001400001")
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "Not sent: this code was already paid", "✓ PAID", "trade_no 2026120322001400001")
+}
+
+// TestPayNewScanSaysAmountCleared: a new customer clears the amount typed
+// so far, and says so.
+func TestPayNewScanSaysAmountCleared(t *testing.T) {
+	h := payScreen(t, &fakePayments{})
+	h.typeText("12.50")
+	h.waitUntil(t, func(string) string {
+		if h.formText() != "12.50|" {
+			return "the typed amount"
+		}
+		return ""
+	})
+	h.bus.Publish(event.Scan{SenceNo: "sB", CodeMasked: "28**********0002"})
+	h.waitFor(t, "New customer: amount cleared (12.50 yuan was typed)")
+}
+
+// TestPayHintWithoutCustomer: with no customer ready the result does not
+// promise that F9 charges anyone.
+func TestPayHintWithoutCustomer(t *testing.T) {
+	h := start(t, Deps{Payments: &fakePayments{}}, 80, 24)
+	h.key(tcell.KeyF7, 0, tcell.ModNone)
+	h.bus.Publish(event.ScanRejected{CodeMasked: "69****", Reason: "not a payment code"})
+	screen := h.waitFor(t, "not a payment code", "F9 charges no one until a customer is ready above.")
+	if strings.Contains(reflow(screen), "F9 charges the customer shown above") {
+		t.Fatalf("no customer is ready, yet:\n%s", screen)
+	}
 }

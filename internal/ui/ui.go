@@ -149,7 +149,7 @@ func New(deps Deps) *App {
 	a.pay = newPayDialog(a, deps.Payments, a.checkout.model)
 
 	a.pages = tview.NewPages().
-		AddPage(pageCheckout, a.checkout.root, true, true).
+		AddPage(pageCheckout, a.checkout.view, true, true).
 		AddPage(pageHelp, a.help, true, false).
 		AddPage(pageEvents, a.events.view, true, false).
 		AddPage(pageScanner, a.diag.view, true, false).

@@ -26,6 +26,9 @@ const (
 	Decoded
 	Failed
 	Rejected // not a payment code; refused before the gateway
+	// Expired: decoded, and the code's life (CodeExpires) ended with no
+	// payment asked for: stage two would refuse it.
+	Expired
 )
 
 // CouponState is where one coupon stands.
@@ -187,6 +190,20 @@ func (m *Model) Index(c *Customer) int {
 	return -1
 }
 
+// PaymentUnderWay is the customer of the most recent payment not in a
+// final state, whichever scan is newest; nil when none is under way. A
+// misread after the customer's scan must not hide the payment the cashier
+// may have to cancel.
+func (m *Model) PaymentUnderWay() *Customer {
+	var under *Customer
+	for _, c := range m.customers {
+		if p := c.Payment; p.State != "" && !p.Final() && (under == nil || !p.At.Before(under.Payment.At)) {
+			under = c
+		}
+	}
+	return under
+}
+
 // Gateway is the gateway's state, with the configuration problem's words
 // when it is GatewayMisconfigured.
 func (m *Model) Gateway() (Gateway, string) { return m.gateway, m.configWhy }
@@ -258,6 +275,11 @@ func (m *Model) Apply(e event.Event) Change {
 		if c.SubCode == "" {
 			c.SubCode = e.Code
 		}
+		if e.SubCode == subCodeExpired && m.gateway == GatewayDown {
+			// The code's life ended while the gateway was down: a fresh
+			// code would wait the same way.
+			c.Action = OutageAction
+		}
 		if e.SubCode == subCodeExpired && m.gateway == GatewayMisconfigured && m.keyProblem {
 			// The code expired while the answers did not verify: a
 			// fresh code would fail the same way.
@@ -322,6 +344,24 @@ func (m *Model) Apply(e event.Event) Change {
 		return Change{Status: true}
 	}
 	return Change{}
+}
+
+// Tick moves the decoded customers whose code's life ended by now, with no
+// payment asked for, to Expired, and returns them: the instruction to ring
+// up the sale no longer holds.
+func (m *Model) Tick(now time.Time) []*Customer {
+	var expired []*Customer
+	for _, c := range m.customers {
+		if c.State != Decoded || c.Payment.State != "" || c.CodeExpires.IsZero() || now.Before(c.CodeExpires) {
+			continue
+		}
+		c.State, c.Message, c.Action = Expired, "The payment code expired at "+c.CodeExpires.Local().Format("15:04:05")+".", expiredAction
+		if m.gateway == GatewayDown {
+			c.Action = OutageAction
+		}
+		expired = append(expired, c)
+	}
+	return expired
 }
 
 // scan is a code read: a new customer, or, for a code scanned again (the
@@ -454,6 +494,14 @@ func (m *Model) setGateway(g Gateway, why string) bool {
 // subCodeExpired is the sub_code of a code that expired (alipay.SubCodeExpired;
 // the model sits below the gateway client in the import graph).
 const subCodeExpired = "CODE_EXPIRED"
+
+// OutageAction is what the cashier does while Alipay cannot be reached:
+// the customer pays now, the coupons are owed and go out later. A fresh
+// code would not help.
+const OutageAction = "Alipay unreachable: take another payment method; coupons will follow."
+
+// expiredAction is what the cashier does about a code whose life ended.
+const expiredAction = "Ask the customer for a fresh code, then scan it."
 
 // configAction is what the cashier does about answers that do not verify.
 const configAction = "Call staff: the Alipay key (alipay_public_key) is wrong; take another payment."

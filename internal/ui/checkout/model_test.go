@@ -198,7 +198,8 @@ func TestExpiryWhileKeyIsWrongIsConfig(t *testing.T) {
 		want    string
 	}{
 		{"config", event.Gateway{Stamp: at(0), State: event.GatewayDown, Cause: event.CauseConfig, Detail: "answers do not verify"}, "Call staff: the Alipay key"},
-		{"unreachable", event.Gateway{Stamp: at(0), State: event.GatewayDown}, "fresh code"},
+		// With the gateway down a fresh code would wait the same way.
+		{"unreachable", event.Gateway{Stamp: at(0), State: event.GatewayDown}, "take another payment method"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New()
@@ -298,4 +299,69 @@ func elsewhere(e event.Event) event.Event {
 		return e
 	}
 	panic(fmt.Sprintf("no sence_no to move in %T", e))
+}
+
+// TestCodeLifeEnds: a decoded customer with no payment moves to Expired
+// when its code's life ends, with the instruction for it; with the
+// gateway down, the outage's. A paid one does not.
+func TestCodeLifeEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		down  bool
+		pay   bool
+		state State
+		want  string
+	}{
+		{"gateway up", false, false, Expired, expiredAction},
+		{"gateway down", true, false, Expired, OutageAction},
+		{"payment asked", false, true, Decoded, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New()
+			m.Apply(event.Scan{Stamp: at(0), SenceNo: "s1", CodeMasked: "28**1111"})
+			m.Apply(event.Decoded{Stamp: at(1), SenceNo: "s1", UserIDMasked: "2088****0001", CodeExpiresAt: event.Millis(t0.Add(60 * time.Second))})
+			if tc.down {
+				m.Apply(event.Gateway{Stamp: at(2), State: "down"})
+			}
+			if tc.pay {
+				m.Apply(event.Payment{Stamp: at(3), SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentWaitingBuyer})
+			}
+			if got := m.Tick(t0.Add(59 * time.Second)); len(got) != 0 {
+				t.Fatalf("expired before its time: %+v", got[0])
+			}
+			got := m.Tick(t0.Add(60 * time.Second))
+			c := m.Newest(0)
+			if c.State != tc.state || c.Action != tc.want || (len(got) == 1) != (tc.state == Expired) {
+				t.Fatalf("state %d action %q (ticked %d), want %d %q", c.State, c.Action, len(got), tc.state, tc.want)
+			}
+		})
+	}
+}
+
+// TestExpiredDuringOutage: a code that expired while the decode waited for
+// a gateway that is down says to take another payment method, not to
+// refresh the code.
+func TestExpiredDuringOutage(t *testing.T) {
+	m := New()
+	m.Apply(event.Scan{Stamp: at(0), SenceNo: "s1", CodeMasked: "28**1111"})
+	m.Apply(event.Gateway{Stamp: at(1), State: "down"})
+	m.Apply(event.DecodeFailed{Stamp: at(60), SenceNo: "s1", SubCode: subCodeExpired,
+		Message: "The payment code expired before Alipay answered.", Action: "Ask the customer to refresh the payment code, then scan again."})
+	if c := m.Newest(0); c.Action != OutageAction {
+		t.Fatalf("action %q, want %q", c.Action, OutageAction)
+	}
+}
+
+// TestPaymentUnderWay: the most recent payment not final, whichever scan
+// is newest.
+func TestPaymentUnderWay(t *testing.T) {
+	m := New()
+	m.Apply(event.Scan{Stamp: at(0), SenceNo: "s1", CodeMasked: "28**1111"})
+	m.Apply(event.Payment{Stamp: at(1), SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentWaitingBuyer})
+	m.Apply(event.Scan{Stamp: at(2), SenceNo: "s2", CodeMasked: "28**2222"})
+	m.Apply(event.Payment{Stamp: at(3), SenceNo: "s2", OutTradeNo: "o2", State: event.PaymentPaid})
+	m.Apply(event.ScanRejected{Stamp: at(4), CodeMasked: "69**"})
+	if u := m.PaymentUnderWay(); u == nil || u.Payment.OutTradeNo != "o1" {
+		t.Fatalf("under way %+v, want o1", u)
+	}
 }
