@@ -365,7 +365,7 @@ func paymentWord(state string) string {
 	case event.PaymentSending:
 		return tagBusy + symBusy + " sending the payment to Alipay" + tagOff
 	case event.PaymentWaitingBuyer:
-		return tagBusy + symWait + " waiting for the customer to confirm in Alipay" + tagOff
+		return tagBusy + symWait + " waiting for the customer to confirm" + tagOff
 	case event.PaymentCancelling:
 		return tagBusy + symBusy + " cancelling the payment with Alipay" + tagOff
 	}

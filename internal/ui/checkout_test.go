@@ -267,7 +267,7 @@ func TestCheckoutPaymentWords(t *testing.T) {
 	h.bus.Publish(event.Decoded{Stamp: stamp(1), SenceNo: "s1", UserIDMasked: "2088********4333"})
 	h.waitFor(t, "Cashier: ring up the sale; F7 to take the")
 	h.bus.Publish(event.Payment{Stamp: stamp(2), SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentWaitingBuyer, TotalAmount: "12.50"})
-	h.waitFor(t, "waiting for the customer to confirm in Alipay")
+	h.waitFor(t, "waiting for the customer to confirm")
 	h.bus.Publish(event.Payment{Stamp: stamp(3), SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentPaid, TotalAmount: "12.50",
 		Message: "Paid.", Action: "Hand over the goods."})
 	h.waitFor(t, "PAID", "12.50 yuan at 10:31:05", "Hand over the goods", "DECODED PAID")
