@@ -347,17 +347,24 @@ func (m *Model) Apply(e event.Event) Change {
 }
 
 // Tick moves the decoded customers whose code's life ended by now, with no
-// payment asked for, to Expired, and returns them: the instruction to ring
-// up the sale no longer holds.
+// payment asked for, to Expired, and returns them (with those Expired whose
+// instruction changed with the gateway): the instruction to ring up the
+// sale no longer holds.
 func (m *Model) Tick(now time.Time) []*Customer {
+	action := expiredAction
+	if m.gateway == GatewayDown {
+		action = OutageAction
+	}
 	var expired []*Customer
 	for _, c := range m.customers {
-		if c.State != Decoded || c.Payment.State != "" || c.CodeExpires.IsZero() || now.Before(c.CodeExpires) {
+		switch {
+		case c.State == Expired && c.Action != action:
+			// The gateway went down or came back since.
+			c.Action = action
+		case c.State != Decoded || c.Payment.State != "" || c.CodeExpires.IsZero() || now.Before(c.CodeExpires):
 			continue
-		}
-		c.State, c.Message, c.Action = Expired, "The payment code expired at "+c.CodeExpires.Local().Format("15:04:05")+".", expiredAction
-		if m.gateway == GatewayDown {
-			c.Action = OutageAction
+		default:
+			c.State, c.Message, c.Action = Expired, "The payment code expired at "+c.CodeExpires.Local().Format("15:04:05")+".", action
 		}
 		expired = append(expired, c)
 	}
