@@ -30,6 +30,7 @@ type PaymentTaker interface {
 // not confirmed, the cashier may cancel it.
 type payDialog struct {
 	*dialog
+	view                   *fitted // root, with the customer line fitted to its text
 	payments               PaymentTaker
 	model                  *checkout.Model
 	customer               *tview.TextView
@@ -67,6 +68,9 @@ func newPayDialog(a *App, p PaymentTaker, m *checkout.Model) *payDialog {
 		AddButton("Cancel payment Alt-K", d.cancel).
 		AddButton("Close Esc", func() { a.show(pageCheckout) })
 	d.fit()
+	// Why no customer is ready is read whole, however long.
+	d.view = newFitted(d.root, &fit{parent: d.root, item: d.customer, view: d.customer, least: 2,
+		most: func(int) int { return 5 }})
 	d.sync()
 	return d
 }

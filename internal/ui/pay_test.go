@@ -351,3 +351,14 @@ func TestPayHintWithoutCustomer(t *testing.T) {
 		t.Fatalf("no customer is ready, yet:\n%s", screen)
 	}
 }
+
+// TestPayWhyNotReadyWhole: why no customer is ready reads whole at 80x24,
+// however long the decode's instruction.
+func TestPayWhyNotReadyWhole(t *testing.T) {
+	h := payScreen(t, &fakePayments{})
+	h.bus.Publish(event.Scan{SenceNo: "sB", CodeMasked: "28**0002"})
+	h.bus.Publish(event.DecodeFailed{SenceNo: "sB", SubCode: "SENCENO_UN_MATCH", Message: "This code was already decoded elsewhere.",
+		Action: "Check the customer was not scanned by mistake, ask them to refresh the code, then scan again."})
+	h.waitFor(t, "No customer ready to pay: the newest scan did not decode: This code was already decoded elsewhere. "+
+		"Check the customer was not scanned by mistake, ask them to refresh the code, then scan again.")
+}

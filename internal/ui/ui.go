@@ -158,7 +158,7 @@ func New(deps Deps) *App {
 		AddPage(pageAgreement, a.agreement.root, true, false).
 		AddPage(pageOrder, a.order.root, true, false).
 		AddPage(pageOrderQR, a.order.qr, true, false).
-		AddPage(pagePay, a.pay.root, true, false)
+		AddPage(pagePay, a.pay.view, true, false)
 	a.menu = newMenu(a.show)
 	// A click on the menu opens a screen; the keyboard stays with the screens.
 	a.menu.SetFocusFunc(func() { a.tv.SetFocus(a.pages) })
