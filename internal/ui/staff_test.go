@@ -226,3 +226,29 @@ func TestSettingsWrongPINStillAsks(t *testing.T) {
 	h.key(tcell.KeyF2, 0, tcell.ModNone)
 	h.waitFor(t, "The settings have changes that")
 }
+
+// TestTooSmallRefusesF10: below 80x24 the screen says what F10 does, and
+// F10 opens no PIN prompt no one could see: it is refused with words. At
+// 80x24 it asks for the PIN.
+func TestTooSmallRefusesF10(t *testing.T) {
+	hash, err := staffpin.Hash("4821")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, Deps{StaffPIN: hash}, 79, 24)
+	h.waitFor(t, "Terminal too small", "F10 (quit) asks for", "the staff PIN, which needs 80x24.")
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitFor(t, "F10 refused: make the window 80x24 first.")
+	open := make(chan bool, 1)
+	h.onUI(func() { open <- h.app.pages.HasPage(pagePIN) })
+	if <-open {
+		t.Fatal("F10 opened a PIN prompt on the too-small screen")
+	}
+	h.screen.SetSize(80, 24)
+	if err := h.screen.PostEvent(tcell.NewEventResize(80, 24)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "Last scans")
+	h.key(tcell.KeyF10, 0, tcell.ModNone)
+	h.waitFor(t, "Quit posagent: staff PIN")
+}

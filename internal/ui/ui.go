@@ -86,6 +86,10 @@ type App struct {
 	agreement *agreementDialog
 	order     *orderDialog
 	pay       *payDialog
+	// small: the last draw found the terminal below 80x24, where no
+	// prompt can be seen; smallNote is the refusal of a key that needs one.
+	small     bool
+	smallNote string
 	help      *tview.TextView
 	events    *logView
 	diag      *logView
@@ -253,16 +257,27 @@ const minWidth, minHeight = 80, 24
 
 // beforeDraw draws, instead of a broken screen, what is wrong with a
 // terminal below 80x24; it reports whether it did (tview then draws
-// nothing else). Keys still work: staff can quit or resize.
+// nothing else). A key whose prompt could not be seen there (F10) is
+// refused with words; staff resize, then quit.
 func (a *App) beforeDraw(screen tcell.Screen) bool {
 	w, h := screen.Size()
-	if w >= minWidth && h >= minHeight {
+	a.small = w < minWidth || h < minHeight
+	if !a.small {
+		a.smallNote = ""
 		return false
 	}
 	screen.Clear()
 	lines := []string{
 		fmt.Sprintf("Terminal too small (need %dx%d, have %dx%d).", minWidth, minHeight, w, h),
-		"Make the window bigger; F10 quits.",
+		"Make the window bigger: F10 (quit) asks to confirm,",
+		"which needs 80x24.",
+	}
+	if a.staffPIN != "" {
+		lines[1] = "Make the window bigger: F10 (quit) asks for"
+		lines[2] = "the staff PIN, which needs 80x24."
+	}
+	if a.smallNote != "" {
+		lines = append(lines, a.smallNote)
 	}
 	for i, l := range lines {
 		y := h/2 - 1 + i
@@ -459,6 +474,10 @@ func (a *App) globalKeys(ev *tcell.EventKey) *tcell.EventKey {
 		return nil
 	}
 	switch {
+	case (ev.Key() == tcell.KeyF10 || ev.Key() == tcell.KeyCtrlC || isAlt(ev, 'x')) && a.small:
+		// Its prompt could not be seen: refused, with words.
+		a.smallNote = "F10 refused: make the window 80x24 first."
+		return nil
 	case ev.Key() == tcell.KeyF10, ev.Key() == tcell.KeyCtrlC, isAlt(ev, 'x'):
 		a.quitKey()
 		return nil
