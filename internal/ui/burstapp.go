@@ -32,10 +32,10 @@ func (a *App) decided(replay, burst []*tcell.EventKey) {
 	if len(replay) > 0 || len(burst) > 0 {
 		now := a.gateNow()
 		if len(replay) > 0 {
-			a.diag.add(constLine(diagKeys(now, replay, a.keyTime, false)))
+			a.diag.addPerson(now, len(replay))
 		}
 		if len(burst) > 0 {
-			a.diag.add(constLine(diagKeys(now, burst, a.keyTime, true)))
+			a.diag.add(constLine(diagKeys(now, burst, a.keyTime)))
 		}
 		a.diag.render()
 	}

@@ -62,6 +62,34 @@ type logView struct {
 	lines ring
 	shown bool
 	dirty bool
+	// person is the newest line when it tells a person's keys: the next
+	// keys a person types count on it instead of adding lines, so that the
+	// scanner's reads stay in view.
+	person *personRun
+}
+
+// personRun is a run of keys a person typed, between two other lines of
+// the scanner diagnostics.
+type personRun struct {
+	from, to time.Time
+	keys     int
+}
+
+func (r *personRun) line() string {
+	return fmt.Sprintf("%s person typing → screen, not a scan: %d keys since %s",
+		r.to.Local().Format("15:04:05"), r.keys, r.from.Local().Format("15:04:05"))
+}
+
+// addPerson counts n keys a person typed at t: on the newest line when it
+// tells a person's keys, else on a new one.
+func (v *logView) addPerson(t time.Time, n int) {
+	if v.person == nil {
+		v.person = &personRun{from: t}
+		v.lines.add(v.person.line)
+	}
+	v.person.to = t
+	v.person.keys += n
+	v.dirty = true
 }
 
 func newLogView(title string) *logView {
@@ -72,6 +100,7 @@ func newLogView(title string) *logView {
 
 func (v *logView) add(line func() string) {
 	v.lines.add(line)
+	v.person = nil
 	v.dirty = true
 }
 
@@ -114,10 +143,10 @@ func eventLine(e event.Event) string {
 		escape(redact.Text(b.String())))
 }
 
-// diagKeys is what the scanner diagnostics say about keys that passed the
-// burst gate: how many, how far apart, the terminator, and where they went.
-// The keys themselves are masked like any code.
-func diagKeys(at time.Time, keys []*tcell.EventKey, keyTime func(*tcell.EventKey) time.Time, toScanner bool) string {
+// diagKeys is what the scanner diagnostics say about a burst that passed
+// the burst gate to the scanner: how many keys, how far apart, the
+// terminator. The code is masked like any code.
+func diagKeys(at time.Time, keys []*tcell.EventKey, keyTime func(*tcell.EventKey) time.Time) string {
 	var text strings.Builder
 	var gaps strings.Builder
 	term := "no terminator"
@@ -140,16 +169,8 @@ func diagKeys(at time.Time, keys []*tcell.EventKey, keyTime func(*tcell.EventKey
 			text.WriteRune(ev.Rune())
 		}
 	}
-	where := tagBusy + "→ scanner" + tagOff
-	if !toScanner {
-		where = "→ screen (a person typing)"
-	}
-	shown := redact.Code(text.String())
-	if !toScanner {
-		shown = strings.Repeat("•", len([]rune(text.String())))
-	}
-	return fmt.Sprintf("%s keys %d, %s, max gap %d ms %s  %s\n         gaps ms:%s",
-		at.Local().Format("15:04:05"), len(keys), term, maxGap.Milliseconds(), where, escape(shown), gaps.String())
+	return fmt.Sprintf("%s keys %d, %s, max gap %d ms %s→ scanner%s  %s\n         gaps ms:%s",
+		at.Local().Format("15:04:05"), len(keys), term, maxGap.Milliseconds(), tagBusy, tagOff, escape(redact.Code(text.String())), gaps.String())
 }
 
 // diagEvent is a scanner event for the diagnostics: device, profile,

@@ -83,13 +83,21 @@ func TestScannerDiagnostics(t *testing.T) {
 		t.Fatalf("the diagnostics show a full code:\n%s", screen)
 	}
 	h.typeText("12")
-	// Two lines of one key each, or one of both when the UI took the
-	// second key before its timer decided the first (as after a stall).
-	h.waitUntil(t, func(screen string) string {
-		if strings.Count(screen, "keys 1, no terminator, max gap 0 ms → screen (a person typing)  •") == 2 ||
-			strings.Contains(screen, "keys 2, no terminator, max gap 120 ms → screen (a person typing)  ••") {
-			return ""
-		}
-		return "the person's two keys going to the screen"
-	})
+	h.waitFor(t, "person typing → screen, not a scan: 2 keys since")
+}
+
+// TestDiagnosticsGroupPersonKeys: a person's keys take one line per run,
+// however many, so the scanner's reads stay in view at 80x24.
+func TestDiagnosticsGroupPersonKeys(t *testing.T) {
+	w, _ := startWedge(t)
+	h := start(t, Deps{Keys: w}, 80, 24)
+	h.key(tcell.KeyF12, 0, tcell.ModNone)
+	h.waitFor(t, "Scanner diagnostics")
+	h.play(recording(t, "scanner-usb-slow"))
+	h.waitFor(t, "keys 19, terminator Enter (CR)")
+	h.typeText("abcdefghijklmnopqrstuvwxyz")
+	screen := h.waitFor(t, "person typing → screen, not a scan: 26 keys since", "keys 19, terminator Enter (CR)")
+	if n := strings.Count(screen, "person typing"); n != 1 {
+		t.Fatalf("%d lines for one person's run of keys:\n%s", n, screen)
+	}
 }
