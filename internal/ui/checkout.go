@@ -24,6 +24,7 @@ var stateWords = [...]string{
 	checkout.Failed:   tagBad + symBad + " FAILED" + tagOff,
 	checkout.Rejected: tagBad + symBad + " NOT A PAYMENT CODE" + tagOff,
 	checkout.Expired:  tagBad + symBad + " CODE EXPIRED" + tagOff,
+	checkout.CutOff:   tagWarn + symBad + " SCAN CUT OFF" + tagOff,
 }
 
 // outageAdvice is what the cashier does while Alipay cannot be reached:

@@ -98,6 +98,14 @@ func TestInstructionsWholeAt80x24(t *testing.T) {
 		{"already paid", []event.Event{event.Payment{SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentPaid, TotalAmount: "12.50"},
 			event.Scan{SenceNo: "s1", CodeMasked: "28**********0001"}},
 			[]string{"ALREADY PAID 12.50 yuan", "Cashier: not a new sale; ask for a new code."}},
+		{"not a payment code", []event.Event{event.ScanRejected{CodeMasked: "69****", Source: "wedge", Reason: "8 digits, want 16 to 24"}},
+			[]string{"✗ NOT A PAYMENT CODE 8 digits, want 16 to 24", "Cashier: Scan the customer's Alipay payment code, not another barcode."}},
+		{"cut off", []event.Event{event.ScanRejected{CodeMasked: "28****", Source: "wedge",
+			Reason: "typed as fast as a scanner but no Enter followed (if the scanner sends no suffix, set scanner.terminator to none)"}},
+			[]string{"✗ SCAN CUT OFF", "Cashier: The scan was cut off: scan again."}},
+		{"cut off by a stall", []event.Event{event.ScanRejected{CodeMasked: "28****", Source: "serial",
+			Reason: "incomplete read: no terminator within 500ms; a partial code is never used"}},
+			[]string{"✗ SCAN CUT OFF", "Cashier: The scan was cut off: scan again."}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := start(t, Deps{}, 80, 24)
@@ -106,8 +114,12 @@ func TestInstructionsWholeAt80x24(t *testing.T) {
 				h.bus.Publish(e)
 			}
 			screen := h.waitPanel(t, "Current scan", tc.want...)
-			if strings.Contains(strings.ToLower(panel(screen, "Current scan")), "refresh") && strings.Contains(tc.name, "down") {
+			p := panel(screen, "Current scan")
+			if strings.Contains(strings.ToLower(p), "refresh") && strings.Contains(tc.name, "down") {
 				t.Fatalf("asks to refresh a code while the gateway is down:\n%s", screen)
+			}
+			if strings.Contains(p, "terminator") || strings.Contains(tc.name, "cut off") && strings.Contains(p, "NOT A PAYMENT CODE") {
+				t.Fatalf("the cashier is given the store IT's words:\n%s", screen)
 			}
 		})
 	}

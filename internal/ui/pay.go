@@ -167,6 +167,8 @@ func (d *payDialog) ready() (*checkout.Customer, string) {
 		return nil, "the newest scan is not a payment code: scan the customer's Alipay payment code."
 	case checkout.Failed:
 		return nil, strings.TrimSpace("the newest scan did not decode: " + cu.Message + " " + cu.Action)
+	case checkout.CutOff:
+		return nil, "the newest scan was cut off: scan the customer's code again."
 	case checkout.Expired:
 		return nil, "the code expired at " + clock(cu.CodeExpires) + ": ask the customer for a fresh code."
 	default:

@@ -29,6 +29,9 @@ const (
 	// Expired: decoded, and the code's life (CodeExpires) ended with no
 	// payment asked for: stage two would refuse it.
 	Expired
+	// CutOff: a read that ended before its code did (no terminator, keys
+	// lost): not a wrong barcode, the same code scanned again will do.
+	CutOff
 )
 
 // CouponState is where one coupon stands.
@@ -245,6 +248,11 @@ func (m *Model) Apply(e event.Event) Change {
 		c := m.add("", true)
 		c.At, c.Code, c.Source, c.State, c.Message = e.Time, e.CodeMasked, e.Source, Rejected, e.Reason
 		c.Action = "Scan the customer's Alipay payment code, not another barcode."
+		if cutOff(e.Reason) {
+			// The setup hint in the reason is for store IT (F12, the
+			// log), not the cashier.
+			c.State, c.Message, c.Action = CutOff, "", "The scan was cut off: scan again."
+		}
 		return m.changed(c, true)
 	case event.Decoding:
 		c, added := m.customer(e.SenceNo, e.Time)
@@ -501,6 +509,24 @@ func (m *Model) setGateway(g Gateway, why string) bool {
 // subCodeExpired is the sub_code of a code that expired (alipay.SubCodeExpired;
 // the model sits below the gateway client in the import graph).
 const subCodeExpired = "CODE_EXPIRED"
+
+// cutOffReasons begin the scanner's reasons for a read that ended before
+// its code did (internal/scanner: wedge.go, pipeline.go). The event
+// carries no cause field; these words are the scanner's contract.
+var cutOffReasons = []string{
+	"typed as fast as a scanner but no Enter followed",
+	"incomplete read:",
+	"keystrokes came faster than they were read",
+}
+
+func cutOff(reason string) bool {
+	for _, r := range cutOffReasons {
+		if strings.HasPrefix(reason, r) || strings.Contains(reason, " "+r) {
+			return true
+		}
+	}
+	return false
+}
 
 // OutageAction is what the cashier does while Alipay cannot be reached:
 // the customer pays now, the coupons are owed and go out later. A fresh
