@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,11 @@ type field struct {
 	rule       int // coupon rule index, or -1
 	labelWidth int
 	err        string
+	cut        bool // err did not fit beside the field: the message line shows it whole
+	onCut      func()
+	// bounds is the form's inner area: a drop-down list stays inside it,
+	// off the frame and the lines below.
+	bounds func() (x, y, w, h int)
 }
 
 func (f *field) SetFormAttributes(labelWidth int, labelColor, bgColor, fieldTextColor, fieldBgColor tcell.Color) tview.FormItem {
@@ -62,8 +68,17 @@ func (f *field) SetFormAttributes(labelWidth int, labelColor, bgColor, fieldText
 	return f
 }
 
+// SetFinishedFunc passes on leaving the field, except for the Esc that
+// closes an open drop-down list: that one only closes the list, and the
+// field keeps the focus (leaving Settings then would leave the focus on
+// the closed list).
 func (f *field) SetFinishedFunc(handler func(key tcell.Key)) tview.FormItem {
-	f.FormItem.SetFinishedFunc(handler)
+	f.FormItem.SetFinishedFunc(func(key tcell.Key) {
+		if d, ok := f.FormItem.(*tview.DropDown); ok && key == tcell.KeyEscape && d.IsOpen() {
+			return
+		}
+		handler(key)
+	})
 	return f
 }
 
@@ -86,15 +101,56 @@ func (f *field) Draw(screen tcell.Screen) {
 		item.SetFieldWidth(width)
 	case *tview.DropDown:
 		item.SetFieldWidth(width)
+		if f.bounds != nil {
+			bx, by, bw, bh := f.bounds()
+			screen = clipped{Screen: screen, w: bx + bw, h: by + bh}
+		}
 	default:
 		width = f.FormItem.GetFieldWidth()
 	}
 	f.FormItem.Draw(screen)
 	off := f.labelWidth + width + 1
+	if cut := f.err != "" && len([]rune(f.err))+2 > w-off; cut != f.cut {
+		// The message line is drawn after the form: it says it whole.
+		f.cut = cut
+		f.onCut()
+	}
 	if f.err == "" || off >= w {
 		return
 	}
-	tview.Print(screen, tagBad+symBad+" "+tview.Escape(f.err), x+off, y, w-off, tview.AlignLeft, tcell.ColorDefault)
+	text := f.err
+	if f.cut {
+		text = string([]rune(text)[:max(w-off-3, 0)]) + "…"
+	}
+	tview.Print(screen, tagBad+symBad+" "+tview.Escape(text), x+off, y, w-off, tview.AlignLeft, tcell.ColorDefault)
+}
+
+// clipped is a screen that says it ends at w, h: a drop-down list, which
+// places itself by the screen's size, then stays inside the form.
+type clipped struct {
+	tcell.Screen
+	w, h int
+}
+
+func (c clipped) Size() (int, int) { return c.w, c.h }
+
+// ruleKey matches a coupon rule's key in the configuration's words.
+var ruleKey = regexp.MustCompile(`coupons\[(\d+)\](\.match)?(\.)?`)
+
+// shownKey names keys (in a key or a message) as the fields' labels do:
+// "coupons[2].tpl_id" is "rule 3 tpl_id", one numbering on the screen.
+func shownKey(s string) string {
+	return ruleKey.ReplaceAllStringFunc(s, func(m string) string {
+		g := ruleKey.FindStringSubmatch(m)
+		n, _ := strconv.Atoi(g[1])
+		switch {
+		case g[3] != "":
+			return fmt.Sprintf("rule %d ", n+1)
+		case g[2] != "":
+			return fmt.Sprintf("rule %d match", n+1)
+		}
+		return fmt.Sprintf("rule %d", n+1)
+	})
 }
 
 func newSettingsScreen(a *App, cfg *config.Config, path string, onSave func(*config.Config) ([]string, error)) *settingsScreen {
@@ -190,9 +246,20 @@ func (s *settingsScreen) rule(i int) {
 	school := tview.NewInputField().SetLabel(label + "school_std_code").SetText(r.Match.SchoolStdCode).SetFieldWidth(fieldWidth)
 	school.SetChangedFunc(func(v string) { r.Match.SchoolStdCode = v; s.changed() })
 	s.add(school, i, key+".match.school_std_code", key+".match")
-	anyUser := tview.NewCheckbox().SetLabel(label + "any_user").SetChecked(r.Match.AnyUser).
-		SetCheckedString("yes").SetUncheckedString("no ")
-	anyUser.SetChangedFunc(func(v bool) { r.Match.AnyUser = v; s.changed() })
+	// A choice like the others: Enter opens its list of no and yes.
+	anyUser := tview.NewDropDown().SetLabel(label+"any_user").SetOptions([]string{"no", "yes"}, nil).SetFieldWidth(fieldWidth)
+	anyUser.SetListStyles(fieldStyle, selectedStyle)
+	if r.Match.AnyUser {
+		anyUser.SetCurrentOption(1)
+	} else {
+		anyUser.SetCurrentOption(0)
+	}
+	anyUser.SetSelectedFunc(func(option string, _ int) {
+		if v := option == "yes"; v != r.Match.AnyUser {
+			r.Match.AnyUser = v
+			s.changed()
+		}
+	})
 	s.add(anyUser, i, key+".match")
 	tpl := tview.NewInputField().SetLabel(label + "tpl_id").SetText(r.TplID).SetFieldWidth(fieldWidth)
 	tpl.SetChangedFunc(func(v string) { r.TplID = v; s.changed() })
@@ -253,7 +320,7 @@ func (s *settingsScreen) dropdown(key, label string, options []string, unset str
 }
 
 func (s *settingsScreen) add(item tview.FormItem, rule int, keys ...string) {
-	f := &field{FormItem: item, keys: keys, rule: rule}
+	f := &field{FormItem: item, keys: keys, rule: rule, bounds: s.form.GetInnerRect, onCut: s.showMessage}
 	if b, ok := item.(interface{ SetFocusFunc(func()) *tview.Box }); ok {
 		b.SetFocusFunc(func() {
 			s.focused = f
@@ -314,7 +381,7 @@ func (s *settingsScreen) validate() {
 		f.err = ""
 		for _, k := range f.keys {
 			if e := s.errs.For(k); e != nil {
-				f.err = e.Msg
+				f.err = shownKey(e.Msg)
 				break
 			}
 		}
@@ -331,10 +398,18 @@ func (s *settingsScreen) showMessage() {
 	case s.note != "":
 		b.WriteString(s.note)
 	case s.focused != nil && s.focused.err != "":
-		fmt.Fprintf(&b, " %s%s %s:%s %s", tagBad, symBad, s.focused.keys[0], tagOff, tview.Escape(s.focused.err))
+		fmt.Fprintf(&b, " %s%s %s:%s %s", tagBad, symBad, shownKey(s.focused.keys[0]), tagOff, tview.Escape(shownKey(s.focused.err)))
 	case len(s.errs) > 0:
-		fmt.Fprintf(&b, " %s%s %d problem(s)%s, first %s: %s", tagBad, symBad, len(s.errs), tagOff,
-			s.errs[0].Key, tview.Escape(s.errs[0].Msg))
+		// The first problem cut beside its field is the one to read here.
+		key, msg := s.errs[0].Key, s.errs[0].Msg
+		for _, f := range s.fields {
+			if f.cut {
+				key, msg = f.keys[0], f.err
+				break
+			}
+		}
+		fmt.Fprintf(&b, " %s%s %d problem(s)%s, %s: %s", tagBad, symBad, len(s.errs), tagOff,
+			shownKey(key), tview.Escape(shownKey(msg)))
 	default:
 		fmt.Fprintf(&b, " %s%s no problems%s; F9 saves to %s", tagOK, symOK, tagOff, tview.Escape(orNone(s.path)))
 	}
