@@ -81,9 +81,7 @@ func newCheckoutScreen(now func() time.Time) *checkoutScreen {
 	c.customer.SetBorder(true).SetTitle(" Customer ")
 	c.coupons.SetBorder(true).SetTitle(" Coupons ")
 	c.last.SetBorder(true).SetTitle(" Last scans (newest first) ")
-	for col, h := range []string{"Time", "Code", "State", "Customer", "School / campus"} {
-		c.last.SetCell(0, col, tview.NewTableCell(h).SetAttributes(tcell.AttrBold).SetSelectable(false))
-	}
+	header(c.last, []string{"Time", "Code", "State", "Customer", "School / campus"}, []int{8, 18, 16, 16})
 	top := tview.NewFlex().
 		AddItem(c.current, 0, 5, false).
 		AddItem(c.customer, 0, 3, false)
@@ -267,7 +265,8 @@ func (c *checkoutScreen) renderCurrent(cu *checkout.Customer) {
 		b.WriteString("Waiting for a scan.\nScan the customer's Alipay payment code.")
 	}
 	if cu != nil {
-		if c.model.Reading() == 0 {
+		if c.model.Reading() == 0 && !cu.PaidBefore() {
+			// A rescan of a paid code says ALREADY PAID, not DECODED.
 			b.WriteString(stateWords[cu.State])
 			switch cu.State {
 			case checkout.Retrying:
@@ -286,6 +285,8 @@ func (c *checkoutScreen) renderCurrent(cu *checkout.Customer) {
 			if cu.Action != "" && cu.State != checkout.Decoded {
 				fmt.Fprintf(b, "%sCashier:%s %s\n", tagKey, tagOff, escape(cu.Action))
 			}
+		}
+		if c.model.Reading() == 0 {
 			switch p := cu.Payment; {
 			case cu.PaidBefore():
 				// A rescan of a used code: nothing to hand over again.
@@ -391,6 +392,18 @@ func paymentMark(p checkout.Payment) string {
 		return " " + tagWarn + "PAY UNKNOWN" + tagOff
 	}
 	return " " + tagBusy + "PAYING" + tagOff
+}
+
+// header sets a table's header row, each label as wide as its column's
+// usual value (widths), so that the columns of an empty table sit where
+// its rows will.
+func header(t *tview.Table, labels []string, widths []int) {
+	for col, h := range labels {
+		if col < len(widths) && len(h) < widths[col] {
+			h += strings.Repeat(" ", widths[col]-len(h))
+		}
+		t.SetCell(0, col, tview.NewTableCell(h).SetAttributes(tcell.AttrBold).SetSelectable(false))
+	}
 }
 
 // countdown is the time from now to t, to the second.

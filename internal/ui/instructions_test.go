@@ -96,7 +96,7 @@ func TestInstructionsWholeAt80x24(t *testing.T) {
 				Action: "Ask the customer to refresh the payment code, then scan again."}},
 			[]string{"✗ FAILED CODE_EXPIRED The payment code expired before Alipay answered.", "Cashier: " + outageAdvice}},
 		{"already paid", []event.Event{event.Payment{SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentPaid, TotalAmount: "12.50"},
-			event.Scan{SenceNo: "s1", CodeMasked: "28**********0001"}},
+			event.Scan{SenceNo: "s1", CodeMasked: "28**********0001"}, event.Decoded{SenceNo: "s1", UserIDMasked: "2088********0001"}},
 			[]string{"ALREADY PAID 12.50 yuan", "Cashier: not a new sale; ask for a new code."}},
 		{"not a payment code", []event.Event{event.ScanRejected{CodeMasked: "69****", Source: "wedge", Reason: "8 digits, want 16 to 24"}},
 			[]string{"✗ NOT A PAYMENT CODE 8 digits, want 16 to 24", "Cashier: Scan the customer's Alipay payment code, not another barcode."}},
@@ -117,6 +117,9 @@ func TestInstructionsWholeAt80x24(t *testing.T) {
 			p := panel(screen, "Current scan")
 			if strings.Contains(strings.ToLower(p), "refresh") && strings.Contains(tc.name, "down") {
 				t.Fatalf("asks to refresh a code while the gateway is down:\n%s", screen)
+			}
+			if tc.name == "already paid" && strings.Contains(p, "DECODED") {
+				t.Fatalf("a rescanned paid code shows DECODED over ALREADY PAID:\n%s", screen)
 			}
 			if strings.Contains(p, "terminator") || strings.Contains(tc.name, "cut off") && strings.Contains(p, "NOT A PAYMENT CODE") {
 				t.Fatalf("the cashier is given the store IT's words:\n%s", screen)

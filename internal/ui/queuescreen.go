@@ -200,9 +200,7 @@ func (q *queueScreen) render() {
 	t := q.table
 	row, _ := t.GetSelection()
 	t.Clear()
-	for col, h := range []string{"State", "Job", "Kind", "Attempts", "Next try", "Reason"} {
-		t.SetCell(0, col, tview.NewTableCell(h).SetAttributes(tcell.AttrBold).SetSelectable(false))
-	}
+	header(t, []string{"State", "Job", "Kind", "Attempts", "Next try", "Reason"}, []int{9, 3, 6, 8})
 	for i, j := range q.jobs {
 		state := tagWarn + symWait + " waiting" + tagOff
 		next := clock(j.NextAt) + " " + until(j.NextAt, q.app.now())

@@ -101,3 +101,10 @@ func TestDiagnosticsGroupPersonKeys(t *testing.T) {
 		t.Fatalf("%d lines for one person's run of keys:\n%s", n, screen)
 	}
 }
+
+// TestEmptyTableHeaders: before any scan the last scans' header stands
+// where its columns will be, not squeezed to the labels' widths.
+func TestEmptyTableHeaders(t *testing.T) {
+	h := start(t, Deps{}, 80, 24)
+	h.waitFor(t, "║Time     Code               State            Customer         School / campus")
+}
