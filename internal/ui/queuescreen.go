@@ -53,6 +53,15 @@ type queueScreen struct {
 	retried map[string]queue.Job
 
 	rendering bool
+	// shown is the job whose details are open (pageJob), kept up to date
+	// as the queue is read again: nil when none is.
+	shown *shownJob
+}
+
+// shownJob is the open details page of a job.
+type shownJob struct {
+	id   string
+	view *tview.TextView
 }
 
 func newQueueScreen(a *App, store QueueStore) *queueScreen {
@@ -181,6 +190,7 @@ func (q *queueScreen) refresher(ctx context.Context) {
 			if lists {
 				q.jobs = newestFirst(append(pending, dead...))
 				q.render()
+				q.renderShown()
 			}
 		}) {
 			return
@@ -303,22 +313,20 @@ func (q *queueScreen) choose(row int) {
 		return
 	}
 	j := q.jobs[row-1]
-	text := tview.NewTextView().SetDynamicColors(true).SetText(escape(q.detail(j)))
+	text := tview.NewTextView().SetDynamicColors(true)
 	text.SetBorder(true).SetTitle(" Job " + escape(j.ID) + " — Esc returns ")
 	buttons := styleForm(tview.NewForm()).SetButtonsAlign(tview.AlignCenter)
 	back := func() {
+		q.shown = nil
 		q.app.pages.RemovePage(pageJob)
 		q.app.tv.SetFocus(q.table)
 	}
 	if j.State == queue.StateDead {
-		text.SetText(escape(q.detail(j)) + "\n\nRetry it now, or drop it for good?")
 		buttons.AddButton("Retry", func() { back(); q.do("retry", j, q.store.RetryDead) })
 		buttons.AddButton("Drop", func() {
 			back()
 			q.app.staff("Drop job "+j.ID, func() { q.do("drop", j, q.store.Drop) })
 		})
-	} else {
-		text.SetText(escape(q.detail(j)) + "\n\nIt will be tried again by itself.")
 	}
 	buttons.AddButton("Close", back)
 	buttons.SetCancelFunc(back)
@@ -326,7 +334,35 @@ func (q *queueScreen) choose(row int) {
 		AddItem(text, 0, 1, false).
 		AddItem(buttons, 3, 0, true)
 	q.app.pages.AddPage(pageJob, page, true, true)
+	q.shown = &shownJob{id: j.ID, view: text}
+	q.renderShown()
 	q.app.tv.SetFocus(buttons)
+}
+
+// renderShown writes the open job's details as the queue was last read:
+// its next try and attempts move on, and a job sent or dropped meanwhile
+// says so instead of a stale countdown.
+func (q *queueScreen) renderShown() {
+	if q.shown == nil {
+		return
+	}
+	if !q.app.pages.HasPage(pageJob) {
+		q.shown = nil
+		return
+	}
+	i := slices.IndexFunc(q.jobs, func(j queue.Job) bool { return j.ID == q.shown.id })
+	var text string
+	switch {
+	case i < 0:
+		text = "Job " + q.shown.id + " is no longer in the queue: it was sent, or dropped.\nSee the event log (F8) for what became of it."
+	case q.jobs[i].State == queue.StateDead:
+		text = q.detail(q.jobs[i]) + "\n\nRetry it now, or drop it for good?"
+	default:
+		text = q.detail(q.jobs[i]) + "\n\nIt will be tried again by itself."
+	}
+	if text = escape(text); text != q.shown.view.GetText(false) {
+		q.shown.view.SetText(text)
+	}
 }
 
 // pageJob is the page of one job's details, over the queue.

@@ -194,3 +194,27 @@ func TestQueueScreenMasksDigitRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestQueueJobDetailLive: a job's details follow the queue while open: a
+// job sent meanwhile says so instead of a stale "next try … (in 2s)".
+func TestQueueJobDetailLive(t *testing.T) {
+	next := time.Now().Add(2 * time.Second)
+	fq := &fakeQueue{
+		called:  make(chan struct{}, 4),
+		pending: []queue.Job{{ID: "7", Kind: "coupon", Attempts: 2, NextAt: next, LastError: "gateway down", State: queue.StatePending}},
+	}
+	h := start(t, Deps{Queue: fq}, 80, 24)
+	h.key(tcell.KeyF3, 0, tcell.ModNone)
+	h.waitFor(t, "gateway down")
+	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+	h.waitFor(t, "Job 7 (coupon): waiting", "It will be tried again by itself.")
+	fq.mu.Lock()
+	fq.pending = nil
+	fq.mu.Unlock()
+	// The job was sent: its coupon issued, which has the queue read again.
+	h.bus.Publish(event.CouponIssued{SenceNo: "s1", TplID: "tplA", SerialNumber: "s1-tplA", PassID: "p1"})
+	screen := h.waitFor(t, "Job 7 is no longer in the queue: it was sent, or dropped.")
+	if strings.Contains(screen, "next try") {
+		t.Fatalf("stale details:\n%s", screen)
+	}
+}

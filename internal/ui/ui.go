@@ -378,7 +378,8 @@ func (a *App) ticker(ctx context.Context) {
 		case <-t.C:
 			if !a.update(func() {
 				a.checkout.tick()
-				a.pay.sync() // a code's life ends with the clock
+				a.pay.sync()          // a code's life ends with the clock
+				a.queue.renderShown() // the open job's countdown
 				a.status.render()
 			}) {
 				return
