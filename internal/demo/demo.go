@@ -44,6 +44,36 @@ const Coupons = `[
   {"match": {"any_user": true}, "tpl_id": "tplWelcome", "tpl_params": {"title": "欢迎券"}}
 ]`
 
+// Sandbox amounts: every code decodes to the same customer in the demo, so
+// a POS trying payments picks the outcome by the amount it charges. Any
+// other amount is paid at once.
+const (
+	AmountConfirms      = "0.91" // the buyer must confirm in the app, and does after ConfirmAfter
+	AmountNeverConfirms = "0.92" // the buyer must confirm and never does: cancelled after the buyer wait
+	AmountBalanceLow    = "0.93" // ACQ.BUYER_BALANCE_NOT_ENOUGH: failed
+	AmountAnswerLost    = "0.94" // charged, the answer lost: unknown, then found paid by query
+)
+
+// ConfirmAfter is when the buyer of AmountConfirms confirms, at speed 1.
+const ConfirmAfter = 10 * time.Second
+
+// sandboxAmounts makes the fake gateway answer the sandbox amounts.
+func sandboxAmounts(srv *alipaytest.Server, speed float64) {
+	rich := alipaytest.Payer{Balance: 1 << 40}
+	for amount, r := range map[string]alipaytest.AmountRule{
+		AmountConfirms:      {Payer: alipaytest.Payer{Balance: rich.Balance, Confirm: true, ConfirmAfter: time.Duration(float64(ConfirmAfter) / speed)}},
+		AmountNeverConfirms: {Payer: alipaytest.Payer{Balance: rich.Balance, Confirm: true, NeverConfirm: true}},
+		AmountBalanceLow:    {Payer: alipaytest.Payer{Balance: 0}},
+		AmountAnswerLost:    {Payer: rich, LoseAnswer: true},
+	} {
+		fen, err := alipay.ParseYuan(amount)
+		if err != nil {
+			panic(err) // the constants above
+		}
+		srv.SetAmountRule(fen, r)
+	}
+}
+
 // OutageLength is how long the gateway is unreachable in the demo at speed
 // 1.
 const OutageLength = 6 * time.Second
@@ -132,6 +162,7 @@ func Setup(dir string, speed float64) (*Demo, error) {
 		return nil, fmt.Errorf("demo configuration: %w", err)
 	}
 	srv.SetPayer(Plain.UserID, alipaytest.Payer{Balance: 1_000_000, Confirm: true, NeverConfirm: true})
+	sandboxAmounts(srv, speed)
 	student := srv.IssueCode(Student.UserID)
 	d := &Demo{Server: srv, Config: c}
 	d.OutageCode = srv.IssueCode(Student2.UserID)

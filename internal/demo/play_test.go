@@ -2,10 +2,13 @@ package demo
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"posagent/internal/alipay"
 	"posagent/internal/event"
 	"posagent/internal/payment"
 	"posagent/internal/scanner"
@@ -65,5 +68,43 @@ func TestPlayChargesOnlyTheScript(t *testing.T) {
 	defer pays.mu.Unlock()
 	if len(pays.sales) != 1 || pays.sales[0].SenceNo != "till1-script" {
 		t.Fatalf("charged %+v, want only till1-script", pays.sales)
+	}
+}
+
+// The sandbox amounts give a POS every outcome from the demo's gateway.
+func TestSandboxAmounts(t *testing.T) {
+	d, err := Setup(t.TempDir(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c := d.Server.Client()
+	ctx := context.Background()
+	for i, tt := range []struct {
+		amount string
+		code   string // the pay's answer; "" none
+		sub    string
+	}{
+		{AmountConfirms, alipay.CodeWaitBuyerPay, ""},
+		{AmountNeverConfirms, alipay.CodeWaitBuyerPay, ""},
+		{AmountBalanceLow, "", alipay.SubBuyerBalanceNotEnough},
+		{AmountAnswerLost, "", ""},
+		{"12.50", alipay.CodeSuccess, ""},
+	} {
+		code, sence := d.Server.IssueCode(Student.UserID), fmt.Sprint("S", i)
+		if _, err := c.TwostageCommonUse(ctx, alipay.TwostageRequest{DynamicID: code, SenceNo: sence, PayPID: d.Config.PayPID}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.TradePay(ctx, alipay.TradePayRequest{OutTradeNo: fmt.Sprint("o", i), AuthCode: code, Subject: "x", TotalAmount: tt.amount,
+			ExtendParams: &alipay.TradePayExtendParams{DynamicTokenOutBizNo: sence}})
+		var ae *alipay.Error
+		switch {
+		case tt.code != "" && (err != nil || resp.Code != tt.code):
+			t.Errorf("%s: %+v, %v; want code %s", tt.amount, resp, err, tt.code)
+		case tt.sub != "" && (!errors.As(err, &ae) || ae.SubCode != tt.sub):
+			t.Errorf("%s: %v; want %s", tt.amount, err, tt.sub)
+		case tt.code == "" && tt.sub == "" && !alipay.Unreachable(err):
+			t.Errorf("%s: %+v, %v; want no answer", tt.amount, resp, err)
+		}
 	}
 }
