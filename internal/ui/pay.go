@@ -113,7 +113,13 @@ func (d *payDialog) sync() {
 		}
 	}
 	if under := d.model.PaymentUnderWay(); d.confirm != "" && (under == nil || under.Payment.OutTradeNo != d.confirm) {
+		// The payment named ended meanwhile: the question no longer holds.
 		d.confirm = ""
+		if d.state != "" {
+			d.show(d.last)
+		} else {
+			d.hint = "-"
+		}
 	}
 	if why != "" {
 		d.customer.SetText(fmt.Sprintf(" %s%s No customer ready to pay:%s %s", tagBad, symBad, tagOff, escape(why)))

@@ -362,3 +362,30 @@ func TestPayWhyNotReadyWhole(t *testing.T) {
 	h.waitFor(t, "No customer ready to pay: the newest scan did not decode: This code was already decoded elsewhere. "+
 		"Check the customer was not scanned by mistake, ask them to refresh the code, then scan again.")
 }
+
+// TestPayConfirmLapses: a payment named by a first Alt-K that ends before
+// the second is not asked about any more, and the second Alt-K cancels
+// nothing.
+func TestPayConfirmLapses(t *testing.T) {
+	fp := &fakePayments{}
+	h := payScreen(t, fp)
+	h.bus.Publish(event.Payment{SenceNo: "sA", OutTradeNo: "pos-0042", State: event.PaymentWaitingBuyer, TotalAmount: "8.00"})
+	h.bus.Publish(event.ScanRejected{CodeMasked: "69****", Reason: "not a payment code"})
+	h.waitFor(t, "Payment under way")
+	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
+	h.waitFor(t, "Alt-K again cancels it.")
+	h.bus.Publish(event.Payment{SenceNo: "sA", OutTradeNo: "pos-0042", State: event.PaymentPaid, TotalAmount: "8.00"})
+	h.waitUntil(t, func(screen string) string {
+		if strings.Contains(screen, "Alt-K again") || strings.Contains(screen, "Payment under way") {
+			return "the question gone once the payment ended"
+		}
+		return ""
+	})
+	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
+	h.waitFor(t, "Nothing to cancel: no payment is under way.")
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	if len(fp.cancels) != 0 {
+		t.Fatalf("cancelled %v after it was paid", fp.cancels)
+	}
+}
