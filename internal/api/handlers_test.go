@@ -71,7 +71,7 @@ func TestBadInput(t *testing.T) {
 		{"malformed code", "/v1/scans", `{"code":"12ab"}`, 400, "not an Alipay payment code", nil},
 		{"malformed JSON", "/v1/scans", `{"code":`, 400, "body", nil},
 		{"not JSON", "/v1/scans", `code=28`, 400, "not JSON", nil},
-		{"wrong type", "/v1/scans", `{"code":286861260475412123}`, 400, "code: want string", nil},
+		{"wrong type", "/v1/scans", `{"code":286861260475412123}`, 400, "code: want a JSON string, got JSON number", nil},
 		{"unknown field", "/v1/scans", `{"code":"286861260475412123","amount":"1"}`, 400, `unknown field \"amount\"`, nil},
 		{"two values", "/v1/scans", `{"code":"286861260475412123"}{}`, 400, "more than one", nil},
 		{"empty", "/v1/scans", ``, 400, "empty", nil},
