@@ -2,13 +2,17 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"posagent/internal/api"
 	"posagent/internal/event"
+	"posagent/internal/scanner"
 )
 
 // decodedSale enters a code for a customer through the API and returns its
@@ -88,5 +92,60 @@ func TestPaymentBodyStrictEndToEnd(t *testing.T) {
 	}).(event.Payment)
 	if paid.TotalAmount != "1.00" {
 		t.Fatalf("paid %s, want 1.00", paid.TotalAmount)
+	}
+}
+
+// endingFeed is a scanner that ends, without error, when its channel is
+// closed: the decode loop stops taking codes while the API still serves.
+type endingFeed chan string
+
+func (f endingFeed) Run(ctx context.Context, out chan<- scanner.Event) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-f:
+			if !ok {
+				return nil
+			}
+		}
+	}
+}
+
+// A code entered once the agent no longer takes codes is answered 503
+// "stopping" with Retry-After, like every write during a stop, not 500.
+func TestScanAfterLoopEndedIsStopping(t *testing.T) {
+	srv := newServer(t)
+	f := make(endingFeed)
+	a := newAgent(t, srv, t.TempDir(), f)
+	w := start(t, a)
+	c := newAPIClient(t, w.until("started", isType(event.TypeStarted)).(event.Started))
+	close(f)
+	// Until the loop has seen the scanner end it may still take a code.
+	deadline := time.Now().Add(patience)
+	for {
+		req, _ := http.NewRequest("POST", c.url+"/v1/scans", strings.NewReader(`{"code":"`+srv.IssueCode(plain.UserID)+`"}`))
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			if resp.StatusCode != 503 || !strings.Contains(body.String(), `"code":"stopping"`) || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("POST /v1/scans with the loop ended: %d Retry-After=%q %s; want 503 stopping with Retry-After",
+					resp.StatusCode, resp.Header.Get("Retry-After"), body.String())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("codes still taken after the scanner ended")
+		}
+	}
+	if _, err := a.Enter(context.Background(), srv.IssueCode(plain.UserID)); !errors.Is(err, api.ErrStopping) {
+		t.Errorf("Enter with the loop ended: %v, want api.ErrStopping", err)
 	}
 }

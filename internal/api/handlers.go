@@ -135,6 +135,9 @@ func (s *Server) scan(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, context.DeadlineExceeded):
 		unavailable(w, "the decode flow is busy; try again")
 		return
+	case errors.Is(err, ErrStopping):
+		stopping(w)
+		return
 	case err != nil:
 		httpjson.Error(w, http.StatusInternalServerError, "not_recorded", redact.Text(err.Error()))
 		return
