@@ -1,8 +1,9 @@
 // Package httpjson is the JSON side of posagent's local API, shared by every
 // package that serves part of it: request bodies decoded strictly (a size
-// cap, unknown fields refused by name, one value only) and errors in one
-// shape, {"error": {"code": "...", "message": "..."}}, so that a POS
-// developer handles every endpoint's failures the same way.
+// cap, UTF-8 only, every key exactly a field's JSON name and given once,
+// one value only) and errors in one shape, {"error": {"code": "...",
+// "message": "..."}}, so that a POS developer handles every endpoint's
+// failures the same way.
 package httpjson
 
 import (
