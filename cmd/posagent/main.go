@@ -196,7 +196,9 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	d.Payments = a.Payments
+	if *live == "" {
+		d.Payments = a.Payments // the script's customers pay; a live scanner's are the POS's
+	}
 	// A real configuration of the demo's setup: `posagent doctor` can be
 	// tried on it while the demo runs.
 	if err := a.WriteConfig(*dir); err != nil {

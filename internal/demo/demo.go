@@ -4,8 +4,8 @@
 // does — a student decoded with campus info, given two coupons and paying, a
 // customer without campus info who never confirms the payment in the app
 // (cancelled after the buyer wait), the gateway's refusals, and an outage
-// while coupons are being issued, with the coupons going out once it is
-// over.
+// of the gateway, with the customer scanned in it decoded and given their
+// coupons once it is over.
 package demo
 
 import (
@@ -44,7 +44,38 @@ const Coupons = `[
   {"match": {"any_user": true}, "tpl_id": "tplWelcome", "tpl_params": {"title": "欢迎券"}}
 ]`
 
-// OutageLength is how long coupon issuing fails in the demo at speed 1.
+// Sandbox amounts: every code decodes to the same customer in the demo, so
+// a POS trying payments picks the outcome by the amount it charges. Any
+// other amount is paid at once.
+const (
+	AmountConfirms      = "0.91" // the buyer must confirm in the app, and does after ConfirmAfter
+	AmountNeverConfirms = "0.92" // the buyer must confirm and never does: cancelled after the buyer wait
+	AmountBalanceLow    = "0.93" // ACQ.BUYER_BALANCE_NOT_ENOUGH: failed
+	AmountAnswerLost    = "0.94" // charged, the answer lost: unknown, then found paid by query
+)
+
+// ConfirmAfter is when the buyer of AmountConfirms confirms, at speed 1.
+const ConfirmAfter = 10 * time.Second
+
+// sandboxAmounts makes the fake gateway answer the sandbox amounts.
+func sandboxAmounts(srv *alipaytest.Server, speed float64) {
+	rich := alipaytest.Payer{Balance: 1 << 40}
+	for amount, r := range map[string]alipaytest.AmountRule{
+		AmountConfirms:      {Payer: alipaytest.Payer{Balance: rich.Balance, Confirm: true, ConfirmAfter: time.Duration(float64(ConfirmAfter) / speed)}},
+		AmountNeverConfirms: {Payer: alipaytest.Payer{Balance: rich.Balance, Confirm: true, NeverConfirm: true}},
+		AmountBalanceLow:    {Payer: alipaytest.Payer{Balance: 0}},
+		AmountAnswerLost:    {Payer: rich, LoseAnswer: true},
+	} {
+		fen, err := alipay.ParseYuan(amount)
+		if err != nil {
+			panic(err) // the constants above
+		}
+		srv.SetAmountRule(fen, r)
+	}
+}
+
+// OutageLength is how long the gateway is unreachable in the demo at speed
+// 1.
 const OutageLength = 6 * time.Second
 
 // The demo's sales: the student pays at once, the customer without campus
@@ -73,7 +104,9 @@ type Demo struct {
 	Codes      []string
 	OutageCode string
 	// Payments, set before Play, is asked to charge the student and the
-	// customer without campus info once each is decoded, as a POS would.
+	// customer without campus info once each is decoded, as a POS would:
+	// only customers the script scanned, never a code a person scanned or
+	// a POS entered (theirs to charge).
 	Payments  Payments
 	outage    time.Duration
 	lingerFor time.Duration
@@ -129,6 +162,7 @@ func Setup(dir string, speed float64) (*Demo, error) {
 		return nil, fmt.Errorf("demo configuration: %w", err)
 	}
 	srv.SetPayer(Plain.UserID, alipaytest.Payer{Balance: 1_000_000, Confirm: true, NeverConfirm: true})
+	sandboxAmounts(srv, speed)
 	student := srv.IssueCode(Student.UserID)
 	d := &Demo{Server: srv, Config: c}
 	d.OutageCode = srv.IssueCode(Student2.UserID)
@@ -162,8 +196,8 @@ const minPause = scanner.DefaultStaleGap + 100*time.Millisecond
 // Close stops the fake gateway.
 func (d *Demo) Close() { d.Server.Close() }
 
-// Play drives the outage: when the outage code is scanned, coupon issuing
-// starts failing as if the network were down, for OutageLength. It asks
+// Play drives the outage: when the outage code is scanned, the gateway
+// stops answering, as if the network were down, for OutageLength. It asks
 // Payments for the demo's sales as customers are decoded. It returns true
 // once the script has played, every scan has ended in decoded or
 // decode_failed, every payment it asked for has ended, idle reports no work
@@ -174,7 +208,8 @@ func (d *Demo) Play(ctx context.Context, sub *event.Subscription, idle func() bo
 	played := time.Now().Add(d.length)
 	scans, ended := 0, 0
 	pays, paysEnded := 0, 0
-	charged := map[string]bool{} // sence_nos asked to pay
+	charged := map[string]bool{}  // sence_nos asked to pay
+	scripted := map[string]bool{} // sence_nos the script scanned
 	outage := false
 	for {
 		wait, cancel := context.WithTimeout(ctx, idleCheck)
@@ -187,14 +222,17 @@ func (d *Demo) Play(ctx context.Context, sub *event.Subscription, idle func() bo
 			switch e := e.(type) {
 			case event.Scan:
 				scans++
+				if e.Source == scanner.KindSim {
+					scripted[e.SenceNo] = true
+				}
 				if !outage && e.CodeMasked == redact.Code(d.OutageCode) {
 					outage = true
-					d.Server.SetFault(alipay.MethodPassInstanceAdd, alipaytest.Fault{Drop: true})
-					time.AfterFunc(d.outage, func() { d.Server.SetFault(alipay.MethodPassInstanceAdd, alipaytest.Fault{}) })
+					d.setOutage(true)
+					time.AfterFunc(d.outage, func() { d.setOutage(false) })
 				}
 			case event.Decoded:
 				ended++
-				if d.pay(ctx, e, charged) {
+				if scripted[e.SenceNo] && d.pay(ctx, e, charged) {
 					pays++
 				}
 			case event.DecodeFailed:
@@ -209,6 +247,25 @@ func (d *Demo) Play(ctx context.Context, sub *event.Subscription, idle func() bo
 		if time.Now().After(played) && ended >= scans && paysEnded >= pays && idle() {
 			return d.linger(ctx)
 		}
+	}
+}
+
+// outageMethods are the gateway methods the demo's outage cuts: all that
+// posagent calls, as a network that is down would. Only coupons failing
+// would make the gateway look up and down by turns, with each call that
+// does get through.
+var outageMethods = []string{alipay.MethodTwostageCommonUse, alipay.MethodPassInstanceAdd, alipay.MethodTradePay,
+	alipay.MethodTradeQuery, alipay.MethodTradeCancel, alipay.MethodAgreementAuthConfirm}
+
+// setOutage starts (every call dropped without an answer) or ends the
+// outage.
+func (d *Demo) setOutage(down bool) {
+	var f alipaytest.Fault
+	if down {
+		f.Drop = true
+	}
+	for _, m := range outageMethods {
+		d.Server.SetFault(m, f)
 	}
 }
 

@@ -92,7 +92,7 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 // listFilter reads GET /v1/payments' query: sence_no, state (one of the
-// payment states), limit (1 to MaxList). Anything else is an error naming
+// payment states, or StateOpen), limit (1 to MaxList). Anything else is an error naming
 // it.
 func listFilter(q url.Values) (Filter, error) {
 	var f Filter
@@ -105,8 +105,8 @@ func listFilter(q url.Values) (Filter, error) {
 		case "sence_no":
 			f.SenceNo = v
 		case "state":
-			if !slices.Contains(states, v) {
-				return f, fmt.Errorf("state: %q is not one of %s", v, strings.Join(states, ", "))
+			if v != StateOpen && !slices.Contains(states, v) {
+				return f, fmt.Errorf("state: %q is not one of %s, or %s", v, strings.Join(states, ", "), StateOpen)
 			}
 			f.State = v
 		case "limit":

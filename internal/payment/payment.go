@@ -280,7 +280,7 @@ func (s *Service) Pay(ctx context.Context, req Request) (p Payment, created bool
 	switch state {
 	case codeUnknown:
 		return Payment{}, false, refuse(http.StatusNotFound, "not_found",
-			"no decoded customer has sence_no %s (unknown, or decoded before posagent restarted): scan the customer's code", req.SenceNo)
+			"no decoded customer has sence_no %s yet: wait for its decoded event (a decode may be waiting for Alipay); if there was none, or posagent restarted since, scan the customer's code", req.SenceNo)
 	case codeFailed:
 		return Payment{}, false, refuse(http.StatusConflict, "decode_failed",
 			"the code of sence_no %s did not decode: ask the customer to show a fresh code", req.SenceNo)
@@ -333,10 +333,14 @@ func (s *Service) Get(outTradeNo string) (Payment, error) {
 // MaxList is the most payments List returns.
 const MaxList = 100
 
+// StateOpen selects, in a Filter, every payment not in a final state:
+// the ones still being worked on.
+const StateOpen = "open"
+
 // Filter selects payments for List; zero fields select all.
 type Filter struct {
 	SenceNo string
-	State   string // an event.Payment* state
+	State   string // an event.Payment* state, or StateOpen
 	Limit   int    // at most MaxList; MaxList when zero
 }
 
@@ -350,7 +354,8 @@ func (s *Service) List(f Filter) ([]Payment, error) {
 	out := []Payment{}
 	var bad []error
 	err := s.st.newest(func(r Record) bool {
-		if (f.SenceNo == "" || r.SenceNo == f.SenceNo) && (f.State == "" || r.State == f.State) {
+		state := f.State == "" || r.State == f.State || (f.State == StateOpen && !r.Final())
+		if (f.SenceNo == "" || r.SenceNo == f.SenceNo) && state {
 			out = append(out, r.payment())
 		}
 		return len(out) < f.Limit
@@ -890,7 +895,11 @@ func (s *Service) set(rec *Record, state, message, action string) error {
 func (s *Service) publish(rec *Record) {
 	s.o.Log.Info("payment", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "state", rec.State,
 		"amount", alipay.FormatFen(rec.AmountFen), "recovered", rec.Recovered)
-	s.o.Events.Publish(rec.event())
+	// The event's time is when it is told: a payment a restart resumes is
+	// told again, and its record's time is older than the run.
+	ev := rec.event()
+	ev.Time = s.o.Now()
+	s.o.Events.Publish(ev)
 }
 
 func firstNonEmpty(ss ...string) string {

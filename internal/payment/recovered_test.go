@@ -16,15 +16,16 @@ import (
 func TestRecoveredAtOnce(t *testing.T) {
 	e := newEnv(t, envOpts{buyerWait: 300 * time.Millisecond})
 	e.close()
-	now := time.Now()
+	now := time.Now().Add(-time.Hour) // stored by a run an hour ago
 	disk := map[string]string{"rs": event.PaymentSending, "rw": event.PaymentWaitingBuyer, "ru": event.PaymentUnknown, "rc": event.PaymentCancelling}
 	for otn, st := range disk {
 		r := Record{OutTradeNo: otn, SenceNo: "S" + otn, AmountFen: 100, Subject: "x", State: st, Created: now, Updated: now}
 		if st == event.PaymentWaitingBuyer {
-			r.WaitUntil = now.Add(time.Hour) // no resolution before the checks
+			r.WaitUntil = time.Now().Add(time.Hour) // no resolution before the checks
 		}
 		e.seed(r)
 	}
+	restart := time.Now()
 	e.start(envOpts{buyerWait: 300 * time.Millisecond})
 	first := map[string]event.Payment{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -41,8 +42,8 @@ func TestRecoveredAtOnce(t *testing.T) {
 		}
 	}
 	for otn, st := range disk {
-		if p := first[otn]; p.State != st || !p.Recovered {
-			t.Errorf("%s: first event %+v, want state %s recovered", otn, p, st)
+		if p := first[otn]; p.State != st || !p.Recovered || p.Time.Before(restart) {
+			t.Errorf("%s: first event %+v, want state %s recovered, told at or after the restart (%s)", otn, p, st, restart.Format(time.StampMilli))
 		}
 	}
 	p, err := e.svc.Get("rw")
@@ -55,9 +56,13 @@ func TestRecoveredAtOnce(t *testing.T) {
 func TestList(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	now := time.Now()
-	for i, otn := range []string{"l1", "l2", "l3"} {
-		r := Record{OutTradeNo: otn, SenceNo: "SL" + otn, AmountFen: 100, Subject: "x", State: event.PaymentPaid,
-			Created: now.Add(time.Duration(i) * time.Second), Updated: now}
+	for i, otn := range []string{"l1", "l2", "l3", "l4"} {
+		state := event.PaymentPaid
+		if otn == "l4" {
+			state = event.PaymentWaitingBuyer
+		}
+		r := Record{OutTradeNo: otn, SenceNo: "SL" + otn, AmountFen: 100, Subject: "x", State: state,
+			Created: now.Add(time.Duration(i-4) * time.Second), Updated: now}
 		if err := e.svc.st.put(&r); err != nil {
 			t.Fatal(err)
 		}
@@ -82,10 +87,11 @@ func TestList(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"", 200, "l3,l2,l1"},
+		{"", 200, "l4,l3,l2,l1"},
 		{"?sence_no=SLl2", 200, "l2"},
 		{"?state=paid&limit=2", 200, "l3,l2"},
 		{"?state=cancelling", 200, ""},
+		{"?state=open", 200, "l4"},
 		{"?state=bogus", 400, "state"},
 		{"?limit=101", 400, "limit"},
 		{"?user=1", 400, "user"},

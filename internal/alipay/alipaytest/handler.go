@@ -125,6 +125,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rep == nil {
 		rep = s.handle(in, &rec)
 	}
+	if rep.lost {
+		rec.Fault = faultNames(rec.Fault, "answer lost (amount rule)")
+		s.record(rec)
+		drop(w)
+		return
+	}
 	badSign := faulty && f.BadSign
 	if badSign {
 		rec.Fault = faultNames(rec.Fault, "bad sign")

@@ -71,6 +71,7 @@ type reply struct {
 	value   object
 	signed  bool // error_response for an unknown app or method goes unsigned
 	encrypt bool // the request came AES-encrypted: so goes the answer
+	lost    bool // carried out, but the connection drops before the answer (AmountRule)
 }
 
 func (r *reply) code() string    { return r.str("code") }

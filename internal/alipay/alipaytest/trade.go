@@ -45,6 +45,7 @@ type Trade struct {
 // the server's mu guards it.
 type payState struct {
 	payers      map[string]Payer
+	byAmount    map[int64]AmountRule
 	trades      map[string]*Trade // by out_trade_no
 	byTradeNo   map[string]*Trade
 	used        map[string]string // payment code -> out_trade_no that used it
@@ -55,10 +56,29 @@ type payState struct {
 func (p *payState) init() {
 	if p.trades == nil {
 		p.payers = map[string]Payer{}
+		p.byAmount = map[int64]AmountRule{}
 		p.trades = map[string]*Trade{}
 		p.byTradeNo = map[string]*Trade{}
 		p.used = map[string]string{}
 	}
+}
+
+// AmountRule is how a payment of one amount goes, whoever pays: a sandbox
+// where any code decodes to the same customer (WithAnyCode) still lets a
+// POS try every outcome, by the amount it charges.
+type AmountRule struct {
+	Payer // in place of the buyer's own
+	// LoseAnswer carries the payment out and drops the connection before
+	// the answer: the client cannot know whether the buyer paid.
+	LoseAnswer bool
+}
+
+// SetAmountRule makes every payment of fen go as r says.
+func (s *Server) SetAmountRule(fen int64, r AmountRule) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pay.init()
+	s.pay.byAmount[fen] = r
 }
 
 // SetPayer sets how a user pays.

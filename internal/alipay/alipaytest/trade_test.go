@@ -234,3 +234,60 @@ func TestTradePayValidation(t *testing.T) {
 		})
 	}
 }
+
+// An amount rule decides how a payment of that amount goes, whoever pays:
+// waiting for the buyer, too little balance, or carried out with the
+// answer lost (the query then finds it paid).
+func TestAmountRules(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		rule   AmountRule
+		code   string // the pay's answer code; "" for no answer
+		sub    string
+		status string // the trade's status by query afterwards
+	}{
+		{"buyer confirms later", AmountRule{Payer: Payer{Balance: 1 << 40, Confirm: true, ConfirmAfter: time.Hour}}, alipay.CodeWaitBuyerPay, "", alipay.TradeWaitBuyerPay},
+		{"balance too low", AmountRule{Payer: Payer{Balance: 0}}, "", alipay.SubBuyerBalanceNotEnough, ""},
+		{"answer lost", AmountRule{Payer: Payer{Balance: 1 << 40}, LoseAnswer: true}, "", "", alipay.TradeSuccess},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, c, _, code := tradeSetup(t, nil)
+			s.SetAmountRule(91, tt.rule)
+			decodeWith(t, c, code, "S1")
+			resp, err := c.TradePay(ctx, payReq("o1", code, "S1", "0.91"))
+			var ae *alipay.Error
+			switch {
+			case tt.code != "":
+				if err != nil || resp.Code != tt.code {
+					t.Fatalf("pay: %+v, %v; want code %s", resp, err, tt.code)
+				}
+			case tt.sub != "":
+				if !errors.As(err, &ae) || ae.SubCode != tt.sub {
+					t.Fatalf("pay: %v; want %s", err, tt.sub)
+				}
+			default:
+				if err == nil || !alipay.Unreachable(err) {
+					t.Fatalf("pay: %+v, %v; want no answer", resp, err)
+				}
+			}
+			q, err := c.TradeQuery(ctx, alipay.TradeQueryRequest{OutTradeNo: "o1"})
+			if tt.status == "" {
+				if !errors.As(err, &ae) || ae.SubCode != alipay.SubTradeNotExist {
+					t.Fatalf("query: %+v, %v; want no trade", q, err)
+				}
+				return
+			}
+			if err != nil || q.TradeStatus != tt.status {
+				t.Fatalf("query: %+v, %v; want %s", q, err, tt.status)
+			}
+		})
+	}
+	// Other amounts pay as the buyer does.
+	s, c, _, code := tradeSetup(t, nil)
+	s.SetAmountRule(91, AmountRule{LoseAnswer: true})
+	decodeWith(t, c, code, "S1")
+	if resp, err := c.TradePay(ctx, payReq("o2", code, "S1", "0.90")); err != nil || !resp.Paid() {
+		t.Fatalf("another amount: %+v, %v", resp, err)
+	}
+}

@@ -87,6 +87,10 @@ func (s *Server) tradePay(obj map[string]any, bizErr error) *reply {
 	}
 	s.pay.used[code] = otn
 	p, hasPayer := s.pay.payers[c.userID]
+	rule, byAmount := s.pay.byAmount[fen]
+	if byAmount {
+		p, hasPayer = rule.Payer, true
+	}
 	if hasPayer && p.Balance < fen {
 		return fail(alipay.SubBuyerBalanceNotEnough, "")
 	}
@@ -110,10 +114,12 @@ func (s *Server) tradePay(obj map[string]any, bizErr error) *reply {
 			t.confirmAt = s.now().Add(p.ConfirmAfter)
 		}
 		s.settleLocked(t)
-		return s.tradeReply(t)
+	} else {
+		s.chargeLocked(t)
 	}
-	s.chargeLocked(t)
-	return s.tradeReply(t)
+	rep := s.tradeReply(t)
+	rep.lost = byAmount && rule.LoseAnswer
+	return rep
 }
 
 // tradeReply answers a pay with the trade's state: paid (10000) or waiting
