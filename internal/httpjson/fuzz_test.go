@@ -37,6 +37,9 @@ func FuzzDecode(f *testing.F) {
 			if !utf8.Valid(body) {
 				t.Fatalf("Decode took %q, which is not UTF-8", body)
 			}
+			if mangled(p) && !bytes.Contains(body, []byte("\uFFFD")) && !bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
+				t.Fatalf("Decode turned text of %q into U+FFFD: %+v", body, p)
+			}
 			if k := foreignKey(body); k != "" {
 				t.Fatalf("Decode took %q with key %q, which is no field's name or a repeat", body, k)
 			}
@@ -50,6 +53,19 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Decode(%q) says %q: a Go type name", body, br.Msg)
 		}
 	})
+}
+
+// mangled says whether a decoded string holds U+FFFD, encoding/json's
+// stand-in for what it could not read.
+func mangled(p payment) bool {
+	s := p.SenceNo + p.Amount + p.Note
+	if p.Payer != nil {
+		s += p.Payer.Name
+	}
+	for _, it := range p.Items {
+		s += it.SKU
+	}
+	return strings.ContainsRune(s, utf8.RuneError)
 }
 
 // foreignKey is a top-level key of body that is not one of payment's JSON

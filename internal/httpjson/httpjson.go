@@ -16,8 +16,10 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -101,6 +103,9 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, max int64) error {
 	if err := checkKeys(body, reflect.TypeOf(v)); err != nil {
 		return err
 	}
+	if i := loneSurrogate(body); i >= 0 {
+		return &BadRequest{http.StatusBadRequest, fmt.Sprintf("body: the \\u escape at byte %d is half of a UTF-16 surrogate pair; send valid text", i)}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -122,6 +127,38 @@ func invalidUTF8(body []byte) int {
 			return i
 		}
 		i += n
+	}
+	return -1
+}
+
+// loneSurrogate is the offset of the first \uD800-\uDFFF escape of body
+// that is not half of a high-low pair, or -1. encoding/json turns one into
+// U+FFFD as it does invalid bytes. body is valid JSON (checkKeys passed),
+// so a backslash is inside a string and starts an escape.
+func loneSurrogate(body []byte) int {
+	escape := func(i int) (rune, bool) {
+		if i+6 > len(body) || body[i] != '\\' || body[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(body[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' {
+			continue
+		}
+		r, ok := escape(i)
+		switch {
+		case !ok:
+			i++ // \" \\ \n ...: skip the escaped character
+		case utf16.IsSurrogate(r):
+			if low, ok := escape(i + 6); r >= 0xdc00 || !ok || utf16.DecodeRune(r, low) == utf8.RuneError {
+				return i
+			}
+			i += 11
+		default:
+			i += 5
+		}
 	}
 	return -1
 }

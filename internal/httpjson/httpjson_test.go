@@ -72,6 +72,10 @@ func TestDecode(t *testing.T) {
 		// Text is UTF-8 or refused, never mangled to U+FFFD.
 		{"gbk bytes", "{\"sence_no\":\"\xcf\xfa\xca\xdb\"}", "application/json", 400, "not valid UTF-8 (at byte 13)"},
 		{"gbk charset", `{"sence_no":"s1"}`, "application/json; charset=GBK", 415, `charset "GBK": only UTF-8 JSON is taken`},
+		{"lone high surrogate", `{"sence_no":"\ud800"}`, "application/json", 400, "byte 13 is half of a UTF-16 surrogate pair"},
+		{"lone low surrogate", `{"sence_no":"s1","total_amount":"x\udc00"}`, "application/json", 400, "half of a UTF-16 surrogate pair"},
+		{"high then no low", `{"sence_no":"\ud83d\u0041"}`, "application/json", 400, "half of a UTF-16 surrogate pair"},
+		{"pairs and escaped backslashes", `{"sence_no":"s1","total_amount":"\ud83d\ude00 \u00e9 \\ud800 \""}`, "application/json", 0, ""},
 		{"utf8 spelled short", `{"sence_no":"s1"}`, "application/json; charset=utf8", 0, ""},
 
 		// No Go type names in what a POS developer reads.
