@@ -111,8 +111,9 @@ type manual struct {
 	assigned chan string
 }
 
-// errStopped: the agent is not running, so a code cannot be entered.
-var errStopped = errors.New("the agent is not running")
+// errStopped: the agent no longer takes codes because it is stopping; the
+// API answers it 503 "stopping", as every write during a stop.
+var errStopped = fmt.Errorf("the agent is not running: %w", api.ErrStopping)
 
 // Enter puts a payment code typed by hand into the decode flow, in turn
 // with the scanner's codes (source "api"), and returns its sence_no once it

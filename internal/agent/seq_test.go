@@ -76,7 +76,7 @@ func runOnce(t *testing.T, dir string, during func(started event.Started)) (firs
 // Two runs of one data_dir: the second numbers its events above anything
 // the first emitted, and a client resuming with the first run's ids gets
 // the second run from its started event, after a gap unless it had seen
-// the first run's last event.
+// the first run's last event; 0, nothing seen, gets it with no gap.
 func TestSeqContinuesAcrossRuns(t *testing.T) {
 	dir := t.TempDir()
 	first1, last1 := runOnce(t, dir, nil)
@@ -90,7 +90,8 @@ func TestSeqContinuesAcrossRuns(t *testing.T) {
 		}{
 			{fmt.Sprint(last1), ""}, // saw run 1 to its end: nothing missed
 			{"1", "gap"},            // missed the rest of run 1
-			{"0", "gap"},
+			{"0", ""},               // seen nothing: run 2 from its started, no gap
+			{"99999999999", "gap"},  // never emitted (unknown_id)
 		} {
 			kind, id := firstSSE(t, c, tc.lastID)
 			if kind != tc.kind || kind == "" && id != fmt.Sprint(started.Seq) {

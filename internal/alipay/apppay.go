@@ -99,17 +99,24 @@ type PeriodRuleParams struct {
 const ProductCyclePayAuth = "CYCLE_PAY_AUTH_P"
 
 // Validate checks the order against the rules of the alipay.trade.app.pay
-// page.
+// page, and two that the page leaves to the trade it creates, in
+// alipay.trade.pay's words: out_trade_no is letters, digits and underscore
+// (Alipay's rule for a merchant's trade number), and total_amount is at
+// most MaxAmountLen characters. The page's own maximum length, 9, does not
+// fit its range with decimals; the order string signs the amount as written,
+// so "100000000.00" is refused and "100000000" taken, the form trade.pay
+// writes the maximum in.
 func (r TradeAppPayRequest) Validate() error {
 	if err := firstProblem(
 		checkURL("notify_url", r.NotifyURL),
 		checkURL("return_url", r.ReturnURL),
 		checkTimeoutExpress(r.TimeoutExpress),
 		checkAmount("total_amount", r.TotalAmount, true),
+		checkLen("total_amount", r.TotalAmount, MaxAmountLen),
 		checkLen("product_code", r.ProductCode, 64),
 		checkLen("body", r.Body, 128),
 		checkRequired("subject", r.Subject, 256),
-		checkRequired("out_trade_no", r.OutTradeNo, 64),
+		checkTradeNo("out_trade_no", r.OutTradeNo),
 		checkTime("time_expire", r.TimeExpire, "2006-01-02 15:04", "yyyy-MM-dd HH:mm", 32),
 		checkEnum("goods_type", r.GoodsType, "0", "1"),
 		checkJSONText("promo_params", r.PromoParams, 512),

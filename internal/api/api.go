@@ -45,10 +45,18 @@ const (
 
 // Scans enters a payment code typed by hand into the same ledger and
 // decode flow as a scanned one. It returns the code's sence_no once it is
-// assigned; the rest of the flow is reported on the event stream.
+// assigned; the rest of the flow is reported on the event stream. An error
+// that wraps ErrStopping says the agent no longer takes codes because it is
+// stopping.
 type Scans interface {
 	Enter(ctx context.Context, code string) (senceNo string, err error)
 }
+
+// ErrStopping is wrapped by a collaborator (Scans) that refuses a request
+// because the agent is stopping. The API answers it as it answers every
+// write that arrives during a stop: 503 "stopping" with Retry-After, so a
+// request that raced the stop is told to come back, not that it failed.
+var ErrStopping = errors.New("posagent is stopping")
 
 // Queue is the retry queue as the API shows and changes it (*queue.Queue).
 type Queue interface {
@@ -324,14 +332,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.writesMu.RLock()
 	if s.draining {
 		s.writesMu.RUnlock()
-		w.Header().Set("Retry-After", "5")
-		httpjson.Error(w, http.StatusServiceUnavailable, "stopping", "posagent is stopping; nothing was done: send the request again once it is back")
+		stopping(w)
 		return
 	}
 	s.writes.Add(1)
 	s.writesMu.RUnlock()
 	defer s.writes.Done()
 	s.mux.ServeHTTP(w, r)
+}
+
+// stopping answers a write refused because the agent is stopping.
+func stopping(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "5")
+	httpjson.Error(w, http.StatusServiceUnavailable, "stopping", "posagent is stopping; nothing was done: send the request again once it is back")
 }
 
 func readOnly(method string) bool {

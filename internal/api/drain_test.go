@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,21 @@ func TestDrainGivesUp(t *testing.T) {
 	}
 	close(bs.release)
 	<-answered
+}
+
+// stoppingScans is a Scans whose agent is stopping.
+type stoppingScans struct{}
+
+func (stoppingScans) Enter(ctx context.Context, code string) (string, error) {
+	return "", fmt.Errorf("the agent is not running: %w", ErrStopping)
+}
+
+// A scan the agent refuses because it is stopping is answered like every
+// write during a stop: 503 "stopping" with Retry-After, not a failure.
+func TestScanRefusedWhileStopping(t *testing.T) {
+	ts := newTestServer(t, func(o *Options) { o.Scans = stoppingScans{}; o.ValidCode = validCode })
+	st, h, body := ts.do(t, "POST", "/v1/scans", `{"code":"286861260475412123"}`)
+	if st != 503 || errorCode(body) != "stopping" || h.Get("Retry-After") == "" {
+		t.Fatalf("POST /v1/scans while the agent stops: %d Retry-After=%q %s; want 503 stopping with Retry-After", st, h.Get("Retry-After"), body)
+	}
 }

@@ -12,10 +12,12 @@ import (
 // "data:" its JSON line. Last-Event-ID (the header a browser's EventSource
 // sends when it reconnects, or the last_event_id query parameter) resumes
 // after that seq from the ring; when the ring no longer holds all of what
-// followed, a "gap" event first says how many events are lost. An id of an
-// earlier run (seq continues across runs, see eventseq) replays this run
-// from its started event, after a "gap" unless the id was that run's last.
-// Without it the stream starts with the next event published.
+// followed, a "gap" event first says how many events are lost. 0 means
+// "seen nothing": this run from its start. An id of an earlier run (seq
+// continues across runs, see eventseq) replays this run from its started
+// event, after a gap unless the id was that run's last; an id above any
+// seq emitted does the same after a gap with unknown_id. Without one the
+// stream starts with the next event published.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
@@ -31,7 +33,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		lastID = n
 	}
-	c, backlog, g, ok := s.hub.attach(resume, lastID)
+	c, backlog, g, from, ok := s.hub.attach(resume, lastID, s.o.Bus.Last())
 	if !ok {
 		unavailable(w, "the agent is stopping")
 		return
@@ -56,7 +58,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	// A reconnecting browser waits retry ms; a second is enough on loopback.
 	buf := append(make([]byte, 0, 4096), "retry: 1000\n\n"...)
 	if g.any() {
-		buf = fmt.Appendf(buf, "event: gap\ndata: {\"type\":\"gap\",\"after\":%d,\"missed\":%d,\"earlier_run\":%t}\n\n", g.after, g.missed, g.earlier)
+		buf = fmt.Appendf(buf, "event: gap\ndata: {\"type\":\"gap\",\"after\":%d,\"missed\":%d,\"earlier_run\":%t,\"unknown_id\":%t}\n\n", g.after, g.missed, g.earlier, g.unknown)
 	}
 	for _, en := range backlog {
 		buf = appendEntry(buf, en)
@@ -78,6 +80,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
+			if en.seq <= from {
+				// Published before the client's id, but not yet in the
+				// ring when it attached: the client has it.
+				continue
+			}
 			buf = appendEntry(buf[:0], en)
 			// Send what else is waiting in the same write.
 			for more := true; more && len(buf) < 64<<10; {
@@ -87,7 +94,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 						send(buf)
 						return
 					}
-					buf = appendEntry(buf, en)
+					if en.seq > from {
+						buf = appendEntry(buf, en)
+					}
 				default:
 					more = false
 				}

@@ -110,10 +110,34 @@ func TestRingOverflowGap(t *testing.T) {
 	if evs := ts.stream(t, "25").read(t, 5); evs[0].event != "" || evs[0].id != "26" {
 		t.Errorf("resume inside the ring: %+v", evs[0])
 	}
-	// An id from an earlier run (beyond this run's last seq): all we have,
-	// after a gap.
-	if evs := ts.stream(t, "9999").read(t, 2); evs[0].event != "gap" || evs[1].id != "21" {
-		t.Errorf("resume from another run: %+v", evs[:2])
+	// An id this agent never emitted (beyond its last seq): all we have,
+	// after a gap that says so.
+	if evs := ts.stream(t, "9999").read(t, 2); evs[0].event != "gap" || !strings.Contains(evs[0].data, `"unknown_id":true`) || evs[1].id != "21" {
+		t.Errorf("resume from an id never emitted: %+v", evs[:2])
+	}
+	// 0, nothing seen: the run as far as the ring reaches, the rest a gap
+	// of this run.
+	if evs := ts.stream(t, "0").read(t, 2); evs[0].data != `{"type":"gap","after":0,"missed":20,"earlier_run":false,"unknown_id":false}` || evs[1].id != "21" {
+		t.Errorf("Last-Event-ID 0 past the ring: %+v", evs[:2])
+	}
+}
+
+// An id the bus has published but the ring has not taken in yet (a POS
+// that read it on headless stdout) is a position in this run: no gap, and
+// the stream goes on after it.
+func TestResumeAheadOfRing(t *testing.T) {
+	bus := event.NewBus()
+	defer bus.Close()
+	h := newHub(bus.Subscribe(), 10, 10, newMetrics())
+	for range 3 {
+		bus.Publish(gw(event.GatewayUp))
+	}
+	_, backlog, g, from, ok := h.attach(true, 2, bus.Last())
+	if !ok || g.any() || len(backlog) != 0 || from != 2 {
+		t.Fatalf("attach after 2 with 3 published, none in the ring: gap %+v, backlog %d, from %d", g, len(backlog), from)
+	}
+	if _, _, g, _, _ := h.attach(true, 4, bus.Last()); !g.unknown {
+		t.Errorf("attach after 4 with 3 published: gap %+v, want unknown_id", g)
 	}
 }
 
@@ -144,20 +168,23 @@ func TestResumeAcrossRuns(t *testing.T) {
 		lastID  string
 		gap     bool
 		earlier bool
+		unknown bool
 		ids     string
 	}{
-		{"2", true, true, "1000001,1000002"},         // missed 3..5 of run 1
-		{"5", false, false, "1000001,1000002"},       // run 1's clean last: nothing missed
-		{"0", true, true, "1000001,1000002"},         // from the very start
-		{"1000000", false, false, "1000001,1000002"}, // just before this run's first
-		{"1000001", false, false, "1000002"},
-		{"9999999", true, true, "1000001,1000002"}, // not of this run
+		{"2", true, true, false, "1000001,1000002"},         // missed 3..5 of run 1
+		{"5", false, false, false, "1000001,1000002"},       // run 1's clean last: nothing missed
+		{"0", false, false, false, "1000001,1000002"},       // seen nothing: this run, no gap
+		{"1000000", false, false, false, "1000001,1000002"}, // just before this run's first
+		{"1000001", false, false, false, "1000002"},
+		// Never emitted on this data_dir: said so, not taken for an earlier run.
+		{"9999999", true, false, true, "1000001,1000002"},
+		{"99999999999", true, false, true, "1000001,1000002"},
 	} {
 		evs := run2.stream(t, tc.lastID).read(t, len(strings.Split(tc.ids, ","))+map[bool]int{true: 1}[tc.gap])
 		if tc.gap {
 			var g map[string]any
-			if evs[0].event != "gap" || json.Unmarshal([]byte(evs[0].data), &g) != nil || g["earlier_run"] != tc.earlier || g["after"] != mustFloat(tc.lastID) {
-				t.Errorf("Last-Event-ID %s: first %+v, want a gap after it (earlier_run %v)", tc.lastID, evs[0], tc.earlier)
+			if evs[0].event != "gap" || json.Unmarshal([]byte(evs[0].data), &g) != nil || g["earlier_run"] != tc.earlier || g["unknown_id"] != tc.unknown || g["after"] != mustFloat(tc.lastID) {
+				t.Errorf("Last-Event-ID %s: first %+v, want a gap after it (earlier_run %v, unknown_id %v)", tc.lastID, evs[0], tc.earlier, tc.unknown)
 			}
 			evs = evs[1:]
 		} else if evs[0].event == "gap" {

@@ -135,6 +135,9 @@ func (s *Server) scan(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, context.DeadlineExceeded):
 		unavailable(w, "the decode flow is busy; try again")
 		return
+	case errors.Is(err, ErrStopping):
+		stopping(w)
+		return
 	case err != nil:
 		httpjson.Error(w, http.StatusInternalServerError, "not_recorded", redact.Text(err.Error()))
 		return
@@ -203,16 +206,28 @@ func (s *Server) appPayOrder(w http.ResponseWriter, r *http.Request) {
 	if !httpjson.DecodeOrFail(w, r, &body, 0) {
 		return
 	}
+	req := alipay.TradeAppPayRequest{
+		TotalAmount: strings.TrimSpace(body.TotalAmount), Subject: strings.TrimSpace(body.Subject),
+		OutTradeNo: strings.TrimSpace(body.OutTradeNo), Body: body.Body, TimeoutExpress: body.TimeoutExpress, StoreID: body.StoreID,
+	}
+	// The page's rules first, in the words POST /v1/payments uses: a bad
+	// order is the POS's to fix whether or not this posagent can sign.
+	if err := req.Validate(); err != nil {
+		badRequest(w, err.Error())
+		return
+	}
 	if s.o.Orders == nil {
 		unavailable(w, "this posagent has no gateway client")
 		return
 	}
-	order, err := s.o.Orders.AppPayOrder(alipay.TradeAppPayRequest{
-		TotalAmount: strings.TrimSpace(body.TotalAmount), Subject: strings.TrimSpace(body.Subject),
-		OutTradeNo: strings.TrimSpace(body.OutTradeNo), Body: body.Body, TimeoutExpress: body.TimeoutExpress, StoreID: body.StoreID,
-	})
-	if err != nil {
-		badRequest(w, err.Error())
+	order, err := s.o.Orders.AppPayOrder(req)
+	var fe *alipay.FieldError
+	switch {
+	case errors.As(err, &fe):
+		badRequest(w, fe.Error())
+		return
+	case err != nil:
+		httpjson.Error(w, http.StatusInternalServerError, "internal", redact.Text(err.Error()))
 		return
 	}
 	httpjson.Write(w, http.StatusCreated, map[string]any{"out_trade_no": strings.TrimSpace(body.OutTradeNo), "order_string": order})

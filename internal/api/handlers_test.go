@@ -16,6 +16,7 @@ import (
 	"posagent/internal/dbfile"
 	"posagent/internal/event"
 	"posagent/internal/event/eventtest"
+	"posagent/internal/httpjson"
 	"posagent/internal/queue"
 )
 
@@ -71,7 +72,7 @@ func TestBadInput(t *testing.T) {
 		{"malformed code", "/v1/scans", `{"code":"12ab"}`, 400, "not an Alipay payment code", nil},
 		{"malformed JSON", "/v1/scans", `{"code":`, 400, "body", nil},
 		{"not JSON", "/v1/scans", `code=28`, 400, "not JSON", nil},
-		{"wrong type", "/v1/scans", `{"code":286861260475412123}`, 400, "code: want string", nil},
+		{"wrong type", "/v1/scans", `{"code":286861260475412123}`, 400, "code: want a JSON string, got JSON number", nil},
 		{"unknown field", "/v1/scans", `{"code":"286861260475412123","amount":"1"}`, 400, `unknown field \"amount\"`, nil},
 		{"two values", "/v1/scans", `{"code":"286861260475412123"}{}`, 400, "more than one", nil},
 		{"empty", "/v1/scans", ``, 400, "empty", nil},
@@ -101,8 +102,9 @@ func TestBadInput(t *testing.T) {
 }
 
 type fakeGateway struct {
-	err  error
-	reqs []alipay.AgreementAuthConfirmRequest
+	err    error
+	reqs   []alipay.AgreementAuthConfirmRequest
+	orders []alipay.TradeAppPayRequest
 }
 
 func (g *fakeGateway) AgreementAuthConfirm(ctx context.Context, req alipay.AgreementAuthConfirmRequest) error {
@@ -111,6 +113,7 @@ func (g *fakeGateway) AgreementAuthConfirm(ctx context.Context, req alipay.Agree
 }
 
 func (g *fakeGateway) AppPayOrder(req alipay.TradeAppPayRequest) (string, error) {
+	g.orders = append(g.orders, req)
 	if req.TotalAmount == "abc" {
 		return "", errors.New("total_amount: \"abc\" is not an amount")
 	}
@@ -142,6 +145,46 @@ func TestAgreementAndOrder(t *testing.T) {
 	}
 	if st, _, b := ts.do(t, "POST", "/v1/app-pay/orders", `{"total_amount":"abc","subject":"lunch","out_trade_no":"O1"}`); st != 400 || !strings.Contains(b, "total_amount") {
 		t.Errorf("bad order: %d %s", st, b)
+	}
+}
+
+// An app-pay order is held to the same out_trade_no and total_amount rules
+// as a payment, in the same words, before anything is signed; also when
+// this posagent could not sign at all.
+func TestAppPayOrderRules(t *testing.T) {
+	g := &fakeGateway{}
+	ts := newTestServer(t, func(o *Options) { o.Orders = g })
+	unsigned := newTestServer(t, nil)
+	payWords := func(otn string) string {
+		err := alipay.TradePayRequest{OutTradeNo: otn, AuthCode: "0", Subject: "x", TotalAmount: "1.00"}.Validate()
+		if err == nil {
+			t.Fatalf("trade.pay takes out_trade_no %q", otn)
+		}
+		return err.Error()
+	}
+	for _, tc := range []struct{ name, body, says string }{
+		{"hyphen", `{"total_amount":"12.50","subject":"lunch","out_trade_no":"APP-0001"}`, payWords("APP-0001")},
+		{"slash", `{"total_amount":"12.50","subject":"lunch","out_trade_no":"A/B"}`, payWords("A/B")},
+		{"han", `{"total_amount":"12.50","subject":"lunch","out_trade_no":"销售单1"}`, payWords("销售单1")},
+		{"65 characters", `{"total_amount":"12.50","subject":"lunch","out_trade_no":"` + strings.Repeat("a", 65) + `"}`, payWords(strings.Repeat("a", 65))},
+		{"12-character amount", `{"total_amount":"100000000.00","subject":"lunch","out_trade_no":"APP_0001"}`, "total_amount: 12 characters, at most 11"},
+		{"no amount", `{"subject":"lunch","out_trade_no":"APP_0001"}`, "total_amount: required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, srv := range []*testServer{ts, unsigned} {
+				st, _, body := srv.do(t, "POST", "/v1/app-pay/orders", tc.body)
+				var e httpjson.ErrorBody
+				if st != 400 || json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != "bad_request" || e.Error.Message != tc.says {
+					t.Errorf("%d %s, want 400 saying %q", st, body, tc.says)
+				}
+			}
+		})
+	}
+	if len(g.orders) != 0 {
+		t.Errorf("refused orders reached the signer: %+v", g.orders)
+	}
+	if st, _, body := ts.do(t, "POST", "/v1/app-pay/orders", `{"total_amount":"100000000","subject":"lunch","out_trade_no":"APP_0001"}`); st != 201 {
+		t.Errorf("the maximum as trade.pay writes it: %d %s", st, body)
 	}
 }
 

@@ -153,29 +153,46 @@ type gap struct {
 	// earlier: the client's id is from an earlier run, whose events after
 	// it (if any: not when it is that run's clean last) are not kept.
 	earlier bool
+	// unknown: the client's id is above every seq published on this
+	// data_dir, so this agent never emitted it (another data_dir, one
+	// wiped, a client's bug): it says nothing of what the client has seen.
+	unknown bool
 }
 
-func (g gap) any() bool { return g.missed > 0 || g.earlier }
+func (g gap) any() bool { return g.missed > 0 || g.earlier || g.unknown }
 
 // attach registers a client and returns the ring's events after lastID
-// (none when resume is false), and what the client missed: events after
-// lastID that the ring no longer holds, or an earlier run's. An id that
-// is not of this run (below its first seq, or above its last) is from an
-// earlier run: the client gets this run from its start.
-func (h *hub) attach(resume bool, lastID uint64) (c *client, backlog []entry, g gap, ok bool) {
+// (none when resume is false), what the client missed, and the seq its
+// live events must be above. published is the bus's last seq, which the
+// ring may not have reached yet: an id up to it (read from headless
+// stdout, say) is a position in this run like any other.
+//
+// lastID 0 is no event's id (seqs start at 1): the client has seen nothing
+// and gets this run from its start, as far as the ring reaches. An id
+// below this run's first is from an earlier run: the client gets this run
+// from its start too, after a gap unless the id was the earlier run's
+// clean last. An id above published was never emitted: the client gets
+// this run from its start after a gap that says so.
+func (h *hub) attach(resume bool, lastID, published uint64) (c *client, backlog []entry, g gap, from uint64, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, nil, gap{}, false
+		return nil, nil, gap{}, 0, false
 	}
 	c = &client{ch: make(chan entry, h.buffer)}
 	h.clients[c] = struct{}{}
 	h.metrics.clients.Add(1)
 	if !resume {
-		return c, nil, gap{}, true
+		return c, nil, gap{}, 0, true
 	}
 	g.after = lastID
-	if lastID < h.first-1 || lastID > max(h.state.lastSeq, h.first-1) {
+	switch {
+	case lastID == 0:
+		lastID = h.first - 1
+	case lastID > max(h.state.lastSeq, published, h.first-1):
+		g.unknown = true
+		lastID = h.first - 1
+	case lastID < h.first-1:
 		g.earlier = h.prevLast == 0 || lastID != h.prevLast
 		lastID = h.first - 1
 	}
@@ -189,7 +206,7 @@ func (h *hub) attach(resume bool, lastID uint64) (c *client, backlog []entry, g 
 			break
 		}
 	}
-	return c, backlog, g, true
+	return c, backlog, g, lastID, true
 }
 
 // ordered returns the ring oldest first, as a new slice.

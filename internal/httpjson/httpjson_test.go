@@ -10,9 +10,27 @@ import (
 )
 
 type payment struct {
-	SenceNo string `json:"sence_no"`
-	Amount  string `json:"total_amount"`
-	Count   int    `json:"count"`
+	SenceNo string         `json:"sence_no"`
+	Amount  string         `json:"total_amount"`
+	Count   int            `json:"count"`
+	Payer   *payer         `json:"payer,omitempty"`
+	Items   []item         `json:"items,omitempty"`
+	Extra   map[string]any `json:"extra,omitempty"`
+	At      *Time          `json:"at,omitempty"`
+	Hidden  string         `json:"-"`
+	embedded
+}
+
+type payer struct {
+	Name string `json:"name"`
+}
+
+type item struct {
+	SKU string `json:"sku"`
+}
+
+type embedded struct {
+	Note string `json:"note,omitempty"`
 }
 
 func TestDecode(t *testing.T) {
@@ -32,8 +50,39 @@ func TestDecode(t *testing.T) {
 		{"empty", ``, "application/json", 400, "empty"},
 		{"truncated", `{"sence_no":`, "application/json", 400, "middle"},
 		{"two values", `{} {}`, "application/json", 400, "more than one"},
-		{"too big", `{"sence_no":"` + strings.Repeat("x", 200) + `"}`, "application/json", 413, "over 100 bytes"},
+		{"too big", `{"sence_no":"` + strings.Repeat("x", 400) + `"}`, "application/json", 413, "over 300 bytes"},
 		{"form", `a=b`, "application/x-www-form-urlencoded", 415, "application/json"},
+
+		// Keys are matched exactly and once, at every depth: encoding/json
+		// alone takes TOTAL_AMOUNT for total_amount and the last of two.
+		{"all exact", `{"sence_no":"s1","payer":{"name":"a"},"items":[{"sku":"x"}],"extra":{"A":1,"a":2},"at":"2026-12-03T07:26:09.929Z","note":"n"}`, "application/json", 0, ""},
+		{"case differs", `{"Sence_No":"s1"}`, "application/json", 400, `unknown field "Sence_No": field names are case-sensitive, this one is "sence_no"`},
+		{"upper-case twin", `{"sence_no":"s1","total_amount":"1.00","TOTAL_AMOUNT":"900.00"}`, "application/json", 400, `unknown field "TOTAL_AMOUNT"`},
+		{"folded letter", `{"ſence_no":"s1"}`, "application/json", 400, `unknown field "ſence_no"`},
+		{"repeated key", `{"sence_no":"s1","total_amount":"1.00","total_amount":"900.00"}`, "application/json", 400, `field "total_amount" appears twice`},
+		{"nested case", `{"sence_no":"s1","payer":{"NAME":"a"}}`, "application/json", 400, `unknown field "payer.NAME"`},
+		{"nested repeat", `{"sence_no":"s1","payer":{"name":"a","name":"b"}}`, "application/json", 400, `field "payer.name" appears twice`},
+		{"in an array", `{"sence_no":"s1","items":[{"sku":"a"},{"Sku":"b"}]}`, "application/json", 400, `unknown field "items[1].Sku"`},
+		{"repeat in a map", `{"sence_no":"s1","extra":{"a":{"b":1,"b":2}}}`, "application/json", 400, `field "extra.a.b" appears twice`},
+		{"repeat in a time", `{"sence_no":"s1","at":{"x":1,"x":2}}`, "application/json", 400, `field "at.x" appears twice`},
+		{"dash field", `{"sence_no":"s1","-":"x"}`, "application/json", 400, `unknown field "-"`},
+		{"go name", `{"sence_no":"s1","Hidden":"x"}`, "application/json", 400, `unknown field "Hidden"`},
+		{"nested type", `{"sence_no":"s1","payer":{"name":1}}`, "application/json", 400, "payer.name: want a JSON string, got JSON number"},
+
+		// Text is UTF-8 or refused, never mangled to U+FFFD.
+		{"gbk bytes", "{\"sence_no\":\"\xcf\xfa\xca\xdb\"}", "application/json", 400, "not valid UTF-8 (at byte 13)"},
+		{"gbk charset", `{"sence_no":"s1"}`, "application/json; charset=GBK", 415, `charset "GBK": only UTF-8 JSON is taken`},
+		{"lone high surrogate", `{"sence_no":"\ud800"}`, "application/json", 400, "byte 13 is half of a UTF-16 surrogate pair"},
+		{"lone low surrogate", `{"sence_no":"s1","total_amount":"x\udc00"}`, "application/json", 400, "half of a UTF-16 surrogate pair"},
+		{"high then no low", `{"sence_no":"\ud83d\u0041"}`, "application/json", 400, "half of a UTF-16 surrogate pair"},
+		{"pairs and escaped backslashes", `{"sence_no":"s1","total_amount":"\ud83d\ude00 \u00e9 \\ud800 \""}`, "application/json", 0, ""},
+		{"utf8 spelled short", `{"sence_no":"s1"}`, "application/json; charset=utf8", 0, ""},
+
+		// No Go type names in what a POS developer reads.
+		{"array body", `[{"sence_no":"s1"}]`, "application/json", 400, "body: want a JSON object, got JSON array"},
+		{"string body", `"s1"`, "application/json", 400, "body: want a JSON object, got JSON string"},
+		{"whitespace only", " \n ", "application/json", 400, "empty"},
+		{"trailing garbage", `{"sence_no":"s1"} x`, "application/json", 400, "not JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,7 +92,7 @@ func TestDecode(t *testing.T) {
 			}
 			w := httptest.NewRecorder()
 			var p payment
-			ok := DecodeOrFail(w, r, &p, 100)
+			ok := DecodeOrFail(w, r, &p, 300)
 			if tt.status == 0 {
 				if !ok || p.SenceNo != "s1" {
 					t.Fatalf("refused: %s", w.Body)
@@ -59,6 +108,9 @@ func TestDecode(t *testing.T) {
 			}
 			if !strings.Contains(eb.Error.Message, tt.names) {
 				t.Errorf("message %q does not name %q", eb.Error.Message, tt.names)
+			}
+			if strings.Contains(eb.Error.Message, "httpjson.") || strings.Contains(eb.Error.Message, "map[") {
+				t.Errorf("message %q shows a Go type", eb.Error.Message)
 			}
 		})
 	}
