@@ -484,7 +484,7 @@ func (a *Agent) handle(ctx context.Context, e scanner.Event) {
 			a.log.Info("scan not decoded", "code", redact.Code(e.Scan.Code), "err", err)
 		}
 	case scanner.EventRejected:
-		a.Bus.Publish(event.ScanRejected{Stamp: event.Stamp{Time: now}, CodeMasked: redact.Code(e.Scan.Code), Source: e.Scan.Source, Reason: e.Reason})
+		a.Bus.Publish(event.ScanRejected{Stamp: event.Stamp{Time: now}, CodeMasked: redact.Code(e.Scan.Code), Source: e.Scan.Source, Reason: e.Reason, Cause: e.Cause})
 	case scanner.EventConnected, scanner.EventDisconnected:
 		state, detail := event.ScannerConnected, e.Reason
 		if e.Kind == scanner.EventDisconnected {

@@ -88,7 +88,17 @@ type ScanRejected struct {
 	CodeMasked string `json:"code_masked"`
 	Source     string `json:"source"`
 	Reason     string `json:"reason"`
+	Cause      string `json:"cause"` // one of the Reject* causes
 }
+
+// Causes of a rejected read (ScanRejected.Cause): what the cashier does
+// next depends on it, the reason's words are for store IT.
+const (
+	RejectCutOff         = "cut_off"          // the read ended before its code did (no terminator, keys lost): scan again
+	RejectTooLong        = "too_long"         // more bytes than a code has
+	RejectNotPaymentCode = "not_payment_code" // a whole read that is not an Alipay payment code
+	RejectDevice         = "device"           // the scanner reported an error
+)
 
 // Decoding: a decode request for sence_no is being sent (Attempt counts from 1).
 type Decoding struct {

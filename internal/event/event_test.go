@@ -26,7 +26,7 @@ func TestMarshalJSONLine(t *testing.T) {
 		{Queued{Stamp: Stamp{Time: at}, TplID: "tpl1", SerialNumber: "s1"}, []string{"job_id", "kind", "sence_no", "tpl_id", "serial_number", "attempt", "next_at", "reason"}},
 		{Gateway{Stamp: Stamp{Time: at}, State: GatewayDown, Cause: CauseUnreachable}, []string{"state", "cause", "detail"}},
 		{Scanner{Stamp: Stamp{Time: at}, State: ScannerConnected}, []string{"state", "device", "detail"}},
-		{ScanRejected{Stamp: Stamp{Time: at}}, []string{"code_masked", "source", "reason"}},
+		{ScanRejected{Stamp: Stamp{Time: at}}, []string{"code_masked", "source", "reason", "cause"}},
 		{Decoding{Stamp: Stamp{Time: at}, Attempt: 1}, []string{"sence_no", "code_masked", "attempt"}},
 		{CouponFailed{Stamp: Stamp{Time: at}}, []string{"sence_no", "tpl_id", "serial_number", "reason"}},
 		{Started{Stamp: Stamp{Time: at}}, []string{"version", "run_id", "terminal_id", "gateway_url", "data_dir", "scanner", "api_url", "api_token_file"}},

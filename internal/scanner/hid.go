@@ -9,6 +9,7 @@ import (
 	"github.com/karalabe/hid"
 
 	"posagent/drivers"
+	"posagent/internal/event"
 )
 
 // ErrHIDUnsupported: karalabe/hid needs cgo, and without it finds no device
@@ -227,14 +228,14 @@ func (s *hidSession) serve(ctx context.Context, p *pipeline, flush func() bool) 
 		case s.mode == drivers.ModeHIDPOS:
 			c, ok, err := s.pos.decode(buf[:n])
 			if err != nil {
-				p.reject(nil, err.Error(), now)
+				p.reject(nil, event.RejectDevice, err.Error(), now)
 			} else if ok {
 				p.whole(c, now)
 			}
 		default:
 			text, err = s.kbd.decode(buf[:n], text[:0])
 			if err != nil {
-				p.reject(nil, err.Error(), now)
+				p.reject(nil, event.RejectDevice, err.Error(), now)
 			}
 			p.write(text, now)
 		}

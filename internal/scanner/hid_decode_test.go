@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"posagent/internal/event"
 )
 
 // TestRecordings replays each recording through its decoder and the
@@ -27,7 +29,7 @@ func TestRecordings(t *testing.T) {
 				for _, r := range rec.events {
 					c, ok, err := dec.decode(r.data)
 					if err != nil {
-						p.reject(nil, err.Error(), epoch.Add(r.at))
+						p.reject(nil, event.RejectDevice, err.Error(), epoch.Add(r.at))
 					} else if ok {
 						p.whole(c, epoch.Add(r.at))
 					}

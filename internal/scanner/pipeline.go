@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"time"
+
+	"posagent/internal/event"
 )
 
 // pipeline is the path every driver's input takes: framing, validation,
@@ -51,9 +53,9 @@ func (p *pipeline) reset() { p.fr.reset() }
 func (p *pipeline) frame(f frame, at time.Time) {
 	switch f.kind {
 	case frameTooLong:
-		p.reject(f.data, fmt.Sprintf("longer than %d bytes (%d): discarded up to the end of the read", p.fr.max, f.n), at)
+		p.reject(f.data, event.RejectTooLong, fmt.Sprintf("longer than %d bytes (%d): discarded up to the end of the read", p.fr.max, f.n), at)
 	case frameIncomplete:
-		p.reject(f.data, fmt.Sprintf("incomplete read: no terminator within %v; a partial code is never used", p.fr.staleGap), at)
+		p.reject(f.data, event.RejectCutOff, fmt.Sprintf("incomplete read: no terminator within %v; a partial code is never used", p.fr.staleGap), at)
 	default:
 		p.code(f.data, f.symLen, at)
 	}
@@ -64,7 +66,7 @@ func (p *pipeline) frame(f frame, at time.Time) {
 func (p *pipeline) code(data []byte, symLen int, at time.Time) {
 	code := data[symLen:]
 	if err := checkCode(code); err != nil {
-		p.reject(code, err.(*CodeError).Reason, at)
+		p.reject(code, event.RejectNotPaymentCode, err.(*CodeError).Reason, at)
 		return
 	}
 	if p.debounce > 0 && string(code) == p.last && at.Sub(p.lastAt) < p.debounce {
@@ -84,7 +86,7 @@ func (p *pipeline) code(data []byte, symLen int, at time.Time) {
 // still carry the scanner's terminator, prefix and suffix.
 func (p *pipeline) whole(c posCode, at time.Time) {
 	if c.tooLong {
-		p.reject(c.data, fmt.Sprintf("longer than %d bytes (%d): discarded", p.fr.max, c.n), at)
+		p.reject(c.data, event.RejectTooLong, fmt.Sprintf("longer than %d bytes (%d): discarded", p.fr.max, c.n), at)
 		return
 	}
 	data, symLen := p.fr.strip(bytes.TrimRight(c.data, "\r\n\t"))
@@ -95,7 +97,7 @@ func (p *pipeline) whole(c posCode, at time.Time) {
 	p.code(data, symLen, at)
 }
 
-func (p *pipeline) reject(data []byte, reason string, at time.Time) {
-	p.emit(Event{Kind: EventRejected, Device: p.device, Reason: reason,
+func (p *pipeline) reject(data []byte, cause, reason string, at time.Time) {
+	p.emit(Event{Kind: EventRejected, Device: p.device, Reason: reason, Cause: cause,
 		Scan: Scan{Code: string(data), Source: p.source, Time: at}})
 }

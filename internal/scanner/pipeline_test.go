@@ -35,7 +35,7 @@ func runPipeline(t *testing.T, o Options, in []input) []Event {
 	return got
 }
 
-// brief renders events as "scan:CODE[sym]" or "rejected:TEXT(reason)" for
+// brief renders events as "scan:CODE[sym]" or "rejected[cause]:TEXT(reason)" for
 // comparison.
 func brief(es []Event) string {
 	var b strings.Builder
@@ -50,7 +50,7 @@ func brief(es []Event) string {
 				b.WriteString("[" + e.Scan.Symbology + "]")
 			}
 		case EventRejected:
-			b.WriteString("rejected:" + e.Scan.Code + "(" + e.Reason + ")")
+			b.WriteString("rejected[" + e.Cause + "]:" + e.Scan.Code + "(" + e.Reason + ")")
 		default:
 			b.WriteString(e.Kind.String())
 		}
@@ -77,21 +77,21 @@ func TestPipeline(t *testing.T) {
 		{"prefix absent", Options{Prefix: "P:"}, []input{{0, code1 + "\r", false}}, "scan:" + code1},
 		{"AIM id", Options{}, []input{{0, "]C0" + code1 + "\r", false}}, "scan:" + code1 + "[]C0]"},
 		{"AIM id after prefix", Options{Prefix: "P:"}, []input{{0, "P:]Q1" + code1 + "\r", false}}, "scan:" + code1 + "[]Q1]"},
-		{"not an AIM id", Options{}, []input{{0, "]0C" + code1 + "\r", false}}, "rejected:]0C" + code1 + "(character 1 is ']', want digits only)"},
-		{"noise", Options{}, []input{{0, "\x00\x1b[A~~\r", false}}, "rejected:\x00\x1b[A~~(character 1 is byte 0x00, want digits only)"},
-		{"wrong prefix digits", Options{}, []input{{0, "691234567890123456\r", false}}, "rejected:691234567890123456(starts with 69, want 25 to 30)"},
+		{"not an AIM id", Options{}, []input{{0, "]0C" + code1 + "\r", false}}, "rejected[not_payment_code]:]0C" + code1 + "(character 1 is ']', want digits only)"},
+		{"noise", Options{}, []input{{0, "\x00\x1b[A~~\r", false}}, "rejected[not_payment_code]:\x00\x1b[A~~(character 1 is byte 0x00, want digits only)"},
+		{"wrong prefix digits", Options{}, []input{{0, "691234567890123456\r", false}}, "rejected[not_payment_code]:691234567890123456(starts with 69, want 25 to 30)"},
 		{"too long then a code", Options{MaxLength: 20}, []input{{0, strings.Repeat("x", 50) + "\r" + code1 + "\r", false}},
-			"rejected:" + strings.Repeat("x", 20) + "(longer than 20 bytes (50): discarded up to the end of the read) | scan:" + code1},
+			"rejected[too_long]:" + strings.Repeat("x", 20) + "(longer than 20 bytes (50): discarded up to the end of the read) | scan:" + code1},
 		{"too long across writes", Options{MaxLength: 20}, []input{{0, strings.Repeat("9", 15), false}, {ms, strings.Repeat("9", 15), false}, {2 * ms, "\r" + code1 + "\r", false}},
-			"rejected:" + strings.Repeat("9", 20) + "(longer than 20 bytes (30): discarded up to the end of the read) | scan:" + code1},
+			"rejected[too_long]:" + strings.Repeat("9", 20) + "(longer than 20 bytes (30): discarded up to the end of the read) | scan:" + code1},
 		{"idle gap ends a frame", Options{Terminator: "none"}, []input{{0, code1, false}, {79 * ms, "", true}, {80 * ms, "", true}}, "scan:" + code1},
 		{"idle gap between writes", Options{Terminator: "none"}, []input{{0, code1, false}, {200 * ms, code2, false}, {400 * ms, "", true}}, "scan:" + code1 + " | scan:" + code2},
 		{"idle gap too long", Options{Terminator: "none", MaxLength: 20}, []input{{0, strings.Repeat("2", 30), false}, {100 * ms, "", true}},
-			"rejected:" + strings.Repeat("2", 20) + "(longer than 20 bytes (30): discarded up to the end of the read)"},
+			"rejected[too_long]:" + strings.Repeat("2", 20) + "(longer than 20 bytes (30): discarded up to the end of the read)"},
 		{"half read is never emitted", Options{}, []input{{0, "2812345678", false}, {600 * ms, code1 + "\r", false}},
-			"rejected:2812345678(incomplete read: no terminator within 500ms; a partial code is never used) | scan:" + code1},
+			"rejected[cut_off]:2812345678(incomplete read: no terminator within 500ms; a partial code is never used) | scan:" + code1},
 		{"half read found idle", Options{}, []input{{0, "2812345678", false}, {499 * ms, "", true}, {500 * ms, "", true}},
-			"rejected:2812345678(incomplete read: no terminator within 500ms; a partial code is never used)"},
+			"rejected[cut_off]:2812345678(incomplete read: no terminator within 500ms; a partial code is never used)"},
 		{"debounce slides", Options{}, []input{{0, code1 + "\r", false}, {time.Second, code1 + "\r", false}, {2 * time.Second, code1 + "\r", false}, {3600 * ms, code1 + "\r", false}},
 			"scan:" + code1 + " | scan:" + code1},
 		{"debounce per code", Options{}, []input{{0, code1 + "\r", false}, {100 * ms, code2 + "\r", false}, {200 * ms, code1 + "\r", false}},
@@ -128,7 +128,7 @@ func TestPipelineResetDropsHalfRead(t *testing.T) {
 	p.write([]byte("2812345678"), epoch)
 	p.reset()
 	p.write([]byte("90123456\r"), epoch.Add(time.Millisecond))
-	if b := brief(got); b != "rejected:90123456(8 digits, want 16 to 24)" {
+	if b := brief(got); b != "rejected[not_payment_code]:90123456(8 digits, want 16 to 24)" {
 		t.Fatalf("got %q", b)
 	}
 }

@@ -56,6 +56,7 @@ type Event struct {
 	Scan   Scan
 	Device string // e.g. "/dev/ttyACM0", "05e0:1200", "wedge", "sim"
 	Reason string
+	Cause  string // of EventRejected: an event.Reject* cause
 	Err    error
 }
 

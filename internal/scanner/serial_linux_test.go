@@ -27,7 +27,7 @@ func TestSerialPTY(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []string{"scan:" + code1, "scan:" + code2 + "[]Q1]", "rejected:\x00\azz(character 1 is byte 0x00, want digits only)"}
+	want := []string{"scan:" + code1, "scan:" + code2 + "[]Q1]", "rejected[not_payment_code]:\x00\azz(character 1 is byte 0x00, want digits only)"}
 	for _, w := range want {
 		e := next(t, out)
 		if got := brief([]Event{e}); got != w {
@@ -103,7 +103,7 @@ func TestSerialUnplugReplug(t *testing.T) {
 	}
 	master2.WriteString("4567890\r" + code1 + "\r")
 	// The half code from before the unplug is gone: "4567890" alone is rejected.
-	if got := brief([]Event{next(t, out), next(t, out)}); got != "rejected:4567890(7 digits, want 16 to 24) | scan:"+code1 {
+	if got := brief([]Event{next(t, out), next(t, out)}); got != "rejected[not_payment_code]:4567890(7 digits, want 16 to 24) | scan:"+code1 {
 		t.Fatalf("got %q", got)
 	}
 }

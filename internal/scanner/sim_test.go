@@ -45,9 +45,9 @@ func TestDemoScript(t *testing.T) {
 	want := "connected" +
 		" | scan:" + code1 + // then a double read within the debounce window: nothing
 		" | scan:" + code2 +
-		" | rejected:\x00\x1b[A~~(character 1 is byte 0x00, want digits only)" +
+		" | rejected[not_payment_code]:\x00\x1b[A~~(character 1 is byte 0x00, want digits only)" +
 		" | scan:301234123412341234" +
-		" | rejected:301234123(incomplete read: no terminator within 500ms; a partial code is never used)" +
+		" | rejected[cut_off]:301234123(incomplete read: no terminator within 500ms; a partial code is never used)" +
 		" | scan:261234567890123456" +
 		" | disconnected | connected"
 	if got != want {
@@ -75,7 +75,7 @@ func TestSimFaults(t *testing.T) {
 	}{
 		{"chunks arrive apart", Options{}, []Step{{Code: code1, Chunks: 5, Gap: 20 * time.Millisecond}}, 2, "connected | scan:" + code1},
 		{"chunks too far apart are a half read", Options{}, []Step{{Code: code1, Chunks: 2, Gap: time.Second}}, 3,
-			"connected | rejected:2812345678(incomplete read: no terminator within 500ms; a partial code is never used) | rejected:90123456(8 digits, want 16 to 24)"},
+			"connected | rejected[cut_off]:2812345678(incomplete read: no terminator within 500ms; a partial code is never used) | rejected[not_payment_code]:90123456(8 digits, want 16 to 24)"},
 		{"unplug mid-code drops the half", Options{}, []Step{{Bytes: []byte("2812345")}, {Unplug: time.Second}, {Code: code2}}, 4,
 			"connected | disconnected | connected | scan:" + code2},
 		{"terminator none", Options{Terminator: "none"}, []Step{{Code: code1}, {Delay: time.Second, Code: code2}}, 3,
@@ -83,7 +83,7 @@ func TestSimFaults(t *testing.T) {
 		{"terminator CRLF", Options{Terminator: "CRLF"}, []Step{{Code: code1}, {Code: code2}}, 3,
 			"connected | scan:" + code1 + " | scan:" + code2},
 		{"end of script flushes", Options{}, []Step{{Bytes: []byte("25")}}, 2,
-			"connected | rejected:25(incomplete read: no terminator within 500ms; a partial code is never used)"},
+			"connected | rejected[cut_off]:25(incomplete read: no terminator within 500ms; a partial code is never used)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

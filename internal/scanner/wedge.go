@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"posagent/internal/event"
 )
 
 // Keyboard wedge timing. A scanner types a whole code in one burst with
@@ -194,7 +196,7 @@ func (b *burst) end(at time.Time) {
 		b.text = append(b.text, '\r')
 		b.p.write(b.text, at)
 	default:
-		b.p.reject(b.text, "typed as fast as a scanner but no Enter followed (if the scanner sends no suffix, set scanner.terminator to none)", at)
+		b.p.reject(b.text, event.RejectCutOff, "typed as fast as a scanner but no Enter followed (if the scanner sends no suffix, set scanner.terminator to none)", at)
 	}
 	b.reset()
 }
@@ -227,6 +229,6 @@ func (l *lossReport) add(n int, p *pipeline, c Clock) {
 
 func (l *lossReport) report(p *pipeline, c Clock) {
 	now := c.Now()
-	p.reject(nil, fmt.Sprintf("%d keystrokes came faster than they were read and were lost", l.n), now)
+	p.reject(nil, event.RejectCutOff, fmt.Sprintf("%d keystrokes came faster than they were read and were lost", l.n), now)
 	l.n, l.last, l.due = 0, now, nil
 }

@@ -98,13 +98,13 @@ func TestInstructionsWholeAt80x24(t *testing.T) {
 		{"already paid", []event.Event{event.Payment{SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentPaid, TotalAmount: "12.50"},
 			event.Scan{SenceNo: "s1", CodeMasked: "28**********0001"}, event.Decoded{SenceNo: "s1", UserIDMasked: "2088********0001"}},
 			[]string{"ALREADY PAID 12.50 yuan", "Cashier: not a new sale; ask for a new code."}},
-		{"not a payment code", []event.Event{event.ScanRejected{CodeMasked: "69****", Source: "wedge", Reason: "8 digits, want 16 to 24"}},
+		{"not a payment code", []event.Event{event.ScanRejected{CodeMasked: "69****", Source: "wedge", Reason: "8 digits, want 16 to 24", Cause: event.RejectNotPaymentCode}},
 			[]string{"✗ NOT A PAYMENT CODE 8 digits, want 16 to 24", "Cashier: Scan the customer's Alipay payment code, not another barcode."}},
 		{"cut off", []event.Event{event.ScanRejected{CodeMasked: "28****", Source: "wedge",
-			Reason: "typed as fast as a scanner but no Enter followed (if the scanner sends no suffix, set scanner.terminator to none)"}},
+			Reason: "typed as fast as a scanner but no Enter followed (if the scanner sends no suffix, set scanner.terminator to none)", Cause: event.RejectCutOff}},
 			[]string{"✗ SCAN CUT OFF", "Cashier: The scan was cut off: scan again."}},
 		{"cut off by a stall", []event.Event{event.ScanRejected{CodeMasked: "28****", Source: "serial",
-			Reason: "incomplete read: no terminator within 500ms; a partial code is never used"}},
+			Reason: "incomplete read: no terminator within 500ms; a partial code is never used", Cause: event.RejectCutOff}},
 			[]string{"✗ SCAN CUT OFF", "Cashier: The scan was cut off: scan again."}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -248,7 +248,7 @@ func (m *Model) Apply(e event.Event) Change {
 		c := m.add("", true)
 		c.At, c.Code, c.Source, c.State, c.Message = e.Time, e.CodeMasked, e.Source, Rejected, e.Reason
 		c.Action = "Scan the customer's Alipay payment code, not another barcode."
-		if cutOff(e.Reason) {
+		if e.Cause == event.RejectCutOff {
 			// The setup hint in the reason is for store IT (F12, the
 			// log), not the cashier.
 			c.State, c.Message, c.Action = CutOff, "", "The scan was cut off: scan again."
@@ -510,23 +510,6 @@ func (m *Model) setGateway(g Gateway, why string) bool {
 // the model sits below the gateway client in the import graph).
 const subCodeExpired = "CODE_EXPIRED"
 
-// cutOffReasons begin the scanner's reasons for a read that ended before
-// its code did (internal/scanner: wedge.go, pipeline.go). The event
-// carries no cause field; these words are the scanner's contract.
-var cutOffReasons = []string{
-	"typed as fast as a scanner but no Enter followed",
-	"incomplete read:",
-	"keystrokes came faster than they were read",
-}
-
-func cutOff(reason string) bool {
-	for _, r := range cutOffReasons {
-		if strings.HasPrefix(reason, r) || strings.Contains(reason, " "+r) {
-			return true
-		}
-	}
-	return false
-}
 
 // OutageAction is what the cashier does while Alipay cannot be reached:
 // the customer pays now, the coupons are owed and go out later. A fresh
