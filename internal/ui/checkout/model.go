@@ -510,7 +510,6 @@ func (m *Model) setGateway(g Gateway, why string) bool {
 // the model sits below the gateway client in the import graph).
 const subCodeExpired = "CODE_EXPIRED"
 
-
 // OutageAction is what the cashier does while Alipay cannot be reached:
 // the customer pays now, the coupons are owed and go out later. A fresh
 // code would not help.
