@@ -128,17 +128,7 @@ func TestCancelNotQueuedIsUnresolved(t *testing.T) {
 	e.srv.SetFault(alipay.MethodTradeQuery, alipaytest.Fault{Drop: true, Count: DefaultQueryTries})
 	e.decoded("S1")
 	e.pay("S1", "o1", "12.50")
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for {
-		ev, err := e.sub.Next(ctx)
-		if err != nil {
-			t.Fatalf("no unresolved payment event: %v", err)
-		}
-		if p, ok := ev.(event.Payment); ok && p.State == event.PaymentCancelling && strings.Contains(p.Message, "Unresolved") {
-			break
-		}
-	}
+	e.until("an unresolved payment", isPayment(event.PaymentCancelling, "Unresolved"))
 	p, err := e.svc.Get("o1")
 	if err != nil || !p.Unresolved || !strings.Contains(p.Message, "input/output error") || !strings.Contains(p.Action, "next start") {
 		t.Fatalf("payment %+v, %v; want unresolved, naming the error and what happens next", p, err)
@@ -153,17 +143,7 @@ func TestResumeLeavesThisRunsPayments(t *testing.T) {
 	e.srv.SetPayer(userID, alipaytest.Payer{Balance: 100000, Confirm: true, NeverConfirm: true})
 	e.decoded("S1")
 	e.pay("S1", "o1", "3.00")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		ev, err := e.sub.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p, ok := ev.(event.Payment); ok && p.State == event.PaymentWaitingBuyer {
-			break
-		}
-	}
+	e.until("waiting for the buyer", isPayment(event.PaymentWaitingBuyer, ""))
 	e.svc.mu.Lock()
 	first := e.svc.active["o1"]
 	e.svc.mu.Unlock()

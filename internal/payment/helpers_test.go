@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -214,6 +215,31 @@ func (e *env) pay(sence, otn, amount string) Payment {
 		e.t.Fatalf("pay: %+v created=%v %v", p, created, err)
 	}
 	return p
+}
+
+// until returns the next event ok accepts, or fails the test naming what
+// it waited for.
+func (e *env) until(what string, ok func(event.Event) bool) event.Event {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for {
+		ev, err := e.sub.Next(ctx)
+		if err != nil {
+			e.t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if ok(ev) {
+			return ev
+		}
+	}
+}
+
+// isPayment accepts the payment events in state whose message holds msg.
+func isPayment(state, msg string) func(event.Event) bool {
+	return func(ev event.Event) bool {
+		p, ok := ev.(event.Payment)
+		return ok && p.State == state && strings.Contains(p.Message, msg)
+	}
 }
 
 // states waits for otn's payment events until one in a final state and

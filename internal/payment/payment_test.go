@@ -127,17 +127,8 @@ func TestCashierCancels(t *testing.T) {
 	e.srv.SetPayer(userID, alipaytest.Payer{Balance: 100000, Confirm: true, NeverConfirm: true})
 	e.decoded("S1")
 	e.pay("S1", "o1", "3.00")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		ev, err := e.sub.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p, ok := ev.(event.Payment); ok && p.State == event.PaymentWaitingBuyer {
-			break
-		}
-	}
+	e.until("waiting for the buyer", isPayment(event.PaymentWaitingBuyer, ""))
+	ctx := context.Background()
 	if _, err := e.svc.Cancel(ctx, "o1"); err != nil {
 		t.Fatal(err)
 	}
@@ -419,19 +410,9 @@ func TestQueuedCancelNamesTheCustomer(t *testing.T) {
 	e.srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{Drop: true, Count: 1})
 	e.decoded("S1")
 	e.pay("S1", "o1", "2.00")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		ev, err := e.sub.Next(ctx)
-		if err != nil {
-			t.Fatal("no queued event for the cancel")
-		}
-		if q, ok := ev.(event.Queued); ok && q.Kind == JobKind {
-			if q.SenceNo != "S1" {
-				t.Fatalf("queued %+v", q)
-			}
-			break
-		}
+	ev := e.until("the cancel queued", func(ev event.Event) bool { q, ok := ev.(event.Queued); return ok && q.Kind == JobKind })
+	if q := ev.(event.Queued); q.SenceNo != "S1" {
+		t.Fatalf("queued %+v", q)
 	}
 	if got := e.states("o1"); got[len(got)-1] != event.PaymentCancelled {
 		t.Fatalf("states %v", got)

@@ -105,15 +105,12 @@ func idleService(t testing.TB) *Service {
 	return svc
 }
 
-// More old final payments than one commit deletes are all purged.
-func TestPurgeInBatches(t *testing.T) {
-	st := idleService(t).st
-	db := st.db
-	old := time.Now().Add(-2 * DefaultKeep)
-	const total = 2*purgeBatch + 7
+// putMany stores the records rec(0) … rec(n-1) in one commit.
+func putMany(t testing.TB, db *bbolt.DB, n int, rec func(i int) Record) {
+	t.Helper()
 	err := db.Update(func(tx *bbolt.Tx) error {
-		for i := range total {
-			r := Record{OutTradeNo: fmt.Sprintf("p%05d", i), SenceNo: fmt.Sprintf("S%05d", i), State: event.PaymentPaid, Created: old.Add(time.Duration(i))}
+		for i := range n {
+			r := rec(i)
 			v, err := encodeRecord(&r)
 			if err != nil {
 				return err
@@ -127,6 +124,17 @@ func TestPurgeInBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// More old final payments than one commit deletes are all purged.
+func TestPurgeInBatches(t *testing.T) {
+	st := idleService(t).st
+	db := st.db
+	old := time.Now().Add(-2 * DefaultKeep)
+	const total = 2*purgeBatch + 7
+	putMany(t, db, total, func(i int) Record {
+		return Record{OutTradeNo: fmt.Sprintf("p%05d", i), SenceNo: fmt.Sprintf("S%05d", i), State: event.PaymentPaid, Created: old.Add(time.Duration(i))}
+	})
 	if n, err := st.purge(time.Now().Add(-DefaultKeep)); err != nil || n != total {
 		t.Fatalf("purge: %d, %v; want %d", n, err, total)
 	}
@@ -180,24 +188,11 @@ func BenchmarkList(b *testing.B) {
 			svc := idleService(b)
 			db := svc.st.db
 			start := time.Now().Add(-time.Duration(n) * time.Minute)
-			err := db.Update(func(tx *bbolt.Tx) error {
-				for i := range n {
-					r := Record{OutTradeNo: fmt.Sprintf("otn-%07d", i), SenceNo: fmt.Sprintf("S%07d", i), AmountFen: 1234, Subject: "groceries",
-						State: event.PaymentPaid, TradeNo: "2026120322001400001234567890", Created: start.Add(time.Duration(i) * time.Minute)}
-					r.Updated = r.Created
-					v, err := encodeRecord(&r)
-					if err != nil {
-						return err
-					}
-					if err := putTx(tx, &r, v); err != nil {
-						return err
-					}
-				}
-				return nil
+			putMany(b, db, n, func(i int) Record {
+				at := start.Add(time.Duration(i) * time.Minute)
+				return Record{OutTradeNo: fmt.Sprintf("otn-%07d", i), SenceNo: fmt.Sprintf("S%07d", i), AmountFen: 1234, Subject: "groceries",
+					State: event.PaymentPaid, TradeNo: "2026120322001400001234567890", Created: at, Updated: at}
 			})
-			if err != nil {
-				b.Fatal(err)
-			}
 			b.ResetTimer()
 			for b.Loop() {
 				if ps, err := svc.List(Filter{Limit: 10}); err != nil || len(ps) != 10 {

@@ -1,7 +1,6 @@
 package payment
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -23,17 +22,8 @@ func TestDeadCancelIsUnresolvedAndRequeued(t *testing.T) {
 		State: event.PaymentCancelling, Created: now, Updated: now})
 	e.srv.SetFault(alipay.MethodTradeCancel, alipaytest.Fault{SubCode: "ACQ.TRADE_STATUS_ERROR"})
 	e.start(envOpts{})
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for {
-		ev, err := e.sub.Next(ctx)
-		if err != nil {
-			t.Fatalf("no dead cancel: %v", err)
-		}
-		if d, ok := ev.(event.Dead); ok && d.Kind == JobKind {
-			break // the queue told the service before it published this
-		}
-	}
+	// The queue told the service before it published this.
+	e.until("a dead cancel", func(ev event.Event) bool { d, ok := ev.(event.Dead); return ok && d.Kind == JobKind })
 	p, err := e.svc.Get("od")
 	if err != nil || p.State != event.PaymentCancelling || !p.Unresolved || !strings.Contains(p.Message, "Unresolved") {
 		t.Fatalf("after the cancel died: %+v, %v; want cancelling, unresolved", p, err)
