@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gdamore/tcell/v2"
@@ -35,6 +36,9 @@ const (
 	// stallMax is the longest stall forgiven inside one burst: longer, and
 	// the keys are two reads (the serial framer's stale gap).
 	stallMax = scanner.DefaultStaleGap
+	// bunchGap: keys a stalled PC reads late come all at once, closer
+	// together than a scanner types them.
+	bunchGap = 2 * time.Millisecond
 )
 
 // burstGate is the decision, without a screen or a clock of its own: key
@@ -45,6 +49,13 @@ type burstGate struct {
 	// stalled: one gap in the held keys was forgiven as a stall. One per
 	// run: a run with two slow gaps is a person's, however it is read.
 	stalled bool
+	// joinAt > 0: held[joinAt] came after a pause in a burst long enough,
+	// forgiven on trust until the key after it shows whether keys were
+	// read late (it comes at once, or it is the terminator, which may come
+	// late anyway): else the burst
+	// ended before held[joinAt] (a scanner with no suffix, then a person's
+	// key or a second read), and the two are split there.
+	joinAt int
 }
 
 // keyClass is what a key means to the gate.
@@ -73,22 +84,40 @@ func classify(ev *tcell.EventKey) keyClass {
 // handles ev after replay).
 func (g *burstGate) key(ev *tcell.EventKey, at time.Time) (replay, burst []*tcell.EventKey, taken bool) {
 	class := classify(ev)
+	if g.joinAt > 0 {
+		if gap := at.Sub(g.last); gap <= bunchGap || (class == keyTerm && gap <= burstTermGap) {
+			g.joinAt = 0 // read late, all at once: the pause was a stall
+		} else {
+			burst = g.split()
+		}
+	}
 	if len(g.held) > 0 {
 		gap := at.Sub(g.last)
 		late := gap > burstKeyGap
 		if class == keyTerm && len(g.held) >= burstMin {
 			late = gap > burstTermGap
 		}
-		if late && !g.stalled && gap <= stallMax && (len(g.held) >= burstMin || at.After(g.deadline())) {
-			// Held keys still undecided after their deadline: the timer
-			// did not decide them on time (it would have been first in
-			// line), so this gap is a stall of the PC, not silence. A
-			// burst long enough waits for its terminator anyway
-			// (burstTermGap): more of it after a pause is a stall too.
-			late, g.stalled = false, true
+		if late && !g.stalled && gap <= stallMax {
+			switch {
+			case at.After(g.deadline()):
+				// Held keys still undecided after their deadline: the
+				// timer did not decide them on time (it would have been
+				// first in line), so this gap is a stall of the PC, not
+				// silence.
+				late, g.stalled = false, true
+			case len(g.held) >= burstMin && class == keyText:
+				// A burst long enough waits for its terminator anyway
+				// (burstTermGap): more of it after a pause may be a
+				// stall; the next key tells (joinAt).
+				late, g.stalled, g.joinAt = false, true, len(g.held)
+			}
 		}
 		if late {
-			replay, burst = g.resolve()
+			r, b := g.resolve()
+			replay = append(replay, r...)
+			if b != nil {
+				burst = b
+			}
 		}
 	}
 	switch class {
@@ -97,16 +126,25 @@ func (g *burstGate) key(ev *tcell.EventKey, at time.Time) (replay, burst []*tcel
 		g.last = at
 		return replay, burst, true
 	case keyTerm:
-		if len(g.held) >= burstMin {
+		if len(g.held) >= burstMin && burst == nil {
 			burst = append(g.held, ev)
-			g.held, g.stalled = nil, false
+			g.held, g.stalled, g.joinAt = nil, false, 0
 			return replay, burst, true
 		}
 	}
 	// A person: what was held is theirs too.
 	replay = append(replay, g.held...)
-	g.held, g.stalled = nil, false
+	g.held, g.stalled, g.joinAt = nil, false, 0
 	return replay, burst, false
+}
+
+// split ends the burst before held[joinAt], returning it, and keeps the
+// keys from there as a run of their own.
+func (g *burstGate) split() []*tcell.EventKey {
+	first := g.held[:g.joinAt:g.joinAt]
+	g.held = slices.Clone(g.held[g.joinAt:])
+	g.joinAt, g.stalled = 0, false
+	return first
 }
 
 // deadline is when the held keys are decided by silence; zero when none
@@ -134,12 +172,16 @@ func (g *burstGate) flush(now time.Time) (replay, burst []*tcell.EventKey) {
 // enough is a scanner that sent no terminator (the wedge decides whether
 // that is a scan or a cut read), anything shorter a person.
 func (g *burstGate) resolve() (replay, burst []*tcell.EventKey) {
+	if g.joinAt > 0 {
+		// Nothing came after the pause: the burst had ended before it.
+		burst = g.split()
+	}
 	held := g.held
 	g.held, g.stalled = nil, false
-	if len(held) >= burstMin {
+	if burst == nil && len(held) >= burstMin {
 		return nil, held
 	}
-	return held, nil
+	return held, burst
 }
 
 // holding is how many keys wait for a decision.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -330,7 +331,12 @@ func TestWedgeBurstWithStall(t *testing.T) {
 		{"scanner-late-suffix", 18},
 	} {
 		keys := recording(t, c.recording)
+		// The keys typed during the stall are read at its end, all at
+		// once.
 		keys[c.after].gap += 150 * time.Millisecond
+		if c.after+1 < len(keys) {
+			keys[c.after+1].gap = 0
+		}
 		h.play(keys)
 		if e := nextScan(t, out); e.Kind != scanner.EventScan || e.Scan.Code != text(keys) {
 			t.Fatalf("%s, stall after key %d: the wedge read %v %q (%s), want the scan %q", c.recording, c.after, e.Kind, e.Scan.Code, e.Reason, text(keys))
@@ -383,5 +389,69 @@ func TestPersonTypesIntoFields(t *testing.T) {
 			t.Fatalf("a person's typing reached the scanner as %v %q", e.Kind, e.Scan.Code)
 		}
 	default:
+	}
+}
+
+// A pause inside a burst long enough is forgiven only when the keys after
+// it come at once, as keys a stalled PC reads late do: a person's key, or
+// a second read at a scanner's pace, after a scanner with no suffix stays
+// apart from the scan.
+func TestBurstGateSplitsWithoutStall(t *testing.T) {
+	const code = "286834519283746512"
+	keyOf := func(r rune) *tcell.EventKey { return tcell.NewEventKey(tcell.KeyRune, r, tcell.ModNone) }
+	type step struct {
+		r   rune
+		gap time.Duration
+	}
+	for _, tc := range []struct {
+		name       string
+		after      []step
+		wantBursts []string
+		wantScreen string
+	}{
+		{"a person's key after the scan", []step{{'7', 120 * time.Millisecond}}, []string{code}, "7"},
+		{"a second read at a scanner's pace", func() []step {
+			s := []step{{'2', 150 * time.Millisecond}}
+			for _, r := range code[1:] {
+				s = append(s, step{r, 5 * time.Millisecond})
+			}
+			return s
+		}(), []string{code, code}, ""},
+		{"the rest read late, all at once", func() []step {
+			s := []step{{'9', 150 * time.Millisecond}}
+			for _, r := range "9999" {
+				s = append(s, step{r, 0})
+			}
+			return s
+		}(), []string{code + "99999"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var g burstGate
+			var bursts []string
+			var screen strings.Builder
+			take := func(replay, burst []*tcell.EventKey) {
+				if burst != nil {
+					bursts = append(bursts, keysText(burst))
+				}
+				screen.WriteString(keysText(replay))
+			}
+			at := gateEpoch
+			for _, r := range code {
+				at = at.Add(5 * time.Millisecond)
+				replay, burst, _ := g.key(keyOf(r), at)
+				take(replay, burst)
+			}
+			for _, s := range tc.after {
+				at = at.Add(s.gap)
+				replay, burst, _ := g.key(keyOf(s.r), at)
+				take(replay, burst)
+			}
+			for d := g.deadline(); !d.IsZero(); d = g.deadline() {
+				take(g.flush(d))
+			}
+			if !slices.Equal(bursts, tc.wantBursts) || screen.String() != tc.wantScreen {
+				t.Errorf("bursts %q, screen %q; want %q, %q", bursts, screen.String(), tc.wantBursts, tc.wantScreen)
+			}
+		})
 	}
 }
