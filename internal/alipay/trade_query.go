@@ -3,6 +3,7 @@ package alipay
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 // MethodTradeQuery reads a trade's state.
@@ -26,6 +27,16 @@ type TradeQueryResponse struct {
 	TotalAmount   string `json:"total_amount"`
 	ReceiptAmount string `json:"receipt_amount"`
 	SendPayDate   string `json:"send_pay_date"`
+}
+
+// PaidAt is send_pay_date, when the buyer paid, read in the gateway's zone;
+// zero when the answer has none (or one that does not read).
+func (r *TradeQueryResponse) PaidAt() time.Time {
+	t, err := time.ParseInLocation(timestampLayout, r.SendPayDate, beijing)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // Paid reports whether the trade's money was taken.

@@ -85,6 +85,9 @@ func (s *Service) Handler() http.Handler {
 func writeError(w http.ResponseWriter, err error) {
 	var e *Error
 	if errors.As(err, &e) {
+		if e.Status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "5")
+		}
 		httpjson.Error(w, e.Status, e.Code, e.Msg)
 		return
 	}

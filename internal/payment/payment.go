@@ -290,8 +290,12 @@ func (s *Service) Pay(ctx context.Context, req Request) (p Payment, created bool
 	}
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
-	if s.ctx == nil || s.stopped {
-		return Payment{}, false, refuse(http.StatusServiceUnavailable, "unavailable", "payments are not running (posagent is starting or stopping): try again")
+	switch {
+	case s.stopped:
+		// As the local API answers every write while posagent stops.
+		return Payment{}, false, refuse(http.StatusServiceUnavailable, "stopping", "posagent is stopping; nothing was done: send the request again once it is back")
+	case s.ctx == nil:
+		return Payment{}, false, refuse(http.StatusServiceUnavailable, "unavailable", "payments are not running yet (posagent is starting): try again")
 	}
 	storeID := req.StoreID
 	if storeID == "" {
@@ -372,8 +376,8 @@ func (s *Service) List(f Filter) ([]Payment, error) {
 // however old it is. An out_trade_no purged is no longer refused here if a
 // POS uses it again; the gateway refuses it (ACQ.TRADE_HAS_SUCCESS or
 // TRADE_HAS_CLOSE), and the old trade the query then finds is told from
-// the new sale's (foreign), so the new sale fails and is never taken for
-// paid.
+// the new sale's by its amount, its buyer or its time (foreign), so the
+// new sale fails or waits for a person, and is not taken for paid.
 func (s *Service) Purge() (int, error) {
 	return s.st.purge(s.o.Now().Add(-s.o.Keep))
 }
@@ -569,34 +573,52 @@ func notExist(err error) bool {
 	return errors.As(err, &ae) && ae.Err == nil && ae.SubCode == alipay.SubTradeNotExist
 }
 
-// foreign says why the trade q, found under rec's out_trade_no, is not
-// this payment's ("" when it may be): another trade_no than the one Alipay
-// gave this payment, another amount, or another buyer than the customer
-// whose code this is (buyer, when known). The out_trade_no was then used
-// by another sale: another till numbering alike, or a sale whose record
-// was purged after payment.keep_days. Alipay takes one trade per
-// out_trade_no, so this sale's code was refused, not charged (seed 002,
-// ACQ.TRADE_HAS_SUCCESS: "确认该笔交易信息是否为当前买家的…如果不是则更换商家订单号").
-func foreign(rec *Record, buyer string, q *alipay.TradeQueryResponse) string {
-	switch {
-	case rec.TradeNo != "" && q.TradeNo != "" && q.TradeNo != rec.TradeNo:
-		return "Alipay's trade under this out_trade_no is another one than this payment's"
-	case buyer != "" && q.BuyerUserID != "" && q.BuyerUserID != buyer:
-		return "Alipay's trade under this out_trade_no is another customer's"
+// clockSkew is how far the till's clock may be from the gateway's: the
+// gateway refuses requests stamped further off (posagent doctor checks).
+const clockSkew = 15 * time.Minute
+
+// foreign says why the trade q, found under rec's out_trade_no, may not be
+// this payment's ("" when nothing says so), and whether that is sure. The
+// out_trade_no was then used by another sale: another till numbering
+// alike, or a sale whose record was purged after payment.keep_days. Alipay
+// takes one trade per out_trade_no, so this sale's code was refused, not
+// charged (seed 002, ACQ.TRADE_HAS_SUCCESS: "确认该笔交易信息是否为当前买家的…
+// 如果不是则更换商家订单号").
+//
+// Sure: another trade_no than the one Alipay gave this payment, another
+// amount, or paid before this sale was asked for. Not sure: another buyer
+// than the customer whose code this is (buyer, known while the code is):
+// someone may pay for another (a family card), so that is for a person to
+// check. The trade_no Alipay gave this payment settles it: ours.
+func foreign(rec *Record, buyer string, q *alipay.TradeQueryResponse) (why string, sure bool) {
+	if rec.TradeNo != "" && q.TradeNo != "" {
+		if q.TradeNo != rec.TradeNo {
+			return "Alipay's trade under this out_trade_no is another one than this payment's", true
+		}
+		return "", false
 	}
-	if q.TotalAmount == "" {
-		return ""
+	if fen, err := alipay.ParseYuan(q.TotalAmount); err == nil && fen != rec.AmountFen {
+		return fmt.Sprintf("Alipay's trade under this out_trade_no is for %s yuan, this sale for %s", q.TotalAmount, alipay.FormatFen(rec.AmountFen)), true
 	}
-	if fen, err := alipay.ParseYuan(q.TotalAmount); err != nil || fen != rec.AmountFen {
-		return fmt.Sprintf("Alipay's trade under this out_trade_no is for %s yuan, this sale for %s", q.TotalAmount, alipay.FormatFen(rec.AmountFen))
+	if paid := q.PaidAt(); !paid.IsZero() && paid.Before(rec.Created.Add(-clockSkew)) {
+		return "Alipay's trade under this out_trade_no was paid at " + q.SendPayDate + " (Beijing time), before this sale was asked for", true
 	}
-	return ""
+	if buyer != "" && q.BuyerUserID != "" && q.BuyerUserID != buyer {
+		return "Alipay's trade under this out_trade_no names another buyer than the customer whose code this is", false
+	}
+	return "", false
 }
 
 // notOurs ends a payment whose out_trade_no Alipay holds for another sale:
-// failed, since its code was refused; the other trade is left alone.
-func (s *Service) notOurs(rec *Record, why string) error {
-	s.o.Log.Error("payment: out_trade_no used by another sale", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "why", why)
+// failed, since its code was refused, when that is sure; else unresolved,
+// for a person to check. The other trade is left alone either way.
+func (s *Service) notOurs(rec *Record, why string, sure bool) error {
+	s.o.Log.Error("payment: out_trade_no may be another sale's", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "why", why, "sure", sure)
+	if !sure {
+		rec.Unresolved = true
+		return s.set(rec, event.PaymentUnknown, "Unresolved: "+why+"; the customer may or may not have paid this sale.",
+			"Check this sale with Alipay before handing over the goods; do not charge again.")
+	}
 	return s.set(rec, event.PaymentFailed, "Not charged: out_trade_no "+rec.OutTradeNo+" is already used by another sale ("+why+").",
 		"Take the payment again with a new out_trade_no.")
 }
@@ -610,8 +632,8 @@ func (s *Service) resolve(ctx context.Context, r *run, rec *Record) {
 			return
 		}
 		if err == nil {
-			if why := foreign(rec, r.buyer, q); why != "" {
-				s.notOurs(rec, why)
+			if why, sure := foreign(rec, r.buyer, q); why != "" {
+				s.notOurs(rec, why, sure)
 				return
 			}
 		}
@@ -678,8 +700,8 @@ func (s *Service) waitBuyer(ctx context.Context, r *run, rec *Record) {
 			return
 		}
 		if err == nil {
-			if why := foreign(rec, r.buyer, q); why != "" {
-				s.notOurs(rec, why)
+			if why, sure := foreign(rec, r.buyer, q); why != "" {
+				s.notOurs(rec, why, sure)
 				return
 			}
 		}
@@ -738,13 +760,7 @@ func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 			Deadline: s.o.Now().Add(CancelLife),
 		})
 		if err != nil {
-			// The record says cancelling: the next start queues it again.
-			// Until then nobody works on it, and the payment says so.
-			s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "err", err)
-			rec.Unresolved = true
-			s.set(rec, event.PaymentCancelling,
-				"Unresolved: the cancel could not be queued ("+redact.Line(err.Error())+"); the customer may or may not have been charged.",
-				"Check this sale with Alipay; posagent queues the cancel again at its next start.")
+			s.notQueued(rec, err.Error())
 			return
 		}
 		switch j.State {
@@ -754,15 +770,25 @@ func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 			// A cancel that died (its deadline passed, or Alipay refused
 			// it) is sent again: the payment is not final.
 			if err := s.o.Queue.RetryDead(j.ID); err != nil {
-				s.o.Log.Error("dead payment cancel not retried", "job", j.ID, "out_trade_no", rec.OutTradeNo, "err", err)
+				s.notQueued(rec, "its dead cancel job "+j.ID+" could not be retried: "+err.Error())
 				return
 			}
 			s.o.Log.Info("dead payment cancel queued again", "job", j.ID, "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo)
 		}
 		return
 	}
-	s.o.Log.Error("payment cancel not queued: too many cancels finished without ending it", "out_trade_no", rec.OutTradeNo,
-		"sence_no", rec.SenceNo, "cancels", maxCancelJobs)
+	s.notQueued(rec, fmt.Sprintf("%d cancels finished without ending it", maxCancelJobs))
+}
+
+// notQueued marks a payment whose cancel could not be queued: the record
+// says cancelling and the next start queues it again, but until then
+// nobody works on it, and the payment says so.
+func (s *Service) notQueued(rec *Record, why string) {
+	s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "why", why)
+	rec.Unresolved = true
+	s.set(rec, event.PaymentCancelling,
+		"Unresolved: the cancel could not be queued ("+redact.Line(why)+"); the customer may or may not have been charged.",
+		"Check this sale with Alipay; posagent queues the cancel again at its next start.")
 }
 
 // CancelDied is told that the cancel job of the payment of senceNo died
@@ -809,10 +835,10 @@ func (s *Service) RunCancel(ctx context.Context, payload []byte) error {
 	// paid, not refunded.
 	q, err := s.o.Gateway.TradeQuery(ctx, alipay.TradeQueryRequest{OutTradeNo: rec.OutTradeNo})
 	if err == nil {
-		if why := foreign(&rec, "", q); why != "" {
+		if why, sure := foreign(&rec, "", q); why != "" {
 			// Another sale's trade: cancelling it would close or refund
 			// that sale.
-			return recorded(s.notOurs(&rec, why))
+			return recorded(s.notOurs(&rec, why, sure))
 		}
 	}
 	switch {

@@ -418,3 +418,25 @@ func TestQueuedCancelNamesTheCustomer(t *testing.T) {
 		t.Fatalf("states %v", got)
 	}
 }
+
+// A payment asked for once Run has stopped is refused as every write is
+// while posagent stops: 503 stopping, with Retry-After, and nothing done.
+func TestPayWhileStopping(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.decoded("S1")
+	e.stop()
+	<-e.done
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/v1/payments", strings.NewReader(`{"sence_no":"S1","out_trade_no":"o1","total_amount":"1.00","subject":"x"}`))
+	r.Header.Set("Content-Type", "application/json")
+	e.svc.Handler().ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"stopping"`) || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("POST /v1/payments while stopping: %d %s (Retry-After %q)", w.Code, w.Body, w.Header().Get("Retry-After"))
+	}
+	if _, err := e.svc.Get("o1"); err == nil {
+		t.Error("a payment was recorded while stopping")
+	}
+	if n := e.payRequests(); n != 0 {
+		t.Errorf("%d pay requests sent", n)
+	}
+}

@@ -180,6 +180,59 @@ func TestAgeIndexBuiltForOldDatabase(t *testing.T) {
 	}
 }
 
+// Payments an older version stored without an index entry (a rollback,
+// then this version again) get one at the next start; an entry that names
+// no record, or a record by another time, is purged.
+func TestAgeIndexRebuiltWhenIncomplete(t *testing.T) {
+	svc := idleService(t)
+	now := time.Now()
+	if err := svc.st.put(&Record{OutTradeNo: "indexed", SenceNo: "S1", State: event.PaymentPaid, Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	// What an older version writes: the record and its sence_no only.
+	unindexed := Record{OutTradeNo: "unindexed", SenceNo: "S2", State: event.PaymentPaid, Created: now.Add(time.Second)}
+	v, err := encodeRecord(&unindexed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = svc.st.db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(bucketPayments).Put([]byte(unindexed.OutTradeNo), v); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketCreated).Put(createdKey(now.Add(-2*DefaultKeep), "gone"), nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.st.init(); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := svc.List(Filter{})
+	if err != nil || len(ps) != 2 || ps[0].OutTradeNo != "unindexed" || ps[1].OutTradeNo != "indexed" {
+		t.Fatalf("List after the restart: %+v, %v; want unindexed, indexed", ps, err)
+	}
+	// A stale entry (the record is indexed by another time) is dropped by
+	// the purge, and lists nothing twice meanwhile.
+	err = svc.st.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketCreated).Put(createdKey(now.Add(-2*DefaultKeep), "indexed"), nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := svc.List(Filter{}); len(ps) != 2 {
+		t.Fatalf("a stale entry lists a payment twice: %+v", ps)
+	}
+	if n, err := svc.Purge(); err != nil || n != 0 {
+		t.Fatalf("Purge: %d, %v; want no payment purged (both are recent)", n, err)
+	}
+	svc.st.db.View(func(tx *bbolt.Tx) error {
+		if n := tx.Bucket(bucketCreated).Stats().KeyN; n != 2 {
+			t.Errorf("%d index entries after the purge, want 2", n)
+		}
+		return nil
+	})
+}
+
 // BenchmarkList lists the newest 10 payments from a database of n: the
 // age index makes it independent of n.
 func BenchmarkList(b *testing.B) {
@@ -200,5 +253,22 @@ func BenchmarkList(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkInit is the start's check of the age index, with 30,000
+// payments kept (about 90 days of a busy till).
+func BenchmarkInit(b *testing.B) {
+	svc := idleService(b)
+	start := time.Now()
+	putMany(b, svc.st.db, 30_000, func(i int) Record {
+		at := start.Add(time.Duration(i) * time.Minute)
+		return Record{OutTradeNo: fmt.Sprintf("otn-%07d", i), SenceNo: fmt.Sprintf("S%07d", i), AmountFen: 1234, Subject: "groceries",
+			State: event.PaymentPaid, TradeNo: "2026120322001400001234567890", Created: at, Updated: at}
+	})
+	for b.Loop() {
+		if err := svc.st.init(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

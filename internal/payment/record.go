@@ -141,26 +141,29 @@ func decodeRecord(key, v []byte) (Record, error) {
 // store keeps records in the database.
 type store struct{ db *bbolt.DB }
 
-// init makes the buckets. A database from before the age index gets it
-// built from its records, in the same commit.
+// init makes the buckets, and gives every record its entry in the age
+// index if it has none: a database from before the index, or payments an
+// older version wrote (a rollback). An unreadable record is indexed at
+// the start of time, so that List still reports it. Entries that name no
+// record, or a record by another time, are skipped by List and dropped by
+// the purge.
 func (s store) init() error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		indexed := tx.Bucket(bucketCreated) != nil
 		for _, b := range [][]byte{bucketPayments, bucketBySence, bucketCreated} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		if indexed {
-			return nil
-		}
 		byAge := tx.Bucket(bucketCreated)
 		return tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
-			r, err := decodeRecord(k, v)
-			if err != nil {
-				return nil // unreadable: Get and the resume report it
+			key := createdKey(time.Unix(0, 0), string(k))
+			if r, err := decodeRecord(k, v); err == nil {
+				key = createdKey(r.Created, r.OutTradeNo)
 			}
-			return byAge.Put(createdKey(r.Created, r.OutTradeNo), nil)
+			if byAge.Get(key) != nil {
+				return nil
+			}
+			return byAge.Put(key, nil)
 		})
 	})
 }
@@ -268,6 +271,9 @@ func (s store) newest(f func(Record) (more bool), bad *[]error) error {
 				*bad = append(*bad, err)
 				continue
 			}
+			if !bytes.Equal(createdKey(r.Created, r.OutTradeNo), k) {
+				continue // a stale entry: the record is listed under its own
+			}
 			if !f(r) {
 				return nil
 			}
@@ -291,19 +297,32 @@ func (s store) purge(before time.Time) (int, error) {
 		err := s.db.Update(func(tx *bbolt.Tx) error {
 			payments, bySence, byAge := tx.Bucket(bucketPayments), tx.Bucket(bucketBySence), tx.Bucket(bucketCreated)
 			var drop []Record
+			var stale [][]byte // index entries that name no record, or not as it is
 			c := byAge.Cursor()
 			for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.Next() {
-				if len(drop) == purgeBatch {
+				if len(drop)+len(stale) == purgeBatch {
 					more = true
 					break
 				}
 				otn := k[8:]
 				v := payments.Get(otn)
 				if v == nil {
+					stale = append(stale, bytes.Clone(k))
 					continue
 				}
-				if r, err := decodeRecord(otn, v); err == nil && r.Final() {
+				r, err := decodeRecord(otn, v)
+				switch {
+				case err != nil:
+					// Unreadable: kept, final or not.
+				case !bytes.Equal(createdKey(r.Created, r.OutTradeNo), k):
+					stale = append(stale, bytes.Clone(k))
+				case r.Final():
 					drop = append(drop, r)
+				}
+			}
+			for _, k := range stale {
+				if err := byAge.Delete(k); err != nil {
+					return err
 				}
 			}
 			for _, r := range drop {

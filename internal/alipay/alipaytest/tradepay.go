@@ -163,7 +163,11 @@ func (s *Server) tradeQuery(obj map[string]any, bizErr error) *reply {
 		return tradeFailure(method, alipay.SubTradeNotExist, "")
 	}
 	s.settleLocked(t)
-	return success(method, append(t.payFields(), field{"trade_status", t.Status})...)
+	fields := append(t.payFields(), field{"trade_status", t.Status})
+	if !t.PaidAt.IsZero() {
+		fields = append(fields, field{"send_pay_date", t.PaidAt.In(beijing).Format(timestampLayout)})
+	}
+	return success(method, fields...)
 }
 
 // tradeCancel is alipay.trade.cancel: an unpaid trade is closed, a paid one
