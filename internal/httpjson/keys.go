@@ -27,7 +27,7 @@ import (
 func checkKeys(body []byte, t reflect.Type) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber() // a number is only skipped here: 1e400 is encoding/json's to judge
-	k := keyWalk{dec: dec}
+	k := &keyWalk{dec: dec}
 	if err := k.value(t, ""); err != nil {
 		if errors.Is(err, io.EOF) && len(bytes.TrimSpace(body)) > 0 {
 			err = io.ErrUnexpectedEOF // Token's word for a value cut short
@@ -43,9 +43,17 @@ func checkKeys(body []byte, t reflect.Type) error {
 	return nil
 }
 
-type keyWalk struct{ dec *json.Decoder }
+// MaxDepth bounds how deeply a body's arrays and objects may nest: no
+// request of the API nests more than a few levels, and the walk's work
+// grows with the depth.
+const MaxDepth = 32
 
-func (k keyWalk) fail(err error) error {
+type keyWalk struct {
+	dec   *json.Decoder
+	depth int // arrays and objects open
+}
+
+func (k *keyWalk) fail(err error) error {
 	var br *BadRequest
 	if errors.As(err, &br) {
 		return br
@@ -54,7 +62,7 @@ func (k keyWalk) fail(err error) error {
 }
 
 // value walks the next value, which is decoded into t (nil: anything).
-func (k keyWalk) value(t reflect.Type, path string) error {
+func (k *keyWalk) value(t reflect.Type, path string) error {
 	tok, err := k.dec.Token()
 	if err != nil {
 		return err
@@ -63,6 +71,10 @@ func (k keyWalk) value(t reflect.Type, path string) error {
 	if !ok {
 		return nil
 	}
+	if k.depth++; k.depth > MaxDepth {
+		return &BadRequest{http.StatusBadRequest, fmt.Sprintf("body nests arrays and objects deeper than %d levels", MaxDepth)}
+	}
+	defer func() { k.depth-- }()
 	t = shape(t)
 	if d == '{' {
 		return k.object(t, path)
@@ -80,7 +92,7 @@ func (k keyWalk) value(t reflect.Type, path string) error {
 	return err
 }
 
-func (k keyWalk) object(t reflect.Type, path string) error {
+func (k *keyWalk) object(t reflect.Type, path string) error {
 	var (
 		fields map[string]reflect.Type
 		elem   reflect.Type
