@@ -193,7 +193,9 @@ func (d *payDialog) ready() (*checkout.Customer, string) {
 
 // show writes a payment's state, what happened and what to do.
 func (d *payDialog) show(p payment.Payment) {
-	d.state, d.last, d.hint = p.State, p, ""
+	// The receipt takes the place of a question Alt-K asked: a later
+	// Alt-K asks again.
+	d.state, d.last, d.hint, d.confirm = p.State, p, "", ""
 	d.say("%s", receipt(p))
 }
 

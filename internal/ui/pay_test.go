@@ -389,3 +389,45 @@ func TestPayConfirmLapses(t *testing.T) {
 		t.Fatalf("cancelled %v after it was paid", fp.cancels)
 	}
 }
+
+// A question the receipt replaced, or that was left with the screen, is no
+// question: the next Alt-K asks again and cancels nothing.
+func TestPayConfirmGoneWithTheQuestion(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		away func(t *testing.T, h *harness)
+	}{
+		{"the payment moved on", func(t *testing.T, h *harness) {
+			h.bus.Publish(event.Payment{SenceNo: "sA", OutTradeNo: "pos_0042", State: event.PaymentWaitingBuyer, TotalAmount: "8.00"})
+			h.waitUntil(t, func(s string) string {
+				if strings.Contains(s, "Alt-K again") {
+					return "the receipt in place of the question"
+				}
+				return ""
+			})
+		}},
+		{"the cashier left the screen", func(t *testing.T, h *harness) {
+			h.key(tcell.KeyF2, 0, tcell.ModNone)
+			h.waitFor(t, "Last scans")
+			h.key(tcell.KeyF7, 0, tcell.ModNone)
+			h.waitFor(t, "Pay — alipay.trade.pay", "Payment under way")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fp := &fakePayments{}
+			h := payScreen(t, fp)
+			h.bus.Publish(event.Payment{SenceNo: "sA", OutTradeNo: "pos_0042", State: event.PaymentSending, TotalAmount: "8.00"})
+			h.waitFor(t, "pos_0042")
+			h.key(tcell.KeyRune, 'k', tcell.ModAlt)
+			h.waitFor(t, "Alt-K again cancels it.")
+			tc.away(t, h)
+			h.key(tcell.KeyRune, 'k', tcell.ModAlt)
+			h.waitFor(t, "Alt-K again cancels it.")
+			fp.mu.Lock()
+			defer fp.mu.Unlock()
+			if len(fp.cancels) != 0 {
+				t.Fatalf("cancelled %v with no question on screen", fp.cancels)
+			}
+		})
+	}
+}

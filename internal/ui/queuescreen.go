@@ -60,8 +60,11 @@ type queueScreen struct {
 
 // shownJob is the open details page of a job.
 type shownJob struct {
-	id   string
-	view *tview.TextView
+	id      string
+	view    *tview.TextView
+	buttons *tview.Form
+	back    func()
+	actions string // what the buttons were made for: "dead", "pending" or "gone"
 }
 
 func newQueueScreen(a *App, store QueueStore) *queueScreen {
@@ -321,22 +324,48 @@ func (q *queueScreen) choose(row int) {
 		q.app.pages.RemovePage(pageJob)
 		q.app.tv.SetFocus(q.table)
 	}
-	if j.State == queue.StateDead {
-		buttons.AddButton("Retry", func() { back(); q.do("retry", j, q.store.RetryDead) })
-		buttons.AddButton("Drop", func() {
-			back()
-			q.app.staff("Drop job "+j.ID, func() { q.do("drop", j, q.store.Drop) })
-		})
-	}
-	buttons.AddButton("Close", back)
 	buttons.SetCancelFunc(back)
 	page := tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(text, 0, 1, false).
 		AddItem(buttons, 3, 0, true)
 	q.app.pages.AddPage(pageJob, page, true, true)
-	q.shown = &shownJob{id: j.ID, view: text}
+	q.shown = &shownJob{id: j.ID, view: text, buttons: buttons, back: back}
 	q.renderShown()
 	q.app.tv.SetFocus(buttons)
+}
+
+// setActions gives the open job's page the buttons its job's state allows
+// (j: the job as last read; nil once it left the queue): Retry and Drop
+// only for a dead job, so that a job retried meanwhile is not dropped
+// from a stale page.
+func (q *queueScreen) setActions(j *queue.Job) {
+	s := q.shown
+	actions := "gone"
+	if j != nil {
+		actions = "pending"
+		if j.State == queue.StateDead {
+			actions = "dead"
+		}
+	}
+	if actions == s.actions {
+		return
+	}
+	s.actions = actions
+	focused := s.buttons.HasFocus()
+	s.buttons.ClearButtons()
+	if actions == "dead" {
+		job := *j
+		s.buttons.AddButton("Retry", func() { s.back(); q.do("retry", job, q.store.RetryDead) })
+		s.buttons.AddButton("Drop", func() {
+			s.back()
+			q.app.staff("Drop job "+job.ID, func() { q.do("drop", job, q.store.Drop) })
+		})
+	}
+	s.buttons.AddButton("Close", s.back)
+	if focused {
+		s.buttons.SetFocus(0)
+		q.app.tv.SetFocus(s.buttons)
+	}
 }
 
 // renderShown writes the open job's details as the queue was last read:
@@ -351,6 +380,11 @@ func (q *queueScreen) renderShown() {
 		return
 	}
 	i := slices.IndexFunc(q.jobs, func(j queue.Job) bool { return j.ID == q.shown.id })
+	if i < 0 {
+		q.setActions(nil)
+	} else {
+		q.setActions(&q.jobs[i])
+	}
 	var text string
 	switch {
 	case i < 0:

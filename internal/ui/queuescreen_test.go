@@ -218,3 +218,36 @@ func TestQueueJobDetailLive(t *testing.T) {
 		t.Fatalf("stale details:\n%s", screen)
 	}
 }
+
+// The open job's buttons follow its state: a job that dies while shown
+// gets Retry and Drop; one retried meanwhile loses them, so that Drop
+// cannot delete it from a stale page.
+func TestQueueJobDetailButtonsFollow(t *testing.T) {
+	job := queue.Job{ID: "7", Kind: "coupon", Attempts: 2, NextAt: time.Now().Add(time.Hour), LastError: "gateway down", State: queue.StatePending}
+	fq := &fakeQueue{called: make(chan struct{}, 8), pending: []queue.Job{job}}
+	h := start(t, Deps{Queue: fq}, 80, 24)
+	h.key(tcell.KeyF3, 0, tcell.ModNone)
+	h.waitFor(t, "gateway down")
+	h.key(tcell.KeyEnter, 0, tcell.ModNone)
+	screen := h.waitFor(t, "Job 7 (coupon): waiting", "Close")
+	if strings.Contains(screen, "Drop") {
+		t.Fatalf("a waiting job offers Drop:\n%s", screen)
+	}
+	dead := job
+	dead.State = queue.StateDead
+	fq.mu.Lock()
+	fq.pending, fq.dead = nil, []queue.Job{dead}
+	fq.mu.Unlock()
+	h.bus.Publish(event.Dead{JobID: "7", Kind: "coupon", Reason: "deadline passed"})
+	h.waitFor(t, "Retry it now, or drop it for good?", "Retry", "Drop")
+	fq.mu.Lock()
+	fq.pending, fq.dead = []queue.Job{job}, nil
+	fq.mu.Unlock()
+	h.bus.Publish(event.Queued{JobID: "7", Kind: "coupon"})
+	h.waitUntil(t, func(s string) string {
+		if !strings.Contains(s, "It will be tried again by itself.") || strings.Contains(s, "Drop") {
+			return "the retried job without Retry and Drop"
+		}
+		return ""
+	})
+}

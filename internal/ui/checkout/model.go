@@ -329,6 +329,11 @@ func (m *Model) Apply(e event.Event) Change {
 		c, added := m.customer(e.SenceNo, e.Time)
 		c.Payment = Payment{State: e.State, Amount: e.TotalAmount, OutTradeNo: e.OutTradeNo,
 			Message: e.Message, Action: e.Action, At: e.Time}
+		if c.State == Expired {
+			// Asked for in time, told after the tick: the payment is
+			// what the cashier follows now, not a fresh code.
+			c.State, c.Message, c.Action = Decoded, "", ""
+		}
 		return m.changed(c, added)
 	case event.Gateway:
 		switch {

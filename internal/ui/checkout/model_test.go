@@ -304,6 +304,25 @@ func elsewhere(e event.Event) event.Event {
 // TestCodeLifeEnds: a decoded customer with no payment moves to Expired
 // when its code's life ends, with the instruction for it; with the
 // gateway down, the outage's. A paid one does not.
+// A payment asked for just before the code's life ended, told after the
+// tick moved its customer to Expired: the customer is the payment's again,
+// not "ask for a fresh code".
+func TestPaymentAfterExpiry(t *testing.T) {
+	m := New()
+	m.Apply(event.Scan{Stamp: at(0), SenceNo: "s1", CodeMasked: "28**1111"})
+	m.Apply(event.Decoded{Stamp: at(1), SenceNo: "s1", UserIDMasked: "2088****0001", CodeExpiresAt: event.Millis(t0.Add(60 * time.Second))})
+	if got := m.Tick(t0.Add(60 * time.Second)); len(got) != 1 || got[0].State != Expired {
+		t.Fatalf("ticked %+v, want the customer expired", got)
+	}
+	m.Apply(event.Payment{Stamp: at(2), SenceNo: "s1", OutTradeNo: "o1", State: event.PaymentSending, TotalAmount: "8.00"})
+	if c := m.Newest(0); c.State != Decoded || c.Payment.State != event.PaymentSending || strings.Contains(c.Action, "fresh code") {
+		t.Fatalf("customer %+v, want decoded with its payment under way", c)
+	}
+	if got := m.Tick(t0.Add(61 * time.Second)); len(got) != 0 {
+		t.Fatalf("expired again with a payment under way: %+v", got[0])
+	}
+}
+
 func TestCodeLifeEnds(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
