@@ -33,11 +33,31 @@ func newDialog(a *App, title string) *dialog {
 	}
 	d.form.SetBorder(true).SetTitle(" " + title + " ")
 	d.form.SetCancelFunc(func() { a.show(pageCheckout) })
-	d.result.SetBorder(true).SetTitle(" Result ")
+	d.result.SetBorder(true).SetTitle(" Result — PgUp PgDn scroll ")
 	d.root = tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(d.form, 0, 1, true).
 		AddItem(d.result, 0, 1, false)
+	d.root.SetInputCapture(d.scroll)
 	return d
+}
+
+// scroll moves the result by a page with PgUp and PgDn, wherever the
+// focus is in the form: at 80x24 an order string, or a long answer, has
+// more lines than the result shows.
+func (d *dialog) scroll(ev *tcell.EventKey) *tcell.EventKey {
+	var by int
+	switch ev.Key() {
+	case tcell.KeyPgDn:
+		by = 1
+	case tcell.KeyPgUp:
+		by = -1
+	default:
+		return ev
+	}
+	_, _, _, h := d.result.GetInnerRect()
+	row, col := d.result.GetScrollOffset()
+	d.result.ScrollTo(max(row+by*max(h-1, 1), 0), col)
+	return nil
 }
 
 // input adds a text field that accepts at most limit characters (the

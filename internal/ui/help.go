@@ -32,7 +32,8 @@ var helpText = []struct{ title, body string }{
 	{"Agreement, app-pay order and pay", `
   Tab/Shift-Tab  next/previous field    F9 Alt-W  send / build / pay
   Alt-G          show the order as a QR code (needs a big terminal)
-  Alt-K          cancel the payment while the customer has not confirmed`},
+  Alt-K          cancel the payment while the customer has not confirmed
+  PgUp/PgDn      scroll the result`},
 }
 
 func newHelp() *tview.TextView {

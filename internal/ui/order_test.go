@@ -73,3 +73,45 @@ func TestOrderDialogBuildsAndShowsQR(t *testing.T) {
 	h.key(tcell.KeyEscape, 0, tcell.ModNone)
 	h.waitFor(t, "App-pay order — alipay.trade.app.pay")
 }
+
+// At 80x24, under the word that the QR code does not fit, the order string
+// is longer than the result shows: PgDn scrolls to its end, PgUp back.
+func TestOrderStringScrollsAt80x24(t *testing.T) {
+	h := start(t, Deps{Orders: orderClient(t)}, 80, 24)
+	h.key(tcell.KeyF6, 0, tcell.ModNone)
+	h.waitFor(t, "total_amount")
+	h.typeText("9.90")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.typeText("coffee")
+	h.key(tcell.KeyTab, 0, tcell.ModNone)
+	h.typeText("app_0001")
+	h.key(tcell.KeyF9, 0, tcell.ModNone)
+	h.waitFor(t, "Built")
+	var order string
+	h.onUI(func() { order = h.app.order.order })
+	// Alt-G at 80x24: the code does not fit, the string is offered again
+	// under the explanation.
+	h.key(tcell.KeyRune, 'g', tcell.ModAlt)
+	screen := h.waitFor(t, "The QR code needs")
+	// The result's rows, joined: the string wraps at the border.
+	flat := func(screen string) string {
+		return strings.NewReplacer("│", "", "\n", "").Replace(screen)
+	}
+	tail := order[len(order)-20:]
+	if strings.Contains(flat(screen), tail) {
+		t.Fatalf("the whole order string fits at 80x24 (%d characters): nothing to scroll", len(order))
+	}
+	for i := 0; i < 10; i++ {
+		h.key(tcell.KeyPgDn, 0, tcell.ModNone)
+	}
+	h.waitUntil(t, func(screen string) string {
+		if !strings.Contains(flat(screen), tail) {
+			return "the end of the order string after PgDn"
+		}
+		return ""
+	})
+	for i := 0; i < 10; i++ {
+		h.key(tcell.KeyPgUp, 0, tcell.ModNone)
+	}
+	h.waitFor(t, "The QR code needs")
+}
