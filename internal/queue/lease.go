@@ -359,7 +359,6 @@ func (q *Queue) kill(ctx context.Context, j Job, reason string) error {
 	if err := q.finishing(id, j.lease); err != nil {
 		return fmt.Errorf("kill job %s: %w", j.ID, err)
 	}
-	defer q.release(id, j.lease)
 	var ev event.Dead
 	err = q.c.do(&op{apply: func(s *txn) error {
 		r, size, ok, err := s.pending(id)
@@ -372,6 +371,9 @@ func (q *Queue) kill(ctx context.Context, j Job, reason string) error {
 		ev = deadEvent(q.now(), j.ID, &r, reason)
 		return s.kill(id, &r, size, reason, q.opts.Discard(r.Kind))
 	}})
+	// Released before anyone hears of the death: a Drop or RetryDead
+	// answering it must not find the job still running.
+	q.release(id, j.lease)
 	if err != nil {
 		return fmt.Errorf("kill job %s: %w", j.ID, err)
 	}
