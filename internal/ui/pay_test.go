@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +42,13 @@ func (f *fakePayments) Cancel(ctx context.Context, otn string) (payment.Payment,
 		Message: "The cashier cancelled the payment.", Action: "Wait: posagent is cancelling the payment with Alipay."}, nil
 }
 
+// cancelled is what Cancel was asked for so far.
+func (f *fakePayments) cancelled() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.cancels)
+}
+
 func TestPayDialog(t *testing.T) {
 	fp := &fakePayments{}
 	h := start(t, Deps{Payments: fp}, 100, 30)
@@ -75,10 +83,7 @@ func TestPayDialog(t *testing.T) {
 	h.bus.Publish(event.Payment{SenceNo: req.SenceNo, OutTradeNo: req.OutTradeNo, State: event.PaymentCancelled, TotalAmount: "12.50",
 		Message: "Cancelled: the customer was not charged.", Action: "Take the payment again with a fresh code, or another way."})
 	h.waitFor(t, "PAYMENT CANCELLED", "the customer was not charged")
-	fp.mu.Lock()
-	cancels := fp.cancels
-	fp.mu.Unlock()
-	if len(cancels) != 1 || cancels[0] != req.OutTradeNo {
+	if cancels := fp.cancelled(); len(cancels) != 1 || cancels[0] != req.OutTradeNo {
 		t.Fatalf("cancels %v", cancels)
 	}
 
@@ -211,10 +216,8 @@ func TestPayCancelsPOSPayment(t *testing.T) {
 	h.waitFor(t, "Cancel this payment?", "pos-0042")
 	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
 	h.waitFor(t, "cancelling the payment with Alipay")
-	fp.mu.Lock()
-	defer fp.mu.Unlock()
-	if len(fp.cancels) != 1 || fp.cancels[0] != "pos-0042" {
-		t.Fatalf("cancels %v, want the POS's pos-0042", fp.cancels)
+	if cancels := fp.cancelled(); len(cancels) != 1 || cancels[0] != "pos-0042" {
+		t.Fatalf("cancels %v, want the POS's pos-0042", cancels)
 	}
 }
 
@@ -286,17 +289,13 @@ func TestPayCancelAfterMisread(t *testing.T) {
 	h.waitFor(t, "not a payment code", "Payment under way: customer 2088********000A, 8.00 yuan", "out_trade_no pos-0042", "Alt-K cancels it.")
 	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
 	h.waitFor(t, "Cancel this payment? customer 2088********000A, 8.00 yuan", "out_trade_no pos-0042", "Alt-K again cancels it.")
-	fp.mu.Lock()
-	if len(fp.cancels) != 0 {
-		t.Fatalf("the first Alt-K cancelled %v", fp.cancels)
+	if cancels := fp.cancelled(); len(cancels) != 0 {
+		t.Fatalf("the first Alt-K cancelled %v", cancels)
 	}
-	fp.mu.Unlock()
 	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
 	h.waitFor(t, "cancelling the payment with Alipay")
-	fp.mu.Lock()
-	defer fp.mu.Unlock()
-	if len(fp.cancels) != 1 || fp.cancels[0] != "pos-0042" {
-		t.Fatalf("cancels %v, want pos-0042", fp.cancels)
+	if cancels := fp.cancelled(); len(cancels) != 1 || cancels[0] != "pos-0042" {
+		t.Fatalf("cancels %v, want pos-0042", cancels)
 	}
 }
 
@@ -383,10 +382,8 @@ func TestPayConfirmLapses(t *testing.T) {
 	})
 	h.key(tcell.KeyRune, 'k', tcell.ModAlt)
 	h.waitFor(t, "Nothing to cancel: no payment is under way.")
-	fp.mu.Lock()
-	defer fp.mu.Unlock()
-	if len(fp.cancels) != 0 {
-		t.Fatalf("cancelled %v after it was paid", fp.cancels)
+	if cancels := fp.cancelled(); len(cancels) != 0 {
+		t.Fatalf("cancelled %v after it was paid", cancels)
 	}
 }
 
@@ -423,10 +420,8 @@ func TestPayConfirmGoneWithTheQuestion(t *testing.T) {
 			tc.away(t, h)
 			h.key(tcell.KeyRune, 'k', tcell.ModAlt)
 			h.waitFor(t, "Alt-K again cancels it.")
-			fp.mu.Lock()
-			defer fp.mu.Unlock()
-			if len(fp.cancels) != 0 {
-				t.Fatalf("cancelled %v with no question on screen", fp.cancels)
+			if cancels := fp.cancelled(); len(cancels) != 0 {
+				t.Fatalf("cancelled %v with no question on screen", cancels)
 			}
 		})
 	}
