@@ -785,10 +785,16 @@ func (s *Service) enqueueCancel(ctx context.Context, rec *Record) {
 // nobody works on it, and the payment says so.
 func (s *Service) notQueued(rec *Record, why string) {
 	s.o.Log.Error("payment cancel not queued", "out_trade_no", rec.OutTradeNo, "sence_no", rec.SenceNo, "why", why)
+	s.cancelUnresolved(rec, "the cancel could not be queued ("+redact.Line(why)+")")
+}
+
+// cancelUnresolved leaves rec cancelling, marked unresolved with what
+// went wrong, for the next start to send its cancel again.
+func (s *Service) cancelUnresolved(rec *Record, what string) {
 	rec.Unresolved = true
 	s.set(rec, event.PaymentCancelling,
-		"Unresolved: the cancel could not be queued ("+redact.Line(why)+"); the customer may or may not have been charged.",
-		"Check this sale with Alipay; posagent queues the cancel again at its next start.")
+		"Unresolved: "+what+"; the customer may or may not have been charged.",
+		"Check this sale with Alipay; posagent sends the cancel again at its next start.")
 }
 
 // CancelDied is told that the cancel job of the payment of senceNo died
@@ -806,10 +812,7 @@ func (s *Service) CancelDied(senceNo, reason string) {
 	if err != nil || !ok || rec.Final() {
 		return
 	}
-	rec.Unresolved = true
-	s.set(&rec, event.PaymentCancelling,
-		"Unresolved: the cancel could not be completed ("+redact.Line(reason)+"); the customer may or may not have been charged.",
-		"Check this sale with Alipay; posagent sends the cancel again at its next start.")
+	s.cancelUnresolved(&rec, "the cancel could not be completed ("+redact.Line(reason)+")")
 }
 
 // RunCancel is the queue's handler for JobKind: it queries the trade and

@@ -297,17 +297,17 @@ func (s store) purge(before time.Time) (int, error) {
 		err := s.db.Update(func(tx *bbolt.Tx) error {
 			payments, bySence, byAge := tx.Bucket(bucketPayments), tx.Bucket(bucketBySence), tx.Bucket(bucketCreated)
 			var drop []Record
-			var stale [][]byte // index entries that name no record, or not as it is
+			var gone [][]byte // index entries to delete: drop's, and stale ones (no record, or not as it is)
 			c := byAge.Cursor()
 			for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.Next() {
-				if len(drop)+len(stale) == purgeBatch {
+				if len(gone) == purgeBatch {
 					more = true
 					break
 				}
 				otn := k[8:]
 				v := payments.Get(otn)
 				if v == nil {
-					stale = append(stale, bytes.Clone(k))
+					gone = append(gone, bytes.Clone(k))
 					continue
 				}
 				r, err := decodeRecord(otn, v)
@@ -315,20 +315,17 @@ func (s store) purge(before time.Time) (int, error) {
 				case err != nil:
 					// Unreadable: kept, final or not.
 				case !bytes.Equal(createdKey(r.Created, r.OutTradeNo), k):
-					stale = append(stale, bytes.Clone(k))
+					gone = append(gone, bytes.Clone(k))
 				case r.Final():
-					drop = append(drop, r)
+					gone, drop = append(gone, bytes.Clone(k)), append(drop, r)
 				}
 			}
-			for _, k := range stale {
+			for _, k := range gone {
 				if err := byAge.Delete(k); err != nil {
 					return err
 				}
 			}
 			for _, r := range drop {
-				if err := byAge.Delete(createdKey(r.Created, r.OutTradeNo)); err != nil {
-					return err
-				}
 				if err := payments.Delete([]byte(r.OutTradeNo)); err != nil {
 					return err
 				}

@@ -211,6 +211,14 @@ func receipt(p payment.Payment) string {
 		escape(p.Message), tagKey, escape(p.Action), tagOff)
 }
 
+// leave drops a question Alt-K left on screen when the screen goes: a
+// later Alt-K asks again, and the result is written anew.
+func (d *payDialog) leave() {
+	if d.confirm != "" {
+		d.confirm, d.hint = "", "-"
+	}
+}
+
 // refuse writes why an action was refused, above the payment followed
 // (a PAID receipt stays in view) when there is one.
 func (d *payDialog) refuse(what, why string) {

@@ -401,12 +401,7 @@ func (a *App) show(page string) {
 			a.pages.RemovePage(p)
 		}
 	}
-	if a.pay.confirm != "" {
-		// A question left on screen is no question: a later Alt-K asks
-		// again.
-		a.pay.confirm = ""
-		a.pay.hint = "-"
-	}
+	a.pay.leave()
 	a.pages.SwitchToPage(page)
 	a.tv.SetFocus(a.pages)
 	a.menu.Highlight(page)
